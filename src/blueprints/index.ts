@@ -1,0 +1,26 @@
+import { UserError } from "../errors.js";
+import type { Blueprint } from "./types.js";
+import { edwBlueprint } from "./edw.js";
+
+export type { Blueprint } from "./types.js";
+
+/** Every blueprint akspilot knows, by name. Each factory returns a fresh copy (callers may mutate). */
+const registry: Record<string, () => Blueprint> = {
+  edw: edwBlueprint,
+};
+
+export function registerBlueprint(name: string, factory: () => Blueprint): void {
+  registry[name] = factory;
+}
+
+export function blueprintNames(): string[] {
+  return Object.keys(registry).sort();
+}
+
+export function getBlueprint(name: string): Blueprint {
+  const factory = registry[name];
+  if (!factory) {
+    throw new UserError(`unknown blueprint "${name}"`, `choose one of: ${blueprintNames().join(", ")}`);
+  }
+  return factory();
+}

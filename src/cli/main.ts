@@ -1,0 +1,42 @@
+import { Command, CommanderError } from "commander";
+import { UserError, errorMessage } from "../errors.js";
+import { registerRunCommands } from "./commands/run.js";
+import { registerKubeCommands } from "./commands/kube.js";
+import { registerProvisionCommands } from "./commands/provision.js";
+
+export function buildProgram(): Command {
+  const program = new Command("akspilot")
+    .description("Run AKS's elastic, self-healing blueprints on one machine; deploy the same blueprints to AKS.")
+    .version("0.1.0")
+    .showHelpAfterError(false)
+    .exitOverride();
+  registerRunCommands(program);
+  registerKubeCommands(program);
+  registerProvisionCommands(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Entry point of the `akspilot` binary. User errors become one line on stderr and a non-zero exit. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    process.exitCode = exitCodeFor(e);
+  }
+}
+
+function exitCodeFor(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // Commander has already printed its one-line message (or the help/version text).
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof UserError) {
+    process.stderr.write(`akspilot: ${e.line()}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`akspilot: unexpected error: ${errorMessage(e)}\n`);
+  if (process.env.AKSPILOT_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ""}\n`);
+  return 1;
+}
