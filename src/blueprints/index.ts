@@ -1,12 +1,18 @@
 import { UserError } from "../errors.js";
 import type { Blueprint } from "./types.js";
 import { edwBlueprint } from "./edw.js";
+import { resilientWebBlueprint } from "./resilient-web.js";
+import { blueGreenBlueprint } from "./bluegreen.js";
+import { airflowBlueprint } from "./airflow.js";
 
 export type { Blueprint } from "./types.js";
 
 /** Every blueprint akspilot knows, by name. Each factory returns a fresh copy (callers may mutate). */
 const registry: Record<string, () => Blueprint> = {
   edw: edwBlueprint,
+  "resilient-web": resilientWebBlueprint,
+  bluegreen: blueGreenBlueprint,
+  airflow: airflowBlueprint,
 };
 
 export function registerBlueprint(name: string, factory: () => Blueprint): void {

@@ -61,6 +61,42 @@ export interface AppSpec {
   terminationGracePeriodSeconds: number;
   /** A Job (runs to completion) rather than a long-running Deployment. */
   kind?: "Deployment" | "Job";
+  /** Full image reference outside the configured registry (e.g. a public sample image). */
+  externalImage?: string;
+  /** Spread replicas over these topology domains (e.g. nodes, zones). */
+  topologySpread?: TopologySpread[];
+  /** Voluntary-disruption budget for the replicas. */
+  disruptionBudget?: { maxUnavailable?: number | string; minAvailable?: number | string };
+  /** Expose the app in the cluster (and beyond, for LoadBalancer). */
+  service?: ServiceSpec;
+  /** Route external HTTP traffic to the service through an ingress controller. */
+  ingress?: IngressSpec;
+  /** Seconds a terminating pod keeps serving while load balancers drop it. */
+  preStopSleepSeconds?: number;
+  /** Keep `controller.kubernetes.io/pod-deletion-cost` equal to the in-flight work (consumers only). */
+  podDeletionCost?: boolean;
+  /** Extra writable directories (emptyDir) for a read-only root filesystem. */
+  writablePaths?: string[];
+}
+
+export interface TopologySpread {
+  topologyKey: string;
+  maxSkew: number;
+  whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway";
+}
+
+export interface ServiceSpec {
+  type: "ClusterIP" | "LoadBalancer";
+  port: number;
+  /** Named container port (or number) the service forwards to. */
+  targetPort: string | number;
+  annotations?: Record<string, string>;
+}
+
+export interface IngressSpec {
+  className: string;
+  path: string;
+  annotations?: Record<string, string>;
 }
 
 /** KEDA ScaledObject, as the CRD spells it (keda.sh/v1alpha1). Kept as data so that the object the
@@ -146,4 +182,38 @@ export interface Blueprint {
   apps: AppSpec[];
   scaledObject?: ScaledObjectManifest;
   nodePool?: NodePoolManifest;
+  /** Seed 003: the same apps run on several clusters behind one Application Gateway. */
+  blueGreen?: BlueGreenSpec;
+  /** Seed 002: Airflow installed by its Helm chart, with secrets and logs wired to Azure. */
+  airflow?: AirflowSpec;
+}
+
+export interface BlueGreenSpec {
+  /** Cluster names, in switch order (the first is live at the start). */
+  clusters: string[];
+  activeCluster: string;
+  /** Helm chart the gateway's ingress controller (AGIC) is installed from. */
+  agicChart: string;
+  agicChartVersion: string;
+  agicReleaseName: string;
+  agicNamespace: string;
+  verbosityLevel: number;
+}
+
+export interface AirflowSpec {
+  serviceAccount: string;
+  chart: string;
+  chartVersion: string;
+  releaseName: string;
+  secretStore: string;
+  externalSecret: string;
+  /** Kubernetes Secret the ExternalSecret writes (used by the blob CSI driver). */
+  storageSecret: string;
+  refreshInterval: string;
+  keyVaultSecrets: { accountName: string; accountKey: string };
+  logs: { volume: string; claim: string; size: string; storageClass: string; container: string; volumeHandle: string; fileCacheTimeoutSeconds: number };
+  /** Images imported into the registry: repository in the registry → tag. */
+  images: Record<string, { repository: string; tag: string; source: string }>;
+  dags: { repo: string; branch: string; rev: string; depth: number; maxFailures: number; subPath: string };
+  timezone: string;
 }

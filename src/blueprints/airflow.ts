@@ -1,0 +1,46 @@
+import type { Blueprint } from "./types.js";
+
+/** Seed 002 (Apache Airflow on AKS) and its deploy step (airflow-deploy.md). */
+export function airflowBlueprint(): Blueprint {
+  return {
+    name: "airflow",
+    title: "Apache Airflow on AKS: KubernetesExecutor, Key Vault secrets, Blob-backed logs",
+    seed: "002",
+    namespace: "airflow",
+    // Airflow's own pods come from its Helm chart, configured through the values below.
+    apps: [],
+    airflow: {
+      serviceAccount: "airflow",
+      chart: "apache-airflow/airflow",
+      chartVersion: "1.15.0",
+      releaseName: "airflow",
+      secretStore: "azure-store",
+      externalSecret: "airflow-aks-azure-logs-secrets",
+      storageSecret: "storage-account-credentials",
+      refreshInterval: "1h",
+      keyVaultSecrets: {
+        accountName: "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME",
+        accountKey: "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY",
+      },
+      logs: {
+        volume: "pv-airflow-logs",
+        claim: "pvc-airflow-logs",
+        size: "5Gi",
+        storageClass: "azureblob-fuse-premium",
+        container: "airflow-logs",
+        volumeHandle: "airflow-logs-1",
+        fileCacheTimeoutSeconds: 120,
+      },
+      images: {
+        airflow: { repository: "airflow", tag: "2.9.3", source: "docker.io/apache/airflow:2.9.3" },
+        pgbouncer: { repository: "airflow", tag: "airflow-pgbouncer-2024.01.19-1.21.0", source: "docker.io/apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0" },
+        pgbouncerExporter: { repository: "airflow", tag: "airflow-pgbouncer-exporter-2024.06.18-0.17.0", source: "docker.io/apache/airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0" },
+        postgresql: { repository: "postgresql", tag: "16.1.0-debian-11-r15", source: "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r15" },
+        statsd: { repository: "statsd-exporter", tag: "v0.26.1", source: "quay.io/prometheus/statsd-exporter:v0.26.1" },
+        gitSync: { repository: "git-sync", tag: "v4.1.0", source: "registry.k8s.io/git-sync/git-sync:v4.1.0" },
+      },
+      dags: { repo: "https://github.com/donhighmsft/airflowexamples.git", branch: "main", rev: "HEAD", depth: 1, maxFailures: 0, subPath: "dags" },
+      timezone: "America/New_York",
+    },
+  };
+}
