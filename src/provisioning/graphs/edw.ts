@@ -1,0 +1,107 @@
+import { EDW_DEFAULTS } from "../../blueprints/edw.js";
+import { ref } from "../refs.js";
+import type { BlueprintGraphDefinition, GraphContext, ResourceGraph, ResourceNode } from "../types.js";
+
+/** Seed 000 (deployment/infra/deploy.sh): names and settings as the seed, with its bugs fixed (seeds-spec §1.10). */
+export const edwGraph: BlueprintGraphDefinition = {
+  name: "edw",
+  title: "Event-driven workflow: Storage Queue → KEDA-scaled consumer → Storage Table on AKS with node auto-provisioning",
+  seed: "000",
+  defaultCloud: "AzurePublicCloud",
+  defaultLocation: { AzurePublicCloud: "westus3", AzureChinaCloud: "chinanorth3" },
+  build(ctx: GraphContext): ResourceGraph {
+    const s = ctx.suffix;
+    const local = "aksdemo";
+    const tags = { owner: local, "managed-by": "akspilot" };
+    const location = ctx.location;
+    const rg = ref("resourceGroup");
+    const nodes: ResourceNode[] = [
+      { id: "resourceGroup", kind: "resourceGroup", name: `rg-${local}-${s}`, location, tags },
+      {
+        id: "storageAccount", kind: "storageAccount", name: `stor${local}${s}`, resourceGroup: rg, location,
+        sku: "Standard_LRS",
+        // The seed denies by default and allows the deployer's IP; without an IP the account stays open
+        // (a deny-all account would lock the producer on the workstation out).
+        defaultAction: ctx.clientIp ? "Deny" : "Allow",
+        ipRules: ctx.clientIp ? [ctx.clientIp] : [],
+        tags,
+      },
+      { id: "queue", kind: "storageQueue", name: EDW_DEFAULTS.queueName, account: ref("storageAccount"), resourceGroup: rg },
+      { id: "table", kind: "storageTable", name: EDW_DEFAULTS.tableName, account: ref("storageAccount"), resourceGroup: rg },
+      { id: "registry", kind: "containerRegistry", name: `acr${local}${s}`, resourceGroup: rg, location, sku: "Basic", adminUserEnabled: false, tags },
+      { id: "clusterIdentity", kind: "userAssignedIdentity", name: `mi-${local}-${s}`, resourceGroup: rg, location, tags },
+      { id: "monitoring", kind: "logAnalyticsWorkspace", name: `log-${local}-${s}`, resourceGroup: rg, location, retentionInDays: 30, tags },
+      {
+        id: "cluster", kind: "managedCluster", name: `aks-${local}-${s}`, resourceGroup: rg, location,
+        kubernetesVersion: ctx.kubernetesVersion ?? "1.30",
+        tier: "Free",
+        dnsPrefix: `aks-${local}-${s}`,
+        identity: ref("clusterIdentity", "id"),
+        pools: [
+          // Tainted so that application pods land on auto-provisioned nodes (seed step 13).
+          { name: "systempool", mode: "System", count: 3, vmSize: "Standard_D2s_v5", taints: ["CriticalAddonsOnly=true:NoSchedule"] },
+          // Matches the consumer's toleration deployment=aqs-app-pool:NoSchedule.
+          { name: "apppool", mode: "User", count: 1, vmSize: "Standard_D2s_v5", taints: ["deployment=aqs-app-pool:NoSchedule"] },
+        ],
+        network: { plugin: "azure", pluginMode: "overlay", dataplane: "cilium" },
+        oidcIssuer: true,
+        workloadIdentity: true,
+        keda: true,
+        nodeAutoProvisioning: true,
+        blobCsiDriver: false,
+        monitoring: ref("monitoring", "id"),
+        tags,
+      },
+      {
+        // `--attach-acr`: images are pulled by the kubelet identity, so that is the one that needs AcrPull
+        // (the seed granted it to the control-plane identity, which never pulls).
+        id: "acrPull", kind: "roleAssignment", name: "AcrPull@registry (kubelet)",
+        scope: ref("registry", "id"), role: "AcrPull", principalId: ref("cluster", "kubeletObjectId"), principalType: "ServicePrincipal",
+      },
+      { id: "workloadIdentity", kind: "userAssignedIdentity", name: `mi-aks-workload-identity-${s}`, resourceGroup: rg, location, tags },
+      {
+        id: "workloadFederation", kind: "federatedCredential", name: `federated-credential-${s}`,
+        identity: ref("workloadIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        subject: `system:serviceaccount:${EDW_DEFAULTS.namespace}:${EDW_DEFAULTS.serviceAccount}`,
+        audiences: ["api://AzureADTokenExchange"],
+      },
+      {
+        id: "kedaFederation", kind: "federatedCredential", name: `fed-cred-${local}-kedasvc-${s}`,
+        identity: ref("workloadIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        subject: "system:serviceaccount:kube-system:keda-operator",
+        audiences: ["api://AzureADTokenExchange"],
+        // Azure rejects concurrent writes of federated credentials on one identity.
+        dependsOn: ["workloadFederation"],
+      },
+      {
+        id: "queueDataContributor", kind: "roleAssignment", name: "Storage Queue Data Contributor@queue",
+        scope: ref("queue", "id"), role: "Storage Queue Data Contributor", principalId: ref("workloadIdentity", "principalId"), principalType: "ServicePrincipal",
+      },
+      {
+        id: "tableDataContributor", kind: "roleAssignment", name: "Storage Table Data Contributor@table",
+        scope: ref("table", "id"), role: "Storage Table Data Contributor", principalId: ref("workloadIdentity", "principalId"), principalType: "ServicePrincipal",
+      },
+    ];
+    return {
+      blueprint: "edw",
+      cloud: ctx.cloud,
+      location,
+      suffix: s,
+      nodes,
+      exports: [
+        ["SUFFIX", s],
+        ["RESOURCE_GROUP", ref("resourceGroup")],
+        ["AZURE_STORAGE_ACCOUNT_NAME", ref("storageAccount")],
+        ["AZURE_QUEUE_NAME", ref("queue")],
+        ["AZURE_TABLE_NAME", ref("table")],
+        ["AZURE_CONTAINER_REGISTRY_NAME", ref("registry")],
+        ["AKS_MANAGED_IDENTITY_NAME", ref("clusterIdentity")],
+        ["AKS_CLUSTER_NAME", ref("cluster")],
+        ["WORKLOAD_MANAGED_IDENTITY_NAME", ref("workloadIdentity")],
+        ["SERVICE_ACCOUNT", EDW_DEFAULTS.serviceAccount],
+        ["FEDERATED_IDENTITY_CREDENTIAL_NAME", ref("workloadFederation")],
+        ["KEDA_SERVICE_ACCT_CRED_NAME", ref("kedaFederation")],
+      ],
+    };
+  },
+};

@@ -1,0 +1,55 @@
+import { ref } from "../refs.js";
+import type { BlueprintGraphDefinition, GraphContext, ResourceGraph } from "../types.js";
+
+/** Seed 001: a registry and a 2-node cluster with monitoring, the registry attached (AcrPull for the kubelet). */
+export const resilientWebGraph: BlueprintGraphDefinition = {
+  name: "resilient-web",
+  title: "Resilient hello-world: 2-node AKS with monitoring and an attached registry",
+  seed: "001",
+  defaultCloud: "AzureChinaCloud",
+  defaultLocation: { AzurePublicCloud: "eastus2", AzureChinaCloud: "chinaeast2" },
+  build(ctx: GraphContext): ResourceGraph {
+    const s = ctx.suffix;
+    const location = ctx.location;
+    const tags = { app: "helloworld", "managed-by": "akspilot" };
+    const rg = ref("resourceGroup");
+    return {
+      blueprint: "resilient-web",
+      cloud: ctx.cloud,
+      location,
+      suffix: s,
+      nodes: [
+        { id: "resourceGroup", kind: "resourceGroup", name: `aksResilience-${s}`, location, tags },
+        { id: "monitoring", kind: "logAnalyticsWorkspace", name: `log-aksresilience-${s}`, resourceGroup: rg, location, retentionInDays: 30, tags },
+        { id: "registry", kind: "containerRegistry", name: `acr${s}`, resourceGroup: rg, location, sku: "Standard", adminUserEnabled: false, tags },
+        {
+          id: "cluster", kind: "managedCluster", name: `aksResilience-${s}`, resourceGroup: rg, location,
+          kubernetesVersion: ctx.kubernetesVersion,
+          tier: "Free",
+          dnsPrefix: `aksresilience-${s}`,
+          pools: [{ name: "nodepool1", mode: "System", count: 2, vmSize: "Standard_D2s_v5", taints: [] }],
+          network: { plugin: "kubenet" },
+          oidcIssuer: false,
+          workloadIdentity: false,
+          keda: false,
+          nodeAutoProvisioning: false,
+          blobCsiDriver: false,
+          monitoring: ref("monitoring", "id"),
+          tags,
+        },
+        {
+          id: "attachRegistry", kind: "roleAssignment", name: "AcrPull@registry (kubelet)",
+          scope: ref("registry", "id"), role: "AcrPull", principalId: ref("cluster", "kubeletObjectId"), principalType: "ServicePrincipal",
+        },
+      ],
+      exports: [
+        ["SUFFIX", s],
+        ["REGION_NAME", location],
+        ["RESOURCE_GROUP", ref("resourceGroup")],
+        ["AKS_CLUSTER_NAME", ref("cluster")],
+        ["ACR_NAME", ref("registry")],
+        ["ACR_LOGIN_SERVER", ref("registry", "loginServer")],
+      ],
+    };
+  },
+};
