@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -90,4 +92,25 @@ test("deletion cost: outside a pod without an API URL it says why", () => {
   } finally {
     if (saved !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved;
   }
+});
+
+const hasOpenssl = (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, "openssl")));
+
+test("deletion cost: over HTTPS it trusts the service-account CA file", { skip: hasOpenssl ? false : "openssl not installed" }, async () => {
+  const dir = tokenDir("tls-token");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.crt")], { stdio: "ignore" });
+  const seen: string[] = [];
+  const server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "ca.crt")) }, (req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+    req.resume().on("end", () => res.writeHead(200).end("{}"));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const reporter = startDeletionCostReporter({ inFlight: () => 1, podName: "p", namespace: "n", apiUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, serviceAccountDir: dir, intervalMs: 3_600_000, onError: (e) => seen.push(`error ${e.message}`) });
+  try {
+    await reporter.flush();
+  } finally {
+    await reporter.stop();
+    await new Promise((r) => server.close(r));
+  }
+  assert.deepEqual(seen, ["PATCH /api/v1/namespaces/n/pods/p Bearer tls-token"]);
 });
