@@ -110,7 +110,7 @@ export async function checkSubscription(arm: ArmClients, graph: ResourceGraph, l
     const id = `/subscriptions/${arm.conn.subscriptionId}/providers/Microsoft.Features/providers/${f.namespace}/features/${f.name}`;
     let state = "NotRegistered";
     try {
-      const r = await arm.resources.resources.getById(id, "2021-07-01");
+      const r = await arm.resources.resources.getById(id.replace(/^\//, ""), "2021-07-01");
       state = String((r.properties as { state?: string } | undefined)?.state ?? state);
     } catch (e) {
       if (!isNotFound(e)) throw e;

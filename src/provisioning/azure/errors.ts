@@ -45,9 +45,17 @@ const HINTS: Array<[RegExp, string]> = [
 export function explainArmError(e: unknown, action: string): UserError {
   const err = (typeof e === "object" && e !== null ? e : { message: String(e) }) as ArmErrorLike;
   const body = armBody(err);
-  const code = body?.code ?? err.code ?? "error";
-  const status = err.statusCode ? ` (HTTP ${err.statusCode})` : "";
+  let code = body?.code ?? err.code;
+  let status = err.statusCode ? ` (HTTP ${err.statusCode})` : "";
   let message = (body?.message ?? err.message ?? "").replace(/\s+/g, " ").trim();
+  // A failed long-running operation: the SDK folds the operation's error code into its message.
+  const failedLro = /^The long-running operation has failed\.?\s*([A-Za-z][\w.]*)\.\s*(.*)$/.exec(message);
+  if (failedLro) {
+    code = failedLro[1];
+    message = `${failedLro[2]} (the operation was accepted, then failed)`;
+    status = "";
+  }
+  code ??= "error";
   const inner = body?.details?.find((d) => d.message)?.message;
   if (inner && !message.includes(inner)) message += ` — ${inner.replace(/\s+/g, " ").trim()}`;
   const hint = HINTS.find(([re]) => re.test(code) || re.test(message))?.[1];

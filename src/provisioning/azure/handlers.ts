@@ -232,6 +232,9 @@ const federatedCredential: KindHandler<"federatedCredential"> = {
   remove: (r, c) => del(() => c.arm.msi.federatedIdentityCredentials.delete(rp(r, "resourceGroup"), rp(r, "identity"), r.name)),
 };
 
+/** The SDK's URL template is `/{scope}/…` with the scope unescaped: a leading slash would double. */
+const urlScope = (scope: string) => scope.replace(/^\/+/, "");
+
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /** Grants a role at a resource scope; retries while a just-created principal replicates. */
@@ -239,7 +242,7 @@ export async function grantRole(c: AzureContext, scope: string, role: RoleName, 
   const name = roleAssignmentName({ scope, role, principalId } as R<"roleAssignment">);
   for (let attempt = 1; ; attempt++) {
     try {
-      const a = await c.arm.authorization.roleAssignments.create(scope, name, { roleDefinitionId: roleDefinitionId(c.subscriptionId, role), principalId, principalType });
+      const a = await c.arm.authorization.roleAssignments.create(urlScope(scope), name, { roleDefinitionId: roleDefinitionId(c.subscriptionId, role), principalId, principalType });
       return { id: a.id ?? `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, name };
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
@@ -256,12 +259,12 @@ export async function grantRole(c: AzureContext, scope: string, role: RoleName, 
 const roleAssignment: KindHandler<"roleAssignment"> = {
   async read(n, c) {
     const name = roleAssignmentName(n);
-    const a = await maybe(() => c.arm.authorization.roleAssignments.get(n.scope, name));
+    const a = await maybe(() => c.arm.authorization.roleAssignments.get(urlScope(n.scope), name));
     if (a) return { props: { roleDefinitionId: a.roleDefinitionId, principalId: a.principalId, scope: a.scope }, outputs: { id: a.id ?? "", name } };
     // Granted already under another name (by az or the portal): found by role and principal, then adopted.
     const wanted = roleDefinitionId(c.subscriptionId, n.role).toLowerCase();
     try {
-      for await (const x of c.arm.authorization.roleAssignments.listForScope(n.scope, { filter: `atScope() and assignedTo('${n.principalId}')` })) {
+      for await (const x of c.arm.authorization.roleAssignments.listForScope(urlScope(n.scope), { filter: `atScope() and assignedTo('${n.principalId}')` })) {
         if (x.roleDefinitionId?.toLowerCase() === wanted && x.scope?.toLowerCase() === n.scope.toLowerCase()) {
           return { props: { roleDefinitionId: x.roleDefinitionId, principalId: x.principalId, scope: x.scope }, outputs: { id: x.id ?? "", name: x.name ?? "" } };
         }
@@ -274,7 +277,7 @@ const roleAssignment: KindHandler<"roleAssignment"> = {
   desired: (n, c) => ({ roleDefinitionId: roleDefinitionId(c.subscriptionId, n.role), principalId: n.principalId, scope: n.scope }),
   apply: (n, c) => grantRole(c, n.scope, n.role, n.principalId, n.principalType),
   async remove(r, c) {
-    return del(() => c.arm.authorization.roleAssignments.delete(rp(r, "scope"), r.outputs.name ?? ""));
+    return del(() => c.arm.authorization.roleAssignments.delete(urlScope(rp(r, "scope")), r.outputs.name ?? ""));
   },
 };
 
@@ -344,7 +347,7 @@ const keyVaultSecret: KindHandler<"keyVaultSecret"> = {
 const logAnalyticsWorkspace: KindHandler<"logAnalyticsWorkspace"> = {
   async read(n, c) {
     const id = resourceId(c.subscriptionId, n as ResolvedNode);
-    const w = await maybe(() => c.arm.resources.resources.getById(id, WORKSPACE_API));
+    const w = await maybe(() => c.arm.resources.resources.getById(id.replace(/^\//, ""), WORKSPACE_API));
     const props = (w?.properties ?? {}) as { retentionInDays?: number };
     return w && { props: { location: w.location, retentionInDays: props.retentionInDays, tags: w.tags ?? {} }, outputs: { id: w.id ?? id, name: n.name } };
   },
@@ -352,12 +355,12 @@ const logAnalyticsWorkspace: KindHandler<"logAnalyticsWorkspace"> = {
   async apply(n, c) {
     // No typed client for Log Analytics is installed; the generic resources API speaks the same ARM protocol.
     const id = resourceId(c.subscriptionId, n as ResolvedNode);
-    const w = await c.arm.resources.resources.beginCreateOrUpdateByIdAndWait(id, WORKSPACE_API, {
+    const w = await c.arm.resources.resources.beginCreateOrUpdateByIdAndWait(id.replace(/^\//, ""), WORKSPACE_API, {
       location: n.location, tags: n.tags, properties: { sku: { name: "PerGB2018" }, retentionInDays: n.retentionInDays },
     }, lro(c));
     return { id: w.id ?? id, name: n.name };
   },
-  remove: (r, c) => del(() => c.arm.resources.resources.beginDeleteByIdAndWait(r.outputs.id ?? "", WORKSPACE_API, lro(c))),
+  remove: (r, c) => del(() => c.arm.resources.resources.beginDeleteByIdAndWait((r.outputs.id ?? "").replace(/^\//, ""), WORKSPACE_API, lro(c))),
 };
 const WORKSPACE_API = "2023-09-01";
 
