@@ -1,6 +1,96 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { UserError } from "../../errors.js";
+import { applyToAks } from "../../kube/apply.js";
+import { parseCloud } from "../../provisioning/clouds.js";
+import { deploy, destroy, plan, type ProvisionOptions } from "../../provisioning/engine.js";
+import { graphNames } from "../../provisioning/graphs/index.js";
+import type { Provider } from "../../provisioning/provider.js";
+import type { ResourceGraph } from "../../provisioning/types.js";
+
+type Target = "azure" | "local" | "aks";
+
+interface ProvisionFlags {
+  target: Target;
+  cloud?: string;
+  location?: string;
+  suffix?: string;
+  subscription?: string;
+  clientIp?: string;
+  kubernetesVersion?: string;
+  active?: "blue" | "green";
+  exportEnv?: string;
+  context?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+async function providerFor(target: "azure" | "local", flags: ProvisionFlags, graph: ResourceGraph): Promise<Provider> {
+  if (target === "local") {
+    const { LocalProvider } = await import("../../provisioning/local/provider.js");
+    return new LocalProvider({ root: process.cwd() });
+  }
+  // Loaded only for Azure: the ARM SDKs are large.
+  const { AzureProvider } = await import("../../provisioning/azure/provider.js");
+  return new AzureProvider({ cloud: graph.cloud, subscriptionId: flags.subscription });
+}
+
+function options(blueprint: string, flags: ProvisionFlags, target: "azure" | "local"): ProvisionOptions {
+  if (flags.clientIp !== undefined && !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(flags.clientIp)) {
+    throw new UserError(`--client-ip "${flags.clientIp}" is not an IPv4 address or range`, "pass your public address, e.g. the output of `curl -s ifconfig.me`");
+  }
+  return {
+    blueprint,
+    target,
+    cloud: flags.cloud ? parseCloud(flags.cloud) : undefined,
+    location: flags.location,
+    suffix: flags.suffix,
+    clientIp: flags.clientIp,
+    kubernetesVersion: flags.kubernetesVersion,
+    active: flags.active,
+    exportEnv: flags.exportEnv,
+    out,
+    provider: (graph) => providerFor(target, flags, graph),
+  };
+}
+
+function common(cmd: Command, verb: string): Command {
+  return cmd
+    .argument("<blueprint>", `one of: ${graphNames().join(", ")}`)
+    .addOption(new Option("--target <target>", `where to ${verb}: azure, local (this machine), or aks (the Kubernetes workloads)`).choices(["azure", "local", "aks"]).default("local"))
+    .option("--cloud <cloud>", "AzurePublicCloud or AzureChinaCloud (default: the seed's)")
+    .option("--location <region>", "Azure region (default: the seed's region for the cloud)")
+    .option("--suffix <suffix>", "6 characters [a-z0-9] appended to names (default: random, then kept in state)")
+    .option("--subscription <id>", "Azure subscription (default: AZURE_SUBSCRIPTION_ID, else az's current one)")
+    .option("--client-ip <ip>", "edw: deny storage by default and allow this client address (the seed's network rule)")
+    .option("--kubernetes-version <version>", "cluster version (default: the seed's or the region's default)")
+    .addOption(new Option("--active <color>", "bluegreen: the cluster whose AGIC owns the Application Gateway").choices(["blue", "green"]))
+    .option("--context <name>", "--target aks: kubeconfig context");
+}
 
 /** `plan`, `deploy`, `destroy`: provisioning (and `deploy --target aks` via the Kubernetes target). */
-export function registerProvisionCommands(_program: Command): void {
-  // Filled in with the provisioning target.
+export function registerProvisionCommands(program: Command): void {
+  common(program.command("plan").description("show what deploy would create, change or delete (reads only)"), "plan").action(async (blueprint: string, flags: ProvisionFlags) => {
+    if (flags.target === "aks") return applyToAks({ blueprint, context: flags.context, dryRun: true, out });
+    await plan(options(blueprint, flags, flags.target));
+  });
+
+  common(program.command("deploy").description("create or update a blueprint's resources, step by step; re-run to resume"), "deploy")
+    .option("--export-env <file>", "also write the seed's deploy.state (KEY=value lines) to this file")
+    .option("--dry-run", "--target aks: validate against the cluster without changing it")
+    .action(async (blueprint: string, flags: ProvisionFlags) => {
+      if (flags.target === "aks") return applyToAks({ blueprint, context: flags.context, dryRun: !!flags.dryRun, out });
+      await deploy(options(blueprint, flags, flags.target));
+    });
+
+  common(program.command("destroy").description("delete what akspilot created for a blueprint (never what existed before)"), "destroy")
+    .option("--yes", "confirm deleting Azure resources")
+    .action(async (blueprint: string, flags: ProvisionFlags) => {
+      if (flags.target === "aks") return applyToAks({ blueprint, context: flags.context, dryRun: false, destroy: true, out });
+      if (flags.target === "azure" && !flags.yes) {
+        throw new UserError(`destroy deletes the Azure resources akspilot created for ${blueprint}`, `run \`akspilot plan ${blueprint} --target azure\` to see them, then add --yes`);
+      }
+      await destroy(options(blueprint, flags, flags.target));
+    });
 }

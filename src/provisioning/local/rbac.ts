@@ -54,6 +54,10 @@ export function localRoleAssignments(root = process.cwd()): LocalRoleAssignment[
 
 /** The resource path below `providers/Microsoft.Storage/`, with `*` for an unknown account. */
 function targetPath(t: LocalAccessRequest["target"]): string {
+  return targetPathCased(t).toLowerCase();
+}
+
+function targetPathCased(t: LocalAccessRequest["target"]): string {
   const acct = `storageAccounts/${(t.account ?? "*").toLowerCase()}`;
   if (t.queue) return `${acct}/queueServices/default/queues/${t.queue.toLowerCase()}`;
   if (t.table) return `${acct}/tableServices/default/tables/${t.table.toLowerCase()}`;
