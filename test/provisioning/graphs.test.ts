@@ -1,0 +1,93 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { getGraphDefinition, graphNames } from "../../src/provisioning/graphs/index.js";
+import { exportEnvText, orderNodes } from "../../src/provisioning/engine.js";
+import { checkLocation, cloudOf, parseCloud } from "../../src/provisioning/clouds.js";
+import { randomSuffix, stableGuid } from "../../src/provisioning/names.js";
+import { newState } from "../../src/provisioning/state.js";
+import { UserError } from "../../src/errors.js";
+import type { ResourceGraph } from "../../src/provisioning/types.js";
+
+function build(name: string, suffix = "ab12cd"): ResourceGraph {
+  const def = getGraphDefinition(name);
+  return def.build({ suffix, cloud: def.defaultCloud, location: def.defaultLocation[def.defaultCloud] });
+}
+
+describe("resource graphs", () => {
+  it("every blueprint's graph orders without cycles or dangling references", () => {
+    assert.deepEqual(graphNames(), ["airflow-infra", "bluegreen", "edw", "resilient-web"]);
+    for (const name of graphNames()) {
+      const g = build(name);
+      const ordered = orderNodes(g.nodes);
+      assert.equal(ordered.length, g.nodes.length);
+      assert.equal(ordered[0]!.kind, "resourceGroup", `${name}: the resource group comes first`);
+      assert.equal(new Set(g.nodes.map((n) => n.id)).size, g.nodes.length, `${name}: unique step ids`);
+    }
+  });
+
+  it("role assignments are scoped to one resource, never a subscription or resource group", () => {
+    for (const name of graphNames()) {
+      const g = build(name);
+      for (const n of g.nodes) {
+        if (n.kind !== "roleAssignment") continue;
+        const scope = g.nodes.find((x) => x.id === n.scope.ref)!;
+        assert.notEqual(scope.kind, "resourceGroup", `${name}/${n.id}`);
+        assert.ok(n.scope.output === "id" || n.scope.output.startsWith("subnet:"), `${name}/${n.id} scope is a resource id`);
+      }
+    }
+  });
+
+  it("edw: the seed's names, 3 roles, 2 federated credentials, and the 12 deploy.state keys in order", () => {
+    const g = build("edw");
+    const names = Object.fromEntries(g.nodes.map((n) => [n.id, n.name]));
+    assert.equal(names.resourceGroup, "rg-aksdemo-ab12cd");
+    assert.equal(names.storageAccount, "storaksdemoab12cd");
+    assert.equal(names.registry, "acraksdemoab12cd");
+    assert.equal(names.clusterIdentity, "mi-aksdemo-ab12cd");
+    assert.equal(names.cluster, "aks-aksdemo-ab12cd");
+    assert.equal(names.workloadIdentity, "mi-aks-workload-identity-ab12cd");
+    assert.equal(names.workloadFederation, "federated-credential-ab12cd");
+    assert.equal(names.kedaFederation, "fed-cred-aksdemo-kedasvc-ab12cd");
+    assert.deepEqual(g.nodes.filter((n) => n.kind === "roleAssignment").map((n) => n.kind === "roleAssignment" && n.role).sort(), ["AcrPull", "Storage Queue Data Contributor", "Storage Table Data Contributor"]);
+    const subjects = g.nodes.flatMap((n) => (n.kind === "federatedCredential" ? [n.subject] : []));
+    assert.deepEqual(subjects, ["system:serviceaccount:aqs-demo:aqs-app-service-account", "system:serviceaccount:kube-system:keda-operator"]);
+    const state = newState({ blueprint: "edw", target: "azure", cloud: g.cloud, location: g.location, suffix: g.suffix });
+    const keys = exportEnvText(g, state).trim().split("\n").map((l) => l.split("=")[0]);
+    assert.deepEqual(keys, ["SUFFIX", "RESOURCE_GROUP", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_QUEUE_NAME", "AZURE_TABLE_NAME", "AZURE_CONTAINER_REGISTRY_NAME", "AKS_MANAGED_IDENTITY_NAME", "AKS_CLUSTER_NAME", "WORKLOAD_MANAGED_IDENTITY_NAME", "SERVICE_ACCOUNT", "FEDERATED_IDENTITY_CREDENTIAL_NAME", "KEDA_SERVICE_ACCT_CRED_NAME"]);
+  });
+
+  it("global names fit Azure's rules for every suffix", () => {
+    for (let i = 0; i < 50; i++) {
+      const suffix = randomSuffix();
+      assert.match(suffix, /^[a-z0-9]{6}$/);
+      for (const name of graphNames()) {
+        for (const n of build(name, suffix).nodes) {
+          if (n.kind === "storageAccount") assert.match(n.name, /^[a-z0-9]{3,24}$/);
+          if (n.kind === "containerRegistry") assert.match(n.name, /^[a-zA-Z0-9]{5,50}$/);
+          if (n.kind === "keyVault") assert.match(n.name, /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/);
+        }
+      }
+    }
+  });
+
+  it("clouds: endpoints, suffixes and the KEDA cloud value follow the choice; regions must match the cloud", () => {
+    assert.equal(cloudOf("AzureChinaCloud").registrySuffix, "azurecr.cn");
+    assert.equal(cloudOf("AzureChinaCloud").storageSuffix, "core.chinacloudapi.cn");
+    assert.equal(cloudOf("AzureChinaCloud").kedaCloud, "AzureChinaCloud");
+    assert.equal(cloudOf("AzurePublicCloud").resourceManager, "https://management.azure.com");
+    assert.equal(parseCloud("china"), "AzureChinaCloud");
+    assert.equal(checkLocation("AzureChinaCloud", "ChinaNorth2"), "chinanorth2");
+    assert.throws(() => checkLocation("AzurePublicCloud", "chinaeast2"), (e: unknown) => e instanceof UserError && /add --cloud AzureChinaCloud/.test(e.line()));
+    assert.throws(() => checkLocation("AzureChinaCloud", "westus3"), UserError);
+    assert.equal(getGraphDefinition("bluegreen").defaultCloud, "AzureChinaCloud");
+    assert.equal(getGraphDefinition("bluegreen").defaultLocation.AzureChinaCloud, "chinanorth2");
+    assert.equal(getGraphDefinition("resilient-web").defaultLocation.AzureChinaCloud, "chinaeast2");
+  });
+
+  it("role assignment names are stable GUIDs derived from scope, role and principal", () => {
+    const a = stableGuid("/s/x", "AcrPull", "p1");
+    assert.equal(a, stableGuid("/S/X", "AcrPull", "p1"));
+    assert.notEqual(a, stableGuid("/s/x", "AcrPull", "p2"));
+    assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
