@@ -22,6 +22,7 @@ export function resourceId(subscriptionId: string, node: ResolvedNode): string {
     case "storageQueue": return `${p(node.resourceGroup, "Microsoft.Storage/storageAccounts", node.account)}/queueServices/default/queues/${node.name}`;
     case "storageTable": return `${p(node.resourceGroup, "Microsoft.Storage/storageAccounts", node.account)}/tableServices/default/tables/${node.name}`;
     case "blobContainer": return `${p(node.resourceGroup, "Microsoft.Storage/storageAccounts", node.account)}/blobServices/default/containers/${node.name}`;
+    case "storageSubnetRule": return `${p(node.resourceGroup, "Microsoft.Storage/storageAccounts", node.account)}/virtualNetworkRules/${node.nodeResourceGroup}`;
     case "containerRegistry": return p(node.resourceGroup, "Microsoft.ContainerRegistry/registries", node.name);
     case "registryImport": return `${p(node.resourceGroup, "Microsoft.ContainerRegistry/registries", node.registry)}/importedImages/${node.targetTag}`;
     case "userAssignedIdentity": return p(node.resourceGroup, "Microsoft.ManagedIdentity/userAssignedIdentities", node.name);

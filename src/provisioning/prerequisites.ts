@@ -12,6 +12,7 @@ import type { ResourceGraph, ResourceKind } from "./types.js";
 /** Resource providers each kind needs registered on the subscription. */
 const NAMESPACES: Partial<Record<ResourceKind, string[]>> = {
   storageAccount: ["Microsoft.Storage"],
+  storageSubnetRule: ["Microsoft.Network"],
   containerRegistry: ["Microsoft.ContainerRegistry"],
   userAssignedIdentity: ["Microsoft.ManagedIdentity"],
   keyVault: ["Microsoft.KeyVault"],

@@ -49,6 +49,17 @@ export interface StorageChildNode<K extends "storageQueue" | "storageTable" | "b
   resourceGroup: Ref;
 }
 
+/**
+ * Seed 000 step 22: the cluster's node subnet gets the Microsoft.Storage service endpoint and the storage
+ * account a virtual-network rule for it, so pods reach a deny-by-default account.
+ */
+export interface StorageSubnetRuleNode extends NodeBase<"storageSubnetRule"> {
+  account: Ref;
+  resourceGroup: Ref;
+  /** The cluster's node resource group (where AKS puts its virtual network). */
+  nodeResourceGroup: Ref;
+}
+
 export interface ContainerRegistryNode extends NodeBase<"containerRegistry"> {
   resourceGroup: Ref;
   location: string;
@@ -189,6 +200,7 @@ export type ResourceNode =
   | StorageChildNode<"storageQueue">
   | StorageChildNode<"storageTable">
   | StorageChildNode<"blobContainer">
+  | StorageSubnetRuleNode
   | ContainerRegistryNode
   | RegistryImportNode
   | IdentityNode

@@ -59,6 +59,23 @@ describe("protocol: ARM requests of every provisioning step (in-process fake ARM
     assert.ok(!allText(root, lines).includes(STORAGE_KEY));
   });
 
+  it("protocol: edw with --client-ip denies storage by default and adds the node-subnet rule (service endpoint + VNet rule)", async (t) => {
+    const { opts, fake, cleanup } = setup("edw");
+    t.after(cleanup);
+    await deploy({ ...opts, clientIp: "203.0.113.7" });
+    // On the wire the rule set is `properties.networkAcls`.
+    const sa = fake.calls.find((c) => c.method === "PUT" && /storageAccounts\/storaksdemot3st01$/.test(c.path))!.body as { properties: { networkAcls: { defaultAction: string; ipRules: Array<{ value: string }> } } };
+    assert.equal(sa.properties.networkAcls.defaultAction, "Deny");
+    assert.deepEqual(sa.properties.networkAcls.ipRules.map((r) => r.value), ["203.0.113.7"]);
+    const subnetPut = fake.calls.find((c) => c.method === "PUT" && /subnets\/aks-subnet$/.test(c.path))!;
+    assert.match(subnetPut.path, /resourceGroups\/MC_rg-aksdemo-t3st01_aks-aksdemo-t3st01_westus3\//);
+    assert.deepEqual((subnetPut.body as { properties: { serviceEndpoints: Array<{ service: string }> } }).properties.serviceEndpoints.map((e) => e.service), ["Microsoft.Storage"]);
+    const patch = fake.calls.find((c) => c.method === "PATCH" && /storageAccounts\/storaksdemot3st01$/.test(c.path))!;
+    assert.match(JSON.stringify(patch.body), /aks-vnet-1234\/subnets\/aks-subnet/);
+    const again = await deploy({ ...opts, clientIp: "203.0.113.7" });
+    assert.equal(again.noChanges, true, "rule and endpoint are recognised on the next run");
+  });
+
   it("protocol: airflow-infra imports six images, writes the storage key to Key Vault without showing it, destroys in reverse", async (t) => {
     const { opts, fake, root, lines, cleanup } = setup("airflow-infra");
     t.after(cleanup);

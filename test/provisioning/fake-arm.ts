@@ -169,7 +169,32 @@ export class FakeArm {
       return this.accepted(origin, {});
     }
 
+    // Virtual networks in a group (AKS creates one in its node resource group), and their subnets.
+    if (req.method === "GET" && /\/providers\/microsoft\.network\/virtualnetworks$/i.test(key)) {
+      return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
+    }
+    const subnet = /^(.*\/virtualnetworks\/[^/]+)\/subnets\/([^/]+)$/i.exec(path);
+    if (subnet && (req.method === "GET" || req.method === "PUT")) {
+      const vnet = this.resources.get(subnet[1]!.toLowerCase());
+      if (!vnet) return this.error(404, "ResourceNotFound", "virtual network not found");
+      const subnets = ((vnet.properties as Json).subnets ?? []) as Json[];
+      const i = subnets.findIndex((x) => String(x.name).toLowerCase() === subnet[2]!.toLowerCase());
+      if (req.method === "GET") return i >= 0 ? { status: 200, body: subnets[i], headers: {} } : this.error(404, "NotFound", "subnet not found");
+      const next = { ...(body as Json), id: path, name: subnet[2] };
+      if (i >= 0) subnets[i] = next; else subnets.push(next);
+      (vnet.properties as Json).subnets = subnets;
+      const op = randomUUID();
+      this.operations.set(op, { status: "Succeeded" });
+      return { status: 200, body: next, headers: { "azure-asyncoperation": `${origin}/fakeoperations/${op}?api-version=2024-01-01`, "retry-after": "0" } };
+    }
+
     switch (req.method) {
+      case "PATCH": {
+        const r = this.resources.get(key);
+        if (!r) return this.error(404, "ResourceNotFound", "not found");
+        r.properties = { ...(r.properties as Json), ...((body as Json | undefined)?.properties as Json) };
+        return { status: 200, body: r, headers: {} };
+      }
       case "GET": {
         const r = this.resources.get(key);
         return r ? { status: 200, body: r, headers: {} } : this.error(404, "ResourceNotFound", `The Resource '${path.split("/").slice(-2).join("/")}' was not found.`);
@@ -177,6 +202,9 @@ export class FakeArm {
       case "PUT":
         return this.put(path, key, body as Json | undefined, origin);
       case "DELETE": {
+        // A cluster takes its node resource group with it.
+        const nodeRg = ((this.resources.get(key)?.properties as Json | undefined)?.nodeResourceGroup as string | undefined)?.toLowerCase();
+        if (nodeRg) for (const k of [...this.resources.keys()]) if (k.includes(`/resourcegroups/${nodeRg}/`)) this.resources.delete(k);
         const existed = this.resources.delete(key);
         for (const k of [...this.resources.keys()]) if (k.startsWith(`${key}/`)) this.resources.delete(k);
         if (!existed) return { status: 204, headers: {} };
@@ -244,6 +272,12 @@ export class FakeArm {
       props.identityProfile = prevProps.identityProfile ?? { kubeletidentity: { objectId: randomUUID() } };
       const identity = (body.identity ?? {}) as Json;
       out.identity = { ...identity, principalId: (previous?.identity as Json | undefined)?.principalId ?? randomUUID() };
+      const rg = path.split("/")[4];
+      props.nodeResourceGroup = `MC_${rg}_${name}_${String(body.location)}`;
+      const nodeVnet = `/subscriptions/${this.subscriptionId}/resourceGroups/${String(props.nodeResourceGroup)}/providers/Microsoft.Network/virtualNetworks/aks-vnet-1234`;
+      if (!this.resources.has(nodeVnet.toLowerCase())) {
+        this.resources.set(nodeVnet.toLowerCase(), { id: nodeVnet, name: "aks-vnet-1234", location: body.location, properties: { subnets: [{ id: `${nodeVnet}/subnets/aks-subnet`, name: "aks-subnet", properties: { addressPrefix: "10.224.0.0/16" } }] } });
+      }
       const addons = (props.addonProfiles ?? {}) as Record<string, Json>;
       const agic = addons.ingressApplicationGateway;
       if (agic?.enabled) agic.identity = { objectId: `agic-${name}` };

@@ -105,11 +105,14 @@ const storageAccount: KindHandler<"storageAccount"> = {
     defaultAction: n.defaultAction, ipRules: sorted(n.ipRules), minimumTlsVersion: "TLS1_2", allowBlobPublicAccess: false,
   }),
   async apply(n, c) {
+    // Keep virtual-network rules the subnet-rule step added; the blueprint manages only the IP rules here.
+    const existing = await maybe(() => c.arm.storage.storageAccounts.getProperties(n.resourceGroup, n.name));
+    const virtualNetworkRules = existing?.networkRuleSet?.virtualNetworkRules;
     // PUT on an existing account updates it (same location), so one call covers create and update.
     const a = await c.arm.storage.storageAccounts.beginCreateAndWait(n.resourceGroup, n.name, {
       location: n.location, sku: { name: n.sku }, kind: "StorageV2", tags: n.tags,
       minimumTlsVersion: "TLS1_2", allowBlobPublicAccess: false, enableHttpsTrafficOnly: true,
-      networkRuleSet: { defaultAction: n.defaultAction, bypass: "AzureServices", ipRules: n.ipRules.map((ip) => ({ iPAddressOrRange: ip, action: "Allow" as const })) },
+      networkRuleSet: { defaultAction: n.defaultAction, bypass: "AzureServices", ipRules: n.ipRules.map((ip) => ({ iPAddressOrRange: ip, action: "Allow" as const })), virtualNetworkRules },
     }, lro(c));
     return {
       id: a.id ?? resourceId(c.subscriptionId, n as ResolvedNode), name: n.name,
@@ -156,6 +159,61 @@ const blobContainer: KindHandler<"blobContainer"> = {
     return { id: b.id ?? resourceId(c.subscriptionId, n as ResolvedNode), name: n.name };
   },
   remove: (r, c) => del(() => c.arm.storage.blobContainers.delete(rp(r, "resourceGroup"), rp(r, "account"), r.name)),
+};
+
+/**
+ * @azure/arm-storage 20.0.0 drops a PATCH whose only property is networkRuleSet (its "all properties
+ * undefined" check spells it "NetworkRuleSet"): sending the unchanged TLS minimum keeps the body intact.
+ */
+const PATCH_WORKAROUND = { minimumTlsVersion: "TLS1_2" } as const;
+
+/** The first subnet of the first virtual network AKS created in its node resource group (seed step 22). */
+async function nodeSubnet(c: AzureContext, nodeRg: string): Promise<{ vnet: string; subnet: string; id: string; endpoints: string[] } | undefined> {
+  for await (const v of c.arm.network.virtualNetworks.list(nodeRg)) {
+    const s = v.subnets?.[0];
+    if (v.name && s?.name && s.id) return { vnet: v.name, subnet: s.name, id: s.id, endpoints: (s.serviceEndpoints ?? []).map((e) => e.service ?? "") };
+  }
+  return undefined;
+}
+
+const storageSubnetRule: KindHandler<"storageSubnetRule"> = {
+  async read(n, c) {
+    const sub = await nodeSubnet(c, n.nodeResourceGroup);
+    const a = await maybe(() => c.arm.storage.storageAccounts.getProperties(n.resourceGroup, n.account));
+    if (!sub || !a) return undefined;
+    const rule = (a.networkRuleSet?.virtualNetworkRules ?? []).some((r) => r.virtualNetworkResourceId.toLowerCase() === sub.id.toLowerCase());
+    return { props: { serviceEndpoint: sub.endpoints.includes("Microsoft.Storage"), rule }, outputs: { id: resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, subnetId: sub.id } };
+  },
+  desired: () => ({ serviceEndpoint: true, rule: true }),
+  async apply(n, c) {
+    const sub = await nodeSubnet(c, n.nodeResourceGroup);
+    if (!sub) throw new Error(`no virtual network found in the cluster's node resource group ${n.nodeResourceGroup}`);
+    if (!sub.endpoints.includes("Microsoft.Storage")) {
+      const s = await c.arm.network.subnets.get(n.nodeResourceGroup, sub.vnet, sub.subnet);
+      s.serviceEndpoints = [...(s.serviceEndpoints ?? []), { service: "Microsoft.Storage" }];
+      await c.arm.network.subnets.beginCreateOrUpdateAndWait(n.nodeResourceGroup, sub.vnet, sub.subnet, s, lro(c));
+    }
+    const a = await c.arm.storage.storageAccounts.getProperties(n.resourceGroup, n.account);
+    const rules = a.networkRuleSet?.virtualNetworkRules ?? [];
+    if (!rules.some((r) => r.virtualNetworkResourceId.toLowerCase() === sub.id.toLowerCase())) {
+      await c.arm.storage.storageAccounts.update(n.resourceGroup, n.account, {
+        ...PATCH_WORKAROUND,
+        networkRuleSet: { ...a.networkRuleSet, defaultAction: a.networkRuleSet?.defaultAction ?? "Deny", virtualNetworkRules: [...rules, { virtualNetworkResourceId: sub.id, action: "Allow" }] },
+      });
+    }
+    return { id: resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, subnetId: sub.id };
+  },
+  async remove(r, c) {
+    const a = await maybe(() => c.arm.storage.storageAccounts.getProperties(rp(r, "resourceGroup"), rp(r, "account")));
+    const subnetId = (r.outputs.subnetId ?? "").toLowerCase();
+    const rules = a?.networkRuleSet?.virtualNetworkRules ?? [];
+    if (!a || !rules.some((x) => x.virtualNetworkResourceId.toLowerCase() === subnetId)) return { result: "absent" };
+    await c.arm.storage.storageAccounts.update(rp(r, "resourceGroup"), rp(r, "account"), {
+      ...PATCH_WORKAROUND,
+      networkRuleSet: { ...a.networkRuleSet!, virtualNetworkRules: rules.filter((x) => x.virtualNetworkResourceId.toLowerCase() !== subnetId) },
+    });
+    return { result: "deleted" };
+  },
 };
 
 const containerRegistry: KindHandler<"containerRegistry"> = {
@@ -575,7 +633,7 @@ const applicationGateway: KindHandler<"applicationGateway"> = {
 };
 
 export const HANDLERS: { [K in ResourceKind]: KindHandler<K> } = {
-  resourceGroup, storageAccount, storageQueue, storageTable, blobContainer, containerRegistry, registryImport,
+  resourceGroup, storageAccount, storageSubnetRule, storageQueue, storageTable, blobContainer, containerRegistry, registryImport,
   userAssignedIdentity, federatedCredential, roleAssignment, keyVault, keyVaultSecret, managedCluster,
   logAnalyticsWorkspace, virtualNetwork, publicIp, applicationGateway, agicSwitch,
 };

@@ -58,6 +58,13 @@ export const edwGraph: BlueprintGraphDefinition = {
         id: "acrPull", kind: "roleAssignment", name: "AcrPull@registry (kubelet)",
         scope: ref("registry", "id"), role: "AcrPull", principalId: ref("cluster", "kubeletObjectId"), principalType: "ServicePrincipal",
       },
+      // Only with a deny-by-default account: the pods then need the subnet rule the seed adds last.
+      ...(ctx.clientIp
+        ? [{
+          id: "storageSubnetRule", kind: "storageSubnetRule" as const, name: "aks-node-subnet",
+          account: ref("storageAccount"), resourceGroup: rg, nodeResourceGroup: ref("cluster", "nodeResourceGroup"),
+        }]
+        : []),
       { id: "workloadIdentity", kind: "userAssignedIdentity", name: `mi-aks-workload-identity-${s}`, resourceGroup: rg, location, tags },
       {
         id: "workloadFederation", kind: "federatedCredential", name: `federated-credential-${s}`,

@@ -42,7 +42,7 @@ function parseConnectionString(cs: string): { accountName: string; accountKey: s
 }
 
 /** Kinds that exist on this machine only as records: the local runtime plays their part. */
-const RECORDED = new Set(["resourceGroup", "containerRegistry", "registryImport", "userAssignedIdentity", "federatedCredential", "roleAssignment", "managedCluster", "virtualNetwork", "publicIp", "applicationGateway", "agicSwitch", "storageAccount", "logAnalyticsWorkspace"]);
+const RECORDED = new Set(["resourceGroup", "containerRegistry", "registryImport", "userAssignedIdentity", "federatedCredential", "roleAssignment", "managedCluster", "virtualNetwork", "publicIp", "applicationGateway", "agicSwitch", "storageAccount", "logAnalyticsWorkspace", "storageSubnetRule"]);
 
 /**
  * The local target: queues, tables and blob containers in Azurite; secrets in a local vault file; identities,
@@ -220,7 +220,7 @@ export class LocalProvider implements Provider {
       case "userAssignedIdentity":
         return { ...base, principalId: keep("principalId", randomUUID), clientId: keep("clientId", randomUUID), tenantId: "local" };
       case "managedCluster":
-        return { ...base, oidcIssuerUrl: keep("oidcIssuerUrl", () => `https://oidc.local/${randomUUID()}/`), kubeletObjectId: keep("kubeletObjectId", randomUUID), principalId: keep("principalId", randomUUID), fqdn: `${node.dnsPrefix}.local` };
+        return { ...base, nodeResourceGroup: `MC_${node.resourceGroup}_${node.name}_${node.location}`, oidcIssuerUrl: keep("oidcIssuerUrl", () => `https://oidc.local/${randomUUID()}/`), kubeletObjectId: keep("kubeletObjectId", randomUUID), principalId: keep("principalId", randomUUID), fqdn: `${node.dnsPrefix}.local` };
       case "virtualNetwork":
         return { ...base, ...Object.fromEntries(node.subnets.map((sn) => [`subnet:${sn.name}`, `${id}/subnets/${sn.name}`])) };
       case "publicIp":
