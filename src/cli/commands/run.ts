@@ -1,4 +1,212 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { getBlueprint } from "../../blueprints/index.js";
+import { UserError } from "../../errors.js";
+import { intOption, numberOption } from "../options.js";
+import { upEdw } from "../../local/edw/up.js";
+import { DEFAULT_CATALOG } from "../../scaling/catalog.js";
+import { resolveStandaloneStorage } from "../../storage/resolve.js";
+import { runProducerProcess } from "../../apps/producer/run.js";
+import { producerSettings } from "../../apps/producer/settings.js";
+import { consumerSettings } from "../../apps/consumer/settings.js";
+import { runConsumerProcess } from "../../apps/consumer/run.js";
+import { listPoison, replayPoison } from "../../local/edw/poison-admin.js";
 
-/** `up`, `produce`, `consume`, `poison`: running blueprints locally. */
-export function registerRunCommands(_program: Command): void {}
+interface UpFlags {
+  messages?: number;
+  rate?: number;
+  burst?: number;
+  burstEvery?: number;
+  producerConcurrency: number;
+  replicas?: number;
+  workMs?: number;
+  concurrency?: number;
+  batchSize: number;
+  visibilityTimeout?: number;
+  maxDequeue: number;
+  failMatch?: string;
+  data?: string;
+  exitWhenDrained?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  timeScale: number;
+  drainTimeout: number;
+}
+
+/** A live status line: rewritten in place on a terminal, every 10 s otherwise. */
+function statusWriter(quiet: boolean): { write: (line: string) => void; end: () => void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return {
+    write(line) {
+      if (quiet) return;
+      if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+      else if (Date.now() - last >= 10_000) {
+        last = Date.now();
+        process.stderr.write(`${line}\n`);
+      }
+    },
+    end() {
+      if (tty && !quiet) process.stderr.write("\n");
+    },
+  };
+}
+
+/** Aborts on the first SIGINT/SIGTERM; a second one exits at once (children die with the tool). */
+function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  let hits = 0;
+  const on = (sig: NodeJS.Signals) => {
+    hits++;
+    if (hits === 1) {
+      process.stderr.write(`\n${sig}: stopping gracefully (again to force)\n`);
+      ac.abort(new Error(sig));
+    } else process.exit(130);
+  };
+  process.on("SIGINT", on);
+  process.on("SIGTERM", on);
+  return { signal: ac.signal, dispose: () => { process.off("SIGINT", on); process.off("SIGTERM", on); } };
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command("up")
+    .description("run a blueprint locally: embedded storage, producer, consumer pods on nodes, live status")
+    .argument("<blueprint>", "blueprint to run (edw)")
+    .option("--messages <n>", "scripted run: send N messages (as fast as allowed unless --rate is given)", intOption(1, 10_000_000))
+    .option("--rate <msgs/s>", "steady producer rate (interactive default 2)", numberOption(0, 100_000))
+    .option("--burst <n>", "extra messages at once, at the start and every --burst-every seconds", intOption(0, 10_000_000))
+    .option("--burst-every <s>", "seconds between bursts (interactive default 60)", numberOption(0.001))
+    .option("--producer-concurrency <n>", "sends in flight at once", intOption(1, 1024), 32)
+    .option("--replicas <n>", "fixed consumer replicas (no autoscaling)", intOption(0, 1000))
+    .option("--work-ms <ms>", "simulated work per message (scripted default 0, interactive 500)", intOption(0, 3_600_000))
+    .option("--concurrency <n>", "messages a consumer processes at once (scripted default 32, interactive 2)", intOption(1, 1024))
+    .option("--batch-size <n>", "messages per receive", intOption(1, 32), 32)
+    .option("--visibility-timeout <s>", "receive visibility timeout (default max(60, 2×work+30))", intOption(1, 604_800))
+    .option("--max-dequeue <n>", "deliveries before a message goes to the poison queue", intOption(1, 1000), 5)
+    .option("--fail-match <regex>", "fault injection: messages matching fail in processing")
+    .option("--data <dir>", "keep storage durably in DIR (default: in memory)")
+    .option("--exit-when-drained", "stop once every sent message is handled")
+    .option("--json", "print the run report as one JSON line on stdout")
+    .option("--quiet", "no status line")
+    .option("--time-scale <x>", "run controller timings x times faster (KEDA, HPA, Karpenter, probes)", numberOption(0.01, 1000), 1)
+    .option("--drain-timeout <s>", "scripted run: give up draining after S seconds", numberOption(1), 600)
+    .action(async (name: string, f: UpFlags) => {
+      const blueprint = getBlueprint(name);
+      if (blueprint.name !== "edw") {
+        throw new UserError(`the local runtime does not run "${name}" yet`, `run \`akspilot manifests ${name}\` for its Kubernetes manifests`);
+      }
+      if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
+      const scripted = f.messages !== undefined;
+      const status = statusWriter(Boolean(f.quiet));
+      const interrupt = interruptSignal();
+      try {
+        const report = await upEdw({
+          blueprint,
+          messages: f.messages,
+          rate: f.rate ?? (scripted ? 0 : 2),
+          burst: f.burst ?? (scripted ? 0 : 150),
+          burstEverySeconds: f.burstEvery ?? (scripted ? undefined : 60),
+          producerConcurrency: f.producerConcurrency,
+          consumer: {
+            workMs: f.workMs ?? (scripted ? 0 : 500),
+            concurrency: f.concurrency ?? (scripted ? 32 : 2),
+            batchSize: f.batchSize,
+            visibilityTimeoutSeconds: f.visibilityTimeout,
+            maxDequeue: f.maxDequeue,
+            failMatch: f.failMatch,
+            idleMaxMs: 30_000,
+          },
+          initialReplicas: f.replicas ?? 2,
+          initialNodes: [DEFAULT_CATALOG[3]!],
+          dataDir: f.data,
+          logDir: ".akspilot/logs",
+          timeScale: f.timeScale,
+          exitWhenDrained: Boolean(f.exitWhenDrained),
+          drainTimeoutSeconds: f.drainTimeout,
+          status: status.write,
+          signal: interrupt.signal,
+        });
+        status.end();
+        if (f.json) process.stdout.write(JSON.stringify(report) + "\n");
+        else printReport(report);
+        if (report.lost > 0) process.exitCode = 1;
+      } finally {
+        interrupt.dispose();
+      }
+    });
+
+  program
+    .command("produce")
+    .description("send seed-format messages to the queue (AZURE_STORAGE_* or the running `akspilot up`)")
+    .option("--count <n>", "messages to send (default: until Ctrl-C, as the seed)")
+    .option("--rate <msgs/s>", "steady rate (the seed: 1)")
+    .option("--burst <n>", "extra messages at once, at the start and every --burst-every seconds")
+    .option("--burst-every <s>", "seconds between bursts")
+    .option("--concurrency <n>", "sends in flight at once (default 32)")
+    .option("--start-index <n>", "first COUNT index (default 1)")
+    .option("--json", "print the report as JSON")
+    .action(async (f: Record<string, string | boolean | undefined>) => {
+      const settings = producerSettings({
+        count: f.count as string | undefined,
+        rate: f.rate as string | undefined,
+        burst: f.burst as string | undefined,
+        "burst-every": f.burstEvery as string | undefined,
+        concurrency: f.concurrency as string | undefined,
+        "start-index": f.startIndex as string | undefined,
+      });
+      const report = await runProducerProcess(resolveStandaloneStorage(), settings, f.json ? undefined : (n) => process.stderr.write(`sent ${n}\n`));
+      if (f.json) process.stdout.write(JSON.stringify(report) + "\n");
+      else process.stdout.write(`sent ${report.sent} messages in ${report.elapsedSeconds.toFixed(1)} s (steady rate ${report.achievedRate.toFixed(2)}/s)\n`);
+    });
+
+  const consume = program
+    .command("consume")
+    .description("consume the queue into the table until Ctrl-C (AZURE_STORAGE_* or the running `akspilot up`)");
+  for (const [flag, help] of [
+    ["batch-size", "messages per receive (1–32, default 32)"],
+    ["concurrency", "messages processed at once (default 32)"],
+    ["work-ms", "simulated work per message (default 0)"],
+    ["visibility-timeout", "seconds (default max(60, 2×work+30))"],
+    ["max-dequeue", "deliveries before poisoning (default 5)"],
+    ["idle-min-ms", "first idle backoff (default 250)"],
+    ["idle-max-ms", "longest idle backoff (default 30000)"],
+    ["fail-match", "fault injection regex"],
+    ["health-host", "health endpoint address (default 127.0.0.1)"],
+    ["health-port", "health endpoint port (default: any free)"],
+    ["grace-ms", "time to finish or release work after SIGTERM (default 25000)"],
+  ] as const) consume.addOption(new Option(`--${flag} <value>`, help));
+  consume.action(async (f: Record<string, string | undefined>) => {
+    const flags = Object.fromEntries(Object.entries(f).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]));
+    await runConsumerProcess(resolveStandaloneStorage(), consumerSettings(flags));
+  });
+
+  const poison = program.command("poison").description("inspect and replay the poison queue");
+  poison
+    .command("list")
+    .description("show poisoned messages with their reasons")
+    .option("--json", "one JSON object per message")
+    .action(async (f: { json?: boolean }) => {
+      const records = await listPoison(resolveStandaloneStorage());
+      if (f.json) for (const r of records) process.stdout.write(JSON.stringify(r) + "\n");
+      else if (records.length === 0) process.stdout.write("poison queue is empty\n");
+      else for (const r of records) process.stdout.write(`${r.poisonedAt}  ${r.reason.padEnd(18)}  ${r.messageId}  ${r.detail}\n    ${r.body.slice(0, 200)}\n`);
+    });
+  poison
+    .command("replay")
+    .description("move poisoned messages back to the main queue (original bodies)")
+    .option("--reason <code>", "only messages poisoned for this reason (Unparseable, MaxDequeueExceeded)")
+    .action(async (f: { reason?: string }) => {
+      const n = await replayPoison(resolveStandaloneStorage(), f.reason);
+      process.stdout.write(`replayed ${n} message(s)\n`);
+    });
+}
+
+function printReport(r: Awaited<ReturnType<typeof upEdw>>): void {
+  const lines = [
+    `storage: ${r.storage}`,
+    `sent ${r.sent}, stored ${r.processed}, poisoned ${r.poisoned}, still queued ${r.inQueue}, lost ${r.lost}, duplicates ${r.duplicates}`,
+    `drain ${r.drainSeconds} s${r.drained ? "" : " (not drained)"}, ready in ${r.readySeconds} s, max replicas ${r.maxReplicas}, max nodes ${r.maxNodes}`,
+    `latency p50 ${r.p50LatencyMs} ms, p95 ${r.p95LatencyMs} ms; storage calls per message ${r.storageCallsPerMessage}; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}

@@ -1,0 +1,332 @@
+import type { DequeuedMessageItem, QueueClient } from "@azure/storage-queue";
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import type { CallCounter } from "../../storage/clients.js";
+import { formatStamp, nowMicros, parseMessage } from "../message.js";
+import { sleep, Waker } from "../../util/time.js";
+import { entityKeys, type ProcessedEntity } from "./entity.js";
+import { poisonRecord, type PoisonReason } from "./poison.js";
+
+export interface ConsumerOptions {
+  queue: QueueClient;
+  poisonQueue: QueueClient;
+  table: TableClient;
+  counter: CallCounter;
+  /** Messages per receive (1–32). */
+  batchSize: number;
+  /** Messages processed at once; a pod's throughput is concurrency / work time. */
+  concurrency: number;
+  /** Simulated work per message. */
+  workMs: number;
+  /** Receive visibility timeout; renewed while work runs longer than half of it. */
+  visibilityTimeoutSeconds: number;
+  /** A message delivered more often than this goes to the poison queue (Azure Functions: 5). */
+  maxDequeue: number;
+  idleMinMs: number;
+  idleMaxMs: number;
+  /** Messages whose text matches fail during processing (fault injection). */
+  failMatch?: RegExp;
+  log?: (line: string) => void;
+}
+
+export interface ConsumerStats {
+  received: number;
+  processed: number;
+  failed: number;
+  poisoned: number;
+  released: number;
+  renewed: number;
+  deleteConflicts: number;
+  receiveErrors: number;
+  storageCalls: number;
+  emptyReceives: number;
+  inFlight: number;
+  /** End-to-end latency of the last processed message (srcStamp → stored). */
+  lastLatencyMs: number;
+  startedAt: number;
+  firstReceiveAt?: number;
+  stopping: boolean;
+  rssBytes: number;
+}
+
+/** Per-message state. The pop receipt changes on every update, so renewals and the delete are serialised. */
+interface Tracked {
+  item: DequeuedMessageItem;
+  popReceipt: string;
+  renewing?: Promise<void>;
+  settled: boolean;
+}
+
+/** Default visibility: the seed's 60 s, or longer than twice the work so one renewal always fits. */
+export function defaultVisibilitySeconds(workMs: number): number {
+  return Math.max(60, Math.ceil((2 * workMs) / 1000) + 30);
+}
+
+/**
+ * Competing consumer with at-least-once delivery and an exactly-once effect: the table entity is
+ * written first (keyed by message id, so a redelivery overwrites), the message deleted only after.
+ */
+export class Consumer {
+  private stopping = false;
+  private readonly workAbort = new AbortController();
+  private readonly idle = new Waker();
+  private readonly slotFree = new Waker();
+  private idleMs: number;
+  private readonly batches = new Set<Promise<void>>();
+  private loop?: Promise<void>;
+  readonly stats: ConsumerStats;
+
+  constructor(private readonly o: ConsumerOptions) {
+    this.idleMs = o.idleMinMs;
+    this.stats = {
+      received: 0, processed: 0, failed: 0, poisoned: 0, released: 0, renewed: 0, deleteConflicts: 0,
+      receiveErrors: 0, storageCalls: 0, emptyReceives: 0, inFlight: 0, lastLatencyMs: 0,
+      startedAt: Date.now(), stopping: false, rssBytes: 0,
+    };
+  }
+
+  snapshot(): ConsumerStats {
+    return { ...this.stats, storageCalls: this.o.counter.calls, stopping: this.stopping, rssBytes: process.memoryUsage.rss() };
+  }
+
+  start(): void {
+    this.loop ??= this.receiveLoop();
+  }
+
+  /** Ends an idle wait now: work has arrived (the local runtime knows the queue depth). */
+  wake(): void {
+    this.idleMs = this.o.idleMinMs;
+    this.idle.wake();
+  }
+
+  /**
+   * Graceful stop: no new receives; in-flight work may finish until `graceMs` is nearly spent, then the
+   * rest is released (visibility 0) so another consumer takes it at once. Resolves when nothing is held.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.idle.wake();
+      this.slotFree.wake();
+    }
+    // Leave time after the abort to release what is still held.
+    const deadline = setTimeout(() => this.workAbort.abort(new Error("stopping")), Math.max(0, graceMs - 1500));
+    await this.loop;
+    await Promise.all(this.batches);
+    clearTimeout(deadline);
+  }
+
+  private async receiveLoop(): Promise<void> {
+    const o = this.o;
+    while (!this.stopping) {
+      const free = o.concurrency - this.stats.inFlight;
+      // Wait for room for a worthwhile batch instead of receiving one message at a time.
+      if (free < 1 || (this.stats.inFlight > 0 && free < Math.min(o.batchSize, Math.ceil(o.concurrency / 2)))) {
+        await this.slotFree.wait(1000);
+        continue;
+      }
+      let items: DequeuedMessageItem[];
+      try {
+        const res = await o.queue.receiveMessages({ numberOfMessages: Math.min(o.batchSize, free), visibilityTimeout: o.visibilityTimeoutSeconds });
+        items = res.receivedMessageItems;
+        this.stats.firstReceiveAt ??= Date.now();
+      } catch (e) {
+        this.stats.receiveErrors++;
+        o.log?.(`receive failed: ${(e as Error).message}`);
+        await this.idle.wait(Math.min(this.backoff(), 5000));
+        continue;
+      }
+      if (items.length === 0) {
+        this.stats.emptyReceives++;
+        if (this.stats.inFlight === 0) await this.idle.wait(this.backoff());
+        else await this.slotFree.wait(1000);
+        continue;
+      }
+      this.idleMs = o.idleMinMs;
+      this.stats.received += items.length;
+      this.stats.inFlight += items.length;
+      const batch = this.handleBatch(items).finally(() => {
+        this.batches.delete(batch);
+      });
+      this.batches.add(batch);
+    }
+  }
+
+  /** Exponential idle backoff: after a few empty polls, about one receive per idleMaxMs. */
+  private backoff(): number {
+    const ms = this.idleMs;
+    this.idleMs = Math.min(this.o.idleMaxMs, this.idleMs * 2);
+    return ms;
+  }
+
+  private done(n: number): void {
+    this.stats.inFlight -= n;
+    this.slotFree.wake();
+  }
+
+  private async handleBatch(items: DequeuedMessageItem[]): Promise<void> {
+    const o = this.o;
+    const tracked = items.map((item): Tracked => ({ item, popReceipt: item.popReceipt, settled: false }));
+    const renewal = this.startRenewal(tracked);
+    try {
+      const ready: { t: Tracked; entity: ProcessedEntity }[] = [];
+      await Promise.all(
+        tracked.map(async (t) => {
+          const verdict = this.classify(t.item);
+          if (verdict.kind === "poison") {
+            await this.poison(t, verdict.reason);
+            return;
+          }
+          try {
+            await this.work(t.item);
+          } catch (e) {
+            if (this.workAbort.signal.aborted) await this.release(t, 0);
+            else {
+              this.stats.failed++;
+              o.log?.(`message ${t.item.messageId} failed (delivery ${t.item.dequeueCount}): ${(e as Error).message}`);
+              // Back off a little per delivery; after maxDequeue deliveries it is poisoned.
+              await this.release(t, Math.min(30, t.item.dequeueCount));
+            }
+            return;
+          }
+          const stored = nowMicros();
+          ready.push({ t, entity: toEntity(t.item, verdict.srcMicros, verdict.msg, verdict.srcStamp, stored) });
+        }),
+      );
+      const written = await this.write(ready);
+      await Promise.all(written.map(({ t, entity }) => this.remove(t, entity)));
+    } finally {
+      clearInterval(renewal);
+      const unsettled = tracked.filter((t) => !t.settled);
+      // Anything not settled (an unexpected error) is released rather than held until the timeout.
+      await Promise.all(unsettled.map((t) => this.release(t, 0)));
+      this.done(tracked.length);
+    }
+  }
+
+  private classify(item: DequeuedMessageItem):
+    | { kind: "poison"; reason: PoisonReason }
+    | { kind: "ok"; msg: string; srcStamp: string; srcMicros: number } {
+    if (item.dequeueCount > this.o.maxDequeue) {
+      return { kind: "poison", reason: { code: "MaxDequeueExceeded", detail: `delivered ${item.dequeueCount} times (max-dequeue ${this.o.maxDequeue})` } };
+    }
+    const parsed = parseMessage(item.messageText);
+    if (!parsed.ok) return { kind: "poison", reason: { code: "Unparseable", detail: parsed.reason } };
+    return { kind: "ok", msg: parsed.message.msg, srcStamp: parsed.message.srcStamp, srcMicros: parsed.srcMicros };
+  }
+
+  private async work(item: DequeuedMessageItem): Promise<void> {
+    if (this.o.workMs > 0) await sleep(this.o.workMs, this.workAbort.signal);
+    else if (this.workAbort.signal.aborted) throw this.workAbort.signal.reason;
+    if (this.o.failMatch?.test(item.messageText)) throw new Error("processing failed (fault injected by --fail-match)");
+  }
+
+  /** Upserts in one transaction per partition (≤100 entities); a failed transaction falls back to single upserts. */
+  private async write(ready: { t: Tracked; entity: ProcessedEntity }[]): Promise<{ t: Tracked; entity: ProcessedEntity }[]> {
+    const byPartition = new Map<string, { t: Tracked; entity: ProcessedEntity }[]>();
+    for (const r of ready) {
+      const list = byPartition.get(r.entity.partitionKey) ?? [];
+      list.push(r);
+      byPartition.set(r.entity.partitionKey, list);
+    }
+    const ok: { t: Tracked; entity: ProcessedEntity }[] = [];
+    const chunks: { t: Tracked; entity: ProcessedEntity }[][] = [];
+    for (const list of byPartition.values()) for (let i = 0; i < list.length; i += 100) chunks.push(list.slice(i, i + 100));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        try {
+          if (chunk.length === 1) await this.o.table.upsertEntity(chunk[0]!.entity, "Replace");
+          else await this.o.table.submitTransaction(chunk.map((c): TransactionAction => ["upsert", c.entity, "Replace"]));
+          ok.push(...chunk);
+        } catch (e) {
+          this.o.log?.(`table write of ${chunk.length} failed: ${(e as Error).message}`);
+          for (const c of chunk) {
+            try {
+              if (chunk.length > 1) {
+                await this.o.table.upsertEntity(c.entity, "Replace");
+                ok.push(c);
+                continue;
+              }
+            } catch { /* falls through to release */ }
+            this.stats.failed++;
+            await this.release(c.t, Math.min(30, c.t.item.dequeueCount));
+          }
+        }
+      }),
+    );
+    return ok;
+  }
+
+  private async remove(t: Tracked, entity: ProcessedEntity): Promise<void> {
+    await t.renewing;
+    try {
+      await this.o.queue.deleteMessage(t.item.messageId, t.popReceipt);
+    } catch (e) {
+      // The entity is stored; if the message reappears its redelivery overwrites the same row.
+      this.stats.deleteConflicts++;
+      this.o.log?.(`delete of ${t.item.messageId} failed after the write: ${(e as Error).message}`);
+    }
+    t.settled = true;
+    this.stats.processed++;
+    this.stats.lastLatencyMs = entity.latencyMs;
+  }
+
+  private async poison(t: Tracked, reason: PoisonReason): Promise<void> {
+    try {
+      await this.o.poisonQueue.sendMessage(poisonRecord(t.item, reason, this.o.queue.name));
+      await t.renewing;
+      await this.o.queue.deleteMessage(t.item.messageId, t.popReceipt);
+      t.settled = true;
+      this.stats.poisoned++;
+      this.o.log?.(`message ${t.item.messageId} → ${this.o.poisonQueue.name}: ${reason.code}: ${reason.detail}`);
+    } catch (e) {
+      this.o.log?.(`could not move ${t.item.messageId} to the poison queue: ${(e as Error).message}`);
+    }
+  }
+
+  /** Makes the message visible again after `seconds` (0 = at once). */
+  private async release(t: Tracked, seconds: number): Promise<void> {
+    if (t.settled) return;
+    await t.renewing;
+    try {
+      await this.o.queue.updateMessage(t.item.messageId, t.popReceipt, undefined, seconds);
+      this.stats.released++;
+    } catch {
+      // Lost the message already (visibility expired): it is back in the queue either way.
+    }
+    t.settled = true;
+  }
+
+  /** Extends visibility of unfinished messages whenever half the timeout has passed. */
+  private startRenewal(tracked: Tracked[]): NodeJS.Timeout {
+    const every = (this.o.visibilityTimeoutSeconds * 1000) / 2;
+    const timer = setInterval(() => {
+      for (const t of tracked) {
+        if (t.settled || t.renewing) continue;
+        t.renewing = this.o.queue
+          .updateMessage(t.item.messageId, t.popReceipt, undefined, this.o.visibilityTimeoutSeconds)
+          .then((r) => {
+            if (r.popReceipt) t.popReceipt = r.popReceipt;
+            this.stats.renewed++;
+          })
+          .catch(() => undefined)
+          .finally(() => {
+            t.renewing = undefined;
+          });
+      }
+    }, every);
+    timer.unref();
+    return timer;
+  }
+}
+
+function toEntity(item: DequeuedMessageItem, srcMicros: number, msg: string, srcStamp: string, storedMicros: number): ProcessedEntity {
+  return {
+    ...entityKeys(item),
+    data: msg,
+    srcStamp,
+    dateStamp: formatStamp(storedMicros),
+    latencyMs: Math.max(0, (storedMicros - srcMicros) / 1000),
+    messageId: item.messageId,
+    dequeueCount: item.dequeueCount,
+  };
+}

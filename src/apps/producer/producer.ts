@@ -1,0 +1,92 @@
+import type { QueueClient } from "@azure/storage-queue";
+import { buildMessage } from "../message.js";
+import { sleep } from "../../util/time.js";
+
+export interface ProducerOptions {
+  queue: QueueClient;
+  /** Messages to send in all; Infinity runs until aborted (the seed sends forever). */
+  count: number;
+  /** Steady rate in messages per second (the seed: 1). 0 sends only bursts. */
+  rate: number;
+  /** Extra messages sent at once, at the start and then every `burstEverySeconds`. */
+  burst: number;
+  burstEverySeconds?: number;
+  /** Index of the first message ("COUNT <i>"); the seed starts at 1. */
+  startIndex: number;
+  /** Sends in flight at once: high rates need concurrency because each send is a round trip. */
+  concurrency: number;
+  signal?: AbortSignal;
+  onSent?: (index: number) => void;
+}
+
+export interface ProducerReport {
+  sent: number;
+  failed: number;
+  elapsedSeconds: number;
+  /** Steady-rate messages per second actually achieved (bursts excluded). */
+  achievedRate: number;
+  firstError?: string;
+}
+
+/** How many messages are due `t` seconds after the start, bursts included. */
+export function dueAt(t: number, o: Pick<ProducerOptions, "rate" | "burst" | "burstEverySeconds" | "count">): number {
+  const steady = o.rate > 0 ? Math.floor(t * o.rate) + 1 : 0;
+  const bursts = o.burst > 0 ? (o.burstEverySeconds ? Math.floor(t / o.burstEverySeconds) + 1 : 1) : 0;
+  return Math.min(o.count, steady + bursts * o.burst);
+}
+
+/**
+ * Sends seed-format messages on an absolute schedule: message k is sent when it is due, so the rate
+ * does not drift with send latency; up to `concurrency` sends overlap. Stops at `count`, on abort,
+ * or on a send that still fails after the SDK's retries (as the seed's producer does).
+ */
+export async function runProducer(o: ProducerOptions): Promise<ProducerReport> {
+  const start = performance.now();
+  let dispatched = 0;
+  let sent = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const inFlight = new Set<Promise<void>>();
+
+  const sendOne = (index: number) => {
+    const p = o.queue
+      .sendMessage(buildMessage(index))
+      .then(() => {
+        sent++;
+        o.onSent?.(index);
+      })
+      .catch((e: unknown) => {
+        failed++;
+        firstError ??= (e as Error).message;
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  while (dispatched < o.count && !o.signal?.aborted && firstError === undefined) {
+    const t = (performance.now() - start) / 1000;
+    const due = dueAt(t, o);
+    while (dispatched < due && inFlight.size < o.concurrency) sendOne(o.startIndex + dispatched++);
+    if (dispatched >= o.count) break;
+    if (inFlight.size >= o.concurrency) {
+      await Promise.race(inFlight);
+      continue;
+    }
+    // Sleep until the next message is due (bounded so bursts and aborts are noticed promptly).
+    const nextSteady = o.rate > 0 ? (Math.floor(t * o.rate) + 1) / o.rate : Infinity;
+    const nextBurst = o.burst > 0 && o.burstEverySeconds ? (Math.floor(t / o.burstEverySeconds) + 1) * o.burstEverySeconds : Infinity;
+    const waitMs = Math.max(0, Math.min(nextSteady, nextBurst) - t) * 1000;
+    if (!Number.isFinite(waitMs)) break; // nothing more will ever be due
+    await sleep(Math.min(waitMs, 250), o.signal).catch(() => undefined);
+  }
+  await Promise.all(inFlight);
+  const elapsedSeconds = (performance.now() - start) / 1000;
+  const steadySent = Math.max(0, sent - (o.burst > 0 ? o.burst : 0));
+  return {
+    sent,
+    failed,
+    elapsedSeconds,
+    achievedRate: elapsedSeconds > 0 && o.rate > 0 ? steadySent / elapsedSeconds : 0,
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
+}

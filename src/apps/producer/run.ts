@@ -1,0 +1,40 @@
+import { storageClients } from "../../storage/clients.js";
+import { storageNamesFromEnv, type StorageEndpoint } from "../../storage/config.js";
+import { ensureStorage } from "../../storage/ensure.js";
+import { UserError } from "../../errors.js";
+import { runProducer, type ProducerReport } from "./producer.js";
+import type { ProducerSettings } from "./settings.js";
+
+/** Runs the producer until `count` is sent or SIGINT/SIGTERM; a send failure ends it with a clear error. */
+export async function runProducerProcess(
+  endpoint: StorageEndpoint,
+  settings: ProducerSettings,
+  progress?: (sent: number) => void,
+): Promise<ProducerReport & { storageCalls: number }> {
+  const names = storageNamesFromEnv();
+  const clients = storageClients(endpoint);
+  await ensureStorage(endpoint, clients, names);
+  const abort = new AbortController();
+  const stop = () => abort.abort(new Error("interrupted"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let ticker: NodeJS.Timeout | undefined;
+  let sent = 0;
+  if (progress) ticker = setInterval(() => progress(sent), 1000);
+  try {
+    const report = await runProducer({
+      queue: clients.queue(names.queueName),
+      ...settings,
+      signal: abort.signal,
+      onSent: () => sent++,
+    });
+    if (report.firstError) {
+      throw new UserError(`sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`, "check that the storage is reachable and the identity may send (Storage Queue Data Contributor)");
+    }
+    return { ...report, storageCalls: clients.counter.calls };
+  } finally {
+    if (ticker) clearInterval(ticker);
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}

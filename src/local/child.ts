@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+
+const parentWatch = new URL("./parent-watch.js", import.meta.url).href;
+
+/** Every child akspilot starts, so that the last-resort exit hook can kill them all. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Synchronous last resort: if the tool exits without stopping its children, they die with it.
+  process.on("exit", () => {
+    for (const c of live) {
+      if (c.exitCode === null && c.signalCode === null) {
+        try { c.kill("SIGKILL"); } catch { /* already gone */ }
+      }
+    }
+  });
+}
+
+/**
+ * Starts a Node.js script as a child process that cannot outlive this one: it is tracked for the exit
+ * hook, and it carries an IPC channel plus a preload that stops it when the channel closes (parent crash).
+ */
+export function spawnNodeChild(script: string, args: string[], options: SpawnOptions & { nodeArgs?: string[] } = {}): ChildProcess {
+  installExitHook();
+  const { nodeArgs = [], ...rest } = options;
+  const stdio = rest.stdio ?? ["ignore", "pipe", "pipe"];
+  const withIpc = Array.isArray(stdio) ? [...stdio.slice(0, 3), "ipc"] : [stdio, stdio, stdio, "ipc"];
+  const child = spawn(process.execPath, [...nodeArgs, "--import", parentWatch, script, ...args], {
+    ...rest,
+    stdio: withIpc as SpawnOptions["stdio"],
+  });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  // The IPC channel must not keep this process alive on its own.
+  child.channel?.unref();
+  return child;
+}
+
+/** Sends `signal`, waits up to `graceMs` for the exit, then SIGKILL. Resolves once the process is gone. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  try { child.kill(signal); } catch { /* already gone */ }
+  const timer = setTimeout(() => { try { child.kill("SIGKILL"); } catch { /* gone */ } }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function liveChildren(): number {
+  return live.size;
+}

@@ -1,0 +1,58 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** `.akspilot/runtime.json`: how CLI commands find a running `akspilot up`. */
+export interface RuntimeFile {
+  controlUrl: string;
+  token: string;
+  dashboardUrl?: string;
+  gatewayUrl?: string;
+  pid: number;
+  blueprint: string;
+  /** Only for embedded Azurite, whose account key is the public development key. */
+  storage?: { connectionString: string };
+}
+
+export function runtimeFilePath(cwd = process.cwd()): string {
+  return join(cwd, ".akspilot", "runtime.json");
+}
+
+export function writeRuntimeFile(info: RuntimeFile, cwd = process.cwd()): string {
+  const path = runtimeFilePath(cwd);
+  mkdirSync(join(cwd, ".akspilot"), { recursive: true, mode: 0o700 });
+  // The token grants control of the runtime: owner-only.
+  writeFileSync(path, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+  return path;
+}
+
+export function removeRuntimeFile(cwd = process.cwd(), pid = process.pid): void {
+  const current = readRuntimeFile(cwd);
+  if (current && current.pid !== pid) return; // another runtime's file
+  rmSync(runtimeFilePath(cwd), { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The running runtime's file, or undefined if there is none or its process is gone (a stale file). */
+export function readRuntimeFile(cwd = process.cwd()): RuntimeFile | undefined {
+  let text: string;
+  try {
+    text = readFileSync(runtimeFilePath(cwd), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = JSON.parse(text) as RuntimeFile;
+    if (typeof info.controlUrl !== "string" || typeof info.token !== "string" || typeof info.pid !== "number") return undefined;
+    return alive(info.pid) ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,100 @@
+import type { InstanceType } from "./catalog.js";
+import type { Resources } from "./quantity.js";
+
+/** Free room on a node. */
+export interface Room {
+  cpuMillis: number;
+  memoryBytes: number;
+  pods: number;
+}
+
+export function fits(req: Resources, room: Room): boolean {
+  return req.cpuMillis <= room.cpuMillis && req.memoryBytes <= room.memoryBytes && room.pods >= 1;
+}
+
+export function take(room: Room, req: Resources): Room {
+  return { cpuMillis: room.cpuMillis - req.cpuMillis, memoryBytes: room.memoryBytes - req.memoryBytes, pods: room.pods - 1 };
+}
+
+export function roomOf(t: InstanceType): Room {
+  return { cpuMillis: t.cpuMillis, memoryBytes: t.memoryBytes, pods: t.maxPods };
+}
+
+/**
+ * kube-scheduler's default scoring (NodeResourcesFit, LeastAllocated): among nodes with room, the one
+ * whose requested share after placing the pod is lowest. Ties go to the first node (stable order).
+ */
+export function pickNode<N extends { room: Room; capacity: Room }>(req: Resources, nodes: N[]): N | undefined {
+  let best: N | undefined;
+  let bestScore = Infinity;
+  for (const n of nodes) {
+    if (!fits(req, n.room)) continue;
+    const cpu = (n.capacity.cpuMillis - n.room.cpuMillis + req.cpuMillis) / n.capacity.cpuMillis;
+    const mem = (n.capacity.memoryBytes - n.room.memoryBytes + req.memoryBytes) / n.capacity.memoryBytes;
+    const score = (cpu + mem) / 2;
+    if (score < bestScore) {
+      best = n;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+export interface LaunchPlan {
+  /** Instance types to launch, each with the indexes of the pods it will hold. */
+  nodes: { type: InstanceType; pods: number[] }[];
+  /** Pods that fit no instance type in the catalog (or beyond the limits). */
+  unschedulable: number[];
+}
+
+export interface PoolLimits {
+  cpuMillis?: number;
+  memoryBytes?: number;
+}
+
+/**
+ * Karpenter-style launch decision for a batch of pending pods: first-fit decreasing (largest pods
+ * first) into new nodes; each new node takes the cheapest type that fits what it will hold, then is
+ * re-evaluated to the cheapest type holding as many of the remaining pods as the largest type would.
+ * Respects the NodePool's cpu/memory limits counting what already exists (`used`).
+ */
+export function planLaunch(pending: Resources[], catalog: InstanceType[], limits: PoolLimits = {}, used: Resources = { cpuMillis: 0, memoryBytes: 0 }): LaunchPlan {
+  const order = pending.map((r, i) => ({ r, i })).sort((a, b) => b.r.cpuMillis - a.r.cpuMillis || b.r.memoryBytes - a.r.memoryBytes || a.i - b.i);
+  const byPrice = [...catalog].sort((a, b) => a.pricePerHour - b.pricePerHour);
+  const largest = [...catalog].sort((a, b) => b.cpuMillis - a.cpuMillis)[0];
+  const plan: LaunchPlan = { nodes: [], unschedulable: [] };
+  let remaining = order;
+  let usedCpu = used.cpuMillis;
+  let usedMem = used.memoryBytes;
+  while (remaining.length > 0 && largest) {
+    // How much of the remaining batch would the largest type take?
+    const packInto = (t: InstanceType) => {
+      let room = roomOf(t);
+      const taken: typeof order = [];
+      for (const p of remaining) if (fits(p.r, room)) { room = take(room, p.r); taken.push(p); }
+      return taken;
+    };
+    const maxTaken = packInto(largest);
+    if (maxTaken.length === 0) {
+      plan.unschedulable.push(...remaining.map((p) => p.i));
+      break;
+    }
+    // Cheapest type that holds the same pods the largest would.
+    const choice = byPrice.find((t) => packInto(t).length === maxTaken.length) ?? largest;
+    if (limits.cpuMillis !== undefined && usedCpu + choice.cpuMillis > limits.cpuMillis) {
+      plan.unschedulable.push(...remaining.map((p) => p.i));
+      break;
+    }
+    if (limits.memoryBytes !== undefined && usedMem + choice.memoryBytes > limits.memoryBytes) {
+      plan.unschedulable.push(...remaining.map((p) => p.i));
+      break;
+    }
+    const taken = packInto(choice);
+    usedCpu += choice.cpuMillis;
+    usedMem += choice.memoryBytes;
+    plan.nodes.push({ type: choice, pods: taken.map((p) => p.i).sort((a, b) => a - b) });
+    const set = new Set(taken);
+    remaining = remaining.filter((p) => !set.has(p));
+  }
+  return plan;
+}

@@ -1,0 +1,33 @@
+import { UserError, errorMessage } from "../errors.js";
+import type { StorageClients } from "./clients.js";
+import { describeStorage, type StorageEndpoint, type StorageNames } from "./config.js";
+import { poisonQueueName } from "./names.js";
+
+/** Creates the queue, its poison queue and the table if missing; the first call also proves storage is reachable. */
+export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames): Promise<void> {
+  try {
+    await clients.queue(names.queueName).createIfNotExists();
+    await clients.queue(poisonQueueName(names.queueName)).createIfNotExists();
+    await clients.table(names.tableName).createTable();
+  } catch (e) {
+    throw storageError(endpoint, e);
+  }
+}
+
+/** One readable line for a storage failure; never includes keys. */
+export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
+  const where = describeStorage(endpoint);
+  const status = (e as { statusCode?: number }).statusCode;
+  const code = (e as { code?: string }).code;
+  const msg = errorMessage(e).split("\n")[0]!.replace(/AccountKey=[^;]+/gi, "AccountKey=***").replace(/sig=[^&\s]+/gi, "sig=***");
+  if (status === 403 || code === "AuthorizationPermissionMismatch" || code === "AuthorizationFailure") {
+    return new UserError(`storage refused access at ${where} (${code ?? status})`, "grant the identity Storage Queue Data Contributor and Storage Table Data Contributor on the account");
+  }
+  if (endpoint.kind === "identity" && /credential|token|authenticat/i.test(msg)) {
+    return new UserError(`cannot get an Entra ID token for ${where}: ${msg}`, "run `az login`, or set AZURE_STORAGE_CONNECTION_STRING");
+  }
+  const hint = endpoint.kind === "connection-string" && endpoint.origin === "env"
+    ? "check AZURE_STORAGE_CONNECTION_STRING, or unset it to use embedded storage"
+    : "check the account name and network access";
+  return new UserError(`cannot reach storage at ${where}: ${msg}`, hint);
+}
