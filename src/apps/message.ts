@@ -34,8 +34,10 @@ export function parseStamp(stamp: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, us] = m.map(Number) as number[];
   const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
-  if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== d) return undefined;
-  return ms * 1000 + us!;
+  if (Number.isNaN(ms)) return undefined;
+  const micros = ms * 1000 + us!;
+  // Date.UTC rolls over (month 13, minute 61): only a stamp that formats back to itself is a real time.
+  return formatStamp(micros) === stamp ? micros : undefined;
 }
 
 /** Python json.dumps for a flat object of strings (ensure_ascii, default separators). */
