@@ -3,6 +3,8 @@ import { UserError, errorMessage } from "../errors.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerKubeCommands } from "./commands/kube.js";
 import { registerProvisionCommands } from "./commands/provision.js";
+import { registerSimulateCommand } from "./commands/simulate.js";
+import { registerControlCommands } from "./commands/control.js";
 
 export function buildProgram(): Command {
   const program = new Command("akspilot")
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerKubeCommands(program);
   registerProvisionCommands(program);
+  registerSimulateCommand(program);
+  registerControlCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

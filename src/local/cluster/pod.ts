@@ -17,6 +17,8 @@ export interface PodTemplate {
   app: string;
   script: string;
   args: string[];
+  /** Node.js flags, e.g. heap limits that keep the process inside its memory request. */
+  nodeArgs?: string[];
   env: Record<string, string>;
   requests: Resources;
   /** terminationGracePeriodSeconds, in ms: SIGTERM first, SIGKILL only after this. */
@@ -87,6 +89,7 @@ export class Pod {
     const child = spawnNodeChild(this.template.script, this.template.args, {
       env: { ...process.env, ...this.template.env, POD_NAME: this.name, NODE_NAME: this.nodeName ?? "" },
       stdio: ["ignore", "pipe", "pipe"],
+      nodeArgs: this.template.nodeArgs,
     });
     this.child = child;
     this.pid = child.pid;

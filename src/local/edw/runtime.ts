@@ -63,6 +63,12 @@ function probe(p: HttpProbe | undefined, timeScale: number): ProbeSettings | und
   };
 }
 
+/**
+ * A small young generation: the consumer's garbage is short-lived request buffers, and V8's default
+ * 16 MiB semi-spaces alone would put a pod near its 64Mi memory request.
+ */
+const POD_NODE_ARGS = "--max-semi-space-size=1 --max-old-space-size=64";
+
 export async function startEdwRuntime(o: EdwRuntimeOptions): Promise<EdwRuntime> {
   const names = storageNamesFromEnv();
   let endpoint = storageFromEnv();
@@ -97,6 +103,7 @@ export async function startEdwRuntime(o: EdwRuntimeOptions): Promise<EdwRuntime>
     app: app.name,
     script: consumerMain,
     args,
+    nodeArgs: (process.env.AKSPILOT_POD_NODE_ARGS ?? POD_NODE_ARGS).split(" ").filter(Boolean),
     env,
     requests: resources(app.resources.requests),
     graceMs,

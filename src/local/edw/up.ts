@@ -128,7 +128,8 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
         const s = p.stats;
         if (typeof s.storageCalls === "number") podCalls.set(p.name, s.storageCalls);
         if (typeof s.rssBytes === "number") maxRss = Math.max(maxRss, s.rssBytes);
-        if (typeof s.firstReceiveAt === "number" && typeof s.startedAt === "number") maxFirstReceiveMs = Math.max(maxFirstReceiveMs, s.firstReceiveAt - s.startedAt);
+        // Spawn (as the runtime saw it) to the first receive call answered.
+        if (typeof s.firstReceiveAt === "number" && p.startedAt !== undefined) maxFirstReceiveMs = Math.max(maxFirstReceiveMs, s.firstReceiveAt - p.startedAt);
         processed += Number(s.processed ?? 0);
       }
       if (depth > 0) for (const p of running) p.wake();

@@ -1,0 +1,199 @@
+import YAML from "yaml";
+import { UserError } from "../errors.js";
+import type { NodePoolManifest } from "../blueprints/types.js";
+import type { InstanceType } from "./catalog.js";
+import { fits, planLaunch, take, roomOf, type Room } from "./packing.js";
+import { cpuMillis, memoryBytes, type Resources } from "./quantity.js";
+
+/**
+ * Karpenter's provisioning and disruption rules (kubernetes-sigs/karpenter v1), as pure functions shared
+ * by the local node provisioner and the simulator. Times are seconds.
+ */
+
+export interface PoolSettings {
+  name: string;
+  consolidationPolicy: "WhenEmpty" | "WhenEmptyOrUnderutilized";
+  /** undefined = Never. */
+  consolidateAfterSeconds?: number;
+  budgets: { nodes: string }[];
+  limits: { cpuMillis?: number; memoryBytes?: number };
+  /** Instance types the requirements allow. */
+  catalog: InstanceType[];
+}
+
+export const KARPENTER = {
+  batchIdleSeconds: 1,
+  batchMaxSeconds: 10,
+  disruptionPollSeconds: 10,
+  /** Consolidation decisions are re-validated after this delay before they run. */
+  validationSeconds: 15,
+} as const;
+
+/** "30s", "5m", "1h", "Never" → seconds (undefined for Never). */
+export function durationSeconds(v: string | undefined, path: string, fallback: number | undefined): number | undefined {
+  if (v === undefined) return fallback;
+  if (v === "Never") return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
+  if (!m) throw new UserError(`NodePool ${path}: "${v}" is not a duration`, 'use e.g. "30s", "5m" or "Never"');
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n / 1000 : m[2] === "s" ? n : m[2] === "m" ? n * 60 : n * 3600;
+}
+
+/** Resolves a NodePool (YAML-shaped object) against a catalog, with Karpenter's defaults. */
+export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): PoolSettings {
+  if (np?.kind !== "NodePool") throw new UserError(`NodePool .kind: must be NodePool, got ${JSON.stringify(np?.kind)}`, "pass a karpenter.sh NodePool");
+  const d = np.spec?.disruption ?? {};
+  const policy = d.consolidationPolicy ?? "WhenEmptyOrUnderutilized";
+  const legacy = policy as string === "WhenUnderutilized" ? "WhenEmptyOrUnderutilized" : policy;
+  if (legacy !== "WhenEmpty" && legacy !== "WhenEmptyOrUnderutilized") {
+    throw new UserError(`NodePool .spec.disruption.consolidationPolicy: "${policy}" is not supported`, "use WhenEmpty or WhenEmptyOrUnderutilized");
+  }
+  const budgets = d.budgets ?? [{ nodes: "10%" }];
+  for (const [i, b] of budgets.entries()) {
+    if (!/^\d+%?$/.test(String(b.nodes))) throw new UserError(`NodePool .spec.disruption.budgets[${i}].nodes: "${b.nodes}" is not a count or percentage`, 'use e.g. "10%" or "1"');
+  }
+  const reqs = np.spec?.template?.spec?.requirements ?? [];
+  let allowed = catalog;
+  for (const r of reqs) {
+    if (r.key === "karpenter.azure.com/sku-family" && r.operator === "In") {
+      allowed = allowed.filter((t) => (r.values ?? []).some((f) => new RegExp(`^Standard_${f}\\d`).test(t.name)));
+    } else if (r.key === "node.kubernetes.io/instance-type" && r.operator === "In") {
+      allowed = allowed.filter((t) => (r.values ?? []).includes(t.name));
+    }
+  }
+  if (allowed.length === 0) throw new UserError("NodePool requirements allow no instance type of the catalog", "widen karpenter.azure.com/sku-family or the catalog");
+  const limits = np.spec?.limits ?? {};
+  return {
+    name: np.metadata?.name ?? "default",
+    consolidationPolicy: legacy,
+    consolidateAfterSeconds: durationSeconds(d.consolidateAfter, ".spec.disruption.consolidateAfter", 0),
+    budgets: budgets.map((b) => ({ nodes: String(b.nodes) })),
+    limits: {
+      ...(limits.cpu !== undefined ? { cpuMillis: cpuMillis(limits.cpu) } : {}),
+      ...(limits.memory !== undefined ? { memoryBytes: memoryBytes(limits.memory) } : {}),
+    },
+    catalog: allowed,
+  };
+}
+
+export function parseNodePoolYaml(text: string, source: string, catalog: InstanceType[]): { manifest: NodePoolManifest; settings: PoolSettings } {
+  let doc: unknown;
+  try {
+    doc = YAML.parseAllDocuments(text).map((d) => d.toJS()).find((d) => (d as { kind?: string })?.kind === "NodePool");
+  } catch (e) {
+    throw new UserError(`${source} is not valid YAML: ${(e as Error).message.split("\n")[0]}`, "fix the file");
+  }
+  if (!doc) throw new UserError(`${source} has no NodePool document`, "pass a karpenter.sh/v1 NodePool");
+  return { manifest: doc as NodePoolManifest, settings: poolSettings(doc as NodePoolManifest, catalog) };
+}
+
+/** Karpenter's provisioning batch window: opens on the first pending pod; closes after 1 s without a new one, or 10 s in all. */
+export class Batcher {
+  private openedAt?: number;
+  private lastTriggerAt?: number;
+
+  constructor(private readonly idle = KARPENTER.batchIdleSeconds, private readonly max = KARPENTER.batchMaxSeconds) {}
+
+  /** Call whenever pods become pending. */
+  trigger(now: number): void {
+    this.openedAt ??= now;
+    this.lastTriggerAt = now;
+  }
+
+  /** True once the window has closed (and resets it). */
+  due(now: number): boolean {
+    if (this.openedAt === undefined) return false;
+    if (now - this.lastTriggerAt! >= this.idle || now - this.openedAt >= this.max) {
+      this.openedAt = undefined;
+      this.lastTriggerAt = undefined;
+      return true;
+    }
+    return false;
+  }
+
+  get open(): boolean {
+    return this.openedAt !== undefined;
+  }
+}
+
+/** Nodes a disruption budget allows to disrupt now: roundup(total × pct) − deleting − notReady (min over budgets). */
+export function budgetAllowed(budgets: { nodes: string }[], total: number, deleting: number, notReady: number): number {
+  let allowed = Infinity;
+  for (const b of budgets) {
+    const n = b.nodes.endsWith("%") ? Math.ceil((total * Number(b.nodes.slice(0, -1))) / 100) : Number(b.nodes);
+    allowed = Math.min(allowed, n - deleting - notReady);
+  }
+  return Math.max(0, allowed === Infinity ? 0 : allowed);
+}
+
+export interface NodeView {
+  name: string;
+  type: InstanceType;
+  /** Requests of the workload pods bound to it. */
+  pods: Resources[];
+  ready: boolean;
+  deleting: boolean;
+  /** Last pod bind or removal (consolidateAfter counts from here). */
+  lastPodEventAt: number;
+}
+
+export interface Disruption {
+  node: string;
+  action: "delete" | "replace";
+  replacement?: InstanceType;
+  reason: "Empty" | "Underutilized";
+  message: string;
+}
+
+/**
+ * One disruption pass (every 10 s): empty nodes first (all the budget allows), then, with
+ * WhenEmptyOrUnderutilized, one node whose pods fit elsewhere (delete) or on a cheaper single node
+ * (replace). Only nodes quiet for consolidateAfter are candidates.
+ */
+export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number): Disruption[] {
+  if (pool.consolidateAfterSeconds === undefined) return [];
+  const live = nodes.filter((n) => !n.deleting);
+  const deleting = nodes.filter((n) => n.deleting).length;
+  const notReady = live.filter((n) => !n.ready).length;
+  let allowed = budgetAllowed(pool.budgets, nodes.length, deleting, notReady);
+  if (allowed <= 0) return [];
+  const quiet = (n: NodeView) => n.ready && now - n.lastPodEventAt >= pool.consolidateAfterSeconds!;
+  const out: Disruption[] = [];
+  for (const n of live) {
+    if (allowed <= 0) break;
+    if (n.pods.length === 0 && quiet(n)) {
+      out.push({ node: n.name, action: "delete", reason: "Empty", message: `empty for ${Math.round(now - n.lastPodEventAt)} s ≥ consolidateAfter ${pool.consolidateAfterSeconds} s` });
+      allowed--;
+    }
+  }
+  if (out.length > 0 || pool.consolidationPolicy === "WhenEmpty" || allowed <= 0) return out;
+  // Single-node consolidation: cheapest disruption first (fewest pods, then lowest price).
+  const candidates = live.filter((n) => n.pods.length > 0 && quiet(n)).sort((a, b) => a.pods.length - b.pods.length || a.type.pricePerHour - b.type.pricePerHour);
+  for (const c of candidates) {
+    const others = live.filter((n) => n !== c && n.ready);
+    if (fitsOn(c.pods, others)) {
+      return [{ node: c.name, action: "delete", reason: "Underutilized", message: `its ${c.pods.length} pod(s) fit on the other ${others.length} node(s)` }];
+    }
+    const plan = planLaunch(c.pods, pool.catalog);
+    if (plan.nodes.length === 1 && plan.unschedulable.length === 0 && plan.nodes[0]!.type.pricePerHour < c.type.pricePerHour) {
+      const t = plan.nodes[0]!.type;
+      return [{ node: c.name, action: "replace", replacement: t, reason: "Underutilized", message: `its ${c.pods.length} pod(s) fit a cheaper ${t.name} ($${t.pricePerHour}/h < $${c.type.pricePerHour}/h)` }];
+    }
+  }
+  return [];
+}
+
+/** Whether all `pods` fit into the free room of `nodes` (first fit, largest first). */
+export function fitsOn(pods: Resources[], nodes: NodeView[]): boolean {
+  const rooms: Room[] = nodes.map((n) => {
+    let r = roomOf(n.type);
+    for (const p of n.pods) r = take(r, p);
+    return r;
+  });
+  for (const p of [...pods].sort((a, b) => b.cpuMillis - a.cpuMillis)) {
+    const i = rooms.findIndex((r) => fits(p, r));
+    if (i < 0) return false;
+    rooms[i] = take(rooms[i]!, p);
+  }
+  return true;
+}

@@ -1,0 +1,147 @@
+import { hpaSync, newHpaState, type HpaState } from "./hpa.js";
+import { kedaPoll, type KedaState, type ScaleDecision } from "./keda.js";
+import { HPA_SYNC_SECONDS, type ScalingRule } from "./scaledobject.js";
+
+/** What a policy sees at one evaluation. Times in seconds (simulated or real). */
+export interface PolicyInput {
+  now: number;
+  /** Queue length as the trigger reads it (KEDA `all`: approximate count, in-flight included). */
+  queueLength: number;
+  /** Replicas currently set on the Deployment (spec.replicas). */
+  current: number;
+  /** Pods Running and Ready. */
+  ready: number;
+  /** Messages per second arriving (measured: Δqueue + Δprocessed). */
+  arrivalRate?: number;
+  /** Messages per second one ready pod processes (measured). */
+  perPodThroughput?: number;
+}
+
+export interface PolicyTick {
+  decision?: ScaleDecision;
+  /** Why nothing changed, or what was decided, for the event stream. */
+  note: string;
+}
+
+/**
+ * A replica policy driven by periodic loops. The runtime and the simulator call `tick(loop, input)`
+ * for each loop at multiples of its period from t = 0; the policy code is the same in both.
+ */
+export interface ScalingPolicy {
+  readonly name: string;
+  loops(): { name: string; periodSeconds: number }[];
+  tick(loop: string, input: PolicyInput): PolicyTick;
+}
+
+/** The seed's behaviour: KEDA's polling loop for 0↔1 and →0, the HPA every 15 s for 1↔N. */
+export class KedaHpaPolicy implements ScalingPolicy {
+  readonly name = "keda";
+  private keda: KedaState;
+  private hpa: HpaState = newHpaState();
+
+  constructor(readonly rule: ScalingRule, createdAt = 0) {
+    this.keda = { createdAt };
+  }
+
+  loops() {
+    // KEDA's loop first: at t = 0 it activates before the HPA's first sync looks.
+    return [
+      { name: "keda", periodSeconds: this.rule.pollingIntervalSeconds },
+      { name: "hpa", periodSeconds: HPA_SYNC_SECONDS },
+    ];
+  }
+
+  tick(loop: string, i: PolicyInput): PolicyTick {
+    if (loop === "keda") {
+      const r = kedaPoll(this.rule, this.keda, i.now, i.queueLength, i.current);
+      this.keda = r.state;
+      return { decision: r.decision, note: r.note };
+    }
+    const r = hpaSync(this.rule, this.hpa, i.now, i.queueLength, i.current, i.ready);
+    this.hpa = r.state;
+    return { decision: r.decision, note: r.note };
+  }
+}
+
+export interface PredictiveOptions {
+  /** Seconds between evaluations (push-like; the seed polls every 30 s). */
+  intervalSeconds: number;
+  /** Drain any backlog within this many seconds. */
+  targetDrainSeconds: number;
+  /** Throughput assumed per pod before one is measured. */
+  assumedPerPodThroughput: number;
+  /** Spare capacity over the arrival rate. */
+  headroom: number;
+  /** Scale-down waits until every recommendation in this window is lower (damps flapping). */
+  scaleDownWindowSeconds: number;
+}
+
+export const PREDICTIVE_DEFAULTS: PredictiveOptions = {
+  intervalSeconds: 5,
+  targetDrainSeconds: 30,
+  assumedPerPodThroughput: 5,
+  headroom: 1.1,
+  scaleDownWindowSeconds: 30,
+};
+
+/**
+ * Sizes the Deployment for what is coming rather than what is queued: enough pods to keep up with the
+ * arrival rate plus drain the backlog within a target time, from measured per-pod throughput; within
+ * the ScaledObject's min/max; to zero once nothing arrives and nothing waits for cooldownPeriod.
+ */
+export class PredictivePolicy implements ScalingPolicy {
+  readonly name = "predictive";
+  private recs: { t: number; replicas: number }[] = [];
+  private idleSince?: number;
+
+  constructor(readonly rule: ScalingRule, readonly o: PredictiveOptions = PREDICTIVE_DEFAULTS) {}
+
+  loops() {
+    return [{ name: "predict", periodSeconds: this.o.intervalSeconds }];
+  }
+
+  /** Pods needed for an arrival rate and a backlog, unclamped. */
+  static need(arrival: number, backlog: number, mu: number, o: PredictiveOptions): number {
+    return Math.ceil((arrival * o.headroom) / mu + backlog / (mu * o.targetDrainSeconds));
+  }
+
+  tick(_loop: string, i: PolicyInput): PolicyTick {
+    const mu = i.perPodThroughput && i.perPodThroughput > 0 ? i.perPodThroughput : this.o.assumedPerPodThroughput;
+    const arrival = Math.max(0, i.arrivalRate ?? 0);
+    const raw = PredictivePolicy.need(arrival, i.queueLength, mu, this.o);
+    const { minReplicas: min, maxReplicas: max } = this.rule;
+    const busy = i.queueLength > 0 || arrival > 0;
+    if (busy) this.idleSince = undefined;
+    else this.idleSince ??= i.now;
+    let want = Math.min(max, Math.max(min, raw));
+    let why = `arrivals ${arrival.toFixed(1)}/s × ${this.o.headroom} / ${mu.toFixed(1)} per pod + backlog ${i.queueLength} / (${mu.toFixed(1)} × ${this.o.targetDrainSeconds} s) = ${raw}`;
+    if (!busy) {
+      // Idle: hold until the cooldown has passed, then go to min (0 in the seed).
+      if (i.now - (this.idleSince ?? i.now) >= this.rule.cooldownPeriodSeconds) {
+        want = min;
+        why = `idle for ${Math.round(i.now - this.idleSince!)} s ≥ cooldownPeriod ${this.rule.cooldownPeriodSeconds} s`;
+      } else {
+        want = Math.max(min, Math.min(i.current, max));
+        why = `idle for ${Math.round(i.now - this.idleSince!)} s (cooldown ${this.rule.cooldownPeriodSeconds} s)`;
+      }
+    } else if (want === 0) {
+      want = 1;
+    }
+    this.recs = [...this.recs.filter((r) => r.t > i.now - this.o.scaleDownWindowSeconds), { t: i.now, replicas: want }];
+    if (want < i.current && busy) {
+      const held = Math.max(...this.recs.map((r) => r.replicas));
+      if (held > want) {
+        want = Math.min(held, i.current);
+        why += `; scale-down held at ${want} (max of the last ${this.o.scaleDownWindowSeconds} s)`;
+      }
+    }
+    if (want === i.current) return { note: `no change at ${i.current} (${why})` };
+    return { decision: { replicas: want, reason: want > i.current ? "PredictiveScaleUp" : "PredictiveScaleDown", message: `${i.current} → ${want}: ${why}` }, note: "scaled" };
+  }
+}
+
+export type PolicyName = "keda" | "predictive";
+
+export function makePolicy(name: PolicyName, rule: ScalingRule, predictive: Partial<PredictiveOptions> = {}): ScalingPolicy {
+  return name === "keda" ? new KedaHpaPolicy(rule) : new PredictivePolicy(rule, { ...PREDICTIVE_DEFAULTS, ...predictive });
+}
