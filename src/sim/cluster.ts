@@ -1,0 +1,278 @@
+import type { InstanceType } from "../scaling/catalog.js";
+import { consolidate, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
+import { pickNode, planLaunch, roomOf, type Room } from "../scaling/packing.js";
+import type { Resources } from "../scaling/quantity.js";
+
+/**
+ * Pods of one Deployment on Karpenter nodes, modelled by counts: every pod has the same requests, so
+ * a node is its type, how many pods are bound to it and how many of those are ready.
+ */
+
+export interface SimNode {
+  id: number;
+  name: string;
+  type: InstanceType;
+  /** How many of the Deployment's pods fit on it. */
+  capacity: number;
+  state: "provisioning" | "ready";
+  createdAt: number;
+  readyAt: number;
+  /** Pods bound (starting or ready). */
+  bound: number;
+  ready: number;
+  lastPodEventAt: number;
+  /** Being replaced by a cheaper node (counts as disrupting for budgets). */
+  replacing?: boolean;
+  /** The node this one replaces once it is ready. */
+  replaces?: SimNode;
+}
+
+export interface SimEvent {
+  t: number;
+  object: string;
+  reason: string;
+  message: string;
+}
+
+interface StartingGroup {
+  node: SimNode;
+  count: number;
+  readyAt: number;
+}
+
+export interface ClusterTimings {
+  nodeStartupSeconds: number;
+  podStartupSeconds: number;
+}
+
+export class SimCluster {
+  nodes: SimNode[] = [];
+  pending = 0;
+  startingPods = 0;
+  readyPods = 0;
+  /** Bumped on every change consolidation could see. */
+  version = 0;
+  /** Sum of the hourly prices of existing nodes. */
+  pricePerHour = 0;
+  private starting: StartingGroup[] = [];
+  private startHead = 0;
+  private nextId = 1;
+
+  constructor(
+    readonly pool: PoolSettings,
+    readonly request: Resources,
+    readonly timings: ClusterTimings,
+    private readonly log: (e: SimEvent) => void,
+  ) {}
+
+  /** Pods the Deployment has (pending, starting and ready): spec.replicas once reconciled. */
+  get replicas(): number {
+    return this.pending + this.startingPods + this.readyPods;
+  }
+
+  get boundPods(): number {
+    return this.startingPods + this.readyPods;
+  }
+
+  podsFitting(t: InstanceType): number {
+    const r = this.request;
+    return Math.min(t.maxPods, r.cpuMillis > 0 ? Math.floor(t.cpuMillis / r.cpuMillis) : Infinity, r.memoryBytes > 0 ? Math.floor(t.memoryBytes / r.memoryBytes) : Infinity);
+  }
+
+  /** The ReplicaSet controller: create pending pods, or delete pending, then not-ready (newest first), then ready pods from the fullest node. */
+  setReplicas(want: number, t: number): void {
+    let diff = want - this.replicas;
+    if (diff > 0) {
+      this.pending += diff;
+      return;
+    }
+    const fromPending = Math.min(this.pending, -diff);
+    this.pending -= fromPending;
+    diff += fromPending;
+    while (diff < 0 && this.starting.length > this.startHead) {
+      const g = this.starting[this.starting.length - 1]!;
+      const k = Math.min(g.count, -diff);
+      g.count -= k;
+      g.node.bound -= k;
+      g.node.lastPodEventAt = t;
+      this.startingPods -= k;
+      diff += k;
+      if (g.count === 0) this.starting.pop();
+      this.version++;
+    }
+    while (diff < 0) {
+      let best: SimNode | undefined;
+      for (const n of this.nodes) if (n.ready > 0 && (!best || n.ready > best.ready || (n.ready === best.ready && n.id > best.id))) best = n;
+      if (!best) break;
+      best.ready--;
+      best.bound--;
+      best.lastPodEventAt = t;
+      this.readyPods--;
+      diff++;
+      this.version++;
+    }
+  }
+
+  /** kube-scheduler: bind pending pods to ready nodes with room (LeastAllocated). */
+  schedulePending(t: number): void {
+    if (this.pending === 0) return;
+    const req = this.request;
+    const cands = this.nodes
+      .filter((n) => n.state === "ready" && n.bound < n.capacity)
+      .map((n) => {
+        const cap = roomOf(n.type);
+        const room: Room = { cpuMillis: cap.cpuMillis - n.bound * req.cpuMillis, memoryBytes: cap.memoryBytes - n.bound * req.memoryBytes, pods: Math.min(cap.pods, n.capacity) - n.bound };
+        return { node: n, room, capacity: cap, placed: 0 };
+      });
+    if (cands.length === 0) return;
+    while (this.pending > 0) {
+      const c = pickNode(req, cands);
+      if (!c) break;
+      c.room = { cpuMillis: c.room.cpuMillis - req.cpuMillis, memoryBytes: c.room.memoryBytes - req.memoryBytes, pods: c.room.pods - 1 };
+      c.placed++;
+      this.pending--;
+    }
+    for (const c of cands) {
+      if (c.placed === 0) continue;
+      c.node.bound += c.placed;
+      c.node.lastPodEventAt = t;
+      this.startingPods += c.placed;
+      this.starting.push({ node: c.node, count: c.placed, readyAt: t + this.timings.podStartupSeconds });
+      this.version++;
+    }
+  }
+
+  /** Pending pods that no in-flight node will take (Karpenter counts in-flight capacity). */
+  unnominated(): number {
+    let room = 0;
+    for (const n of this.nodes) if (n.state === "provisioning") room += n.capacity - n.bound;
+    return Math.max(0, this.pending - room);
+  }
+
+  /** A closed batch: launch the cheapest nodes for the pods nothing else will hold, within the pool's limits. */
+  provision(t: number): void {
+    const u = this.unnominated();
+    if (u === 0) return;
+    const used = { cpuMillis: 0, memoryBytes: 0 };
+    for (const n of this.nodes) {
+      used.cpuMillis += n.type.cpuMillis;
+      used.memoryBytes += n.type.memoryBytes;
+    }
+    const plan = planLaunch(new Array<Resources>(u).fill(this.request), this.pool.catalog, this.pool.limits, used);
+    for (const p of plan.nodes) {
+      const node = this.launch(p.type, t);
+      this.log({ t, object: `node/${node.name}`, reason: "Launched", message: `${p.type.name} for ${p.pods.length} pending pod(s) (cheapest type holding them); ready in ${this.timings.nodeStartupSeconds} s` });
+    }
+    if (plan.unschedulable.length > 0) {
+      this.log({ t, object: "pod", reason: "Unschedulable", message: `${plan.unschedulable.length} pod(s) fit no node within the NodePool's limits` });
+    }
+  }
+
+  private launch(type: InstanceType, t: number): SimNode {
+    const id = this.nextId++;
+    const node: SimNode = { id, name: `${this.pool.name}-${id}`, type, capacity: this.podsFitting(type), state: "provisioning", createdAt: t, readyAt: t + this.timings.nodeStartupSeconds, bound: 0, ready: 0, lastPodEventAt: t };
+    this.nodes.push(node);
+    this.pricePerHour += type.pricePerHour;
+    this.version++;
+    return node;
+  }
+
+  /** The next node-ready or pod-ready time. */
+  nextChange(): number {
+    let next = Infinity;
+    for (const n of this.nodes) if (n.state === "provisioning" && n.readyAt < next) next = n.readyAt;
+    const g = this.starting[this.startHead];
+    if (g && g.readyAt < next) next = g.readyAt;
+    return next;
+  }
+
+  /** Nodes and pods whose startup has elapsed become ready. */
+  advanceTo(t: number): void {
+    for (const n of [...this.nodes]) {
+      if (n.state !== "provisioning" || n.readyAt > t + EPS) continue;
+      n.state = "ready";
+      n.lastPodEventAt = t;
+      this.version++;
+      this.log({ t, object: `node/${n.name}`, reason: "Ready", message: `${n.type.name} ready after ${round(t - n.createdAt)} s` });
+      if (n.replaces) {
+        const old = n.replaces;
+        n.replaces = undefined;
+        this.remove(old, t, "Replaced", `replaced by the cheaper ${n.type.name} ${n.name}`);
+      }
+    }
+    while (this.startHead < this.starting.length && this.starting[this.startHead]!.readyAt <= t + EPS) {
+      const g = this.starting[this.startHead++]!;
+      g.node.ready += g.count;
+      this.startingPods -= g.count;
+      this.readyPods += g.count;
+    }
+    if (this.startHead > 1024 && this.startHead * 2 > this.starting.length) {
+      this.starting = this.starting.slice(this.startHead);
+      this.startHead = 0;
+    }
+  }
+
+  /** Deletes a node; its pods are evicted and the ReplicaSet recreates them as pending. */
+  remove(node: SimNode, t: number, reason: string, message: string): void {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) return;
+    this.nodes.splice(i, 1);
+    this.pricePerHour -= node.type.pricePerHour;
+    for (const n of this.nodes) if (n.replaces === node) n.replaces = undefined;
+    if (node.bound > 0) {
+      this.starting = this.starting.slice(this.startHead).filter((g) => g.node !== node);
+      this.startHead = 0;
+      this.startingPods -= node.bound - node.ready;
+      this.readyPods -= node.ready;
+      this.pending += node.bound;
+    }
+    this.version++;
+    this.log({ t, object: `node/${node.name}`, reason, message: node.bound > 0 ? `${message}; ${node.bound} pod(s) drained and recreated` : message });
+  }
+
+  /** Karpenter's view of the nodes for a disruption pass. */
+  views(): NodeView[] {
+    return this.nodes.map((n) => ({
+      name: n.name,
+      type: n.type,
+      pods: new Array<Resources>(n.bound).fill(this.request),
+      ready: n.state === "ready",
+      deleting: n.replacing === true,
+      lastPodEventAt: n.lastPodEventAt,
+    }));
+  }
+
+  consolidate(t: number): Disruption[] {
+    return consolidate(this.pool, this.views(), t);
+  }
+
+  /** Carries out a validated disruption: delete now, or pre-spin the replacement and delete once it is ready. */
+  execute(d: Disruption, t: number): void {
+    const node = this.nodes.find((n) => n.name === d.node);
+    if (!node) return;
+    if (d.action === "delete") {
+      this.remove(node, t, d.reason === "Empty" ? "DisruptedEmpty" : "DisruptedUnderutilized", d.message);
+      return;
+    }
+    node.replacing = true;
+    const repl = this.launch(d.replacement!, t);
+    repl.replaces = node;
+    this.log({ t, object: `node/${node.name}`, reason: "Replacing", message: `${d.message}; launched ${repl.name}` });
+  }
+
+  /** The earliest time a node becomes quiet for consolidateAfter (consolidation's answer can change then). */
+  nextQuietAt(after: number): number {
+    const wait = this.pool.consolidateAfterSeconds;
+    if (wait === undefined) return Infinity;
+    let next = Infinity;
+    for (const n of this.nodes) {
+      const q = n.lastPodEventAt + wait;
+      if (q > after && q < next) next = q;
+    }
+    return next;
+  }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+// Startup times are sums of floats; a due time within this slack counts as reached.
+const EPS = 1e-9;

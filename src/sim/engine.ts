@@ -1,0 +1,255 @@
+import { UserError } from "../errors.js";
+import { KARPENTER, type PoolSettings } from "../scaling/karpenter.js";
+import { makePolicy, type PolicyInput, type PolicyName, type PredictiveOptions } from "../scaling/policy.js";
+import type { Resources } from "../scaling/quantity.js";
+import type { ScalingRule } from "../scaling/scaledobject.js";
+import { SimCluster, type SimEvent } from "./cluster.js";
+import { FluidQueue } from "./fluid-queue.js";
+import type { Trace } from "./trace.js";
+
+export interface SimOptions {
+  rule: ScalingRule;
+  pool: PoolSettings;
+  trace: Trace;
+  policy?: PolicyName;
+  predictive?: Partial<PredictiveOptions>;
+  /** Milliseconds one message takes (closed loop; also the predictive policy's per-pod throughput in open loop). */
+  workMs?: number;
+  /** Messages a pod works on at once. */
+  concurrency?: number;
+  initialReplicas?: number;
+  nodeStartupSeconds?: number;
+  podStartupSeconds?: number;
+  /** Requests of one pod (default: the seed consumer's 250m / 64Mi). */
+  podRequests?: Resources;
+  /** Simulated seconds (default: the last trace row + 900 s). */
+  durationSeconds?: number;
+}
+
+export interface TimelineEntry {
+  t: number;
+  /** Pods the Deployment has (spec.replicas): pending, starting and ready. */
+  replicas: number;
+  ready: number;
+  nodes: number;
+  /** What the trigger reads: KEDA `all` approximate count (waiting + in flight). */
+  queueLength: number;
+}
+
+export interface SimSummary {
+  policy: PolicyName;
+  durationSeconds: number;
+  maxReplicas: number;
+  maxNodes: number;
+  /** ∫ pods bound to nodes (starting or ready) dt. */
+  podSeconds: number;
+  /** ∫ nodes (provisioning or ready) dt. */
+  nodeSeconds: number;
+  /** USD at the catalog's list prices. */
+  nodeCost: number;
+  firstScaleUpAt: number | null;
+  /** When replicas last returned to 0 (null if they end above 0 or never left it). */
+  backToZeroAt: number | null;
+  /** Closed loop: first arrival until the last backlog cleared (null if messages still wait at the end). */
+  drainSeconds?: number | null;
+  /** Closed loop: seconds during which messages waited. */
+  backlogSeconds?: number;
+  p50LatencyMs?: number | null;
+  p95LatencyMs?: number | null;
+  arrived?: number;
+  processed?: number;
+  backlogAtEnd?: number;
+}
+
+export interface SimResult {
+  timeline: TimelineEntry[];
+  summary: SimSummary;
+  events: SimEvent[];
+}
+
+export const SIM_DEFAULTS = { nodeStartupSeconds: 60, podStartupSeconds: 2, concurrency: 1, tailSeconds: 900 } as const;
+export const SEED_POD_REQUESTS: Resources = { cpuMillis: 250, memoryBytes: 64 * 1024 ** 2 };
+
+// Batch and disruption times land on sums of floats; compare with a small slack.
+const EPS = 1e-9;
+
+/**
+ * Runs a policy, the ReplicaSet, kube-scheduler and Karpenter over simulated time. Everything happens
+ * at events (policy loop ticks, trace rows, batch windows, node/pod startups, disruption passes), and
+ * the queue moves as a fluid in between, so the cost is a few operations per event.
+ */
+export function simulate(o: SimOptions): SimResult {
+  const { rule, pool, trace } = o;
+  const policyName = o.policy ?? "keda";
+  const closed = trace.kind === "arrivals";
+  const workMs = o.workMs;
+  if (closed && (workMs === undefined || !(workMs > 0))) throw new UserError("an arrivalsPerSecond trace needs --work-ms (milliseconds per message)", "pass e.g. --work-ms 200");
+  const concurrency = o.concurrency ?? SIM_DEFAULTS.concurrency;
+  if (!(concurrency >= 1)) throw new UserError(`--concurrency must be ≥ 1, got ${concurrency}`);
+  const perPod = workMs ? (concurrency * 1000) / workMs : undefined;
+  const timings = { nodeStartupSeconds: o.nodeStartupSeconds ?? SIM_DEFAULTS.nodeStartupSeconds, podStartupSeconds: o.podStartupSeconds ?? SIM_DEFAULTS.podStartupSeconds };
+  const lastRow = trace.points[trace.points.length - 1]!.t;
+  const end = o.durationSeconds ?? lastRow + SIM_DEFAULTS.tailSeconds;
+
+  const events: SimEvent[] = [];
+  const log = (e: SimEvent) => events.push(e);
+  const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, log);
+  const fq = new FluidQueue((workMs ?? 0) / 1000);
+  const policy = makePolicy(policyName, rule, o.predictive);
+  const loops = policy.loops().map((l) => ({ ...l, next: 0, lastT: 0, lastArrived: 0, lastObserved: 0, seen: false }));
+
+  let traceIdx = 0;
+  let value = 0; // current trace value
+  const capacity = () => (closed ? cluster.readyPods * perPod! : 0);
+  const observed = () => (closed ? Math.round(fq.observed(value, capacity())) : value);
+
+  // Karpenter's batch window (opened by new pending pods).
+  let batchOpenedAt: number | undefined;
+  let batchLastTrigger = 0;
+  let lastUnnominated = 0;
+  const triggerIfNeeded = (t: number) => {
+    const u = cluster.unnominated();
+    if (u > lastUnnominated) {
+      batchOpenedAt ??= t;
+      batchLastTrigger = t;
+    }
+    lastUnnominated = u;
+  };
+  const batchDueAt = () => (batchOpenedAt === undefined ? Infinity : Math.min(batchLastTrigger + KARPENTER.batchIdleSeconds, batchOpenedAt + KARPENTER.batchMaxSeconds));
+
+  // Disruption: a pass every 10 s; decisions are re-validated 15 s later before they run.
+  let nextDisruption = 0;
+  let memo: { version: number; quietAt: number } | undefined;
+  const validations: { at: number; node: string; action: string }[] = [];
+
+  const initial = o.initialReplicas ?? 0;
+  if (initial > 0) {
+    cluster.setReplicas(Math.min(initial, rule.maxReplicas), 0);
+    log({ t: 0, object: "deployment", reason: "Initial", message: `${cluster.replicas} replica(s)` });
+  }
+
+  const timeline: TimelineEntry[] = [];
+  let podSeconds = 0;
+  let nodeSeconds = 0;
+  let nodeCost = 0;
+  let maxReplicas = cluster.replicas;
+  let maxNodes = 0;
+  let firstScaleUpAt: number | null = null;
+  let backToZeroAt: number | null = null;
+  let firstArrivalAt: number | undefined;
+
+  let t = 0;
+  for (;;) {
+    // 1. Trace rows that start now.
+    while (traceIdx < trace.points.length && trace.points[traceIdx]!.t <= t + EPS) value = trace.points[traceIdx++]!.v;
+    if (closed && value > 0) firstArrivalAt ??= t;
+    // 2. Nodes and pods whose startup elapsed.
+    cluster.advanceTo(t);
+    cluster.schedulePending(t);
+    // 3. A closed batch launches nodes.
+    if (t + EPS >= batchDueAt()) {
+      batchOpenedAt = undefined;
+      cluster.provision(t);
+      lastUnnominated = cluster.unnominated();
+    }
+    triggerIfNeeded(t);
+    // 4. Policy loops due now, in their declared order (KEDA before the HPA at equal times).
+    for (const l of loops) {
+      if (l.next > t + EPS) continue;
+      const q = observed();
+      const input: PolicyInput = { now: t, queueLength: q, current: cluster.replicas, ready: cluster.readyPods };
+      if (l.seen && t > l.lastT) {
+        input.arrivalRate = closed ? (fq.arrived - l.lastArrived) / (t - l.lastT) : Math.max(0, (q - l.lastObserved) / (t - l.lastT));
+      }
+      const mu = closed ? (fq.saturatedPodSeconds > 0 ? fq.saturatedProcessed / fq.saturatedPodSeconds : undefined) : perPod;
+      if (mu !== undefined) input.perPodThroughput = mu;
+      const r = policy.tick(l.name, input);
+      Object.assign(l, { seen: true, lastT: t, lastArrived: fq.arrived, lastObserved: q, next: l.next + l.periodSeconds });
+      if (r.decision && r.decision.replicas !== cluster.replicas) {
+        const before = cluster.replicas;
+        cluster.setReplicas(r.decision.replicas, t);
+        log({ t, object: "deployment", reason: r.decision.reason, message: r.decision.message });
+        if (cluster.replicas > before && firstScaleUpAt === null) firstScaleUpAt = t;
+        if (cluster.replicas === 0 && before > 0) backToZeroAt = t;
+        if (cluster.replicas > 0) backToZeroAt = null;
+        cluster.schedulePending(t);
+        triggerIfNeeded(t);
+      }
+    }
+    // 5. Validated disruptions run; then a disruption pass if one is due.
+    for (let i = 0; i < validations.length; i++) {
+      const v = validations[i]!;
+      if (v.at > t + EPS) continue;
+      validations.splice(i--, 1);
+      const still = cluster.consolidate(t).find((d) => d.node === v.node && d.action === v.action);
+      if (still) {
+        cluster.execute(still, t);
+        memo = undefined;
+      }
+    }
+    if (t + EPS >= nextDisruption) {
+      nextDisruption += KARPENTER.disruptionPollSeconds;
+      // Same nodes, pods and quiet set as the last empty pass: the answer cannot have changed.
+      if (!memo || memo.version !== cluster.version || t + EPS >= memo.quietAt) {
+        const ds = cluster.consolidate(t);
+        for (const d of ds) {
+          if (validations.some((v) => v.node === d.node)) continue;
+          validations.push({ at: t + KARPENTER.validationSeconds, node: d.node, action: d.action });
+          log({ t, object: `node/${d.node}`, reason: `Disruption${d.reason}`, message: `${d.action}: ${d.message} (re-validated in ${KARPENTER.validationSeconds} s)` });
+        }
+        memo = ds.length === 0 ? { version: cluster.version, quietAt: cluster.nextQuietAt(t + EPS) } : undefined;
+      }
+    }
+    cluster.schedulePending(t);
+    triggerIfNeeded(t);
+
+    // 6. Record a timeline entry when anything visible changed.
+    const entry: TimelineEntry = { t: round3(t), replicas: cluster.replicas, ready: cluster.readyPods, nodes: cluster.nodes.length, queueLength: observed() };
+    const last = timeline[timeline.length - 1];
+    if (!last || last.replicas !== entry.replicas || last.ready !== entry.ready || last.nodes !== entry.nodes || last.queueLength !== entry.queueLength) timeline.push(entry);
+    maxReplicas = Math.max(maxReplicas, entry.replicas);
+    maxNodes = Math.max(maxNodes, entry.nodes);
+
+    if (t >= end - EPS) break;
+    // 7. Jump to the next event.
+    let next = end;
+    for (const l of loops) next = Math.min(next, l.next);
+    if (traceIdx < trace.points.length) next = Math.min(next, trace.points[traceIdx]!.t);
+    next = Math.min(next, batchDueAt(), cluster.nextChange(), nextDisruption);
+    for (const v of validations) next = Math.min(next, v.at);
+    if (next <= t) next = t + EPS * 10; // never stall on float ties
+    const dt = next - t;
+    if (closed) fq.advance(t, next, value, capacity(), cluster.readyPods);
+    podSeconds += cluster.boundPods * dt;
+    nodeSeconds += cluster.nodes.length * dt;
+    nodeCost += (cluster.pricePerHour * dt) / 3600;
+    t = next;
+  }
+
+  const summary: SimSummary = {
+    policy: policyName,
+    durationSeconds: round3(end),
+    maxReplicas,
+    maxNodes,
+    podSeconds: round3(podSeconds),
+    nodeSeconds: round3(nodeSeconds),
+    nodeCost: Math.round(nodeCost * 10000) / 10000,
+    firstScaleUpAt,
+    backToZeroAt: cluster.replicas === 0 ? backToZeroAt : null,
+  };
+  if (closed) {
+    const p50 = fq.latencyQuantile(0.5);
+    const p95 = fq.latencyQuantile(0.95);
+    const drained = fq.waiting < 0.5 && firstArrivalAt !== undefined;
+    summary.drainSeconds = drained ? round3((fq.lastEmptiedAt ?? firstArrivalAt!) - firstArrivalAt!) : null;
+    summary.backlogSeconds = round3(fq.backlogSeconds);
+    summary.p50LatencyMs = p50 === undefined ? null : Math.round(p50 * 1000);
+    summary.p95LatencyMs = p95 === undefined ? null : Math.round(p95 * 1000);
+    summary.arrived = Math.round(fq.arrived);
+    summary.processed = Math.round(fq.processed);
+    summary.backlogAtEnd = Math.round(fq.waiting);
+  }
+  return { timeline, summary, events };
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;

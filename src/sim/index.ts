@@ -1,0 +1,6 @@
+export { simulate, SIM_DEFAULTS, SEED_POD_REQUESTS, type SimOptions, type SimResult, type SimSummary, type TimelineEntry } from "./engine.js";
+export { parseTraceCsv, traceValueAt, type Trace } from "./trace.js";
+export { FluidQueue } from "./fluid-queue.js";
+export { SimCluster, type SimEvent, type SimNode } from "./cluster.js";
+export { loadSimInputs, type SimInputFiles } from "./inputs.js";
+export { formatSimResult } from "./report.js";
