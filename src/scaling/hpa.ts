@@ -31,13 +31,21 @@ export function hpaMinReplicas(rule: ScalingRule): number {
 export function metricReplicas(metricType: ScalingRule["metricType"], metric: number, target: number, current: number, ready: number, tolerance = HPA_TOLERANCE): { replicas: number; ratio: number; withinTolerance: boolean } {
   if (metricType === "AverageValue") {
     const ratio = metric / (target * current);
-    if (Math.abs(1 - ratio) <= tolerance) return { replicas: current, ratio, withinTolerance: true };
+    if (withinTolerance(ratio, tolerance)) return { replicas: current, ratio, withinTolerance: true };
     return { replicas: Math.ceil(metric / target), ratio, withinTolerance: false };
   }
   const ratio = metric / target;
   if (current === 0) return { replicas: Math.ceil(ratio), ratio, withinTolerance: false };
-  if (Math.abs(1 - ratio) <= tolerance) return { replicas: current, ratio, withinTolerance: true };
+  if (withinTolerance(ratio, tolerance)) return { replicas: current, ratio, withinTolerance: true };
   return { replicas: Math.ceil(ratio * ready), ratio, withinTolerance: false };
+}
+
+/**
+ * Tolerances.isWithin: (1 − tol) ≤ ratio ≤ (1 + tol). Written as bounds, not |1 − ratio| ≤ tol, so a
+ * ratio of exactly 1.1 stays inside in floating point (|1 − 1.1| is 0.10000000000000009).
+ */
+function withinTolerance(ratio: number, tolerance: number): boolean {
+  return 1 - tolerance <= ratio && ratio <= 1 + tolerance;
 }
 
 /** API defaulting of a non-nil behavior (autoscaling/v2 defaults.go). */
