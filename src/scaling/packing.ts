@@ -60,13 +60,21 @@ export interface PoolLimits {
  */
 export function planLaunch(pending: Resources[], catalog: InstanceType[], limits: PoolLimits = {}, used: Resources = { cpuMillis: 0, memoryBytes: 0 }): LaunchPlan {
   const order = pending.map((r, i) => ({ r, i })).sort((a, b) => b.r.cpuMillis - a.r.cpuMillis || b.r.memoryBytes - a.r.memoryBytes || a.i - b.i);
-  const byPrice = [...catalog].sort((a, b) => a.pricePerHour - b.pricePerHour);
-  const largest = [...catalog].sort((a, b) => b.cpuMillis - a.cpuMillis)[0];
   const plan: LaunchPlan = { nodes: [], unschedulable: [] };
   let remaining = order;
   let usedCpu = used.cpuMillis;
   let usedMem = used.memoryBytes;
-  while (remaining.length > 0 && largest) {
+  // Types that would exceed the remaining limits are filtered out (scheduler.go filterByRemainingResources).
+  const withinLimits = (t: InstanceType) =>
+    (limits.cpuMillis === undefined || usedCpu + t.cpuMillis <= limits.cpuMillis) && (limits.memoryBytes === undefined || usedMem + t.memoryBytes <= limits.memoryBytes);
+  while (remaining.length > 0) {
+    const allowed = catalog.filter(withinLimits);
+    const byPrice = [...allowed].sort((a, b) => a.pricePerHour - b.pricePerHour);
+    const largest = [...allowed].sort((a, b) => b.cpuMillis - a.cpuMillis)[0];
+    if (!largest) {
+      plan.unschedulable.push(...remaining.map((p) => p.i));
+      break;
+    }
     // How much of the remaining batch would the largest type take?
     const packInto = (t: InstanceType) => {
       let room = roomOf(t);
@@ -81,14 +89,6 @@ export function planLaunch(pending: Resources[], catalog: InstanceType[], limits
     }
     // Cheapest type that holds the same pods the largest would.
     const choice = byPrice.find((t) => packInto(t).length === maxTaken.length) ?? largest;
-    if (limits.cpuMillis !== undefined && usedCpu + choice.cpuMillis > limits.cpuMillis) {
-      plan.unschedulable.push(...remaining.map((p) => p.i));
-      break;
-    }
-    if (limits.memoryBytes !== undefined && usedMem + choice.memoryBytes > limits.memoryBytes) {
-      plan.unschedulable.push(...remaining.map((p) => p.i));
-      break;
-    }
     const taken = packInto(choice);
     usedCpu += choice.cpuMillis;
     usedMem += choice.memoryBytes;
