@@ -121,8 +121,9 @@ export class PredictivePolicy implements ScalingPolicy {
         want = min;
         why = `idle for ${Math.round(i.now - this.idleSince!)} s ≥ cooldownPeriod ${this.rule.cooldownPeriodSeconds} s`;
       } else {
-        want = Math.max(min, Math.min(i.current, max));
-        why = `idle for ${Math.round(i.now - this.idleSince!)} s (cooldown ${this.rule.cooldownPeriodSeconds} s)`;
+        // One warm pod (or min) rides out the cooldown; the rest would only idle.
+        want = Math.max(min, Math.min(i.current, 1, max));
+        why = `idle for ${Math.round(i.now - this.idleSince!)} s (cooldown ${this.rule.cooldownPeriodSeconds} s): keeping ${want}`;
       }
     } else if (want === 0) {
       want = 1;
