@@ -1,4 +1,115 @@
 import type { Command } from "commander";
+import { UserError } from "../../errors.js";
+import { readRuntimeFile, runtimeFilePath } from "../../local/runtime-file.js";
+import { formatEvent, type ClusterEvent } from "../../local/cluster/events.js";
+import { intOption } from "../options.js";
+import type { statusSnapshot } from "../../local/control-api.js";
 
-/** `status`, `events`, `scale`, `node`: talk to a running `akspilot up` through its control API. */
-export function registerControlCommands(_program: Command): void {}
+type Status = Awaited<ReturnType<typeof statusSnapshot>>;
+
+function runtime() {
+  const rt = readRuntimeFile();
+  if (!rt) throw new UserError(`no running \`akspilot up\` found (${runtimeFilePath()})`, "start `akspilot up edw` in this directory first");
+  return rt;
+}
+
+async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  const rt = runtime();
+  let res: Response;
+  try {
+    res = await fetch(rt.controlUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${rt.token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${(e as Error).message}`, "is `akspilot up` still running?");
+  }
+  const payload = (await res.json().catch(() => ({}))) as T & { error?: string };
+  if (!res.ok) throw new UserError(`control API: ${payload.error ?? res.statusText}`, "see `akspilot status`");
+  return payload;
+}
+
+function table(rows: (string | number)[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i]!)).join("  ")).join("\n");
+}
+
+function printStatus(s: Status): void {
+  const out: string[] = [];
+  out.push(`blueprint ${s.blueprint} · policy ${s.policy}${s.paused ? " (paused)" : ""} · queue depth ${s.queueDepth ?? "?"} · pod-seconds ${s.podSeconds} · node-seconds ${s.nodeSeconds}`);
+  out.push("", table([["DEPLOYMENT", "DESIRED", "CURRENT", "READY", "PENDING", "TERMINATING"], ...s.deployments.map((d) => [d.name, d.desired, d.current, d.ready, d.pending, d.terminating])]));
+  out.push("", table([["NODE", "TYPE", "PHASE", "POOL", "PODS", "CPU REQ/ALLOC", "AGE"], ...s.nodes.map((n) => [n.name, n.type, n.phase, n.pool ?? "system", n.pods, `${n.cpuRequestedMillis}m/${n.cpuAllocatableMillis}m`, `${n.ageSeconds}s`])]));
+  if (s.pods.length > 0) out.push("", table([["POD", "PHASE", "READY", "NODE", "IN-FLIGHT", "PROCESSED", "RESTARTS", "AGE"], ...s.pods.map((p) => [p.name, p.phase, p.ready ? "1/1" : "0/1", p.node ?? "<none>", p.inFlight, p.processed, p.restarts, `${p.ageSeconds}s`])]));
+  if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+export function registerControlCommands(program: Command): void {
+  program
+    .command("status")
+    .description("pods, nodes, queue depth and replicas of the running `akspilot up`")
+    .option("--json", "print as JSON")
+    .action(async (f: { json?: boolean }) => {
+      const s = await call<Status>("GET", "/v1/status");
+      if (f.json) process.stdout.write(JSON.stringify(s) + "\n");
+      else printStatus(s);
+    });
+
+  program
+    .command("events")
+    .description("cluster events (like kubectl get events): every scaling decision with its reason")
+    .option("--follow", "keep streaming new events")
+    .option("--json", "one JSON object per event")
+    .action(async (f: { follow?: boolean; json?: boolean }) => {
+      const print = (e: ClusterEvent) => process.stdout.write((f.json ? JSON.stringify(e) : formatEvent(e)) + "\n");
+      if (!f.follow) {
+        for (const e of await call<ClusterEvent[]>("GET", "/v1/events")) print(e);
+        return;
+      }
+      const rt = runtime();
+      const res = await fetch(`${rt.controlUrl}/v1/events?follow=1`, { headers: { authorization: `Bearer ${rt.token}` } }).catch((e: Error) => {
+        throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${e.message}`, "is `akspilot up` still running?");
+      });
+      if (!res.ok || !res.body) throw new UserError(`control API: HTTP ${res.status}`, "see `akspilot status`");
+      const decoder = new TextDecoder();
+      let buf = "";
+      for await (const chunk of res.body) {
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const frame = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (frame.startsWith("data: ")) print(JSON.parse(frame.slice(6)) as ClusterEvent);
+        }
+      }
+    });
+
+  program
+    .command("scale")
+    .description("set a deployment's replicas (the autoscaler may change it again unless --pause)")
+    .argument("<replicas>", "replica count", intOption(0, 1000))
+    .option("--deployment <name>", "deployment (default: the blueprint's consumer)")
+    .option("--pause", "pause the autoscaler (like KEDA's paused annotation)")
+    .option("--resume", "resume the autoscaler")
+    .action(async (replicas: number, f: { deployment?: string; pause?: boolean; resume?: boolean }) => {
+      if (f.pause && f.resume) throw new UserError("--pause and --resume together", "pass one of them");
+      const r = await call<{ deployment: string; replicas: number; paused: boolean }>("POST", "/v1/scale", {
+        replicas,
+        ...(f.deployment ? { deployment: f.deployment } : {}),
+        ...(f.pause ? { pause: true } : f.resume ? { pause: false } : {}),
+      });
+      process.stdout.write(`deployment/${r.deployment} scaled to ${r.replicas}${r.paused ? " (autoscaler paused)" : ""}\n`);
+    });
+
+  const node = program.command("node").description("power a node off or on (stop = the VM is switched off: its pods die with SIGKILL)");
+  for (const action of ["stop", "start"] as const) {
+    node
+      .command(action)
+      .argument("<name>", "node name (see `akspilot status`)")
+      .action(async (name: string) => {
+        await call("POST", `/v1/nodes/${encodeURIComponent(name)}/${action}`);
+        process.stdout.write(`node/${name} ${action === "stop" ? "stopped" : "started"}\n`);
+      });
+  }
+}

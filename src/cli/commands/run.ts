@@ -4,6 +4,10 @@ import { UserError } from "../../errors.js";
 import { intOption, numberOption } from "../options.js";
 import { upEdw } from "../../local/edw/up.js";
 import { DEFAULT_CATALOG } from "../../scaling/catalog.js";
+import { readFileSync } from "node:fs";
+import { parseScaledObjectYaml, scalingRuleFrom, type ScalingRule } from "../../scaling/scaledobject.js";
+import { parseNodePoolYaml, poolSettings, type PoolSettings } from "../../scaling/karpenter.js";
+import { makePolicy, type PolicyName } from "../../scaling/policy.js";
 import { resolveStandaloneStorage } from "../../storage/resolve.js";
 import { runProducerProcess } from "../../apps/producer/run.js";
 import { producerSettings } from "../../apps/producer/settings.js";
@@ -30,6 +34,29 @@ interface UpFlags {
   quiet?: boolean;
   timeScale: number;
   drainTimeout: number;
+  policy: PolicyName;
+  scaledobject?: string;
+  nodepool?: string;
+  nodeStartupSeconds: number;
+}
+
+function readUserFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UserError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, "pass the path of a YAML file");
+  }
+}
+
+/** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
+export function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): { rule: ScalingRule; pool: PoolSettings } {
+  const rule = f.scaledobject
+    ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), f.scaledobject).rule
+    : scalingRuleFrom(blueprint.scaledObject);
+  const pool = f.nodepool
+    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), f.nodepool, DEFAULT_CATALOG).settings
+    : poolSettings(blueprint.nodePool!, DEFAULT_CATALOG);
+  return { rule, pool };
 }
 
 /** A live status line: rewritten in place on a terminal, every 10 s otherwise. */
@@ -90,6 +117,10 @@ export function registerRunCommands(program: Command): void {
     .option("--quiet", "no status line")
     .option("--time-scale <x>", "run controller timings x times faster (KEDA, HPA, Karpenter, probes)", numberOption(0.01, 1000), 1)
     .option("--drain-timeout <s>", "scripted run: give up draining after S seconds", numberOption(1), 600)
+    .addOption(new Option("--policy <name>", "replica autoscaling: the seed's KEDA ScaledObject, or predictive").choices(["keda", "predictive"]).default("keda"))
+    .option("--scaledobject <file>", "KEDA ScaledObject YAML to obey (default: the seed's)")
+    .option("--nodepool <file>", "Karpenter NodePool YAML (default: the seed's)")
+    .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time)", numberOption(0, 3600), 45)
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
       if (blueprint.name !== "edw") {
@@ -97,6 +128,8 @@ export function registerRunCommands(program: Command): void {
       }
       if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
       const scripted = f.messages !== undefined;
+      const { rule, pool } = scalingInputs(blueprint, f);
+      const fixed = f.replicas !== undefined;
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
       try {
@@ -116,13 +149,22 @@ export function registerRunCommands(program: Command): void {
             failMatch: f.failMatch,
             idleMaxMs: 30_000,
           },
-          initialReplicas: f.replicas ?? 2,
-          initialNodes: [DEFAULT_CATALOG[3]!],
+          // Fixed: exactly --replicas. Autoscaled: the seed's Deployment starts at 1 and KEDA takes over.
+          initialReplicas: f.replicas ?? blueprint.apps.find((a) => a.program === "consumer")!.replicas,
+          systemNode: DEFAULT_CATALOG[1],
+          initialPoolNodes: [pool.catalog[0]!],
+          policy: fixed ? undefined : makePolicy(f.policy, rule),
+          scaledObjectName: rule.name,
+          pool,
+          nodeStartupSeconds: f.nodeStartupSeconds,
+          control: true,
           dataDir: f.data,
           logDir: ".akspilot/logs",
           timeScale: f.timeScale,
           exitWhenDrained: Boolean(f.exitWhenDrained),
           drainTimeoutSeconds: f.drainTimeout,
+          // Three polling intervals at zero replicas with messages waiting: KEDA will not activate.
+          stuckSeconds: fixed ? undefined : (3 * rule.pollingIntervalSeconds) / f.timeScale,
           status: status.write,
           signal: interrupt.signal,
         });

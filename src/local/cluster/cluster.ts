@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { EventRecorder } from "./events.js";
-import { VirtualNode } from "./node.js";
+import { VirtualNode, type Taint } from "./node.js";
+import type { Toleration } from "../../blueprints/types.js";
 import { Pod, type PodTemplate } from "./pod.js";
 import { pickNode, type Room } from "../../scaling/packing.js";
 import type { InstanceType } from "../../scaling/catalog.js";
@@ -57,9 +58,9 @@ export class Cluster {
   // ---- nodes -------------------------------------------------------------------------------
 
   /** Adds a node that becomes Ready after `startupMs` (a VM boot plus kubelet registration). */
-  addNode(type: InstanceType, nodePool: string | undefined, startupMs: number, reason: string): VirtualNode {
+  addNode(type: InstanceType, nodePool: string | undefined, startupMs: number, reason: string, taints: Taint[] = []): VirtualNode {
     const name = `${nodePool ?? "system"}-${type.name.replace(/^Standard_/, "").toLowerCase().replace(/_/g, "")}-${++this.nodeSerial}`;
-    const node = new VirtualNode(name, type, nodePool, Date.now());
+    const node = new VirtualNode(name, type, nodePool, Date.now(), taints);
     this.nodes.set(name, node);
     this.events.normal(`node/${name}`, "Launched", `${type.name} (${type.cpuMillis}m CPU, ${Math.round(type.memoryBytes / 2 ** 20)}Mi, ${type.maxPods} pods): ${reason}`);
     const ready = () => {
@@ -194,6 +195,10 @@ export class Cluster {
           event: (type, p, reason, message) => this.events.record(type, `pod/${p.name}`, reason, message),
           logDir: this.o.logDir,
           restartBackoffMs: 10_000 / this.o.timeScale,
+          left: (p) => {
+            const n = p.nodeName ? this.nodes.get(p.nodeName) : undefined;
+            if (n) n.lastPodEventAt = Date.now();
+          },
         });
         this.pods.set(pod.name, pod);
         this.events.normal(`pod/${pod.name}`, "Created", `ReplicaSet ${d.name}: ${active.length} → ${d.replicas} replicas`);
@@ -211,10 +216,11 @@ export class Cluster {
     if (pending.length === 0) return;
     const candidates = this.liveNodes().filter((n) => n.schedulable).map((n) => ({ node: n, room: this.room(n), capacity: this.capacity(n) }));
     for (const pod of pending) {
-      const target = pickNode(pod.requests, candidates);
+      const target = pickNode(pod.requests, candidates.filter((c) => tolerates(pod.template.tolerations ?? [], c.node.taints)));
       if (!target) continue;
       target.room = { cpuMillis: target.room.cpuMillis - pod.requests.cpuMillis, memoryBytes: target.room.memoryBytes - pod.requests.memoryBytes, pods: target.room.pods - 1 };
       this.events.normal(`pod/${pod.name}`, "Scheduled", `assigned to ${target.node.name}`);
+      target.node.lastPodEventAt = Date.now();
       pod.bind(target.node.name);
     }
   }
@@ -282,6 +288,13 @@ export class Cluster {
     await Promise.all([...this.pods.values()].map((p) => p.terminate("shutdown")));
     await Promise.all(this.terminations);
   }
+}
+
+/** Whether the tolerations allow scheduling onto a node with these taints (NoSchedule and NoExecute block). */
+export function tolerates(tolerations: Toleration[], taints: Taint[]): boolean {
+  return taints.every((t) => t.effect === "PreferNoSchedule" || tolerations.some((tol) =>
+    (tol.effect === undefined || tol.effect === t.effect) &&
+    (tol.operator === "Exists" ? (!tol.key || tol.key === t.key) : tol.key === t.key && (tol.value ?? "") === (t.value ?? ""))));
 }
 
 function podSeconds(p: Pod, now: number): number {

@@ -1,5 +1,11 @@
 import type { InstanceType } from "../../scaling/catalog.js";
 
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
 export type NodePhase = "Provisioning" | "Ready" | "Draining" | "NotReady" | "Deleted";
 
 /** A virtual node: a capacity with a lifecycle. Pods are bound to it by name. */
@@ -10,8 +16,10 @@ export class VirtualNode {
   deletedAt?: number;
   /** Set when the node is cordoned (no new pods), e.g. while Karpenter drains it. */
   unschedulable = false;
-  /** When the node last had no pods of workloads (for consolidateAfter). */
-  emptySince?: number;
+  /** Last pod bind or removal, ms (Karpenter's consolidateAfter counts from here). */
+  lastPodEventAt: number;
+  /** Set on a node being disrupted or replaced. */
+  readonly taints: Taint[];
 
   constructor(
     readonly name: string,
@@ -19,8 +27,11 @@ export class VirtualNode {
     /** NodePool that launched it; undefined for the static initial node. */
     readonly nodePool: string | undefined,
     now: number,
+    taints: Taint[] = [],
   ) {
     this.createdAt = now;
+    this.lastPodEventAt = now;
+    this.taints = taints;
   }
 
   get schedulable(): boolean {

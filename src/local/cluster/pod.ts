@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { spawnNodeChild } from "../child.js";
 import type { Resources } from "../../scaling/quantity.js";
+import type { Toleration } from "../../blueprints/types.js";
 
 export interface ProbeSettings {
   path: string;
@@ -21,6 +22,7 @@ export interface PodTemplate {
   nodeArgs?: string[];
   env: Record<string, string>;
   requests: Resources;
+  tolerations?: Toleration[];
   /** terminationGracePeriodSeconds, in ms: SIGTERM first, SIGKILL only after this. */
   graceMs: number;
   readiness?: ProbeSettings;
@@ -34,6 +36,8 @@ export type PodStats = Record<string, number | boolean | undefined> & { inFlight
 
 export interface PodHooks {
   changed(pod: Pod): void;
+  /** The pod left its node (stopped, killed or evicted). */
+  left?(pod: Pod): void;
   event(type: "Normal" | "Warning", pod: Pod, reason: string, message: string): void;
   logDir?: string;
   /** Restart backoff base, ms (kubelet: 10 s, doubling, capped at 300 s). */
@@ -123,6 +127,7 @@ export class Pod {
       this.finishedAt = Date.now();
       this.log?.end();
       this.hooks.event("Normal", this, "Killing", `stopped (${signal ?? `exit ${code}`})`);
+      this.hooks.left?.(this);
     } else if (this.phase === "Running") {
       // Crashed: restart in place with kubelet-style backoff.
       this.restarts++;
@@ -230,6 +235,7 @@ export class Pod {
       await this.exited;
     }
     this.log?.end();
+    this.hooks.left?.(this);
     this.hooks.changed(this);
   }
 

@@ -27,8 +27,11 @@ export interface EdwRuntimeOptions {
   timeScale: number;
   consumer: ConsumerTuning;
   initialReplicas: number;
-  /** The node(s) present at start. */
-  initialNodes: InstanceType[];
+  /** The system node: tainted CriticalAddonsOnly (as the seed's system pool), so workloads never land on it. */
+  systemNode?: InstanceType;
+  /** Pool nodes Ready at start (the node pool "starts at one node and grows"). */
+  initialPoolNodes: InstanceType[];
+  poolName: string;
 }
 
 /** Storage, the cluster and the consumer Deployment of the EDW blueprint, running locally. */
@@ -106,12 +109,14 @@ export async function startEdwRuntime(o: EdwRuntimeOptions): Promise<EdwRuntime>
     nodeArgs: (process.env.AKSPILOT_POD_NODE_ARGS ?? POD_NODE_ARGS).split(" ").filter(Boolean),
     env,
     requests: resources(app.resources.requests),
+    tolerations: app.tolerations,
     graceMs,
     readiness: probe(app.readiness, o.timeScale),
     liveness: probe(app.liveness, o.timeScale),
   };
   const cluster = new Cluster({ logDir: o.logDir, timeScale: o.timeScale });
-  for (const t of o.initialNodes) cluster.addNode(t, "default", 0, "initial node of the pool");
+  if (o.systemNode) cluster.addNode(o.systemNode, undefined, 0, "system pool (CriticalAddonsOnly)", [{ key: "CriticalAddonsOnly", value: "true", effect: "NoSchedule" }]);
+  for (const t of o.initialPoolNodes) cluster.addNode(t, o.poolName, 0, "initial node of the pool");
   cluster.addDeployment(app.name, template, o.initialReplicas);
   const queue = clients.queue(names.queueName);
   let stopped: Promise<void> | undefined;

@@ -5,6 +5,13 @@ import { formatStamp, nowMicros } from "../../apps/message.js";
 import type { Blueprint } from "../../blueprints/types.js";
 import type { InstanceType } from "../../scaling/catalog.js";
 import { UserError } from "../../errors.js";
+import { ClusterClock } from "../controllers/clock.js";
+import { Autoscaler } from "../controllers/autoscaler.js";
+import { Provisioner } from "../controllers/provisioner.js";
+import { startControlApi } from "../control-api.js";
+import { removeRuntimeFile, writeRuntimeFile } from "../runtime-file.js";
+import type { ScalingPolicy } from "../../scaling/policy.js";
+import type { PoolSettings } from "../../scaling/karpenter.js";
 
 export interface UpEdwOptions {
   blueprint: Blueprint;
@@ -16,15 +23,25 @@ export interface UpEdwOptions {
   producerConcurrency: number;
   consumer: ConsumerTuning;
   initialReplicas: number;
-  initialNodes: InstanceType[];
+  systemNode?: InstanceType;
+  initialPoolNodes: InstanceType[];
+  /** Replica autoscaling; none = fixed replicas. */
+  policy?: ScalingPolicy;
+  /** The ScaledObject's name (events). */
+  scaledObjectName: string;
+  pool: PoolSettings;
+  nodeStartupSeconds: number;
+  /** Serve the control API and write .akspilot/runtime.json (in `cwd`). */
+  control: boolean;
+  cwd?: string;
   dataDir?: string;
   logDir?: string;
   timeScale: number;
   exitWhenDrained: boolean;
   drainTimeoutSeconds: number;
-  /** Attach autoscalers etc. once the runtime is up; returns a stop function. */
-  attach?: (rt: EdwRuntime, hooks: { producerRate: () => number }) => Promise<() => Promise<void>>;
-  onStarted?: (rt: EdwRuntime) => Promise<void> | void;
+  /** Scripted run: stop once messages have waited this long (wall clock) with the autoscaler at 0 replicas. */
+  stuckSeconds?: number;
+  onStarted?: (rt: EdwRuntime, control?: { url: string; token: string }) => Promise<void> | void;
   status: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -39,6 +56,8 @@ export interface UpEdwReport {
   duplicates: number;
   inQueue: number;
   drained: boolean;
+  /** Why a scripted run stopped before draining. */
+  stuck?: string;
   drainSeconds: number;
   readySeconds: number;
   maxReplicas: number;
@@ -70,9 +89,32 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
     timeScale: o.timeScale,
     consumer: o.consumer,
     initialReplicas: o.initialReplicas,
-    initialNodes: o.initialNodes,
+    systemNode: o.systemNode,
+    initialPoolNodes: o.initialPoolNodes,
+    poolName: o.pool.name,
   });
-  let detach: (() => Promise<void>) | undefined;
+  const clock = new ClusterClock(o.timeScale);
+  const template = rt.cluster.requireDeployment(rt.deployment).template;
+  const policy = o.policy;
+  const provisioner = new Provisioner({
+    cluster: rt.cluster,
+    pool: o.pool,
+    clock,
+    nodeStartupSeconds: o.nodeStartupSeconds,
+    buffer: policy?.warmPods
+      ? { pods: () => policy.warmPods!(clock.now(), rt.cluster.requireDeployment(rt.deployment).replicas), requests: template.requests }
+      : undefined,
+  });
+  const autoscaler = o.policy
+    ? new Autoscaler({ cluster: rt.cluster, deployment: rt.deployment, object: o.scaledObjectName, policy: o.policy, clock, queueLength: () => rt.queueDepth() })
+    : undefined;
+  let control: Awaited<ReturnType<typeof startControlApi>> | undefined;
+  const detach = async () => {
+    await autoscaler?.stop();
+    await provisioner.stop();
+    await control?.close();
+    if (control) removeRuntimeFile(o.cwd);
+  };
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(new Error("interrupted"));
   o.signal?.addEventListener("abort", onOuterAbort, { once: true });
@@ -87,14 +129,31 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
   let drainedAt: number | undefined;
   let startSendingAt = 0;
   let readySeconds = 0;
+  let stuck: string | undefined;
   try {
+    // Nodes follow pods from the start: replicas beyond the initial node must not wait for "ready".
+    provisioner.start();
     await waitForReady(rt, o.initialReplicas, abort.signal);
     readySeconds = (performance.now() - t0) / 1000;
-    await o.onStarted?.(rt);
-    let lastSentCount = 0;
-    let lastRateAt = performance.now();
-    let arrivalRate = 0;
-    detach = await o.attach?.(rt, { producerRate: () => arrivalRate });
+    autoscaler?.start();
+    if (o.control) {
+      control = await startControlApi({
+        cluster: rt.cluster,
+        blueprint: o.blueprint.name,
+        deployment: rt.deployment,
+        queueDepth: () => rt.queueDepth(),
+        autoscaler,
+        policy: o.policy?.name,
+      });
+      writeRuntimeFile({
+        controlUrl: control.url,
+        token: control.token,
+        pid: process.pid,
+        blueprint: o.blueprint.name,
+        ...(rt.endpoint.kind === "connection-string" && rt.endpoint.origin === "embedded" ? { storage: { connectionString: rt.endpoint.connectionString } } : {}),
+      }, o.cwd);
+    }
+    await o.onStarted?.(rt, control);
 
     startSendingAt = performance.now();
     const count = o.messages ?? Infinity;
@@ -117,6 +176,7 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
 
     // Monitor: queue depth, replicas, status line, drain detection.
     let lastProcessed = 0;
+    let stuckSince: number | undefined;
     while (!abort.signal.aborted) {
       const depth = await rt.queueDepth().catch(() => -1);
       const pods = [...rt.cluster.pods.values()];
@@ -133,16 +193,20 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
         processed += Number(s.processed ?? 0);
       }
       if (depth > 0) for (const p of running) p.wake();
-      const now = performance.now();
-      if (now - lastRateAt >= 1000) {
-        arrivalRate = ((sentIndexes.length - lastSentCount) * 1000) / (now - lastRateAt);
-        lastSentCount = sentIndexes.length;
-        lastRateAt = now;
-      }
       o.status(
         `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${rt.cluster.requireDeployment(rt.deployment).replicas} | nodes ${rt.cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${sentIndexes.length} | processed ${processed} (+${Math.max(0, processed - lastProcessed)}) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms`,
       );
       lastProcessed = processed;
+      const desired = rt.cluster.requireDeployment(rt.deployment).replicas;
+      if (producerDone && depth > 0 && desired === 0 && running.length === 0) {
+        stuckSince ??= performance.now();
+        // Messages wait but the autoscaler keeps zero replicas (e.g. KEDA: queue ≤ activationQueueLength).
+        if (o.exitWhenDrained && o.stuckSeconds !== undefined && performance.now() - stuckSince > o.stuckSeconds * 1000) {
+          stuck = `${depth} message(s) wait but the autoscaler keeps 0 replicas`;
+          o.status(`${stuck}; stopping`);
+          break;
+        }
+      } else stuckSince = undefined;
       if (producerDone && depth === 0) {
         drainedAt ??= performance.now();
         if (o.exitWhenDrained) break;
@@ -160,7 +224,7 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
   } finally {
     o.signal?.removeEventListener("abort", onOuterAbort);
     abort.abort(new Error("stopping"));
-    await detach?.().catch(() => undefined);
+    await detach().catch(() => undefined);
     await rt.cluster.shutdown();
   }
   try {
@@ -184,6 +248,7 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
       duplicates: audit.duplicates,
       inQueue: audit.inQueue,
       drained: drainedAt !== undefined,
+      ...(stuck ? { stuck } : {}),
       drainSeconds: round((drainedAt ?? performance.now()) - startSendingAt) / 1000,
       readySeconds: round(readySeconds * 1000) / 1000,
       maxReplicas,
@@ -206,12 +271,17 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
 
 const round = (n: number) => Math.round(n);
 
-/** Ready: storage is up and the initial replicas have made their first receive. */
+/**
+ * Ready: storage is up and every initial replica that a node could take has made its first receive
+ * (replicas waiting for a new node do not hold the start back).
+ */
 async function waitForReady(rt: EdwRuntime, replicas: number, signal: AbortSignal): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
-    const receiving = [...rt.cluster.pods.values()].filter((p) => typeof p.stats.firstReceiveAt === "number").length;
-    if (receiving >= replicas) return;
+    const pods = [...rt.cluster.pods.values()];
+    const receiving = pods.filter((p) => typeof p.stats.firstReceiveAt === "number").length;
+    const bound = pods.filter((p) => p.phase === "Running").length;
+    if (receiving >= Math.min(replicas, Math.max(bound, 1)) && pods.length >= replicas) return;
     if (signal.aborted) return;
     if (performance.now() > deadline) {
       throw new UserError(`consumer pods did not start receiving within 60 s (${receiving}/${replicas})`, "see the pod logs in .akspilot/logs");

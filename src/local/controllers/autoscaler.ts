@@ -1,0 +1,127 @@
+import type { Cluster } from "../cluster/cluster.js";
+import type { ScalingPolicy } from "../../scaling/policy.js";
+import type { ClusterClock } from "./clock.js";
+
+export interface AutoscalerOptions {
+  cluster: Cluster;
+  deployment: string;
+  /** The ScaledObject's name, for events. */
+  object: string;
+  policy: ScalingPolicy;
+  clock: ClusterClock;
+  /** Fresh queue length at every loop tick, as the scaler reads it (KEDA calls the scaler each time). */
+  queueLength: () => Promise<number>;
+}
+
+/**
+ * Drives a ScalingPolicy against the local cluster: each of the policy's loops fires at multiples of
+ * its period (in cluster time) from the start, reads the queue, and applies the decision to the
+ * Deployment with an event that says why. It also measures what the predictive policy needs:
+ * the arrival rate (Δqueue + Δprocessed) and per-pod throughput.
+ */
+export class Autoscaler {
+  private timers: NodeJS.Timeout[] = [];
+  private paused = false;
+  private stopped = false;
+  private running = Promise.resolve();
+  private lastSample?: { t: number; queue: number; processed: number };
+  private arrivalRate = 0;
+  private throughput = 0;
+  readonly lastNotes = new Map<string, string>();
+
+  constructor(private readonly o: AutoscalerOptions) {}
+
+  start(): void {
+    for (const loop of this.o.policy.loops()) {
+      const tick = () => {
+        // Ticks are serialised so two loops never decide on the same stale replica count.
+        this.running = this.running.then(() => this.tick(loop.name)).catch(() => undefined);
+      };
+      tick();
+      const t = setInterval(tick, this.o.clock.ms(loop.periodSeconds));
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  /** Like KEDA's autoscaling.keda.sh/paused annotation: decisions stop until resumed. */
+  setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    this.o.cluster.events.normal(`scaledobject/${this.o.object}`, paused ? "ScaledObjectPaused" : "ScaledObjectResumed", paused ? "autoscaling paused by `akspilot scale`" : "autoscaling resumed");
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.running;
+  }
+
+  measured(): { arrivalRate: number; perPodThroughput: number } {
+    return { arrivalRate: this.arrivalRate, perPodThroughput: this.throughput };
+  }
+
+  private async tick(loop: string): Promise<void> {
+    if (this.stopped) return;
+    const { cluster, deployment } = this.o;
+    let queueLength: number;
+    try {
+      queueLength = await this.o.queueLength();
+    } catch (e) {
+      cluster.events.warning(`scaledobject/${this.o.object}`, "KEDAScalerFailed", (e as Error).message);
+      return;
+    }
+    if (this.stopped) return;
+    const pods = cluster.podsOf(deployment);
+    const ready = pods.filter((p) => p.phase === "Running" && p.ready).length;
+    this.sample(queueLength, pods.reduce((a, p) => a + Number(p.stats.processed ?? 0), 0) + this.processedByGone(), ready);
+    const d = cluster.requireDeployment(deployment);
+    const r = this.o.policy.tick(loop, {
+      now: this.o.clock.now(),
+      queueLength,
+      current: d.replicas,
+      ready,
+      arrivalRate: this.arrivalRate,
+      perPodThroughput: this.throughput || undefined,
+    });
+    this.lastNotes.set(loop, r.note);
+    if (r.decision && !this.paused) {
+      cluster.events.normal(`scaledobject/${this.o.object}`, r.decision.reason, `${loop}: ${r.decision.message}`);
+      cluster.setReplicas(deployment, r.decision.replicas, `${this.o.policy.name}/${loop}`, `${r.decision.reason} (scaledobject/${this.o.object})`);
+    }
+  }
+
+  /** Pods that are gone keep counting: their last reported total is folded in here. */
+  private goneProcessed = 0;
+  private seenGone = new Set<string>();
+  private processedByGone(): number {
+    for (const p of this.o.cluster.podsOf(this.o.deployment)) {
+      if ((p.phase === "Succeeded" || p.phase === "Failed") && !this.seenGone.has(p.name)) {
+        this.seenGone.add(p.name);
+        this.goneProcessed += Number(p.stats.processed ?? 0);
+      }
+    }
+    return this.goneProcessed;
+  }
+
+  /** Rates per cluster second, smoothed (EWMA) so one noisy interval does not swing the decision. */
+  private sample(queue: number, processedTotal: number, ready: number): void {
+    const t = this.o.clock.now();
+    const prev = this.lastSample;
+    this.lastSample = { t, queue, processed: processedTotal };
+    if (!prev || t - prev.t <= 0) return;
+    const dt = t - prev.t;
+    const processed = Math.max(0, processedTotal - prev.processed);
+    const arrivals = Math.max(0, queue - prev.queue + processed);
+    this.arrivalRate = 0.5 * this.arrivalRate + 0.5 * (arrivals / dt);
+    // Throughput is only observable while pods had work waiting.
+    if (ready > 0 && prev.queue > 0 && processed > 0) {
+      const perPod = processed / dt / ready;
+      this.throughput = this.throughput === 0 ? perPod : 0.5 * this.throughput + 0.5 * perPod;
+    }
+  }
+}

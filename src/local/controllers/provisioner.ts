@@ -1,0 +1,148 @@
+import type { Cluster } from "../cluster/cluster.js";
+import type { VirtualNode } from "../cluster/node.js";
+import { Batcher, KARPENTER, consolidate, fitsOn, type NodeView, type PoolSettings } from "../../scaling/karpenter.js";
+import { fits, planLaunch, take, type Room } from "../../scaling/packing.js";
+import type { ClusterClock } from "./clock.js";
+import type { Resources } from "../../scaling/quantity.js";
+
+export interface ProvisionerOptions {
+  cluster: Cluster;
+  pool: PoolSettings;
+  clock: ClusterClock;
+  /** VM create + kubelet registration, in cluster seconds. */
+  nodeStartupSeconds: number;
+  /** A capacity buffer: phantom pods (with these requests) that nodes must have room for but that never run. */
+  buffer?: { pods: () => number; requests: Resources };
+}
+
+/**
+ * Karpenter for the local cluster: batches pending pods, launches the cheapest node types that hold
+ * them (counting capacity already on its way), and every 10 s consolidates empty or underutilized
+ * nodes within the disruption budget — after re-validating each decision 15 s later, and for a
+ * replacement only once the new node is Ready (pre-spun), then draining gracefully.
+ */
+export class Provisioner {
+  private readonly batcher = new Batcher();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private lastPending = new Set<string>();
+  /** Disruption candidates and when they were first seen (for the validation delay). */
+  private readonly candidates = new Map<string, number>();
+  private disrupting = new Set<string>();
+  private readonly work = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly o: ProvisionerOptions) {}
+
+  start(): void {
+    const batchTick = setInterval(() => this.provisionTick(), Math.max(20, this.o.clock.ms(0.25)));
+    const disruptTick = setInterval(() => this.disruptionTick(), this.o.clock.ms(KARPENTER.disruptionPollSeconds));
+    batchTick.unref();
+    disruptTick.unref();
+    this.timers.push(batchTick, disruptTick);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.work);
+  }
+
+  private poolNodes(): VirtualNode[] {
+    return this.o.cluster.liveNodes().filter((n) => n.nodePool === this.o.pool.name);
+  }
+
+  private provisionTick(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const pending = this.o.cluster.unschedulablePods();
+    const names = new Set(pending.map((p) => p.name));
+    const unmetBuffer = this.unmetBuffer(pending.map((p) => p.requests));
+    if ([...names].some((n) => !this.lastPending.has(n)) || (unmetBuffer.length > 0 && !this.batcher.open)) this.batcher.trigger(now);
+    this.lastPending = names;
+    if (!this.batcher.due(now) || (pending.length === 0 && unmetBuffer.length === 0)) return;
+    // Capacity on its way (provisioning nodes) absorbs pending pods first, as Karpenter's in-flight NodeClaims do.
+    const inflight: Room[] = this.poolNodes().filter((n) => n.phase === "Provisioning").map((n) => this.o.cluster.room(n));
+    const rest = pending.map((p) => p.requests).filter((r) => {
+      const i = inflight.findIndex((room) => fits(r, room));
+      if (i < 0) return true;
+      inflight[i] = take(inflight[i]!, r);
+      return false;
+    });
+    const want = [...rest, ...this.unmetBuffer(pending.map((p) => p.requests))];
+    if (want.length === 0) return;
+    const plan = planLaunch(want, this.o.pool.catalog, this.o.pool.limits, this.o.cluster.usedByPool(this.o.pool.name));
+    for (const n of plan.nodes) {
+      const phantoms = n.pods.filter((i) => i >= rest.length).length;
+      const why = phantoms === n.pods.length
+        ? `capacity buffer: room for ${phantoms} more pod(s) before they are needed`
+        : `${n.pods.length - phantoms} pending pod(s) fit no ready node${phantoms ? ` (+${phantoms} buffered)` : ""}; cheapest type that holds them`;
+      this.o.cluster.addNode(n.type, this.o.pool.name, this.o.clock.ms(this.o.nodeStartupSeconds), why);
+    }
+    if (plan.unschedulable.length > 0) {
+      this.o.cluster.events.warning(`nodepool/${this.o.pool.name}`, "FailedScheduling", `${plan.unschedulable.length} pod(s) fit no instance type within the NodePool limits`);
+    }
+  }
+
+  /** Phantom buffer pods that the free room of pool nodes (ready or on the way), after `pending`, cannot hold. */
+  private unmetBuffer(pending: Resources[]): Resources[] {
+    const n = this.o.buffer?.pods() ?? 0;
+    if (n <= 0) return [];
+    const rooms: Room[] = this.poolNodes().filter((x) => x.phase === "Ready" || x.phase === "Provisioning").map((x) => this.o.cluster.room(x));
+    const place = (r: Resources) => {
+      const i = rooms.findIndex((room) => fits(r, room));
+      if (i < 0) return false;
+      rooms[i] = take(rooms[i]!, r);
+      return true;
+    };
+    for (const p of pending) place(p);
+    const unmet: Resources[] = [];
+    for (let k = 0; k < n; k++) if (!place(this.o.buffer!.requests)) unmet.push(this.o.buffer!.requests);
+    return unmet;
+  }
+
+  private disruptionTick(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const t0 = Date.now();
+    const views: NodeView[] = this.poolNodes().map((n) => ({
+      name: n.name,
+      type: n.type,
+      pods: this.o.cluster.podsOn(n.name).map((p) => p.requests),
+      ready: n.phase === "Ready",
+      deleting: n.phase === "Draining" || this.disrupting.has(n.name),
+      lastPodEventAt: now - ((t0 - n.lastPodEventAt) / 1000) * this.o.clock.timeScale,
+    }));
+    // Buffer pods occupy free room (first fit) so nodes holding them are neither empty nor underutilized.
+    const buffered = this.o.buffer?.pods() ?? 0;
+    for (let k = 0; k < buffered; k++) {
+      const v = views.find((x) => !x.deleting && fitsOn([this.o.buffer!.requests], [x]));
+      if (!v) break;
+      v.pods.push(this.o.buffer!.requests);
+    }
+    const decisions = consolidate(this.o.pool, views, now);
+    const seen = new Set(decisions.map((d) => d.node));
+    for (const name of [...this.candidates.keys()]) if (!seen.has(name)) this.candidates.delete(name);
+    for (const d of decisions) {
+      const first = this.candidates.get(d.node);
+      if (first === undefined) {
+        this.candidates.set(d.node, now);
+        continue;
+      }
+      if (now - first < KARPENTER.validationSeconds) continue;
+      this.candidates.delete(d.node);
+      this.disrupting.add(d.node);
+      this.o.cluster.events.normal(`node/${d.node}`, `Disrupting${d.reason}`, `${d.action}: ${d.message} (validated ${Math.round(now - first)} s later)`);
+      const job = (async () => {
+        if (d.action === "replace" && d.replacement) {
+          const fresh = this.o.cluster.addNode(d.replacement, this.o.pool.name, this.o.clock.ms(this.o.nodeStartupSeconds), `replaces ${d.node}`);
+          while (fresh.phase === "Provisioning" && !this.stopped) await new Promise((r) => setTimeout(r, 50));
+        }
+        if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`);
+      })().finally(() => {
+        this.disrupting.delete(d.node);
+        this.work.delete(job);
+      });
+      this.work.add(job);
+    }
+  }
+}

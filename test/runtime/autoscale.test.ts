@@ -1,0 +1,106 @@
+// The local runtime end to end: KEDA-faithful replica scaling and Karpenter-style nodes on real pods
+// (child processes) and real Azurite, observed through the control API as a user would.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
+import type { RuntimeFile } from "../../src/local/runtime-file.js";
+
+interface Status {
+  queueDepth: number | null;
+  deployments: { name: string; desired: number; current: number; ready: number }[];
+  nodes: { name: string; phase: string; pool: string | null }[];
+}
+
+function runtimeFile(cwd: string): RuntimeFile | undefined {
+  try {
+    return JSON.parse(readFileSync(join(cwd, ".akspilot", "runtime.json"), "utf8")) as RuntimeFile;
+  } catch {
+    return undefined;
+  }
+}
+
+async function status(rt: RuntimeFile): Promise<Status> {
+  const res = await fetch(`${rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${rt.token}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()) as Status;
+}
+
+test("a backlog makes pods go 0 → many → 0 and nodes 1 → several → 1, and nothing is lost", { timeout: 240_000 }, async (t) => {
+  const cwd = tempDir(t);
+  // One burst of 300 and nothing after (the next burst is a day away); timings 20× faster than the cluster's.
+  const up = startCli(t, ["up", "edw", "--rate", "0", "--burst", "300", "--burst-every", "86400", "--work-ms", "100", "--concurrency", "2",
+    "--time-scale", "20", "--node-startup-seconds", "20", "--quiet", "--json"], { cwd });
+  const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
+  const seen = { maxDesired: 0, maxNodes: 0, sawZeroAfterPeak: false, nodesBackToOne: false };
+  const replicaHistory: number[] = [];
+  await waitFor("scale up and back down", async () => {
+    const s = await status(rt);
+    const d = s.deployments[0]!;
+    replicaHistory.push(d.desired);
+    const live = s.nodes.filter((n) => n.phase !== "Deleted").length;
+    seen.maxDesired = Math.max(seen.maxDesired, d.desired);
+    seen.maxNodes = Math.max(seen.maxNodes, live);
+    if (seen.maxDesired > 1 && d.desired === 0 && d.current === 0) seen.sawZeroAfterPeak = true;
+    if (seen.sawZeroAfterPeak && seen.maxNodes > 2 && live === 1) seen.nodesBackToOne = true;
+    return seen.nodesBackToOne && s.queueDepth === 0 ? true : undefined;
+  }, 180_000, 250);
+  up.child.kill("SIGINT");
+  const out = await up.exited;
+  assert.equal(out.code, 0, out.stderr);
+  const report = JSON.parse(out.stdout.trim().split("\n").pop()!) as { sent: number; processed: number; lost: number; duplicates: number; maxReplicas: number; maxNodes: number };
+  assert.equal(report.sent, 300);
+  assert.equal(report.processed, 300);
+  assert.equal(report.lost, 0);
+  assert.equal(report.duplicates, 0);
+  // KEDA's ScaledObject caps at 15; the HPA reached it through its max(2×current, 4) steps.
+  assert.equal(seen.maxDesired, 15);
+  assert.ok(replicaHistory.includes(4), `expected the HPA's first step to 4 in ${replicaHistory.join(",")}`);
+  assert.ok(report.maxNodes >= 3, `nodes grew to ${report.maxNodes}`);
+  // The runtime file is removed on exit.
+  assert.equal(runtimeFile(cwd), undefined);
+});
+
+test("the control API rejects a missing or wrong token; CLI commands use the right one", { timeout: 120_000 }, async (t) => {
+  const cwd = tempDir(t);
+  const up = startCli(t, ["up", "edw", "--rate", "1", "--burst", "0", "--time-scale", "10", "--quiet"], { cwd });
+  const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
+  assert.match(rt.controlUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const none = await fetch(`${rt.controlUrl}/v1/status`);
+  assert.equal(none.status, 401);
+  const wrong = await fetch(`${rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${rt.token}x` } });
+  assert.equal(wrong.status, 401);
+  const scaleNoToken = await fetch(`${rt.controlUrl}/v1/scale`, { method: "POST", body: JSON.stringify({ replicas: 5 }) });
+  assert.equal(scaleNoToken.status, 401);
+
+  const bad = await fetch(`${rt.controlUrl}/v1/scale`, { method: "POST", headers: { authorization: `Bearer ${rt.token}` }, body: JSON.stringify({ replicas: -1 }) });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /replicas/);
+
+  const st = await runCli(t, ["status", "--json"], { cwd });
+  assert.equal(st.code, 0, st.stderr);
+  const s = JSON.parse(st.stdout) as Status & { policy: string };
+  assert.equal(s.policy, "keda");
+  assert.equal(s.deployments[0]!.name, "aqs-app");
+
+  const scaled = await runCli(t, ["scale", "3", "--pause"], { cwd });
+  assert.equal(scaled.code, 0, scaled.stderr);
+  await waitFor("3 running pods", async () => ((await status(rt)).deployments[0]!.current === 3 ? true : undefined), 60_000, 200);
+
+  const events = await runCli(t, ["events", "--json"], { cwd });
+  const lines = events.stdout.trim().split("\n").map((l) => JSON.parse(l) as { object: string; reason: string; message: string });
+  assert.ok(lines.some((e) => e.reason === "ScaledObjectPaused"));
+  assert.ok(lines.some((e) => e.object === "deployment/aqs-app" && /→ 3/.test(e.message)));
+
+  const unknownNode = await runCli(t, ["node", "stop", "no-such-node"], { cwd });
+  assert.notEqual(unknownNode.code, 0);
+  assert.match(unknownNode.stderr, /no node named "no-such-node"/);
+  assert.doesNotMatch(unknownNode.stderr, /\n\s+at /);
+
+  up.child.kill("SIGINT");
+  assert.equal((await up.exited).code, 0);
+  const after = await runCli(t, ["status"], { cwd });
+  assert.notEqual(after.code, 0);
+  assert.match(after.stderr, /no running `akspilot up`/);
+});
