@@ -3,7 +3,7 @@
 import { seedNodePool, seedScaledObject } from "../src/blueprints/edw.js";
 import { DEFAULT_CATALOG } from "../src/scaling/catalog.js";
 import { poolSettings } from "../src/scaling/karpenter.js";
-import type { PolicyName } from "../src/scaling/policy.js";
+import type { PolicyName, PredictiveOptions } from "../src/scaling/policy.js";
 import { scalingRuleFrom } from "../src/scaling/scaledobject.js";
 import { simulate, type SimSummary } from "../src/sim/engine.js";
 import type { Trace } from "../src/sim/trace.js";
@@ -39,18 +39,21 @@ function recurringBursts(): Trace {
   return { kind: "arrivals", points };
 }
 const singleBurst = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 100 }, { t: 60, v: 0 }] });
+const burstAfterIdle = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 0 }, { t: 300, v: 100 }, { t: 360, v: 0 }] });
 
 function compare(name: string, trace: Trace): void {
   const rule = scalingRuleFrom(seedScaledObject());
-  const run = (policy: PolicyName) => simulate({ rule, pool, trace, policy, workMs: 400, concurrency: 4 }).summary;
+  const run = (policy: PolicyName, predictive: Partial<PredictiveOptions> = {}) => simulate({ rule, pool, trace, policy, predictive, workMs: 400, concurrency: 4 }).summary;
   const k = run("keda");
   const p = run("predictive");
+  // The same policy without its capacity buffer: what the buffer costs in node-seconds and buys in drain time.
+  const nb = run("predictive", { warmPodsMin: 0, warmHistorySeconds: 0 });
   console.log(`\n${name} (seed ScaledObject and NodePool, 10 msg/s per pod, nodes ready in 60 s, pods in 2 s)`);
   console.log("| policy | drainSeconds | backlogSeconds | p50 ms | p95 ms | podSeconds | nodeSeconds | maxReplicas | maxNodes |");
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const s of [k, p]) console.log(`| ${s.policy} | ${s.drainSeconds} | ${s.backlogSeconds} | ${s.p50LatencyMs} | ${s.p95LatencyMs} | ${s.podSeconds} | ${s.nodeSeconds} | ${s.maxReplicas} | ${s.maxNodes} |`);
+  for (const [label, s] of [["keda", k], ["predictive", p], ["predictive, no buffer", nb]] as const) console.log(`| ${label} | ${s.drainSeconds} | ${s.backlogSeconds} | ${s.p50LatencyMs} | ${s.p95LatencyMs} | ${s.podSeconds} | ${s.nodeSeconds} | ${s.maxReplicas} | ${s.maxNodes} |`);
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
-  console.log(`keda/predictive: drain ${ratio(k.drainSeconds!, p.drainSeconds!)}×, backlog time ${ratio(k.backlogSeconds!, p.backlogSeconds!)}×, p95 ${ratio(k.p95LatencyMs!, p.p95LatencyMs!)}×, pod-seconds ${ratio(p.podSeconds, k.podSeconds)} of keda's`);
+  console.log(`keda/predictive: drain ${ratio(k.drainSeconds!, p.drainSeconds!)}×, backlog time ${ratio(k.backlogSeconds!, p.backlogSeconds!)}×, p95 ${ratio(k.p95LatencyMs!, p.p95LatencyMs!)}×, pod-seconds ${ratio(p.podSeconds, k.podSeconds)} of keda's, node-seconds ${ratio(p.nodeSeconds, k.nodeSeconds)} of keda's (buffer: +${(p.nodeSeconds - nb.nodeSeconds).toFixed(0)} node-s over the same policy without it)`);
 }
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
@@ -62,4 +65,5 @@ for (const policy of ["keda", "predictive"] as const) {
   console.log(`simulated day, ${policy}: ${best.ms.toFixed(0)} ms (best of 3; ${runs.map((r) => r.ms.toFixed(0)).join(", ")}) — ${s.arrived} msgs, maxReplicas ${s.maxReplicas}, maxNodes ${s.maxNodes}, p95 ${s.p95LatencyMs} ms, ${best.timeline} timeline entries, ${best.events} events`);
 }
 compare("Recurring bursts: 1 msg/s base + 3,000 messages every 5 min, 30 min", recurringBursts());
-compare("One burst from idle: 100 msg/s for 60 s", singleBurst());
+compare("One burst after 5 min idle: nothing for 300 s, then 100 msg/s for 60 s", burstAfterIdle());
+compare("One burst on a new cluster: 100 msg/s for 60 s from t = 0 (no node yet, buffer not up)", singleBurst());

@@ -54,6 +54,11 @@ export class SimCluster {
   version = 0;
   /** Sum of the hourly prices of existing nodes. */
   pricePerHour = 0;
+  /**
+   * Phantom pods (the policy's capacity buffer): pods' worth of room, with the Deployment's requests,
+   * that Karpenter launches and keeps nodes for. They never run, so they count in no pod total.
+   */
+  warm = 0;
   private starting: StartingGroup[] = [];
   private startHead = 0;
   private nextId = 1;
@@ -142,16 +147,46 @@ export class SimCluster {
     }
   }
 
-  /** Pending pods that no in-flight node will take (Karpenter counts in-flight capacity). */
-  unnominated(): number {
+  /** Sets the capacity buffer (phantom pods); a change is one consolidation can see. */
+  setWarm(pods: number, _t: number): void {
+    const w = Math.max(0, Math.floor(pods));
+    if (w === this.warm) return;
+    this.warm = w;
+    this.version++;
+  }
+
+  /** Free pod slots on ready nodes that stay (not being replaced): where the buffer sits now. */
+  private freeReady(): number {
+    let room = 0;
+    for (const n of this.nodes) if (n.state === "ready" && !n.replacing) room += n.capacity - n.bound;
+    return room;
+  }
+
+  /** Pending pods no in-flight node will take (Karpenter counts in-flight capacity). */
+  private unnominatedReal(): number {
     let room = 0;
     for (const n of this.nodes) if (n.state === "provisioning") room += n.capacity - n.bound;
     return Math.max(0, this.pending - room);
   }
 
+  /** Phantom pods with no room on ready nodes nor on in-flight ones left over by the pending pods. */
+  private unnominatedWarm(): number {
+    if (this.warm === 0) return 0;
+    let inFlight = 0;
+    for (const n of this.nodes) if (n.state === "provisioning") inFlight += n.capacity - n.bound;
+    return Math.max(0, this.warm - this.freeReady() - Math.max(0, inFlight - this.pending));
+  }
+
+  /** Pods (pending and phantom) that need a new node. */
+  unnominated(): number {
+    return this.unnominatedReal() + this.unnominatedWarm();
+  }
+
   /** A closed batch: launch the cheapest nodes for the pods nothing else will hold, within the pool's limits. */
   provision(t: number): void {
-    const u = this.unnominated();
+    const real = this.unnominatedReal();
+    const phantom = this.unnominatedWarm();
+    const u = real + phantom;
     if (u === 0) return;
     const used = { cpuMillis: 0, memoryBytes: 0 };
     for (const n of this.nodes) {
@@ -161,10 +196,17 @@ export class SimCluster {
     const plan = planLaunch(new Array<Resources>(u).fill(this.request), this.pool.catalog, this.pool.limits, used);
     for (const p of plan.nodes) {
       const node = this.launch(p.type, t);
-      this.log({ t, object: `node/${node.name}`, reason: "Launched", message: `${p.type.name} for ${p.pods.length} pending pod(s) (cheapest type holding them); ready in ${this.timings.nodeStartupSeconds} s` });
+      // Pending pods come first in the batch (indexes below `real`); the rest are the buffer's.
+      const forReal = p.pods.filter((i) => i < real).length;
+      const forWarm = p.pods.length - forReal;
+      const what = forWarm === 0 ? `${forReal} pending pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pending pod(s) and ${forWarm} pod(s) of capacity buffer`;
+      this.log({ t, object: `node/${node.name}`, reason: "Launched", message: `${p.type.name} for ${what} (cheapest type holding them); ready in ${this.timings.nodeStartupSeconds} s` });
     }
     if (plan.unschedulable.length > 0) {
-      this.log({ t, object: "pod", reason: "Unschedulable", message: `${plan.unschedulable.length} pod(s) fit no node within the NodePool's limits` });
+      const forWarm = plan.unschedulable.filter((i) => i >= real).length;
+      const forReal = plan.unschedulable.length - forWarm;
+      const what = forWarm === 0 ? `${forReal} pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pod(s) and ${forWarm} pod(s) of capacity buffer`;
+      this.log({ t, object: "pod", reason: "Unschedulable", message: `${what} fit no node within the NodePool's limits` });
     }
   }
 
@@ -230,12 +272,30 @@ export class SimCluster {
     this.log({ t, object: `node/${node.name}`, reason, message: node.bound > 0 ? `${message}; ${node.bound} pod(s) drained and recreated` : message });
   }
 
-  /** Karpenter's view of the nodes for a disruption pass. */
+  /**
+   * Karpenter's view of the nodes for a disruption pass. The buffer's phantom pods sit in free room
+   * like overprovisioning pods: ready nodes that stay first, fullest first (so the fewest nodes hold
+   * it and the rest can empty), then in-flight ones. A node holding phantom pods is not empty, and a
+   * node whose removal leaves no room for its pods and the buffer's is not consolidated.
+   */
   views(): NodeView[] {
+    const phantom = new Map<SimNode, number>();
+    let left = this.warm;
+    if (left > 0) {
+      const order = this.nodes
+        .filter((n) => !n.replacing && n.bound < n.capacity)
+        .sort((a, b) => (a.state === b.state ? 0 : a.state === "ready" ? -1 : 1) || b.bound - a.bound || a.id - b.id);
+      for (const n of order) {
+        if (left === 0) break;
+        const k = Math.min(left, n.capacity - n.bound);
+        phantom.set(n, k);
+        left -= k;
+      }
+    }
     return this.nodes.map((n) => ({
       name: n.name,
       type: n.type,
-      pods: new Array<Resources>(n.bound).fill(this.request),
+      pods: new Array<Resources>(n.bound + (phantom.get(n) ?? 0)).fill(this.request),
       ready: n.state === "ready",
       deleting: n.replacing === true,
       lastPodEventAt: n.lastPodEventAt,

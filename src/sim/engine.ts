@@ -43,7 +43,7 @@ export interface SimSummary {
   maxNodes: number;
   /** ∫ pods bound to nodes (starting or ready) dt. */
   podSeconds: number;
-  /** ∫ nodes (provisioning or ready) dt. */
+  /** ∫ nodes (provisioning or ready) dt, including nodes held for the policy's capacity buffer. */
   nodeSeconds: number;
   /** USD at the catalog's list prices. */
   nodeCost: number;
@@ -174,6 +174,12 @@ export function simulate(o: SimOptions): SimResult {
         if (cluster.replicas > 0) backToZeroAt = null;
         cluster.schedulePending(t);
         triggerIfNeeded(t);
+      }
+      // The policy's capacity buffer (phantom pods), re-read at each of its ticks.
+      if (policy.warmPods) {
+        const before = cluster.warm;
+        cluster.setWarm(policy.warmPods(t, cluster.replicas), t);
+        if (cluster.warm !== before) triggerIfNeeded(t);
       }
     }
     // 5. Validated disruptions run; then a disruption pass if one is due.

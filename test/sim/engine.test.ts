@@ -3,7 +3,8 @@ import { test } from "node:test";
 import { simulate, type TimelineEntry } from "../../src/sim/engine.js";
 import { FluidQueue } from "../../src/sim/fluid-queue.js";
 import type { Trace } from "../../src/sim/trace.js";
-import { COMPARISON_POD, recurringBursts, seedInputs, singleBurst } from "./workloads.js";
+import { SimCluster } from "../../src/sim/cluster.js";
+import { COMPARISON_POD, NO_BUFFER, burstAfterIdle, recurringBursts, seedInputs, singleBurst } from "./workloads.js";
 
 const openLoop = (rows: [number, number][]): Trace => ({ kind: "queue", points: rows.map(([t, v]) => ({ t, v })) });
 const at = (tl: TimelineEntry[], t: number) => [...tl].reverse().find((e) => e.t <= t)!;
@@ -76,6 +77,76 @@ function compare(trace: Trace) {
   return { keda, predictive };
 }
 
+const idleFor = (seconds: number): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 0 }, { t: seconds, v: 0 }] });
+
+test("capacity buffer: the first pods of a burst after idle start on a warm node, without waiting for node startup", () => {
+  const run = (predictive: object) => simulate({ ...seedInputs(), trace: burstAfterIdle(), policy: "predictive", predictive, ...COMPARISON_POD, podStartupSeconds: 2 });
+  const warm = run({});
+  const up = warm.summary.firstScaleUpAt!;
+  assert.equal(up, 305); // the first tick that sees the burst's arrivals
+  // The buffer's node was launched at the first batch (t = 1) and is Ready long before the burst.
+  const launched = warm.events.filter((e) => e.reason === "Launched");
+  assert.equal(launched[0]!.t, 1);
+  assert.match(launched[0]!.message, /pod\(s\) of capacity buffer/);
+  assert.equal(at(warm.timeline, 299).nodes, 1);
+  assert.equal(at(warm.timeline, 299).replicas, 0);
+  // Pods are ready pod startup (2 s) after the scale-up: no node startup (60 s) in between.
+  assert.equal(at(warm.timeline, up + 2).ready, warm.summary.maxReplicas);
+  // Without the buffer the same burst waits for a node: batch closes at 306, node Ready at 366, pods at 368.
+  const cold = run(NO_BUFFER);
+  assert.equal(at(cold.timeline, up + 62).ready, 0);
+  assert.ok(at(cold.timeline, up + 63).ready > 0);
+});
+
+test("capacity buffer: phantom pods hold a node but never count in podSeconds, replicas or throughput", () => {
+  const r = simulate({ ...seedInputs(), trace: idleFor(600), policy: "predictive", ...COMPARISON_POD, durationSeconds: 600 });
+  assert.equal(r.summary.podSeconds, 0);
+  assert.equal(r.summary.maxReplicas, 0);
+  assert.equal(r.summary.processed, 0);
+  assert.ok(r.timeline.every((e) => e.replicas === 0 && e.ready === 0));
+  // One node from the first batch (t = 1) to the end, never consolidated although it runs no pod.
+  assert.equal(r.summary.maxNodes, 1);
+  assert.equal(r.summary.nodeSeconds, 599);
+  assert.equal(r.timeline[r.timeline.length - 1]!.nodes, 1);
+  assert.ok(!r.events.some((e) => e.reason.startsWith("Disrupt")));
+});
+
+test("capacity buffer in Karpenter's view: launches for phantom pods, keeps a node they need, lets one they do not need go", () => {
+  const { pool } = seedInputs();
+  const request = { cpuMillis: 250, memoryBytes: 64 * 1024 ** 2 };
+  const c = new SimCluster(pool, request, { nodeStartupSeconds: 60, podStartupSeconds: 2 }, () => {});
+  c.setWarm(8, 0);
+  assert.equal(c.unnominated(), 8);
+  assert.equal(c.replicas, 0);
+  c.provision(1);
+  assert.deepEqual(c.nodes.map((n) => n.type.name), ["Standard_D4s_v5"]); // cheapest type holding 8 (a D2s holds 7)
+  assert.equal(c.unnominated(), 0); // in-flight room counts
+  c.advanceTo(61);
+  assert.deepEqual(c.consolidate(61), []); // not empty: it holds the buffer
+  // Real pods take the buffer's room first: 8 pods scheduled, buffer down to 0, nothing new launched.
+  c.setReplicas(8, 70);
+  c.setWarm(0, 70);
+  c.schedulePending(70);
+  assert.equal(c.pending, 0);
+  assert.equal(c.boundPods, 8);
+  assert.equal(c.unnominated(), 0);
+  // A shrunken buffer lets consolidation replace the node with a cheaper one that still holds it.
+  c.setReplicas(0, 80);
+  c.setWarm(4, 80);
+  assert.deepEqual(c.consolidate(80).map((d) => [d.action, d.replacement?.name]), [["replace", "Standard_D2s_v5"]]);
+  c.setWarm(0, 80);
+  assert.deepEqual(c.consolidate(80).map((d) => [d.action, d.reason]), [["delete", "Empty"]]);
+});
+
+test("keda has no capacity buffer: nodes follow pods only", () => {
+  const r = simulate({ ...seedInputs(), trace: idleFor(600), policy: "keda", ...COMPARISON_POD, durationSeconds: 600 });
+  assert.equal(r.summary.maxNodes, 0);
+  assert.equal(r.summary.nodeSeconds, 0);
+  const burst = simulate({ ...seedInputs(), trace: burstAfterIdle(), policy: "keda", ...COMPARISON_POD });
+  assert.ok(!burst.events.some((e) => /capacity buffer/.test(e.message)));
+  assert.equal(at(burst.timeline, 329).nodes, 0); // the first node waits for KEDA's poll at 330
+});
+
 test("predictive vs keda, recurring bursts on a 1 msg/s base: backlog cleared ≥ 2× faster, lower p95, no more pod-seconds", () => {
   const { keda, predictive } = compare(recurringBursts());
   assert.ok(predictive.backlogSeconds! * 2 <= keda.backlogSeconds!, `backlog seconds ${predictive.backlogSeconds} vs ${keda.backlogSeconds}`);
@@ -84,7 +155,17 @@ test("predictive vs keda, recurring bursts on a 1 msg/s base: backlog cleared �
   assert.equal(predictive.processed, keda.processed);
 });
 
-test("predictive vs keda, one burst from idle: drains sooner, lower p95, no more pod-seconds", () => {
+test("predictive vs keda, one burst after 5 min idle: drained ≥ 2× faster, lower p95, no more pod-seconds", () => {
+  const { keda, predictive } = compare(burstAfterIdle());
+  assert.ok(predictive.drainSeconds! * 2 <= keda.drainSeconds!, `drain ${predictive.drainSeconds} vs ${keda.drainSeconds}`);
+  assert.ok(predictive.p95LatencyMs! < keda.p95LatencyMs!, `p95 ${predictive.p95LatencyMs} vs ${keda.p95LatencyMs}`);
+  assert.ok(predictive.podSeconds <= keda.podSeconds, `pod-seconds ${predictive.podSeconds} vs ${keda.podSeconds}`);
+  assert.equal(predictive.processed, keda.processed);
+  // The buffer's price is paid in node-seconds: one node held through the idle time and the tail.
+  assert.ok(predictive.nodeSeconds > keda.nodeSeconds);
+});
+
+test("predictive vs keda, one burst on a new cluster (t = 0, no node yet): drains sooner, lower p95, no more pod-seconds", () => {
   const { keda, predictive } = compare(singleBurst());
   assert.ok(predictive.drainSeconds! < keda.drainSeconds!, `drain ${predictive.drainSeconds} vs ${keda.drainSeconds}`);
   assert.ok(predictive.p95LatencyMs! < keda.p95LatencyMs!);
