@@ -3,6 +3,7 @@ import { TableClient, TableServiceClient } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from "@azure/core-rest-pipeline";
 import type { StorageEndpoint } from "./config.js";
+import { localRbacHttpClient } from "./local-rbac.js";
 
 /** Counts every HTTP request the SDK sends (retries included): the "storage calls" figure. */
 export class CallCounter {
@@ -69,7 +70,12 @@ function lazyDefaultCredential(): TokenCredential {
 
 /** Data-plane clients for one storage endpoint, sharing one counting HTTP client (and its keep-alive pool). */
 export function storageClients(endpoint: StorageEndpoint, counter = new CallCounter()): StorageClients {
-  const httpClient = countingHttpClient(counter);
+  const counting = countingHttpClient(counter);
+  // A local identity (AKSPILOT_LOCAL_IDENTITY) is held to the role assignments a local deploy recorded.
+  const identity = process.env.AKSPILOT_LOCAL_IDENTITY?.trim();
+  const root = process.env.AKSPILOT_LOCAL_ROOT || process.cwd();
+  const forTable = (table?: string): HttpClient => (identity ? localRbacHttpClient(counting, identity, root, "table", table) : counting);
+  const httpClient = identity ? localRbacHttpClient(counting, identity, root, "queue") : counting;
   // Fail fast on a dead endpoint instead of the SDK's multi-minute default backoff.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
   if (endpoint.kind === "connection-string") {
@@ -77,8 +83,8 @@ export function storageClients(endpoint: StorageEndpoint, counter = new CallCoun
     return {
       counter,
       queue: (name) => countedQueueClient(new QueueClient(cs, name), httpClient, { retryOptions }),
-      table: (name) => TableClient.fromConnectionString(cs, name, { httpClient, allowInsecureConnection: true, retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } }),
-      tableService: () => TableServiceClient.fromConnectionString(cs, { httpClient, allowInsecureConnection: true }),
+      table: (name) => TableClient.fromConnectionString(cs, name, { httpClient: forTable(name), allowInsecureConnection: true, retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } }),
+      tableService: () => TableServiceClient.fromConnectionString(cs, { httpClient: forTable(), allowInsecureConnection: true }),
     };
   }
   const credential = lazyDefaultCredential();
@@ -86,7 +92,7 @@ export function storageClients(endpoint: StorageEndpoint, counter = new CallCoun
   return {
     counter,
     queue: (name) => countedQueueClient(new QueueClient(`${base("queue")}/${name}`, credential), httpClient, { retryOptions }),
-    table: (name) => new TableClient(base("table"), name, credential, { httpClient }),
-    tableService: () => new TableServiceClient(base("table"), credential, { httpClient }),
+    table: (name) => new TableClient(base("table"), name, credential, { httpClient: forTable(name) }),
+    tableService: () => new TableServiceClient(base("table"), credential, { httpClient: forTable() }),
   };
 }

@@ -73,6 +73,9 @@ export class Consumer {
   private idleMs: number;
   private readonly batches = new Set<Promise<void>>();
   private loop?: Promise<void>;
+  /** A permanent failure (access refused) that ended the receive loop. */
+  fatal?: unknown;
+  private fatalListener?: (e: unknown) => void;
   readonly stats: ConsumerStats;
 
   constructor(private readonly o: ConsumerOptions) {
@@ -90,6 +93,11 @@ export class Consumer {
 
   start(): void {
     this.loop ??= this.receiveLoop();
+  }
+
+  /** Called once if the consumer must stop for good (e.g. storage refused access). */
+  onFatal(fn: (e: unknown) => void): void {
+    this.fatalListener = fn;
   }
 
   /** Ends an idle wait now: work has arrived (the local runtime knows the queue depth). */
@@ -131,6 +139,13 @@ export class Consumer {
         this.stats.firstReceiveAt ??= Date.now();
       } catch (e) {
         this.stats.receiveErrors++;
+        if ((e as { statusCode?: number }).statusCode === 403) {
+          // Missing RBAC does not heal by retrying: stop, as a pod would crash-loop on AKS.
+          this.fatal = e;
+          this.stopping = true;
+          this.fatalListener?.(e);
+          break;
+        }
         o.log?.(`receive failed: ${(e as Error).message}`);
         await this.idle.wait(Math.min(this.backoff(), 5000));
         continue;

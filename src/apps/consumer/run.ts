@@ -1,6 +1,6 @@
 import { storageClients } from "../../storage/clients.js";
 import { storageNamesFromEnv, type StorageEndpoint } from "../../storage/config.js";
-import { ensureStorage } from "../../storage/ensure.js";
+import { ensureStorage, storageError } from "../../storage/ensure.js";
 import { poisonQueueName } from "../../storage/names.js";
 import { Consumer } from "./consumer.js";
 import { startHealthServer } from "./health.js";
@@ -62,8 +62,14 @@ export async function runConsumerProcess(endpoint: StorageEndpoint, settings: Co
     };
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     process.once("SIGINT", () => onSignal("SIGINT"));
+    consumer.onFatal(() => resolve());
   });
   await consumer.stop(settings.graceMs);
+  if (consumer.fatal) {
+    health.server.close();
+    health.server.closeAllConnections();
+    throw storageError(endpoint, consumer.fatal);
+  }
   if (reporter) clearInterval(reporter);
   const s = consumer.snapshot();
   if (process.connected) process.send?.({ type: "stats", stats: s } satisfies ConsumerToParent);

@@ -38,6 +38,7 @@ interface UpFlags {
   scaledobject?: string;
   nodepool?: string;
   nodeStartupSeconds: number;
+  identity?: string;
 }
 
 function readUserFile(path: string, flag: string): string {
@@ -120,6 +121,7 @@ export function registerRunCommands(program: Command): void {
     .addOption(new Option("--policy <name>", "replica autoscaling: the seed's KEDA ScaledObject, or predictive").choices(["keda", "predictive"]).default("keda"))
     .option("--scaledobject <file>", "KEDA ScaledObject YAML to obey (default: the seed's)")
     .option("--nodepool <file>", "Karpenter NodePool YAML (default: the seed's)")
+    .option("--identity <name>", "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced")
     .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time)", numberOption(0, 3600), 45)
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
@@ -158,6 +160,7 @@ export function registerRunCommands(program: Command): void {
           pool,
           nodeStartupSeconds: f.nodeStartupSeconds,
           control: true,
+          identity: f.identity,
           dataDir: f.data,
           logDir: ".akspilot/logs",
           timeScale: f.timeScale,

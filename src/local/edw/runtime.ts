@@ -32,6 +32,8 @@ export interface EdwRuntimeOptions {
   /** Pool nodes Ready at start (the node pool "starts at one node and grows"). */
   initialPoolNodes: InstanceType[];
   poolName: string;
+  /** Pods act as this local identity: its recorded role assignments are enforced (local RBAC). */
+  identity?: string;
 }
 
 /** Storage, the cluster and the consumer Deployment of the EDW blueprint, running locally. */
@@ -100,6 +102,10 @@ export async function startEdwRuntime(o: EdwRuntimeOptions): Promise<EdwRuntime>
   if (c.visibilityTimeoutSeconds !== undefined) args.push("--visibility-timeout", String(c.visibilityTimeoutSeconds));
   if (c.failMatch) args.push("--fail-match", c.failMatch);
   const env: Record<string, string> = { AZURE_QUEUE_NAME: names.queueName, AZURE_TABLE_NAME: names.tableName, AKSPILOT_SKIP_ENSURE: "1" };
+  if (o.identity) {
+    env.AKSPILOT_LOCAL_IDENTITY = o.identity;
+    env.AKSPILOT_LOCAL_ROOT = process.cwd();
+  }
   if (endpoint.kind === "connection-string") env.AZURE_STORAGE_CONNECTION_STRING = endpoint.connectionString;
   else env.AZURE_STORAGE_ACCOUNT_NAME = endpoint.accountName;
   const template: PodTemplate = {

@@ -34,6 +34,8 @@ export interface UpEdwOptions {
   /** Serve the control API and write .akspilot/runtime.json (in `cwd`). */
   control: boolean;
   cwd?: string;
+  /** Consumer pods act as this local identity (role assignments from `deploy --target local` enforced). */
+  identity?: string;
   dataDir?: string;
   logDir?: string;
   timeScale: number;
@@ -92,6 +94,7 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
     systemNode: o.systemNode,
     initialPoolNodes: o.initialPoolNodes,
     poolName: o.pool.name,
+    identity: o.identity,
   });
   const clock = new ClusterClock(o.timeScale);
   const template = rt.cluster.requireDeployment(rt.deployment).template;
