@@ -5,26 +5,14 @@ import { formatStamp, nowMicros, parseMessage } from "../message.js";
 import { sleep, Waker } from "../../util/time.js";
 import { entityKeys, type ProcessedEntity } from "./entity.js";
 import { poisonRecord, type PoisonReason } from "./poison.js";
+import type { ConsumerSettings } from "./settings.js";
 
-export interface ConsumerOptions {
+/** The consumer's tuning (documented with its flags in settings.ts) plus the clients it works with. */
+export interface ConsumerOptions extends Pick<ConsumerSettings, "batchSize" | "concurrency" | "workMs" | "visibilityTimeoutSeconds" | "maxDequeue" | "idleMinMs" | "idleMaxMs" | "failMatch"> {
   queue: QueueClient;
   poisonQueue: QueueClient;
   table: TableClient;
   counter: CallCounter;
-  /** Messages per receive (1–32). */
-  batchSize: number;
-  /** Messages processed at once; a pod's throughput is concurrency / work time. */
-  concurrency: number;
-  /** Simulated work per message. */
-  workMs: number;
-  /** Receive visibility timeout; renewed while work runs longer than half of it. */
-  visibilityTimeoutSeconds: number;
-  /** A message delivered more often than this goes to the poison queue (Azure Functions: 5). */
-  maxDequeue: number;
-  idleMinMs: number;
-  idleMaxMs: number;
-  /** Messages whose text matches fail during processing (fault injection). */
-  failMatch?: RegExp;
   log?: (line: string) => void;
 }
 

@@ -2,13 +2,20 @@ import { UserError } from "../../errors.js";
 import { defaultVisibilitySeconds } from "./consumer.js";
 
 export interface ConsumerSettings {
+  /** Messages per receive (1–32). */
   batchSize: number;
+  /** Messages processed at once; a pod's throughput is concurrency / work time. */
   concurrency: number;
+  /** Simulated work per message. */
   workMs: number;
+  /** Receive visibility timeout; renewed while work runs longer than half of it. */
   visibilityTimeoutSeconds: number;
+  /** A message delivered more often than this goes to the poison queue (Azure Functions: 5). */
   maxDequeue: number;
+  /** Idle backoff: first wait, doubling up to the longest. */
   idleMinMs: number;
   idleMaxMs: number;
+  /** Messages whose text matches fail during processing (fault injection). */
   failMatch?: RegExp;
   healthHost: string;
   healthPort: number;

@@ -178,7 +178,10 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
     });
 
     // Monitor: queue depth, replicas, status line, drain detection.
-    let lastProcessed = 0;
+    // Totals per pod survive the pod: processed/s is the change of the sum over every pod ever run.
+    const podProcessed = new Map<string, number>();
+    let rateMark = { at: performance.now(), total: 0 };
+    let processedPerSecond = 0;
     let stuckSince: number | undefined;
     while (!abort.signal.aborted) {
       const depth = await rt.queueDepth().catch(() => -1);
@@ -186,20 +189,24 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
       const running = pods.filter((p) => p.phase === "Running");
       maxReplicas = Math.max(maxReplicas, running.length);
       maxNodes = Math.max(maxNodes, rt.cluster.liveNodes().length);
-      let processed = 0;
       for (const p of pods) {
         const s = p.stats;
         if (typeof s.storageCalls === "number") podCalls.set(p.name, s.storageCalls);
         if (typeof s.rssBytes === "number") maxRss = Math.max(maxRss, s.rssBytes);
         // Spawn (as the runtime saw it) to the first receive call answered.
         if (typeof s.firstReceiveAt === "number" && p.startedAt !== undefined) maxFirstReceiveMs = Math.max(maxFirstReceiveMs, s.firstReceiveAt - p.startedAt);
-        processed += Number(s.processed ?? 0);
+        podProcessed.set(p.name, Number(s.processed ?? 0));
+      }
+      const processed = [...podProcessed.values()].reduce((a, b) => a + b, 0);
+      const sinceMark = performance.now() - rateMark.at;
+      if (sinceMark >= 1000) {
+        processedPerSecond = ((processed - rateMark.total) * 1000) / sinceMark;
+        rateMark = { at: performance.now(), total: processed };
       }
       if (depth > 0) for (const p of running) p.wake();
       o.status(
-        `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${rt.cluster.requireDeployment(rt.deployment).replicas} | nodes ${rt.cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${sentIndexes.length} | processed ${processed} (+${Math.max(0, processed - lastProcessed)}) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms`,
+        `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${rt.cluster.requireDeployment(rt.deployment).replicas} | nodes ${rt.cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${sentIndexes.length} | processed ${processed} (${processedPerSecond.toFixed(0)}/s) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms`,
       );
-      lastProcessed = processed;
       const desired = rt.cluster.requireDeployment(rt.deployment).replicas;
       if (producerDone && depth > 0 && desired === 0 && running.length === 0) {
         stuckSince ??= performance.now();
