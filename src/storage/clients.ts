@@ -77,7 +77,8 @@ export function storageClients(endpoint: StorageEndpoint, counter = new CallCoun
   const forTable = (table?: string): HttpClient => (identity ? localRbacHttpClient(counting, identity, root, "table", table) : counting);
   const httpClient = identity ? localRbacHttpClient(counting, identity, root, "queue") : counting;
   // Fail fast on a dead endpoint instead of the SDK's multi-minute default backoff.
-  const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
+  // A try that hangs (e.g. on a dead keep-alive socket) is abandoned and retried rather than waited on forever.
+  const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
   if (endpoint.kind === "connection-string") {
     const cs = endpoint.connectionString;
     return {

@@ -133,6 +133,7 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
   let startSendingAt = 0;
   let readySeconds = 0;
   let stuck: string | undefined;
+  let failed = false;
   try {
     // Nodes follow pods from the start: replicas beyond the initial node must not wait for "ready".
     provisioner.start();
@@ -231,11 +232,16 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
     }
     abort.abort(new Error("stopping"));
     await producing;
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     o.signal?.removeEventListener("abort", onOuterAbort);
     abort.abort(new Error("stopping"));
     await detach().catch(() => undefined);
     await rt.cluster.shutdown();
+    // No report after a failure, but storage still stops gracefully (Azurite saves --data on SIGTERM).
+    if (failed) await rt.stop();
   }
   try {
     for (const p of rt.cluster.pods.values()) if (typeof p.stats.storageCalls === "number") podCalls.set(p.name, p.stats.storageCalls);
