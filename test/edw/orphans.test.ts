@@ -69,7 +69,7 @@ describe("no process outlives akspilot", () => {
     const cwd = tempDir(t);
     const marker = newMarker();
     const data = join(cwd, "data");
-    const r = await runCli(t, ["up", "edw", "--data", data, "--messages", "25", "--exit-when-drained", "--json", "--quiet"], { cwd, marker });
+    const r = await runCli(t, ["up", "edw", "--data", data, "--messages", "25", "--replicas", "1", "--exit-when-drained", "--json", "--quiet"], { cwd, marker });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await waitNoneMarked(marker, 5000), []);
     // Reopen the same directory: the table still has the 25 rows.
