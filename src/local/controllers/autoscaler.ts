@@ -78,7 +78,9 @@ export class Autoscaler {
     if (this.stopped) return;
     const pods = cluster.podsOf(deployment);
     const ready = pods.filter((p) => p.phase === "Running" && p.ready).length;
-    this.sample(queueLength, pods.reduce((a, p) => a + Number(p.stats.processed ?? 0), 0) + this.processedByGone(), ready);
+    // Finished pods linger in the list for a while; they count once, through processedByGone.
+    const live = pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
+    this.sample(queueLength, live.reduce((a, p) => a + Number(p.stats.processed ?? 0), 0) + this.processedByGone(), ready);
     const d = cluster.requireDeployment(deployment);
     const r = this.o.policy.tick(loop, {
       now: this.o.clock.now(),
