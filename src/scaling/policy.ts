@@ -139,7 +139,8 @@ export class PredictivePolicy implements ScalingPolicy {
     const arrival = Math.max(0, i.arrivalRate ?? 0);
     const raw = PredictivePolicy.need(arrival, i.queueLength, mu, this.o);
     const { minReplicas: min, maxReplicas: max } = this.rule;
-    const busy = i.queueLength > 0 || arrival > 0;
+    // A smoothed rate never reaches exactly zero: under 5 % of one pod's throughput counts as nothing arriving.
+    const busy = i.queueLength > 0 || arrival >= 0.05 * mu;
     if (busy) this.idleSince = undefined;
     else this.idleSince ??= i.now;
     let want = Math.min(max, Math.max(min, raw));
@@ -159,7 +160,8 @@ export class PredictivePolicy implements ScalingPolicy {
     }
     // Once throughput is measured, recommendations sized from the assumed one no longer hold anything up.
     this.recs = [...this.recs.filter((r) => r.t > i.now - this.o.scaleDownWindowSeconds && (r.measured || !measured)), { t: i.now, replicas: want, measured }];
-    if (want < i.current && busy) {
+    // The hold damps flapping while a backlog drains; with the queue empty, pods beyond the arrival rate only idle.
+    if (want < i.current && busy && i.queueLength > 0) {
       const held = Math.max(...this.recs.map((r) => r.replicas));
       if (held > want) {
         want = Math.min(held, i.current);
