@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
+import { blueprintNames } from "../../blueprints/index.js";
 import { applyToAks } from "../../kube/apply.js";
 import { parseCloud } from "../../provisioning/clouds.js";
 import { deploy, destroy, plan, type ProvisionOptions } from "../../provisioning/engine.js";
@@ -20,11 +21,29 @@ interface ProvisionFlags {
   active?: "blue" | "green";
   exportEnv?: string;
   context?: string;
+  values?: string;
+  cluster?: string;
   dryRun?: boolean;
   yes?: boolean;
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+let stdoutClosed = false;
+let watchingStdout = false;
+
+/**
+ * Progress lines on stdout. When the reader goes away (`akspilot deploy … | head`), the lines are dropped
+ * instead of crashing mid-step: the run finishes, and the log file still has every line.
+ */
+export function out(line: string): void {
+  if (!watchingStdout) {
+    watchingStdout = true;
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      stdoutClosed = true;
+    });
+  }
+  if (!stdoutClosed) process.stdout.write(`${line}\n`);
+}
 
 async function providerFor(target: "azure" | "local", flags: ProvisionFlags, graph: ResourceGraph): Promise<Provider> {
   if (target === "local") {
@@ -55,9 +74,22 @@ function options(blueprint: string, flags: ProvisionFlags, target: "azure" | "lo
   };
 }
 
+/** `--target aks` applies the Kubernetes blueprint: its values file, cloud and cluster (bluegreen) come from the flags. */
+function aks(blueprint: string, flags: ProvisionFlags, extra: { dryRun: boolean; destroy?: boolean }): Promise<void> {
+  return applyToAks({
+    blueprint,
+    context: flags.context,
+    ...extra,
+    out,
+    ...(flags.values ? { valuesFile: flags.values } : {}),
+    ...(flags.cloud ? { cloud: parseCloud(flags.cloud) } : {}),
+    ...(flags.cluster ? { cluster: flags.cluster } : {}),
+  });
+}
+
 function common(cmd: Command, verb: string): Command {
   return cmd
-    .argument("<blueprint>", `one of: ${graphNames().join(", ")}`)
+    .argument("<blueprint>", `one of: ${graphNames().join(", ")} (--target aks: ${blueprintNames().join(", ")})`)
     .addOption(new Option("--target <target>", `where to ${verb}: azure, local (this machine), or aks (the Kubernetes workloads)`).choices(["azure", "local", "aks"]).default("local"))
     .option("--cloud <cloud>", "AzurePublicCloud or AzureChinaCloud (default: the seed's)")
     .option("--location <region>", "Azure region (default: the seed's region for the cloud)")
@@ -66,13 +98,15 @@ function common(cmd: Command, verb: string): Command {
     .option("--client-ip <ip>", "edw: deny storage by default and allow this client address (the seed's network rule)")
     .option("--kubernetes-version <version>", "cluster version (default: the seed's or the region's default)")
     .addOption(new Option("--active <color>", "bluegreen: the cluster whose AGIC owns the Application Gateway").choices(["blue", "green"]))
-    .option("--context <name>", "--target aks: kubeconfig context");
+    .option("--context <name>", "--target aks: kubeconfig context")
+    .option("--values <file>", "--target aks: YAML values (registry, tag, storage account, workload identity client id, …), as for `akspilot manifests`")
+    .option("--cluster <name>", "--target aks, bluegreen: which cluster the context points at (default: the active one)");
 }
 
 /** `plan`, `deploy`, `destroy`: provisioning (and `deploy --target aks` via the Kubernetes target). */
 export function registerProvisionCommands(program: Command): void {
   common(program.command("plan").description("show what deploy would create, change or delete (reads only)"), "plan").action(async (blueprint: string, flags: ProvisionFlags) => {
-    if (flags.target === "aks") return applyToAks({ blueprint, context: flags.context, dryRun: true, out });
+    if (flags.target === "aks") return aks(blueprint, flags, { dryRun: true });
     await plan(options(blueprint, flags, flags.target));
   });
 
@@ -80,14 +114,14 @@ export function registerProvisionCommands(program: Command): void {
     .option("--export-env <file>", "also write the seed's deploy.state (KEY=value lines) to this file")
     .option("--dry-run", "--target aks: validate against the cluster without changing it")
     .action(async (blueprint: string, flags: ProvisionFlags) => {
-      if (flags.target === "aks") return applyToAks({ blueprint, context: flags.context, dryRun: !!flags.dryRun, out });
+      if (flags.target === "aks") return aks(blueprint, flags, { dryRun: !!flags.dryRun });
       await deploy(options(blueprint, flags, flags.target));
     });
 
   common(program.command("destroy").description("delete what akspilot created for a blueprint (never what existed before)"), "destroy")
     .option("--yes", "confirm deleting Azure resources")
     .action(async (blueprint: string, flags: ProvisionFlags) => {
-      if (flags.target === "aks") return applyToAks({ blueprint, context: flags.context, dryRun: false, destroy: true, out });
+      if (flags.target === "aks") return aks(blueprint, flags, { dryRun: false, destroy: true });
       if (flags.target === "azure" && !flags.yes) {
         throw new UserError(`destroy deletes the Azure resources akspilot created for ${blueprint}`, `run \`akspilot plan ${blueprint} --target azure\` to see them, then add --yes`);
       }
