@@ -68,6 +68,8 @@ export interface SimResult {
 }
 
 export const SIM_DEFAULTS = { nodeStartupSeconds: 60, podStartupSeconds: 2, concurrency: 1, tailSeconds: 900 } as const;
+/** Longest simulated span: 366 days. */
+export const SIM_MAX_SECONDS = 366 * 86400;
 export const SEED_POD_REQUESTS: Resources = { cpuMillis: 250, memoryBytes: 64 * 1024 ** 2 };
 
 // Batch and disruption times land on sums of floats; compare with a small slack.
@@ -90,6 +92,10 @@ export function simulate(o: SimOptions): SimResult {
   const timings = { nodeStartupSeconds: o.nodeStartupSeconds ?? SIM_DEFAULTS.nodeStartupSeconds, podStartupSeconds: o.podStartupSeconds ?? SIM_DEFAULTS.podStartupSeconds };
   const lastRow = trace.points[trace.points.length - 1]!.t;
   const end = o.durationSeconds ?? lastRow + SIM_DEFAULTS.tailSeconds;
+  // The loops tick every 10-30 s of simulated time whatever the load, so the cost grows with the span: a year takes seconds.
+  if (!(end <= SIM_MAX_SECONDS)) {
+    throw new UserError(`${o.durationSeconds !== undefined ? "--duration" : "the trace (last row + 900 s tail)"} spans ${end} simulated seconds; the limit is ${SIM_MAX_SECONDS} (a year)`, "simulate a shorter span (--duration, or a trace ending sooner)");
+  }
 
   const events: SimEvent[] = [];
   const log = (e: SimEvent) => events.push(e);

@@ -65,3 +65,20 @@ test("akspilot simulate: bad input is one line naming the file, exit 2", () => {
     assert.match(r.stderr, re);
   }
 });
+
+test("akspilot simulate: a span longer than a year is refused at once in one line (it would run for hours)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sim-"));
+  writeFileSync(join(dir, "short.csv"), "t,queueLength\n0,0\n60,100\n");
+  writeFileSync(join(dir, "long.csv"), "t,queueLength\n0,0\n1e12,100\n");
+  const cases: [string[], RegExp][] = [
+    [["--trace", join(dir, "short.csv"), "--duration", "1e12"], /--duration spans 1000000000000 simulated seconds; the limit is 31622400 \(a year\)/],
+    [["--trace", join(dir, "long.csv")], /the trace \(last row \+ 900 s tail\) spans .* the limit is 31622400/],
+  ];
+  for (const [args, re] of cases) {
+    const r = spawnSync(process.execPath, ["bin/akspilot.js", "simulate", ...args], { encoding: "utf8", timeout: 20000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
+});

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
 import type { PolicyName } from "../../scaling/policy.js";
-import { simulate, SIM_DEFAULTS } from "../../sim/engine.js";
+import { simulate, SIM_DEFAULTS, SIM_MAX_SECONDS } from "../../sim/engine.js";
 import { loadSimInputs } from "../../sim/inputs.js";
 import { formatSimResult } from "../../sim/report.js";
 
@@ -42,7 +42,7 @@ export function registerSimulateCommand(program: Command): void {
     .option("--initial-replicas <n>", "replicas at t = 0 (default 0)")
     .option("--node-startup-seconds <s>", `node launch to Ready (default ${SIM_DEFAULTS.nodeStartupSeconds})`)
     .option("--pod-startup-seconds <s>", `pod bound to Ready (default ${SIM_DEFAULTS.podStartupSeconds})`)
-    .option("--duration <s>", `simulated seconds (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
+    .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
     .option("--json", "print one JSON object {timeline, summary}")
     .option("--events", "include every scaling and node event with its reason")
     .action((f: SimulateFlags) => {
