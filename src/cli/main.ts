@@ -23,6 +23,12 @@ export function buildProgram(): Command {
 
 /** Entry point of the `akspilot` binary. User errors become one line on stderr and a non-zero exit. */
 export async function main(argv: string[]): Promise<void> {
+  // Output piped into `head` and the like: a closed pipe ends the output, not the command.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -31,6 +31,9 @@ export function spawnNodeChild(script: string, args: string[], options: SpawnOpt
   const child = spawn(process.execPath, [...nodeArgs, "--import", parentWatch, script, ...args], {
     ...rest,
     stdio: withIpc as SpawnOptions["stdio"],
+    // Own process group: a terminal's Ctrl-C goes to the tool alone, which then stops its children in
+    // order (pods, then storage) and can still read storage for its report.
+    detached: true,
   });
   live.add(child);
   child.once("exit", () => live.delete(child));

@@ -79,7 +79,10 @@ export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): Poo
 export function parseNodePoolYaml(text: string, source: string, catalog: InstanceType[]): { manifest: NodePoolManifest; settings: PoolSettings } {
   let doc: unknown;
   try {
-    doc = YAML.parseAllDocuments(text).map((d) => d.toJS()).find((d) => (d as { kind?: string })?.kind === "NodePool");
+    doc = YAML.parseAllDocuments(text).map((d) => {
+      if (d.errors.length > 0) throw new Error(d.errors[0]!.message);
+      return d.toJS();
+    }).find((d) => (d as { kind?: string })?.kind === "NodePool");
   } catch (e) {
     throw new UserError(`${source} is not valid YAML: ${(e as Error).message.split("\n")[0]}`, "fix the file");
   }

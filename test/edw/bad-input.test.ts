@@ -58,3 +58,18 @@ describe("bad input: one line naming the problem, non-zero exit, no stack trace,
     }
   });
 });
+
+describe("up: contradictory or invalid scripted flags", () => {
+  for (const [args, expect] of [
+    [["up", "edw", "--messages", "5", "--replicas", "0", "--exit-when-drained"], /--replicas 0 with --exit-when-drained/],
+    [["up", "edw", "--messages", "5", "--fail-match", "("], /--fail-match is not a valid regular expression/],
+    [["up", "edw", "--messages", "5", "--identity", "nobody"], /--identity "nobody" is not an identity of a local deploy/],
+  ] as const) {
+    it(`${args.slice(2).join(" ")}: refused before anything starts, in one line`, async (t) => {
+      const r = await runCli(t, [...args], { cwd: tempDir(t) });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, expect);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    });
+  }
+});

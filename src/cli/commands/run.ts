@@ -14,6 +14,7 @@ import { producerSettings } from "../../apps/producer/settings.js";
 import { consumerSettings } from "../../apps/consumer/settings.js";
 import { runConsumerProcess } from "../../apps/consumer/run.js";
 import { listPoison, replayPoison } from "../../local/edw/poison-admin.js";
+import { localIdentities } from "../../provisioning/local/rbac.js";
 
 interface UpFlags {
   messages?: number;
@@ -129,6 +130,17 @@ export function registerRunCommands(program: Command): void {
         throw new UserError(`the local runtime does not run "${name}" yet`, `run \`akspilot manifests ${name}\` for its Kubernetes manifests`);
       }
       if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
+      if (f.exitWhenDrained && f.replicas === 0) throw new UserError("--replicas 0 with --exit-when-drained would never drain", "pass --replicas 1 or more, or leave it out to autoscale");
+      if (f.failMatch !== undefined) {
+        try {
+          new RegExp(f.failMatch);
+        } catch (e) {
+          throw new UserError(`--fail-match is not a valid regular expression: ${(e as Error).message}`, "pass a JavaScript regular expression");
+        }
+      }
+      if (f.identity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.identity!))) {
+        throw new UserError(`--identity "${f.identity}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
+      }
       const scripted = f.messages !== undefined;
       const { rule, pool } = scalingInputs(blueprint, f);
       const fixed = f.replicas !== undefined;
@@ -207,19 +219,19 @@ export function registerRunCommands(program: Command): void {
   const consume = program
     .command("consume")
     .description("consume the queue into the table until Ctrl-C (AZURE_STORAGE_* or the running `akspilot up`)");
-  for (const [flag, help] of [
-    ["batch-size", "messages per receive (1–32, default 32)"],
-    ["concurrency", "messages processed at once (default 32)"],
-    ["work-ms", "simulated work per message (default 0)"],
-    ["visibility-timeout", "seconds (default max(60, 2×work+30))"],
-    ["max-dequeue", "deliveries before poisoning (default 5)"],
-    ["idle-min-ms", "first idle backoff (default 250)"],
-    ["idle-max-ms", "longest idle backoff (default 30000)"],
-    ["fail-match", "fault injection regex"],
-    ["health-host", "health endpoint address (default 127.0.0.1)"],
-    ["health-port", "health endpoint port (default: any free)"],
-    ["grace-ms", "time to finish or release work after SIGTERM (default 25000)"],
-  ] as const) consume.addOption(new Option(`--${flag} <value>`, help));
+  for (const [flag, value, help] of [
+    ["batch-size", "n", "messages per receive (1–32, default 32)"],
+    ["concurrency", "n", "messages processed at once (default 32)"],
+    ["work-ms", "ms", "simulated work per message (default 0)"],
+    ["visibility-timeout", "s", "receive visibility timeout (default max(60, 2×work+30))"],
+    ["max-dequeue", "n", "deliveries before poisoning (default 5)"],
+    ["idle-min-ms", "ms", "first idle backoff (default 250)"],
+    ["idle-max-ms", "ms", "longest idle backoff (default 30000)"],
+    ["fail-match", "regex", "fault injection: messages matching fail in processing"],
+    ["health-host", "address", "health endpoint address (default 127.0.0.1)"],
+    ["health-port", "port", "health endpoint port (default: any free)"],
+    ["grace-ms", "ms", "time to finish or release work after SIGTERM (default 25000)"],
+  ] as const) consume.addOption(new Option(`--${flag} <${value}>`, help));
   consume.action(async (f: Record<string, string | undefined>) => {
     const flags = Object.fromEntries(Object.entries(f).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]));
     await runConsumerProcess(resolveStandaloneStorage(), consumerSettings(flags));

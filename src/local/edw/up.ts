@@ -139,6 +139,7 @@ export async function upEdw(o: UpEdwOptions): Promise<UpEdwReport> {
     provisioner.start();
     await waitForReady(rt, o.initialReplicas, abort.signal);
     readySeconds = (performance.now() - t0) / 1000;
+    maxReplicas = [...rt.cluster.pods.values()].filter((p) => p.phase === "Running").length;
     autoscaler?.start();
     if (o.control) {
       control = await startControlApi({
