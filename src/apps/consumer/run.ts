@@ -4,6 +4,7 @@ import { ensureStorage, storageError } from "../../storage/ensure.js";
 import { poisonQueueName } from "../../storage/names.js";
 import { Consumer } from "./consumer.js";
 import { startHealthServer } from "./health.js";
+import { startDeletionCostReporter } from "./deletion-cost.js";
 import type { ConsumerSettings } from "./settings.js";
 
 export type ConsumerToParent =
@@ -40,6 +41,11 @@ export async function runConsumerProcess(endpoint: StorageEndpoint, settings: Co
   });
   const health = await startHealthServer(consumer, settings.healthHost, settings.healthPort);
   consumer.start();
+  // On AKS (blueprint option): keep this pod's deletion cost equal to its in-flight work, so that the
+  // ReplicaSet removes idle consumers first when the HPA scales in.
+  const deletionCost = process.env.AKSPILOT_POD_DELETION_COST === "true" && process.env.POD_NAME && process.env.POD_NAMESPACE
+    ? startDeletionCostReporter({ inFlight: () => consumer.snapshot().inFlight, podName: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE })
+    : undefined;
 
   let reporter: NodeJS.Timeout | undefined;
   if (process.send) {
@@ -65,6 +71,7 @@ export async function runConsumerProcess(endpoint: StorageEndpoint, settings: Co
     consumer.onFatal(() => resolve());
   });
   await consumer.stop(settings.graceMs);
+  await deletionCost?.stop();
   if (consumer.fatal) {
     health.server.close();
     health.server.closeAllConnections();
