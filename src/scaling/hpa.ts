@@ -13,6 +13,8 @@ export interface HpaState {
   recommendations: { t: number; replicas: number }[];
   /** Applied changes (for behavior rate policies). */
   scaleEvents: { t: number; delta: number }[];
+  /** Set by the first sync, which records the current replicas as a recommendation. */
+  initialized?: boolean;
 }
 
 export function newHpaState(): HpaState {
@@ -104,6 +106,9 @@ function scaleDownLimit(current: number, events: HpaState["scaleEvents"], rules:
 export function hpaSync(rule: ScalingRule, state: HpaState, now: number, metric: number, current: number, ready = current): { state: HpaState; decision?: ScaleDecision; note: string } {
   const min = hpaMinReplicas(rule);
   const max = rule.maxReplicas;
+  // horizontal.go recordInitialRecommendation: the first sync seeds the history with the current
+  // replicas, so a scale-down from the starting count waits out the stabilization window too.
+  if (!state.initialized) state = { ...state, initialized: true, recommendations: [{ t: now, replicas: current }, ...state.recommendations] };
   if (current === 0 && min !== 0) return { state, note: "ScalingDisabled: replicas 0 (KEDA owns activation)" };
   let desired: number;
   let why: string;

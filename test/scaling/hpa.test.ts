@@ -168,3 +168,9 @@ test("behavior tolerance per direction (KEP-4951) replaces 0.1", () => {
   assert.equal(hpaSync(rule, newHpaState(), 0, 60, 10).decision, undefined);
   assert.equal(hpaSync(seedRule({ behavior: {} }), newHpaState(), 0, 60, 10).decision?.replicas, 12);
 });
+
+test("first sync seeds the history with the current replicas, so a scale-down from the start waits 300 s — horizontal.go recordInitialRecommendation", () => {
+  const rule = seedRule({ maxReplicas: 15 });
+  // Starting at 8 with a queue that asks for 1 (ceil(5/5)): held at 8 until the seed falls out of the window.
+  assert.deepEqual(run(rule, 8, [{ t: 0, q: 5 }, { t: 150, q: 5 }, { t: 299, q: 5 }, { t: 301, q: 5 }]), [8, 8, 8, 1]);
+});
