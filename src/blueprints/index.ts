@@ -15,10 +15,6 @@ const registry: Record<string, () => Blueprint> = {
   airflow: airflowBlueprint,
 };
 
-export function registerBlueprint(name: string, factory: () => Blueprint): void {
-  registry[name] = factory;
-}
-
 export function blueprintNames(): string[] {
   return Object.keys(registry).sort();
 }

@@ -51,7 +51,3 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "S
   await exited;
   clearTimeout(timer);
 }
-
-export function liveChildren(): number {
-  return live.size;
-}

@@ -13,13 +13,11 @@ export interface ClusterEvent {
 export class EventRecorder {
   private readonly buffer: ClusterEvent[] = [];
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
-  private seq = 0;
 
   constructor(private readonly capacity = 5000, private readonly now: () => number = Date.now) {}
 
   record(type: ClusterEvent["type"], object: string, reason: string, message: string): ClusterEvent {
     const e: ClusterEvent = { time: this.now(), type, object, reason, message };
-    this.seq++;
     this.buffer.push(e);
     if (this.buffer.length > this.capacity) this.buffer.splice(0, this.buffer.length - this.capacity);
     for (const l of this.listeners) l(e);
@@ -36,10 +34,6 @@ export class EventRecorder {
 
   list(since = 0): ClusterEvent[] {
     return this.buffer.filter((e) => e.time >= since);
-  }
-
-  count(): number {
-    return this.seq;
   }
 
   subscribe(fn: (e: ClusterEvent) => void): () => void {
