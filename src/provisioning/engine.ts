@@ -74,7 +74,7 @@ export function orderNodes(nodes: ResourceNode[]): ResourceNode[] {
   return out;
 }
 
-interface Session {
+interface ProvisionRun {
   opts: ProvisionOptions;
   root: string;
   graph: ResourceGraph;
@@ -83,7 +83,7 @@ interface Session {
 }
 
 /** Validates options against the state before anything starts: a bad state file stops here, untouched. */
-function openSession(opts: ProvisionOptions): Session {
+function openRun(opts: ProvisionOptions): ProvisionRun {
   const root = opts.root ?? process.cwd();
   const def = getGraphDefinition(opts.blueprint);
   const path = statePath(root, opts.blueprint, opts.target);
@@ -121,7 +121,7 @@ function lookupIn(graph: ResourceGraph, state: ProvisioningState | undefined) {
   };
 }
 
-function stepContext(s: Session, log: ProvisionLog, provider: Provider, state: ProvisioningState | undefined): StepContext {
+function stepContext(s: ProvisionRun, log: ProvisionLog, provider: Provider, state: ProvisioningState | undefined): StepContext {
   const ctx: StepContext = {
     graph: s.graph,
     log,
@@ -141,7 +141,7 @@ function describe(node: { kind: string; name: string }): string {
 
 const SYMBOL: Record<StepAction, string> = { create: "+", update: "~", noop: "=", adopt: "=", delete: "-", keep: "·" };
 
-async function withProvider<T>(s: Session, log: ProvisionLog, mode: "plan" | "deploy" | "destroy", fn: (p: Provider) => Promise<T>): Promise<T> {
+async function withProvider<T>(s: ProvisionRun, log: ProvisionLog, mode: "plan" | "deploy" | "destroy", fn: (p: Provider) => Promise<T>): Promise<T> {
   const provider = await s.opts.provider(s.graph);
   try {
     await provider.preflight(s.graph, log, mode);
@@ -151,13 +151,13 @@ async function withProvider<T>(s: Session, log: ProvisionLog, mode: "plan" | "de
   }
 }
 
-function logName(s: Session, command: string): string {
+function logName(s: ProvisionRun, command: string): string {
   return `provision-${s.opts.blueprint}-${s.opts.target}-${command}`;
 }
 
 /** `akspilot plan`: what deploy would create, change or delete. Reads only. */
 export async function plan(opts: ProvisionOptions): Promise<RunReport> {
-  const s = openSession(opts);
+  const s = openRun(opts);
   const log = new ProvisionLog(join(s.root, "logs"), logName(s, "plan"), opts.out ?? (() => {}));
   log.info(`Plan for ${opts.blueprint} on ${opts.target} (${s.graph.cloud}, ${s.graph.location}, suffix ${s.graph.suffix})`);
   if (!s.state) log.info(`No state yet: suffix ${s.graph.suffix} is chosen for this plan only; pass --suffix ${s.graph.suffix} to deploy these exact names.`);
@@ -222,7 +222,7 @@ async function holdIfAsked(id: string, log: ProvisionLog): Promise<void> {
 
 /** `akspilot deploy`: every step in dependency order, each create-or-update, recorded as it goes. */
 export async function deploy(opts: ProvisionOptions): Promise<RunReport> {
-  const s = openSession(opts);
+  const s = openRun(opts);
   const release = acquireLock(s.statePath);
   const log = new ProvisionLog(join(s.root, "logs"), logName(s, "deploy"), opts.out ?? (() => {}));
   const state = s.state ?? newState({ blueprint: opts.blueprint, target: opts.target, cloud: s.graph.cloud, location: s.graph.location, suffix: s.graph.suffix });
@@ -310,7 +310,7 @@ export async function deploy(opts: ProvisionOptions): Promise<RunReport> {
 }
 
 /** Resources the state has but the blueprint no longer defines: ours are deleted, others forgotten. */
-async function removeOrphans(s: Session, state: ProvisioningState, provider: Provider, ctx: StepContext, log: ProvisionLog, steps: StepReport[]): Promise<void> {
+async function removeOrphans(s: ProvisionRun, state: ProvisioningState, provider: Provider, ctx: StepContext, log: ProvisionLog, steps: StepReport[]): Promise<void> {
   const inGraph = new Set(s.graph.nodes.map((n) => n.id));
   const orphans = reverseOrder(Object.fromEntries(Object.entries(state.resources).filter(([id]) => !inGraph.has(id))));
   for (const [id, rec] of orphans) {
@@ -340,7 +340,7 @@ function reverseOrder(records: Record<string, ResourceRecord>): Array<[string, R
 
 /** `akspilot destroy`: deletes, in reverse order, only what the state says this tool created. */
 export async function destroy(opts: ProvisionOptions): Promise<RunReport> {
-  const s = openSession(opts);
+  const s = openRun(opts);
   const log = new ProvisionLog(join(s.root, "logs"), logName(s, "destroy"), opts.out ?? (() => {}));
   if (!s.state) {
     log.info(`Nothing to destroy: no state file at ${relative(s.root, s.statePath)} (akspilot has not deployed ${opts.blueprint} to ${opts.target} from here).`);
