@@ -10,6 +10,9 @@ await build({
   outdir: "dist/bundle",
   outExtension: { ".js": ".mjs" },
   bundle: true,
+  // Code loaded only on demand (the local RBAC guard) goes to its own chunk, outside what a pod loads.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   platform: "node",
   format: "esm",
   target: "node20",

@@ -9,6 +9,8 @@ export function airflowBlueprint(): Blueprint {
     namespace: "airflow",
     // Airflow's own pods come from its Helm chart, configured through the values below.
     apps: [],
+    // Seed 002: `--node-vm-size Standard_DS4_v2 --node-count 3 --zones 1 2 3`, Kubernetes version left to the region.
+    clusters: [{ name: "aks-airflow", agentPools: [{ name: "systempool", mode: "System", vmSize: "Standard_DS4_v2", count: 3, zones: ["1", "2", "3"] }] }],
     airflow: {
       serviceAccount: "airflow",
       chart: "apache-airflow/airflow",

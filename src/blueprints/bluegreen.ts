@@ -50,8 +50,12 @@ export function blueGreenBlueprint(): Blueprint {
         preStopSleepSeconds: d.preStopSleepSeconds,
       },
     ],
+    // Blue is the running cluster (1.19.11, the default then); green is built beside it on 1.20.7.
+    clusters: [
+      { name: "blue", kubernetesVersion: "1.19.11", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 3 }] },
+      { name: "green", kubernetesVersion: "1.20.7", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 3 }] },
+    ],
     blueGreen: {
-      clusters: ["blue", "green"],
       activeCluster: "blue",
       agicChart: "oci://mcr.microsoft.com/azure-application-gateway/charts/ingress-azure",
       agicChartVersion: "1.9.5",

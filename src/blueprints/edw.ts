@@ -118,7 +118,19 @@ export function edwBlueprint(): Blueprint {
         kind: "Job",
       },
     ],
+    // The seed's cluster (deploy.sh and the article's "application and system node pools"): a system pool
+    // tainted CriticalAddonsOnly, a static application pool the consumer tolerates, and NAP for the rest.
+    clusters: [
+      {
+        name: "aks-aksdemo",
+        kubernetesVersion: "1.30",
+        agentPools: [
+          { name: "systempool", mode: "System", vmSize: "Standard_D2s_v5", count: 3, taints: [{ key: "CriticalAddonsOnly", value: "true", effect: "NoSchedule" }] },
+          { name: "apppool", mode: "User", vmSize: "Standard_D2s_v5", count: 1, taints: [{ key: "deployment", value: "aqs-app-pool", effect: "NoSchedule" }] },
+        ],
+        nodePools: [seedNodePool()],
+      },
+    ],
     scaledObject: seedScaledObject(),
-    nodePool: seedNodePool(),
   };
 }

@@ -173,6 +173,38 @@ export interface NodePoolManifest {
   };
 }
 
+/** A node taint, as `--node-taints key=value:Effect` spells it. */
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/**
+ * A static AKS agent pool, as `az aks create` / `az aks nodepool add` makes it: a fixed count of VMs that
+ * no autoscaler removes (Karpenter never touches them).
+ */
+export interface AgentPoolSpec {
+  name: string;
+  mode: "System" | "User";
+  vmSize: string;
+  count: number;
+  labels?: Record<string, string>;
+  taints?: NodeTaint[];
+  /** Availability zones the pool's VMs are spread over (`--zones`). */
+  zones?: string[];
+}
+
+/** One AKS cluster of a blueprint: its Kubernetes version, static pools and, with NAP, Karpenter NodePools. */
+export interface ClusterSpec {
+  name: string;
+  /** Kubernetes version label (`--kubernetes-version`); undefined = the region's default. */
+  kubernetesVersion?: string;
+  agentPools: AgentPoolSpec[];
+  /** Karpenter NodePools (AKS node auto-provisioning, `--node-provisioning-mode Auto`). */
+  nodePools?: NodePoolManifest[];
+}
+
 export interface Blueprint {
   name: string;
   title: string;
@@ -180,8 +212,9 @@ export interface Blueprint {
   seed: string;
   namespace: string;
   apps: AppSpec[];
+  /** The clusters the apps run on (several only for blue-green); local, kube and provisioning all read these. */
+  clusters: ClusterSpec[];
   scaledObject?: ScaledObjectManifest;
-  nodePool?: NodePoolManifest;
   /** Seed 003: the same apps run on several clusters behind one Application Gateway. */
   blueGreen?: BlueGreenSpec;
   /** Seed 002: Airflow installed by its Helm chart, with secrets and logs wired to Azure. */
@@ -189,8 +222,7 @@ export interface Blueprint {
 }
 
 export interface BlueGreenSpec {
-  /** Cluster names, in switch order (the first is live at the start). */
-  clusters: string[];
+  /** The blueprint's cluster that is live at the start (the other is the one switched to). */
   activeCluster: string;
   /** Helm chart the gateway's ingress controller (AGIC) is installed from. */
   agicChart: string;

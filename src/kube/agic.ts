@@ -26,7 +26,7 @@ export interface AgicFile {
  * expressed by where the release is installed: exactly one cluster (the active one) has it, and the
  * switch installs it on the target before uninstalling it from the source.
  */
-export function agicFiles(spec: BlueGreenSpec, s: Settings): AgicFile[] {
+export function agicFiles(spec: BlueGreenSpec, clusters: string[], s: Settings): AgicFile[] {
   const bg = s.config.values.bluegreen ?? {};
   const active = bg.activeCluster ?? spec.activeCluster;
   const values: AgicValues = {
@@ -42,7 +42,7 @@ export function agicFiles(spec: BlueGreenSpec, s: Settings): AgicFile[] {
     armAuth: { type: "workloadIdentity", identityClientID: s.need("bluegreen.agicIdentityClientId", bg.agicIdentityClientId) },
     rbac: { enabled: true },
   };
-  return spec.clusters.map((cluster) => {
+  return clusters.map((cluster) => {
     const owner = cluster === active;
     const file = agicValuesFileName(cluster);
     const install = `helm upgrade --install ${spec.agicReleaseName} ${spec.agicChart} --version ${spec.agicChartVersion} -n ${spec.agicNamespace} -f ${file}`;

@@ -44,7 +44,7 @@ export interface Rendered {
 export function renderBlueprint(bp: Blueprint, config: KubeConfig, opts: { cluster?: string } = {}): Rendered {
   checkAppNames(bp.apps.map((a) => a.name), config.values, bp.name);
   const s = new Settings(config);
-  const clusters = bp.blueGreen?.clusters;
+  const clusters = bp.blueGreen ? bp.clusters.map((c) => c.name) : undefined;
   const active = config.values.bluegreen?.activeCluster ?? bp.blueGreen?.activeCluster;
   if (clusters && active && !clusters.includes(active)) {
     throw new UserError(`values: bluegreen.activeCluster "${active}" is not a cluster of ${bp.name}`, `choose one of: ${clusters.join(", ")}`);
@@ -72,7 +72,7 @@ export function renderBlueprint(bp: Blueprint, config: KubeConfig, opts: { clust
   }
 
   if (bp.blueGreen) {
-    for (const f of agicFiles(bp.blueGreen, s)) {
+    for (const f of agicFiles(bp.blueGreen, clusters!, s)) {
       files.push({ name: agicValuesFileName(f.cluster), kind: "helm-values", cluster: f.cluster, text: toYamlWithHeader(f.values, f.header) });
       if (f.cluster === selected && f.owner) helm.push(f.install);
     }
@@ -111,10 +111,12 @@ export function buildObjects(ctx: BuildContext): KubeObject[] {
     const bound = bindScaledObject(bp.scaledObject, s);
     out.push(...triggerAuthenticationsFor(ctx, bound), new ScaledObjectResource(bound));
   }
-  if (bp.nodePool) {
-    const nodeClass = aksNodeClassFor(ctx, bp.nodePool);
+  // Karpenter NodePools are cluster objects; a blueprint's clusters share one layout (blue-green
+  // clusters are built alike), so the first cluster's pools are the ones applied.
+  for (const pool of bp.clusters[0]?.nodePools ?? []) {
+    const nodeClass = aksNodeClassFor(ctx, pool);
     if (nodeClass) out.push(nodeClass);
-    out.push(new NodePoolResource(structuredClone(bp.nodePool)));
+    out.push(new NodePoolResource(structuredClone(pool)));
   }
   if (bp.airflow) {
     out.push(keyVaultSecretStore(ctx, bp.airflow), logStorageExternalSecret(ctx, bp.airflow), ...blobLogsVolume(ctx, bp.airflow));

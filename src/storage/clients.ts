@@ -3,7 +3,6 @@ import { TableClient, TableServiceClient } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from "@azure/core-rest-pipeline";
 import type { StorageEndpoint } from "./config.js";
-import { localRbacHttpClient } from "./local-rbac.js";
 
 /** Counts every HTTP request the SDK sends (retries included): the "storage calls" figure. */
 export class CallCounter {
@@ -68,14 +67,24 @@ function lazyDefaultCredential(): TokenCredential {
   };
 }
 
+/**
+ * Wraps the HTTP client of one service's clients, e.g. to authorise each data-plane request as a service
+ * would (local RBAC). `table` is the table a table client serves (a batch names it only in its body).
+ */
+export type StorageGuard = (inner: HttpClient, service: "queue" | "table", table?: string) => HttpClient;
+
+export interface StorageClientOptions {
+  counter?: CallCounter;
+  guard?: StorageGuard;
+}
+
 /** Data-plane clients for one storage endpoint, sharing one counting HTTP client (and its keep-alive pool). */
-export function storageClients(endpoint: StorageEndpoint, counter = new CallCounter()): StorageClients {
+export function storageClients(endpoint: StorageEndpoint, options: StorageClientOptions = {}): StorageClients {
+  const counter = options.counter ?? new CallCounter();
   const counting = countingHttpClient(counter);
-  // A local identity (AKSPILOT_LOCAL_IDENTITY) is held to the role assignments a local deploy recorded.
-  const identity = process.env.AKSPILOT_LOCAL_IDENTITY?.trim();
-  const root = process.env.AKSPILOT_LOCAL_ROOT || process.cwd();
-  const forTable = (table?: string): HttpClient => (identity ? localRbacHttpClient(counting, identity, root, "table", table) : counting);
-  const httpClient = identity ? localRbacHttpClient(counting, identity, root, "queue") : counting;
+  const guard = options.guard;
+  const forTable = (table?: string): HttpClient => (guard ? guard(counting, "table", table) : counting);
+  const httpClient = guard ? guard(counting, "queue") : counting;
   // Fail fast on a dead endpoint instead of the SDK's multi-minute default backoff.
   // A try that hangs (e.g. on a dead keep-alive socket) is abandoned and retried rather than waited on forever.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };

@@ -1,5 +1,4 @@
 import { UserError } from "../errors.js";
-import { EDW_DEFAULTS } from "../blueprints/edw.js";
 import { checkQueueName, checkTableName } from "./names.js";
 
 /** Where the data plane is: a connection string (Azurite or Azure), or an account reached with Entra ID. */
@@ -12,11 +11,11 @@ export interface StorageNames {
   tableName: string;
 }
 
-/** Reads the seed's variables; defaults are the seed's. */
-export function storageNamesFromEnv(env: NodeJS.ProcessEnv = process.env): StorageNames {
+/** Reads the seed's variables (AZURE_QUEUE_NAME, AZURE_TABLE_NAME); `defaults` are the caller's blueprint's. */
+export function storageNamesFromEnv(defaults: StorageNames, env: NodeJS.ProcessEnv = process.env): StorageNames {
   return {
-    queueName: checkQueueName(env.AZURE_QUEUE_NAME || EDW_DEFAULTS.queueName, "AZURE_QUEUE_NAME"),
-    tableName: checkTableName(env.AZURE_TABLE_NAME || EDW_DEFAULTS.tableName, "AZURE_TABLE_NAME"),
+    queueName: checkQueueName(env.AZURE_QUEUE_NAME || defaults.queueName, "AZURE_QUEUE_NAME"),
+    tableName: checkTableName(env.AZURE_TABLE_NAME || defaults.tableName, "AZURE_TABLE_NAME"),
   };
 }
 

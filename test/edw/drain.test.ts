@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { startAzurite, type AzuriteHandle } from "../../src/local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { countByIndex, newMarker, queueDepth, resetStorage, runCli, storageFor, tableRows, tempDir, waitNoneMarked, type Storage } from "./helpers.js";
 
 const REPORT_FIELDS = ["sent", "processed", "poisoned", "lost", "duplicates", "drainSeconds", "maxReplicas", "storageCallsPerMessage"];

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { QueueClient } from "@azure/storage-queue";
-import { spawnNodeChild, stopChild } from "../../src/local/child.js";
+import { spawnNodeChild, stopChild } from "../../src/process/child.js";
 import { storageClients, type StorageClients } from "../../src/storage/clients.js";
 import type { StorageEndpoint } from "../../src/storage/config.js";
 import { messageIndex } from "../../src/apps/message.js";

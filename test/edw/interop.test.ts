@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { startAzurite, type AzuriteHandle } from "../../src/local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { pythonJson } from "../../src/apps/message.js";
 import { newMarker, receiveAll, resetStorage, runCli, startConsumer, storageFor, tableRows, tempDir, waitFor, type Storage } from "./helpers.js";
 

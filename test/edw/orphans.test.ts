@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startAzurite } from "../../src/local/azurite.js";
+import { startAzurite } from "../../src/process/azurite.js";
 import { alive, countByIndex, storageFor, tableRows, descendants, markedProcs, newMarker, startCli, stderrLines, tempDir, waitFor, waitNoneMarked, runCli, type Proc } from "./helpers.js";
 
 /** Waits until `akspilot up edw` (interactive) runs its Azurite and its two consumer pods; returns them. */

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startAzurite, type AzuriteHandle } from "../../src/local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { buildMessage } from "../../src/apps/message.js";
 import { parsePoisonRecord, type PoisonRecord } from "../../src/apps/consumer/poison.js";
 import { countByIndex, newMarker, queueDepth, receiveAll, resetStorage, runCli, startConsumer, storageFor, tableRows, tempDir, waitFor, waitNoneMarked, type Storage } from "./helpers.js";

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startAzurite, type AzuriteHandle } from "../../src/local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { buildMessage } from "../../src/apps/message.js";
 import { entityKeys } from "../../src/apps/consumer/entity.js";
 import { countByIndex, queueDepth, resetStorage, startConsumer, storageFor, tableRows, waitFor, type Storage } from "./helpers.js";

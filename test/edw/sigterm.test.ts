@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startAzurite, type AzuriteHandle } from "../../src/local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { buildMessage, messageIndex, parseMessage } from "../../src/apps/message.js";
 import { countByIndex, receiveAll, resetStorage, startConsumer, storageFor, tableRows, waitFor, type Storage } from "./helpers.js";
 

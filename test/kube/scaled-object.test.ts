@@ -62,7 +62,7 @@ test("round-trip: consumer Deployment carries the seed's numbers and outlives th
   // KEDA owns the replica count of its target.
   assert.equal(d.spec.replicas, undefined);
   const np = docs.find((x) => x.kind === "NodePool")!;
-  assert.deepEqual(np.spec, getBlueprint("edw").nodePool!.spec);
+  assert.deepEqual(np.spec, getBlueprint("edw").clusters[0]!.nodePools![0]!.spec);
 });
 
 test("round-trip: resilient-web keeps seed 001's replicas, tolerations and liveness probe", () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { startAzurite, type AzuriteHandle } from "../../src/local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { deploy, destroy, plan, type ProvisionOptions } from "../../src/provisioning/engine.js";
 import { LocalProvider } from "../../src/provisioning/local/provider.js";
 import { LocalSecretVault } from "../../src/provisioning/local/vault.js";

@@ -2,7 +2,7 @@
 // enforced on the consumer's storage calls, with Azure's 403 AuthorizationPermissionMismatch.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startAzurite } from "../../src/local/azurite.js";
+import { startAzurite } from "../../src/process/azurite.js";
 import { localIdentities } from "../../src/provisioning/local/rbac.js";
 import { buildMessage } from "../../src/apps/message.js";
 import { queueDepth, runCli, startConsumer, storageFor, tableRows, tempDir, waitFor } from "../edw/helpers.js";

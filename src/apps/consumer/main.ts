@@ -1,7 +1,7 @@
 // Consumer process entry (pods and containers run this file directly; it loads no CLI framework).
 import { parseArgs } from "node:util";
 import { UserError, errorMessage } from "../../errors.js";
-import { resolveStandaloneStorage } from "../../storage/resolve.js";
+import { appStorageEndpoint } from "../storage.js";
 import { CONSUMER_FLAGS, consumerSettings, type ConsumerFlag } from "./settings.js";
 import { runConsumerProcess } from "./run.js";
 
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UserError(errorMessage(e), `known flags: ${CONSUMER_FLAGS.map((f) => `--${f}`).join(" ")}`);
   }
-  await runConsumerProcess(resolveStandaloneStorage(), consumerSettings(flags));
+  await runConsumerProcess(appStorageEndpoint(), consumerSettings(flags));
 }
 
 main().then(

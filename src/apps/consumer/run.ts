@@ -1,5 +1,5 @@
-import { storageClients } from "../../storage/clients.js";
-import { storageNamesFromEnv, type StorageEndpoint } from "../../storage/config.js";
+import type { StorageEndpoint } from "../../storage/config.js";
+import { appStorageClients, appStorageNames } from "../storage.js";
 import { ensureStorage, storageError } from "../../storage/ensure.js";
 import { poisonQueueName } from "../../storage/names.js";
 import { Consumer } from "./consumer.js";
@@ -20,8 +20,8 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString()} 
  * reports over IPC and wakes from idle when told work has arrived.
  */
 export async function runConsumerProcess(endpoint: StorageEndpoint, settings: ConsumerSettings): Promise<void> {
-  const names = storageNamesFromEnv();
-  const clients = storageClients(endpoint);
+  const names = appStorageNames();
+  const clients = await appStorageClients(endpoint);
   // Under `akspilot up` the runtime has created the queues and table already: start receiving at once.
   if (process.env.AKSPILOT_SKIP_ENSURE !== "1") await ensureStorage(endpoint, clients, names);
   const consumer = new Consumer({

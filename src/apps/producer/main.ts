@@ -1,7 +1,7 @@
 // Producer process entry (containers run this file directly).
 import { parseArgs } from "node:util";
 import { UserError, errorMessage } from "../../errors.js";
-import { resolveStandaloneStorage } from "../../storage/resolve.js";
+import { appStorageEndpoint } from "../storage.js";
 import { PRODUCER_FLAGS, producerSettings, type ProducerFlag } from "./settings.js";
 import { runProducerProcess } from "./run.js";
 
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UserError(errorMessage(e), `known flags: ${PRODUCER_FLAGS.map((f) => `--${f}`).join(" ")}`);
   }
-  const report = await runProducerProcess(resolveStandaloneStorage(), producerSettings(flags));
+  const report = await runProducerProcess(appStorageEndpoint(), producerSettings(flags));
   process.stdout.write(JSON.stringify(report) + "\n");
 }
 

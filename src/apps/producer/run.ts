@@ -1,5 +1,5 @@
-import { storageClients } from "../../storage/clients.js";
-import { storageNamesFromEnv, type StorageEndpoint } from "../../storage/config.js";
+import type { StorageEndpoint } from "../../storage/config.js";
+import { appStorageClients, appStorageNames } from "../storage.js";
 import { ensureStorage } from "../../storage/ensure.js";
 import { UserError } from "../../errors.js";
 import { runProducer, type ProducerReport } from "./producer.js";
@@ -11,8 +11,8 @@ export async function runProducerProcess(
   settings: ProducerSettings,
   progress?: (sent: number) => void,
 ): Promise<ProducerReport & { storageCalls: number }> {
-  const names = storageNamesFromEnv();
-  const clients = storageClients(endpoint);
+  const names = appStorageNames();
+  const clients = await appStorageClients(endpoint);
   await ensureStorage(endpoint, clients, names);
   const abort = new AbortController();
   const stop = () => abort.abort(new Error("interrupted"));

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { parseScaledObjectYaml, scalingRuleFrom, type ScalingRule } from "../../scaling/scaledobject.js";
 import { parseNodePoolYaml, poolSettings, type PoolSettings } from "../../scaling/karpenter.js";
 import { makePolicy, type PolicyName } from "../../scaling/policy.js";
-import { resolveStandaloneStorage } from "../../storage/resolve.js";
+import { resolveStandaloneStorage } from "../resolve-storage.js";
 import { runProducerProcess } from "../../apps/producer/run.js";
 import { producerSettings } from "../../apps/producer/settings.js";
 import { consumerSettings } from "../../apps/consumer/settings.js";
@@ -57,7 +57,7 @@ export function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { s
     : scalingRuleFrom(blueprint.scaledObject);
   const pool = f.nodepool
     ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), f.nodepool, DEFAULT_CATALOG).settings
-    : poolSettings(blueprint.nodePool!, DEFAULT_CATALOG);
+    : poolSettings(blueprint.clusters[0]!.nodePools![0]!, DEFAULT_CATALOG);
   return { rule, pool };
 }
 

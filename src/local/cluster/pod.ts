@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { spawnNodeChild } from "../child.js";
+import { spawnNodeChild } from "../../process/child.js";
 import type { Resources } from "../../scaling/quantity.js";
 import type { Toleration } from "../../blueprints/types.js";
 

@@ -1,5 +1,6 @@
 import { storageClients } from "../../storage/clients.js";
-import { storageNamesFromEnv, type StorageEndpoint } from "../../storage/config.js";
+import type { StorageEndpoint } from "../../storage/config.js";
+import { appStorageNames } from "../../apps/storage.js";
 import { storageError } from "../../storage/ensure.js";
 import { poisonQueueName } from "../../storage/names.js";
 import { parsePoisonRecord, type PoisonRecord } from "../../apps/consumer/poison.js";
@@ -7,7 +8,7 @@ import { UserError } from "../../errors.js";
 
 /** Every poison record, read without consuming (each is made visible again). */
 export async function listPoison(endpoint: StorageEndpoint): Promise<(PoisonRecord & { poisonId: string })[]> {
-  const names = storageNamesFromEnv();
+  const names = appStorageNames();
   const q = storageClients(endpoint).queue(poisonQueueName(names.queueName));
   const out: (PoisonRecord & { poisonId: string })[] = [];
   const held: { id: string; pop: string }[] = [];
@@ -38,7 +39,7 @@ function unknownRecord(text: string): PoisonRecord {
 export async function replayPoison(endpoint: StorageEndpoint, reason?: string): Promise<number> {
   const valid = ["Unparseable", "MaxDequeueExceeded", "Unknown"];
   if (reason !== undefined && !valid.includes(reason)) throw new UserError(`--reason "${reason}" is not a poison reason`, `use one of: ${valid.join(", ")}`);
-  const names = storageNamesFromEnv();
+  const names = appStorageNames();
   const clients = storageClients(endpoint);
   const main = clients.queue(names.queueName);
   const q = clients.queue(poisonQueueName(names.queueName));

@@ -1,11 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { startAzurite, type AzuriteHandle } from "../azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../process/azurite.js";
 import { Cluster } from "../cluster/cluster.js";
 import type { PodTemplate, ProbeSettings } from "../cluster/pod.js";
 import { storageClients, type StorageClients } from "../../storage/clients.js";
-import { storageFromEnv, storageNamesFromEnv, describeStorage, type StorageEndpoint, type StorageNames } from "../../storage/config.js";
+import { storageFromEnv, describeStorage, type StorageEndpoint, type StorageNames } from "../../storage/config.js";
 import { ensureStorage, storageError } from "../../storage/ensure.js";
 import { poisonQueueName } from "../../storage/names.js";
+import { appStorageNames } from "../../apps/storage.js";
 import { resources } from "../../scaling/quantity.js";
 import type { Blueprint, HttpProbe } from "../../blueprints/types.js";
 import type { InstanceType } from "../../scaling/catalog.js";
@@ -75,7 +76,7 @@ function probe(p: HttpProbe | undefined, timeScale: number): ProbeSettings | und
 const POD_NODE_ARGS = "--max-semi-space-size=1 --max-old-space-size=64";
 
 export async function startEdwRuntime(o: EdwRuntimeOptions): Promise<EdwRuntime> {
-  const names = storageNamesFromEnv();
+  const names = appStorageNames();
   let endpoint = storageFromEnv();
   let azurite: AzuriteHandle | undefined;
   if (!endpoint) {

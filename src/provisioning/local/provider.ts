@@ -5,7 +5,7 @@ import { QueueServiceClient } from "@azure/storage-queue";
 import { TableServiceClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { UserError } from "../../errors.js";
-import { startAzurite, type AzuriteHandle } from "../../local/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../../process/azurite.js";
 import { fingerprint, resourceId } from "../ids.js";
 import type { ProvisionLog } from "../log.js";
 import type { Observed, Provider, RemoveOutcome, ResolvedNode, StepContext } from "../provider.js";

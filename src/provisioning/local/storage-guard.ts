@@ -1,5 +1,6 @@
 import type { HttpClient, PipelineRequest } from "@azure/core-rest-pipeline";
-import { DATA_ACTIONS, authorizeLocal, type LocalAccessRequest } from "../provisioning/local/rbac.js";
+import { DATA_ACTIONS, authorizeLocal, type LocalAccessRequest } from "./rbac.js";
+import type { StorageGuard } from "../../storage/clients.js";
 
 /** Which data action and target a storage REST request is (the part RBAC decides on); undefined = not checked. */
 export function dataActionOf(req: Pick<PipelineRequest, "method" | "url">, service: "queue" | "table", batchTable?: string): { dataAction: string; target: LocalAccessRequest["target"] } | undefined {
@@ -58,4 +59,9 @@ export function localRbacHttpClient(inner: HttpClient, principal: string, root: 
       return inner.sendRequest(req);
     },
   };
+}
+
+/** The storage guard for one local identity: every data-plane request is held to its role assignments. */
+export function localRbacGuard(principal: string, root: string): StorageGuard {
+  return (inner, service, table) => localRbacHttpClient(inner, principal, root, service, table);
 }

@@ -1,6 +1,6 @@
 import { UserError } from "../errors.js";
 import { readRuntimeFile } from "../local/runtime-file.js";
-import { storageFromEnv, type StorageEndpoint } from "./config.js";
+import { storageFromEnv, type StorageEndpoint } from "../storage/config.js";
 
 /**
  * Storage for a standalone command (`produce`, `consume`, `poison`): the environment's, else the
