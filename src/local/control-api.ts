@@ -1,19 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import type { Cluster } from "./cluster/cluster.js";
 import type { ClusterEvent } from "./cluster/events.js";
-import { UserError } from "../errors.js";
-
-export interface ControlTarget {
-  cluster: Cluster;
-  blueprint: string;
-  /** Deployment that `scale` applies to by default. */
-  deployment: string;
-  queueDepth(): Promise<number>;
-  autoscaler?: { setPaused(p: boolean): void; readonly isPaused: boolean; readonly lastNotes: Map<string, string>; measured(): { arrivalRate: number; perPodThroughput: number } };
-  policy?: string;
-}
+import { statusSnapshot, type StatusSource } from "./status.js";
+import { UserError, errorMessage } from "../errors.js";
 
 export interface ControlApi {
   url: string;
@@ -21,60 +11,16 @@ export interface ControlApi {
   close(): Promise<void>;
 }
 
-/** Everything `akspilot status` shows. */
-export async function statusSnapshot(t: ControlTarget) {
-  const c = t.cluster;
-  const now = Date.now();
-  return {
-    blueprint: t.blueprint,
-    policy: t.policy ?? "fixed",
-    paused: t.autoscaler?.isPaused ?? false,
-    queueDepth: await t.queueDepth().catch(() => null),
-    autoscaler: t.autoscaler ? { notes: Object.fromEntries(t.autoscaler.lastNotes), ...t.autoscaler.measured() } : null,
-    deployments: [...c.deployments.values()].map((d) => {
-      const pods = c.podsOf(d.name);
-      return {
-        name: d.name,
-        desired: d.replicas,
-        current: pods.filter((p) => p.phase === "Running").length,
-        ready: pods.filter((p) => p.phase === "Running" && p.ready).length,
-        pending: pods.filter((p) => p.phase === "Pending").length,
-        terminating: pods.filter((p) => p.phase === "Terminating").length,
-      };
-    }),
-    pods: [...c.pods.values()].filter((p) => p.phase !== "Succeeded").map((p) => ({
-      name: p.name,
-      phase: p.phase,
-      ready: p.ready,
-      node: p.nodeName ?? null,
-      pid: p.pid ?? null,
-      restarts: p.restarts,
-      inFlight: Number(p.stats.inFlight ?? 0),
-      processed: Number(p.stats.processed ?? 0),
-      ageSeconds: Math.round((now - p.createdAt) / 1000),
-    })),
-    nodes: c.liveNodes().map((n) => {
-      const room = c.room(n);
-      return {
-        name: n.name,
-        type: n.type.name,
-        phase: n.phase,
-        pool: n.nodePool ?? null,
-        pods: c.podsOn(n.name).length,
-        cpuRequestedMillis: n.type.cpuMillis - room.cpuMillis,
-        cpuAllocatableMillis: n.type.cpuMillis,
-        ageSeconds: Math.round((now - n.createdAt) / 1000),
-      };
-    }),
-    podSeconds: Math.round(c.podSeconds(now)),
-    nodeSeconds: Math.round(c.nodeSeconds(now)),
-  };
-}
-
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Echoed input is cut short: an error message never carries a whole hostile string back. */
+function echo(v: unknown): string {
+  const s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -93,18 +39,39 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
 }
 
+function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v === "") throw new UserError(`"${field}" must be a non-empty string, got ${echo(v)}`, `send {"${field}": "<name>"} or leave it out`);
+  return v;
+}
+
 function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
 }
 
+function segment(raw: string, what: string): string {
+  let v: string;
+  try {
+    v = decodeURIComponent(raw);
+  } catch {
+    throw new UserError(`the ${what} in the path is not valid percent-encoding`, `encode the ${what} with encodeURIComponent`);
+  }
+  if (v.trim() === "") throw new UserError(`the ${what} is empty`, `name a ${what}`);
+  return v;
+}
+
 /**
  * The runtime's control API on 127.0.0.1 (random port). Every request needs `Authorization: Bearer
- * <token>`; the token is random per run and written only to the owner-readable runtime file.
+ * <token>`; the token is random per run and written only to the owner-only runtime file. User errors are
+ * 400 with a message; an unexpected failure is 500 with no internal detail.
  */
-export async function startControlApi(t: ControlTarget, host = "127.0.0.1"): Promise<ControlApi> {
+export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Promise<ControlApi> {
   const token = randomBytes(24).toString("base64url");
   const streams = new Set<ServerResponse>();
+  const drains = new Set<AbortController>();
+  const rt = t.runtime;
   const server: Server = createServer((req, res) => {
     const auth = req.headers.authorization ?? "";
     if (!auth.startsWith("Bearer ") || !sameToken(auth.slice(7), token)) {
@@ -113,22 +80,33 @@ export async function startControlApi(t: ControlTarget, host = "127.0.0.1"): Pro
       return;
     }
     handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) {
+        res.end(JSON.stringify({ error: e instanceof UserError ? e.line() : "internal error" }) + "\n");
+        return;
+      }
       if (e instanceof UserError) send(res, 400, { error: e.line() });
-      else send(res, 500, { error: (e as Error).message });
+      else {
+        if (process.env.AKSPILOT_DEBUG) process.stderr.write(`control API: ${errorMessage(e)}\n`);
+        send(res, 500, { error: "internal error in the runtime (AKSPILOT_DEBUG=1 on `up` prints it)" });
+      }
     });
   });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://control");
     const path = url.pathname;
     if (req.method === "GET" && path === "/v1/status") return send(res, 200, await statusSnapshot(t));
     if (req.method === "GET" && path === "/v1/events") {
-      const since = Number(url.searchParams.get("since") ?? 0) || 0;
-      if (url.searchParams.get("follow") !== "1") return send(res, 200, t.cluster.events.list(since));
+      const raw = url.searchParams.get("since");
+      const since = raw === null ? 0 : Number(raw);
+      if (!Number.isFinite(since)) throw new UserError(`"since" must be a time in ms, got ${echo(raw)}`, "pass since=0 for every event");
+      if (url.searchParams.get("follow") !== "1") return send(res, 200, rt.events.list(since));
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
       const write = (e: ClusterEvent) => res.write(`data: ${JSON.stringify(e)}\n\n`);
-      for (const e of t.cluster.events.list(since)) write(e);
-      const off = t.cluster.events.subscribe(write);
+      for (const e of rt.events.list(since)) write(e);
+      const off = rt.events.subscribe(write);
       streams.add(res);
       req.on("close", () => {
         off();
@@ -138,31 +116,53 @@ export async function startControlApi(t: ControlTarget, host = "127.0.0.1"): Pro
     }
     if (req.method === "POST" && path === "/v1/scale") {
       const body = await readJson(req);
-      const name = body.deployment === undefined ? t.deployment : String(body.deployment);
       const replicas = body.replicas;
       if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0 || replicas > 1000) {
-        throw new UserError(`"replicas" must be a whole number from 0 to 1000, got ${JSON.stringify(replicas)}`, 'send {"replicas": 3}');
+        throw new UserError(`"replicas" must be a whole number from 0 to 1000, got ${echo(replicas)}`, 'send {"replicas": 3}');
       }
-      t.cluster.requireDeployment(name);
+      if (body.pause !== undefined && typeof body.pause !== "boolean") throw new UserError(`"pause" must be true or false, got ${echo(body.pause)}`, 'send {"pause": true}');
+      const deployment = optionalString(body, "deployment") ?? rt.primary.deployments.keys().next().value;
+      if (!deployment) throw new UserError("this runtime has no Deployment to scale", "check `akspilot status`");
+      const cluster = rt.clusterOfDeployment(deployment, optionalString(body, "cluster"));
       if (typeof body.pause === "boolean") t.autoscaler?.setPaused(body.pause);
-      t.cluster.setReplicas(name, replicas, "akspilot scale", t.autoscaler && !t.autoscaler.isPaused ? "manual; the autoscaler may change it at its next tick (pause it with --pause)" : "manual");
-      return send(res, 200, { deployment: name, replicas, paused: t.autoscaler?.isPaused ?? false });
+      cluster.setReplicas(deployment, replicas, "akspilot scale", t.autoscaler && !t.autoscaler.isPaused ? "manual; the autoscaler may change it at its next tick (pause it with --pause)" : "manual");
+      return send(res, 200, { cluster: cluster.name, deployment, replicas, paused: t.autoscaler?.isPaused ?? false });
     }
     if (req.method === "POST" && path === "/v1/autoscaler") {
       const body = await readJson(req);
-      if (typeof body.paused !== "boolean") throw new UserError('"paused" must be true or false', 'send {"paused": false}');
-      if (!t.autoscaler) throw new UserError("this runtime has no autoscaler (started with --replicas)", "restart without --replicas");
+      if (typeof body.paused !== "boolean") throw new UserError(`"paused" must be true or false, got ${echo(body.paused)}`, 'send {"paused": false}');
+      if (!t.autoscaler) throw new UserError("this runtime has no autoscaler (started with --replicas, or the blueprint has none)", "restart without --replicas");
       t.autoscaler.setPaused(body.paused);
       return send(res, 200, { paused: body.paused });
     }
-    const node = /^\/v1\/nodes\/([^/]+)\/(stop|start)$/.exec(path);
+    const node = /^\/v1\/nodes\/([^/]*)\/([a-z]+)$/.exec(path);
     if (req.method === "POST" && node) {
-      const name = decodeURIComponent(node[1]!);
-      if (node[2] === "stop") await t.cluster.stopNode(name);
-      else t.cluster.startNode(name);
-      return send(res, 200, { node: name, action: node[2] });
+      const action = node[2]!;
+      if (!["stop", "start", "drain", "cordon", "uncordon"].includes(action)) throw new UserError(`unknown node action "${action.slice(0, 20)}"`, "use stop, start, drain, cordon or uncordon");
+      const name = segment(node[1]!, "node name");
+      const cluster = rt.clusterOfNode(name);
+      if (action === "stop") cluster.stopNode(name);
+      else if (action === "start") cluster.startNode(name);
+      else if (action === "cordon") cluster.cordon(name, "cordoned by `akspilot node cordon`");
+      else if (action === "uncordon") cluster.uncordon(name);
+      else {
+        // A drain can wait on a PodDisruptionBudget for long: progress streams as NDJSON; closing the
+        // request interrupts it (the node stays cordoned, as kubectl leaves it).
+        const ac = new AbortController();
+        drains.add(ac);
+        res.on("close", () => ac.abort());
+        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        try {
+          await cluster.drainNode(name, (line) => res.write(JSON.stringify({ line }) + "\n"), ac.signal);
+          res.end(JSON.stringify({ done: true, node: name }) + "\n");
+        } finally {
+          drains.delete(ac);
+        }
+        return;
+      }
+      return send(res, 200, { cluster: cluster.name, node: name, action });
     }
-    send(res, 404, { error: `no route ${req.method} ${path}` });
+    send(res, 404, { error: `no route ${req.method} ${path.slice(0, 80)}` });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -174,9 +174,12 @@ export async function startControlApi(t: ControlTarget, host = "127.0.0.1"): Pro
     url: `http://${host}:${port}`,
     token,
     close: async () => {
+      for (const d of drains) d.abort();
       for (const s of streams) s.end();
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
     },
   };
 }

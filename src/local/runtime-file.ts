@@ -9,6 +9,8 @@ export interface RuntimeFile {
   gatewayUrl?: string;
   pid: number;
   blueprint: string;
+  /** This run's pod logs. */
+  logDir?: string;
   /** Only for embedded Azurite, whose account key is the public development key. */
   storage?: { connectionString: string };
 }

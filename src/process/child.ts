@@ -51,3 +51,33 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "S
   await exited;
   clearTimeout(timer);
 }
+
+let guard: ChildProcess | undefined;
+
+/**
+ * Stops (SIGSTOP) or resumes (SIGCONT) a child, keeping a guard process informed: should this process die
+ * while a child is stopped, the guard wakes it so that it can notice and exit rather than linger forever.
+ */
+export function freezeChild(child: ChildProcess, frozen: boolean): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  if (frozen && !guard) {
+    guard = spawn(process.execPath, [new URL("./thaw-guard.js", import.meta.url).pathname], { stdio: ["ignore", "ignore", "ignore", "ipc"], detached: true });
+    live.add(guard);
+    guard.once("exit", () => {
+      if (guard) live.delete(guard);
+      guard = undefined;
+    });
+    guard.channel?.unref();
+    guard.unref();
+  }
+  if (guard?.connected) {
+    const pid = child.pid;
+    guard.send(frozen ? { frozen: pid } : { thawed: pid });
+    if (frozen) child.once("exit", () => { if (guard?.connected) guard.send({ thawed: pid }); });
+  }
+  try {
+    child.kill(frozen ? "SIGSTOP" : "SIGCONT");
+  } catch {
+    /* already gone */
+  }
+}

@@ -19,3 +19,14 @@ export const DEFAULT_CATALOG: InstanceType[] = [
   { name: "Standard_D8s_v5", cpuMillis: 7820, memoryBytes: 27 * GiB, maxPods: 30, pricePerHour: 0.384 },
   { name: "Standard_D16s_v5", cpuMillis: 15740, memoryBytes: 57 * GiB, maxPods: 30, pricePerHour: 0.768 },
 ];
+
+/**
+ * The allocatable capacity of a VM size named by a blueprint's agent pool. Sizes outside the catalog are
+ * estimated from the vCPU count in the name (D<n>: n vCPU, 4 GiB each), less the same reservations.
+ */
+export function instanceTypeFor(vmSize: string, catalog: InstanceType[] = DEFAULT_CATALOG): InstanceType {
+  const known = catalog.find((t) => t.name.toLowerCase() === vmSize.toLowerCase());
+  if (known) return known;
+  const vcpu = Number(/^Standard_[A-Z]+?(\d+)/i.exec(vmSize)?.[1] ?? 2) || 2;
+  return { name: vmSize, cpuMillis: vcpu * 1000 - 100 - 40 * Math.max(0, vcpu - 2), memoryBytes: (vcpu * 4 - 2.5) * GiB, maxPods: 30, pricePerHour: 0.048 * vcpu };
+}

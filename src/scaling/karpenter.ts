@@ -19,6 +19,9 @@ export interface PoolSettings {
   limits: { cpuMillis?: number; memoryBytes?: number };
   /** Instance types the requirements allow. */
   catalog: InstanceType[];
+  /** Taints and labels every node of the pool carries (the NodePool's template). */
+  taints?: { key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }[];
+  labels?: Record<string, string>;
 }
 
 export const KARPENTER = {
@@ -73,6 +76,8 @@ export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): Poo
       ...(limits.memory !== undefined ? { memoryBytes: memoryBytes(limits.memory) } : {}),
     },
     catalog: allowed,
+    ...(np.spec?.template?.spec?.taints?.length ? { taints: np.spec.template.spec.taints } : {}),
+    ...(np.spec?.template?.metadata?.labels ? { labels: np.spec.template.metadata.labels } : {}),
   };
 }
 

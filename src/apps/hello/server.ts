@@ -21,7 +21,8 @@ export interface HelloServerOptions {
 
 /** The seed-001 page on `/`, plus `/healthz` for probes that should not depend on the page. */
 export function createHelloServer(opts: HelloServerOptions = {}): Server {
-  const host = opts.host ?? hostname();
+  // Kubernetes sets HOSTNAME to the pod name (as does the local runtime); os.hostname() says the same in a container.
+  const host = opts.host ?? (process.env.HOSTNAME || hostname());
   const now = opts.now ?? (() => new Date());
   return createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];

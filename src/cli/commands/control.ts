@@ -3,13 +3,11 @@ import { UserError } from "../../errors.js";
 import { readRuntimeFile, runtimeFilePath } from "../../local/runtime-file.js";
 import { formatEvent, type ClusterEvent } from "../../local/cluster/events.js";
 import { intOption } from "../options.js";
-import type { statusSnapshot } from "../../local/control-api.js";
-
-type Status = Awaited<ReturnType<typeof statusSnapshot>>;
+import type { StatusV1 as Status } from "../../local/status.js";
 
 function runtime() {
   const rt = readRuntimeFile();
-  if (!rt) throw new UserError(`no running \`akspilot up\` found (${runtimeFilePath()})`, "start `akspilot up edw` in this directory first");
+  if (!rt) throw new UserError(`no running \`akspilot up\` found (${runtimeFilePath()})`, "start `akspilot up <blueprint>` in this directory first");
   return rt;
 }
 
@@ -37,10 +35,25 @@ function table(rows: (string | number)[][]): string {
 
 function printStatus(s: Status): void {
   const out: string[] = [];
-  out.push(`blueprint ${s.blueprint} · policy ${s.policy}${s.paused ? " (paused)" : ""} · queue depth ${s.queueDepth ?? "?"} · pod-seconds ${s.podSeconds} · node-seconds ${s.nodeSeconds}`);
-  out.push("", table([["DEPLOYMENT", "DESIRED", "CURRENT", "READY", "PENDING", "TERMINATING"], ...s.deployments.map((d) => [d.name, d.desired, d.current, d.ready, d.pending, d.terminating])]));
-  out.push("", table([["NODE", "TYPE", "PHASE", "POOL", "PODS", "CPU REQ/ALLOC", "AGE"], ...s.nodes.map((n) => [n.name, n.type, n.phase, n.pool ?? "system", n.pods, `${n.cpuRequestedMillis}m/${n.cpuAllocatableMillis}m`, `${n.ageSeconds}s`])]));
-  if (s.pods.length > 0) out.push("", table([["POD", "PHASE", "READY", "NODE", "IN-FLIGHT", "PROCESSED", "RESTARTS", "AGE"], ...s.pods.map((p) => [p.name, p.phase, p.ready ? "1/1" : "0/1", p.node ?? "<none>", p.inFlight, p.processed, p.restarts, `${p.ageSeconds}s`])]));
+  const multi = s.clusters.length > 1;
+  const c = (name: string) => (multi ? [name] : []);
+  out.push(`blueprint ${s.blueprint} · policy ${s.policy}${s.paused ? " (paused)" : ""}${s.queueDepth !== null ? ` · queue depth ${s.queueDepth}` : ""} · pod-seconds ${s.podSeconds} · node-seconds ${s.nodeSeconds}`);
+  out.push(`clusters: ${s.clusters.map((x) => `${x.name}${x.kubernetesVersion ? ` (Kubernetes ${x.kubernetesVersion})` : ""}`).join(", ")}${s.gatewayUrl ? ` · gateway ${s.gatewayUrl}` : ""}`);
+  const h = (...cols: string[]) => [...(multi ? ["CLUSTER"] : []), ...cols];
+  out.push("", table([h("DEPLOYMENT", "DESIRED", "CURRENT", "READY", "PENDING", "TERMINATING"), ...s.deployments.map((d) => [...c(d.cluster), d.name, d.desired, d.current, d.ready, d.pending, d.terminating])]));
+  out.push("", table([h("NODE", "TYPE", "STATUS", "POOL", "ZONE", "PODS", "CPU REQ/ALLOC", "AGE"), ...s.nodes.map((n) => [...c(n.cluster), n.name, n.type,
+    `${n.phase}${n.powered ? "" : " (VM off)"}${n.schedulable || n.phase !== "Ready" ? "" : ",SchedulingDisabled"}`, `${n.pool}${n.poolKind === "nodePool" ? " (karpenter)" : ""}`, n.zone ?? "-", n.pods, `${n.cpuRequestedMillis}m/${n.cpuAllocatableMillis}m`, `${n.ageSeconds}s`])]));
+  if (s.pods.length > 0) {
+    out.push("", table([h("POD", "STATUS", "READY", "NODE", "PORT", "IN-FLIGHT", "PROCESSED", "RESTARTS", "AGE"), ...s.pods.map((p) => [...c(p.cluster), p.name, p.phase === "Running" && p.waiting ? p.waiting : p.phase, p.ready ? "1/1" : "0/1", p.node ?? "<none>", p.port ?? "-", p.inFlight, p.processed, p.restarts, `${p.ageSeconds}s`])]));
+    for (const p of s.pods) {
+      if (p.phase === "Pending" && p.waiting && p.waiting !== "Pending") out.push(`  ${p.name}: ${p.waiting}`);
+      if (p.lastFailure) out.push(`  ${p.name} last failed: ${p.lastFailure}`);
+    }
+  }
+  for (const svc of s.services) {
+    const ready = svc.endpoints.filter((e) => e.ready);
+    out.push("", `service/${svc.name} (${svc.type}${multi ? `, cluster ${svc.cluster}` : ""}) ${svc.url} → ${ready.length} ready endpoint(s): ${ready.map((e) => `${e.pod}@${e.node}:${e.port}`).join(", ") || "none"}`);
+  }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
   process.stdout.write(out.join("\n") + "\n");
 }
@@ -89,27 +102,66 @@ export function registerControlCommands(program: Command): void {
     .command("scale")
     .description("set a deployment's replicas (the autoscaler may change it again unless --pause)")
     .argument("<replicas>", "replica count", intOption(0, 1000))
-    .option("--deployment <name>", "deployment (default: the blueprint's consumer)")
+    .option("--deployment <name>", "deployment (default: the blueprint's first)")
+    .option("--cluster <name>", "cluster of the deployment (default: the first that has it)")
     .option("--pause", "pause the autoscaler (like KEDA's paused annotation)")
     .option("--resume", "resume the autoscaler")
-    .action(async (replicas: number, f: { deployment?: string; pause?: boolean; resume?: boolean }) => {
+    .action(async (replicas: number, f: { deployment?: string; cluster?: string; pause?: boolean; resume?: boolean }) => {
       if (f.pause && f.resume) throw new UserError("--pause and --resume together", "pass one of them");
       const r = await call<{ deployment: string; replicas: number; paused: boolean }>("POST", "/v1/scale", {
         replicas,
         ...(f.deployment ? { deployment: f.deployment } : {}),
+        ...(f.cluster ? { cluster: f.cluster } : {}),
         ...(f.pause ? { pause: true } : f.resume ? { pause: false } : {}),
       });
       process.stdout.write(`deployment/${r.deployment} scaled to ${r.replicas}${r.paused ? " (autoscaler paused)" : ""}\n`);
     });
 
-  const node = program.command("node").description("power a node off or on (stop = the VM is switched off: its pods die with SIGKILL)");
-  for (const action of ["stop", "start"] as const) {
+  const node = program.command("node").description("switch a node's VM off or on, drain it, or (un)cordon it");
+  const actions = {
+    stop: "switch the VM off: its pods stop answering; NotReady after the node-monitor grace period, then eviction",
+    start: "switch the VM back on",
+    cordon: "mark the node unschedulable",
+    uncordon: "mark the node schedulable again",
+  } as const;
+  for (const [action, help] of Object.entries(actions)) {
     node
       .command(action)
+      .description(help)
       .argument("<name>", "node name (see `akspilot status`)")
       .action(async (name: string) => {
+        if (name.trim() === "") throw new UserError("the node name is empty", "name a node from `akspilot status`");
         await call("POST", `/v1/nodes/${encodeURIComponent(name)}/${action}`);
-        process.stdout.write(`node/${name} ${action === "stop" ? "stopped" : "started"}\n`);
+        process.stdout.write(`node/${name} ${{ stop: "stopped", start: "started", cordon: "cordoned", uncordon: "uncordoned" }[action as keyof typeof actions]}\n`);
       });
   }
+  node
+    .command("drain")
+    .description("cordon, then evict every pod honouring its PodDisruptionBudget (waits, like kubectl, while one blocks)")
+    .argument("<name>", "node name (see `akspilot status`)")
+    .action(async (name: string) => {
+      if (name.trim() === "") throw new UserError("the node name is empty", "name a node from `akspilot status`");
+      const rt = runtime();
+      const res = await fetch(`${rt.controlUrl}/v1/nodes/${encodeURIComponent(name)}/drain`, { method: "POST", headers: { authorization: `Bearer ${rt.token}` } }).catch((e: Error) => {
+        throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${e.message}`, "is `akspilot up` still running?");
+      });
+      if (!res.ok || !res.body) {
+        const payload = (await res.json().catch(() => ({}))) as { error?: string };
+        throw new UserError(`control API: ${payload.error ?? res.statusText}`, "see `akspilot status`");
+      }
+      process.stdout.write(`node/${name} cordoned\n`);
+      const decoder = new TextDecoder();
+      let buf = "";
+      for await (const chunk of res.body) {
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = JSON.parse(buf.slice(0, i)) as { line?: string; done?: boolean; error?: string };
+          buf = buf.slice(i + 1);
+          if (line.error) throw new UserError(`drain: ${line.error}`, "see `akspilot events`");
+          if (line.line) process.stdout.write(`${line.line}\n`);
+          if (line.done) process.stdout.write(`node/${name} drained\n`);
+        }
+      }
+    });
 }

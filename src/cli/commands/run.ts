@@ -2,7 +2,10 @@ import { Option, type Command } from "commander";
 import { getBlueprint } from "../../blueprints/index.js";
 import { UserError } from "../../errors.js";
 import { intOption, numberOption } from "../options.js";
-import { upEdw } from "../../local/edw/up.js";
+import { up } from "../../local/up.js";
+import { EdwDriver, type EdwReport } from "../../local/edw/driver.js";
+import { WebDriver, type WebReport } from "../../local/web/driver.js";
+import type { BlueprintDriver } from "../../local/drivers/driver.js";
 import { DEFAULT_CATALOG } from "../../scaling/catalog.js";
 import { readFileSync } from "node:fs";
 import { parseScaledObjectYaml, scalingRuleFrom, type ScalingRule } from "../../scaling/scaledobject.js";
@@ -39,8 +42,14 @@ interface UpFlags {
   scaledobject?: string;
   nodepool?: string;
   nodeStartupSeconds: number;
+  nodeMonitorGrace?: number;
+  gatewayPort?: number;
+  exitWhenReady?: boolean;
   identity?: string;
 }
+
+/** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
+const EDW_ONLY: (keyof UpFlags)[] = ["messages", "rate", "burst", "burstEvery", "replicas", "workMs", "concurrency", "visibilityTimeout", "failMatch", "data", "exitWhenDrained", "scaledobject", "identity"];
 
 function readUserFile(path: string, flag: string): string {
   try {
@@ -99,8 +108,8 @@ function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
 export function registerRunCommands(program: Command): void {
   program
     .command("up")
-    .description("run a blueprint locally: embedded storage, producer, consumer pods on nodes, live status")
-    .argument("<blueprint>", "blueprint to run (edw)")
+    .description("run a blueprint locally: its clusters, nodes and pods, Services and gateway (edw adds storage, producer, autoscaling)")
+    .argument("<blueprint>", "blueprint to run (edw, resilient-web, bluegreen)")
     .option("--messages <n>", "scripted run: send N messages (as fast as allowed unless --rate is given)", intOption(1, 10_000_000))
     .option("--rate <msgs/s>", "steady producer rate (interactive default 2)", numberOption(0, 100_000))
     .option("--burst <n>", "extra messages at once, at the start and every --burst-every seconds", intOption(0, 10_000_000))
@@ -124,11 +133,46 @@ export function registerRunCommands(program: Command): void {
     .option("--nodepool <file>", "Karpenter NodePool YAML (default: the seed's)")
     .option("--identity <name>", "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced")
     .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time)", numberOption(0, 3600), 45)
+    .option("--node-monitor-grace <s>", "silence before a stopped node is NotReady (default: the cluster version's, 40 s or 50 s)", numberOption(1, 3600))
+    .option("--gateway-port <port>", "fixed loopback port of the LoadBalancer Service (gatewayUrl)", intOption(1, 65535))
+    .option("--exit-when-ready", "web blueprints: stop once every replica is Ready and print the report")
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
+      const status = statusWriter(Boolean(f.quiet));
+      const interrupt = interruptSignal();
+      const runtime = {
+        blueprint,
+        timeScale: f.timeScale,
+        gatewayPort: f.gatewayPort,
+        nodeStartupSeconds: f.nodeStartupSeconds,
+        nodeMonitorGraceSeconds: f.nodeMonitorGrace,
+      };
       if (blueprint.name !== "edw") {
-        throw new UserError(`the local runtime does not run "${name}" yet`, `run \`akspilot manifests ${name}\` for its Kubernetes manifests`);
+        const stray = EDW_ONLY.filter((k) => f[k] !== undefined && f[k] !== false);
+        if (stray.length > 0) throw new UserError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the edw blueprint only`, `drop it for ${name}`);
+        if (f.nodepool && !blueprint.clusters.some((c) => c.nodePools?.length)) throw new UserError(`--nodepool: blueprint ${name} has no Karpenter NodePool`, "drop --nodepool");
+        const driver = new WebDriver({ blueprint, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout });
+        try {
+          const report = await up({
+            driver,
+            runtime: { ...runtime, ...(f.nodepool ? { nodePool: scalingInputs(blueprint, f).pool } : {}) },
+            cwd: process.cwd(),
+            control: true,
+            status: status.write,
+            signal: interrupt.signal,
+            onStarted: (rt) => {
+              if (!f.quiet && !f.json && rt.gatewayUrl) process.stderr.write(`gateway: ${rt.gatewayUrl}\n`);
+            },
+          });
+          status.end();
+          if (f.json) process.stdout.write(JSON.stringify(report) + "\n");
+          else printWebReport(report);
+        } finally {
+          interrupt.dispose();
+        }
+        return;
       }
+      if (f.exitWhenReady) throw new UserError("--exit-when-ready applies to web blueprints", "use --messages N --exit-when-drained for edw");
       if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
       if (f.exitWhenDrained && f.replicas === 0) throw new UserError("--replicas 0 with --exit-when-drained would never drain", "pass --replicas 1 or more, or leave it out to autoscale");
       if (f.failMatch !== undefined) {
@@ -144,10 +188,8 @@ export function registerRunCommands(program: Command): void {
       const scripted = f.messages !== undefined;
       const { rule, pool } = scalingInputs(blueprint, f);
       const fixed = f.replicas !== undefined;
-      const status = statusWriter(Boolean(f.quiet));
-      const interrupt = interruptSignal();
       try {
-        const report = await upEdw({
+        const driver = new EdwDriver({
           blueprint,
           messages: f.messages,
           rate: f.rate ?? (scripted ? 0 : 2),
@@ -164,22 +206,23 @@ export function registerRunCommands(program: Command): void {
             idleMaxMs: 30_000,
           },
           // Fixed: exactly --replicas. Autoscaled: the seed's Deployment starts at 1 and KEDA takes over.
-          initialReplicas: f.replicas ?? blueprint.apps.find((a) => a.program === "consumer")!.replicas,
-          systemNode: DEFAULT_CATALOG[1],
-          initialPoolNodes: [pool.catalog[0]!],
+          replicas: f.replicas,
           policy: fixed ? undefined : makePolicy(f.policy, rule),
           scaledObjectName: rule.name,
-          pool,
-          nodeStartupSeconds: f.nodeStartupSeconds,
-          control: true,
           identity: f.identity,
           dataDir: f.data,
-          logDir: ".akspilot/logs",
+          cwd: process.cwd(),
           timeScale: f.timeScale,
           exitWhenDrained: Boolean(f.exitWhenDrained),
           drainTimeoutSeconds: f.drainTimeout,
           // Three polling intervals at zero replicas with messages waiting: KEDA will not activate.
           stuckSeconds: fixed ? undefined : (3 * rule.pollingIntervalSeconds) / f.timeScale,
+        });
+        const report = await up<EdwReport>({
+          driver: driver as BlueprintDriver<EdwReport>,
+          runtime: { ...runtime, nodePool: pool },
+          cwd: process.cwd(),
+          control: true,
           status: status.write,
           signal: interrupt.signal,
         });
@@ -258,7 +301,11 @@ export function registerRunCommands(program: Command): void {
     });
 }
 
-function printReport(r: Awaited<ReturnType<typeof upEdw>>): void {
+function printWebReport(r: WebReport): void {
+  process.stdout.write(`${r.ready ? `every replica Ready in ${r.readySeconds} s` : "not every replica became Ready"}; ${r.pods} pods on ${r.nodes} nodes; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}\n`);
+}
+
+function printReport(r: EdwReport): void {
   const lines = [
     `storage: ${r.storage}`,
     `sent ${r.sent}, stored ${r.processed}, poisoned ${r.poisoned}, still queued ${r.inQueue}, lost ${r.lost}, duplicates ${r.duplicates}`,

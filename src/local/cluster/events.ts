@@ -7,6 +7,8 @@ export interface ClusterEvent {
   object: string;
   reason: string;
   message: string;
+  /** The cluster it happened in (a runtime may run several). */
+  cluster?: string;
 }
 
 /** Keeps the latest events and tells subscribers about new ones. */
@@ -16,8 +18,8 @@ export class EventRecorder {
 
   constructor(private readonly capacity = 5000, private readonly now: () => number = Date.now) {}
 
-  record(type: ClusterEvent["type"], object: string, reason: string, message: string): ClusterEvent {
-    const e: ClusterEvent = { time: this.now(), type, object, reason, message };
+  record(type: ClusterEvent["type"], object: string, reason: string, message: string, cluster?: string): ClusterEvent {
+    const e: ClusterEvent = { time: this.now(), type, object, reason, message, ...(cluster ? { cluster } : {}) };
     this.buffer.push(e);
     if (this.buffer.length > this.capacity) this.buffer.splice(0, this.buffer.length - this.capacity);
     for (const l of this.listeners) l(e);

@@ -4,6 +4,7 @@ import { Batcher, KARPENTER, consolidate, fitsOn, type NodeView, type PoolSettin
 import { fits, planLaunch, take, type Room } from "../../scaling/packing.js";
 import type { ClusterClock } from "./clock.js";
 import type { Resources } from "../../scaling/quantity.js";
+import type { InstanceType } from "../../scaling/catalog.js";
 
 export interface ProvisionerOptions {
   cluster: Cluster;
@@ -47,6 +48,11 @@ export class Provisioner {
     await Promise.all(this.work);
   }
 
+  private launch(type: InstanceType, why: string): VirtualNode {
+    const { pool } = this.o;
+    return this.o.cluster.addNode(type, { kind: "nodePool", pool: pool.name }, this.o.clock.ms(this.o.nodeStartupSeconds), why, pool.taints ?? [], pool.labels ?? {});
+  }
+
   private poolNodes(): VirtualNode[] {
     return this.o.cluster.liveNodes().filter((n) => n.nodePool === this.o.pool.name);
   }
@@ -76,7 +82,7 @@ export class Provisioner {
       const why = phantoms === n.pods.length
         ? `capacity buffer: room for ${phantoms} more pod(s) before they are needed`
         : `${n.pods.length - phantoms} pending pod(s) fit no ready node${phantoms ? ` (+${phantoms} buffered)` : ""}; cheapest type that holds them`;
-      this.o.cluster.addNode(n.type, this.o.pool.name, this.o.clock.ms(this.o.nodeStartupSeconds), why);
+      this.launch(n.type, why);
     }
     if (plan.unschedulable.length > 0) {
       this.o.cluster.events.warning(`nodepool/${this.o.pool.name}`, "FailedScheduling", `${plan.unschedulable.length} pod(s) fit no instance type within the NodePool limits`);
@@ -134,7 +140,7 @@ export class Provisioner {
       this.o.cluster.events.normal(`node/${d.node}`, `Disrupting${d.reason}`, `${d.action}: ${d.message} (validated ${Math.round(now - first)} s later)`);
       const job = (async () => {
         if (d.action === "replace" && d.replacement) {
-          const fresh = this.o.cluster.addNode(d.replacement, this.o.pool.name, this.o.clock.ms(this.o.nodeStartupSeconds), `replaces ${d.node}`);
+          const fresh = this.launch(d.replacement, `replaces ${d.node}`);
           while (fresh.phase === "Provisioning" && !this.stopped) await new Promise((r) => setTimeout(r, 50));
         }
         if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`);

@@ -1,0 +1,379 @@
+import { startAzurite, type AzuriteHandle } from "../../process/azurite.js";
+import { storageClients, type StorageClients } from "../../storage/clients.js";
+import { storageFromEnv, describeStorage, type StorageEndpoint, type StorageNames } from "../../storage/config.js";
+import { ensureStorage, storageError } from "../../storage/ensure.js";
+import { poisonQueueName } from "../../storage/names.js";
+import { appStorageNames } from "../../apps/storage.js";
+import { runProducer, type ProducerReport } from "../../apps/producer/producer.js";
+import { formatStamp, nowMicros } from "../../apps/message.js";
+import type { AppSpec, Blueprint } from "../../blueprints/types.js";
+import { resources } from "../../scaling/quantity.js";
+import type { ScalingPolicy } from "../../scaling/policy.js";
+import { UserError } from "../../errors.js";
+import { Autoscaler } from "../controllers/autoscaler.js";
+import type { BlueprintDriver } from "../drivers/driver.js";
+import type { AppOverrides, LocalRuntime } from "../runtime.js";
+import type { Cluster } from "../cluster/cluster.js";
+import { auditRun } from "./audit.js";
+
+export interface ConsumerTuning {
+  workMs: number;
+  concurrency: number;
+  batchSize: number;
+  visibilityTimeoutSeconds?: number;
+  maxDequeue: number;
+  failMatch?: string;
+  idleMaxMs: number;
+}
+
+export interface EdwDriverOptions {
+  blueprint: Blueprint;
+  /** Scripted run: send this many messages, then (with exitWhenDrained) stop once all are handled. */
+  messages?: number;
+  rate: number;
+  burst: number;
+  burstEverySeconds?: number;
+  producerConcurrency: number;
+  consumer: ConsumerTuning;
+  /** Fixed replicas (no autoscaling), or undefined for the blueprint's. */
+  replicas?: number;
+  /** Replica autoscaling; none = fixed replicas. */
+  policy?: ScalingPolicy;
+  /** The ScaledObject's name (events). */
+  scaledObjectName: string;
+  /** Consumer pods act as this local identity (role assignments from `deploy --target local` enforced). */
+  identity?: string;
+  dataDir?: string;
+  timeScale: number;
+  exitWhenDrained: boolean;
+  drainTimeoutSeconds: number;
+  /** Scripted run: stop once messages have waited this long (wall clock) with the autoscaler at 0 replicas. */
+  stuckSeconds?: number;
+  cwd: string;
+}
+
+export interface EdwReport {
+  blueprint: string;
+  storage: string;
+  sent: number;
+  processed: number;
+  poisoned: number;
+  lost: number;
+  duplicates: number;
+  inQueue: number;
+  drained: boolean;
+  /** Why a scripted run stopped before draining. */
+  stuck?: string;
+  drainSeconds: number;
+  readySeconds: number;
+  maxReplicas: number;
+  maxNodes: number;
+  podSeconds: number;
+  nodeSeconds: number;
+  p50LatencyMs: number;
+  p95LatencyMs: number;
+  maxLatencyMs: number;
+  storageCallsPerMessage: number;
+  consumerStorageCalls: number;
+  maxConsumerRssMiB: number;
+  /** Spawn → first receive of each pod, worst case. */
+  maxPodFirstReceiveMs: number;
+  producer: { achievedRate: number; elapsedSeconds: number };
+}
+
+const round = Math.round;
+
+/**
+ * The EDW blueprint beyond Kubernetes: storage (embedded Azurite unless the environment names one), the
+ * producer, KEDA's queue scaler driving the consumer Deployment, and the report counted from storage.
+ */
+export class EdwDriver implements BlueprintDriver<EdwReport> {
+  private endpoint?: StorageEndpoint;
+  private azurite?: AzuriteHandle;
+  private clients?: StorageClients;
+  private names: StorageNames;
+  private consumerApp: AppSpec;
+  private scaler?: Autoscaler;
+  private readonly t0 = performance.now();
+  private readonly sinceStamp = formatStamp(nowMicros() - 1_000_000);
+  private readonly podCalls = new Map<string, number>();
+  private maxRss = 0;
+  private maxFirstReceiveMs = 0;
+  private maxReplicas = 0;
+  private maxNodes = 0;
+  private readonly sentIndexes: number[] = [];
+  private producerReport?: ProducerReport;
+  private drainedAt?: number;
+  private startSendingAt = 0;
+  private readySeconds = 0;
+  private stuck?: string;
+  private stopped?: Promise<void>;
+  readonly policy?: string;
+
+  constructor(private readonly o: EdwDriverOptions) {
+    this.names = appStorageNames();
+    const app = o.blueprint.apps.find((a) => a.program === "consumer");
+    if (!app) throw new UserError(`blueprint ${o.blueprint.name} has no consumer app`, "the EDW driver runs a blueprint with a consumer");
+    this.consumerApp = app;
+    this.policy = o.policy?.name;
+  }
+
+  get autoscaler(): Autoscaler | undefined {
+    return this.scaler;
+  }
+
+  private get storage(): { endpoint: StorageEndpoint; clients: StorageClients } {
+    if (!this.endpoint || !this.clients) throw new Error("storage is not prepared");
+    return { endpoint: this.endpoint, clients: this.clients };
+  }
+
+  private get embedded(): boolean {
+    return this.endpoint?.kind === "connection-string" && this.endpoint.origin === "embedded";
+  }
+
+  async prepare(): Promise<void> {
+    let endpoint = storageFromEnv();
+    if (!endpoint) {
+      this.azurite = await startAzurite({ dataDir: this.o.dataDir });
+      endpoint = { kind: "connection-string", connectionString: this.azurite.connectionString, origin: "embedded" };
+    }
+    this.endpoint = endpoint;
+    this.clients = storageClients(endpoint);
+    await ensureStorage(endpoint, this.clients, this.names);
+  }
+
+  app(app: AppSpec): AppOverrides | "driver" {
+    // The producer runs here, on the run's schedule, so that the report knows every index it sent.
+    if (app.program === "producer") return "driver";
+    if (app.program !== "consumer") return {};
+    const c = this.o.consumer;
+    const graceMs = app.terminationGracePeriodSeconds * 1000;
+    const args = [
+      "--work-ms", String(c.workMs), "--concurrency", String(c.concurrency), "--batch-size", String(c.batchSize),
+      "--max-dequeue", String(c.maxDequeue), "--idle-max-ms", String(c.idleMaxMs),
+      // The app must finish or release before the kubelet's SIGKILL.
+      "--grace-ms", String(Math.max(1000, graceMs - 5000)),
+    ];
+    if (c.visibilityTimeoutSeconds !== undefined) args.push("--visibility-timeout", String(c.visibilityTimeoutSeconds));
+    if (c.failMatch) args.push("--fail-match", c.failMatch);
+    const { endpoint } = this.storage;
+    const env: Record<string, string> = { AZURE_QUEUE_NAME: this.names.queueName, AZURE_TABLE_NAME: this.names.tableName, AKSPILOT_SKIP_ENSURE: "1" };
+    if (this.o.identity) {
+      env.AKSPILOT_LOCAL_IDENTITY = this.o.identity;
+      env.AKSPILOT_LOCAL_ROOT = this.o.cwd;
+    }
+    if (endpoint.kind === "connection-string") env.AZURE_STORAGE_CONNECTION_STRING = endpoint.connectionString;
+    else env.AZURE_STORAGE_ACCOUNT_NAME = endpoint.accountName;
+    return { args, env, replicas: this.o.replicas };
+  }
+
+  /** The predictive policy's warm pods: capacity Karpenter keeps ready for a burst. */
+  get buffer() {
+    const policy = this.o.policy;
+    if (!policy?.warmPods) return undefined;
+    return (rt: LocalRuntime) => ({
+      pods: () => policy.warmPods!(rt.clusterClock.now(), this.consumerCluster(rt).requireDeployment(this.consumerApp.name).replicas),
+      requests: resources(this.consumerApp.resources.requests),
+    });
+  }
+
+  private consumerCluster(rt: LocalRuntime): Cluster {
+    return rt.clusterOfDeployment(this.consumerApp.name);
+  }
+
+  /** Approximate message count, as KEDA's default `all` strategy reads it (in-flight included). */
+  async queueDepth(): Promise<number> {
+    const { endpoint, clients } = this.storage;
+    try {
+      return (await clients.queue(this.names.queueName).getProperties()).approximateMessagesCount ?? 0;
+    } catch (e) {
+      throw storageError(endpoint, e);
+    }
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    return { queueDepth: await this.queueDepth().catch(() => null), storage: describeStorage(this.storage.endpoint) };
+  }
+
+  runtimeFile(): Record<string, unknown> {
+    // Only embedded Azurite's connection string: its account key is the public development key.
+    return this.embedded && this.endpoint?.kind === "connection-string" ? { storage: { connectionString: this.endpoint.connectionString } } : {};
+  }
+
+  async run(rt: LocalRuntime, ctx: { signal: AbortSignal; status(line: string): void }): Promise<void> {
+    const o = this.o;
+    const cluster = this.consumerCluster(rt);
+    const deployment = this.consumerApp.name;
+    const initial = cluster.requireDeployment(deployment).replicas;
+    await waitForReady(cluster, deployment, initial, ctx.signal);
+    this.readySeconds = (performance.now() - this.t0) / 1000;
+    this.maxReplicas = cluster.podsOf(deployment).filter((p) => p.phase === "Running").length;
+    if (o.policy) {
+      this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.queueDepth() });
+      this.scaler.start();
+    }
+    const abort = new AbortController();
+    const onOuter = () => abort.abort(new Error("interrupted"));
+    ctx.signal.addEventListener("abort", onOuter, { once: true });
+    try {
+      this.startSendingAt = performance.now();
+      const count = o.messages ?? Infinity;
+      const scriptedBurst = o.messages !== undefined && o.rate === 0 && o.burst === 0;
+      let producerDone = false;
+      const producing = runProducer({
+        queue: this.storage.clients.queue(this.names.queueName),
+        count,
+        rate: o.rate,
+        burst: scriptedBurst ? count : o.burst,
+        burstEverySeconds: o.burstEverySeconds,
+        startIndex: 1,
+        concurrency: o.producerConcurrency,
+        signal: abort.signal,
+        onSent: (i) => this.sentIndexes.push(i),
+      }).then((r) => {
+        this.producerReport = r;
+        producerDone = true;
+        if (r.firstError && !abort.signal.aborted) ctx.status(`producer stopped: ${r.firstError.split("\n")[0]}`);
+      });
+      // Totals per pod survive the pod: processed/s is the change of the sum over every pod ever run.
+      const podProcessed = new Map<string, number>();
+      let rateMark = { at: performance.now(), total: 0 };
+      let processedPerSecond = 0;
+      let stuckSince: number | undefined;
+      const reported = new Set<string>();
+      while (!abort.signal.aborted) {
+        const depth = await this.queueDepth().catch(() => -1);
+        const pods = cluster.podsOf(deployment);
+        const running = pods.filter((p) => p.phase === "Running");
+        this.maxReplicas = Math.max(this.maxReplicas, running.length);
+        this.maxNodes = Math.max(this.maxNodes, cluster.liveNodes().length);
+        for (const p of pods) {
+          const s = p.stats;
+          if (typeof s.storageCalls === "number") this.podCalls.set(p.name, s.storageCalls);
+          if (typeof s.rssBytes === "number") this.maxRss = Math.max(this.maxRss, s.rssBytes);
+          // Spawn (as the runtime saw it) to the first receive call answered.
+          if (typeof s.firstReceiveAt === "number" && p.startedAt !== undefined) this.maxFirstReceiveMs = Math.max(this.maxFirstReceiveMs, s.firstReceiveAt - p.startedAt);
+          podProcessed.set(p.name, Number(s.processed ?? 0));
+          // A pod's own reason for failing (e.g. Azure's 403) is shown at once, not left in its log.
+          if (p.lastFailure && !reported.has(`${p.name}:${p.lastFailure}`)) {
+            reported.add(`${p.name}:${p.lastFailure}`);
+            ctx.status(`pod ${p.name} failed: ${p.lastFailure}`);
+          }
+        }
+        const processed = [...podProcessed.values()].reduce((a, b) => a + b, 0);
+        const sinceMark = performance.now() - rateMark.at;
+        if (sinceMark >= 1000) {
+          processedPerSecond = ((processed - rateMark.total) * 1000) / sinceMark;
+          rateMark = { at: performance.now(), total: processed };
+        }
+        if (depth > 0) for (const p of running) p.wake();
+        const desired = cluster.requireDeployment(deployment).replicas;
+        ctx.status(
+          `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${desired} | nodes ${cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${this.sentIndexes.length} | processed ${processed} (${processedPerSecond.toFixed(0)}/s) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms${this.waitingFor(depth, desired, running.length)}`,
+        );
+        if (producerDone && depth > 0 && desired === 0 && running.length === 0) {
+          stuckSince ??= performance.now();
+          // Messages wait but the autoscaler keeps zero replicas (e.g. KEDA: queue ≤ activationQueueLength).
+          if (o.exitWhenDrained && o.stuckSeconds !== undefined && performance.now() - stuckSince > o.stuckSeconds * 1000) {
+            this.stuck = `${depth} message(s) wait but the autoscaler keeps 0 replicas`;
+            ctx.status(`${this.stuck}; stopping`);
+            break;
+          }
+        } else stuckSince = undefined;
+        if (producerDone && depth === 0) {
+          this.drainedAt ??= performance.now();
+          if (o.exitWhenDrained) break;
+        } else if (depth !== 0) {
+          this.drainedAt = undefined;
+        }
+        if (o.exitWhenDrained && producerDone && (performance.now() - this.startSendingAt) / 1000 > o.drainTimeoutSeconds) {
+          ctx.status(`not drained after ${o.drainTimeoutSeconds} s; stopping`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      abort.abort(new Error("stopping"));
+      await producing;
+    } finally {
+      ctx.signal.removeEventListener("abort", onOuter);
+      abort.abort(new Error("stopping"));
+      await this.scaler?.stop();
+    }
+  }
+
+  /** What a person watching would otherwise wonder about: why nothing moves yet. */
+  private waitingFor(depth: number, desired: number, running: number): string {
+    if (depth <= 0 || running > 0) return "";
+    const note = this.scaler ? [...this.scaler.lastNotes.values()].pop() : undefined;
+    if (desired === 0) return ` | waiting: ${note ?? "the autoscaler's next poll"}${this.o.timeScale === 1 ? " (try --time-scale 10 for a first look)" : ""}`;
+    return " | waiting: pods starting or a node booting";
+  }
+
+  async report(rt: LocalRuntime): Promise<EdwReport> {
+    const cluster = this.consumerCluster(rt);
+    for (const p of cluster.podsOf(this.consumerApp.name)) if (typeof p.stats.storageCalls === "number") this.podCalls.set(p.name, p.stats.storageCalls);
+    const { clients } = this.storage;
+    const audit = await auditRun({
+      sentIndexes: this.sentIndexes,
+      table: clients.table(this.names.tableName),
+      queue: clients.queue(this.names.queueName),
+      poisonQueue: clients.queue(poisonQueueName(this.names.queueName)),
+      sinceStamp: this.embedded ? undefined : this.sinceStamp,
+    });
+    const consumerCalls = [...this.podCalls.values()].reduce((a, b) => a + b, 0);
+    return {
+      blueprint: this.o.blueprint.name,
+      storage: describeStorage(this.storage.endpoint),
+      sent: this.sentIndexes.length,
+      processed: audit.stored,
+      poisoned: audit.poisoned,
+      lost: audit.lost,
+      duplicates: audit.duplicates,
+      inQueue: audit.inQueue,
+      drained: this.drainedAt !== undefined,
+      ...(this.stuck ? { stuck: this.stuck } : {}),
+      drainSeconds: round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000,
+      readySeconds: round(this.readySeconds * 1000) / 1000,
+      maxReplicas: this.maxReplicas,
+      maxNodes: this.maxNodes,
+      podSeconds: round(rt.podSeconds()),
+      nodeSeconds: round(rt.nodeSeconds()),
+      p50LatencyMs: audit.p50LatencyMs,
+      p95LatencyMs: audit.p95LatencyMs,
+      maxLatencyMs: audit.maxLatencyMs,
+      storageCallsPerMessage: audit.stored > 0 ? Math.round((consumerCalls / audit.stored) * 1000) / 1000 : 0,
+      consumerStorageCalls: consumerCalls,
+      maxConsumerRssMiB: Math.round((this.maxRss / 2 ** 20) * 10) / 10,
+      maxPodFirstReceiveMs: Math.round(this.maxFirstReceiveMs),
+      producer: { achievedRate: round((this.producerReport?.achievedRate ?? 0) * 100) / 100, elapsedSeconds: round((this.producerReport?.elapsedSeconds ?? 0) * 100) / 100 },
+    };
+  }
+
+  stop(): Promise<void> {
+    // Graceful: Azurite saves --data on SIGTERM.
+    return (this.stopped ??= (async () => {
+      await this.azurite?.stop();
+    })());
+  }
+}
+
+/**
+ * Ready: storage is up and every initial replica that a node could take has made its first receive
+ * (replicas waiting for a new node do not hold the start back). A pod that fails says why at once.
+ */
+async function waitForReady(cluster: Cluster, deployment: string, replicas: number, signal: AbortSignal): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const pods = cluster.podsOf(deployment);
+    const receiving = pods.filter((p) => typeof p.stats.firstReceiveAt === "number").length;
+    const bound = pods.filter((p) => p.phase === "Running").length;
+    if (receiving >= Math.min(replicas, Math.max(bound, 1)) && pods.length >= replicas) return;
+    if (signal.aborted) return;
+    const failed = pods.find((p) => p.lastFailure && p.restarts > 0 && typeof p.stats.firstReceiveAt !== "number");
+    if (failed) throw new UserError(`consumer pod ${failed.name} failed: ${failed.lastFailure}`, "fix the cause above (its log is in .akspilot/logs)");
+    if (performance.now() > deadline) {
+      throw new UserError(`consumer pods did not start receiving within 60 s (${receiving}/${replicas})`, "see the pod logs in .akspilot/logs");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,276 @@
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import type { AppSpec, Blueprint, ClusterSpec, HttpProbe } from "../blueprints/types.js";
+import { Cluster } from "./cluster/cluster.js";
+import { EventRecorder } from "./cluster/events.js";
+import { realClock, type Clock } from "./cluster/clock.js";
+import { ProcessRunner, type PodRunner } from "./cluster/runner.js";
+import type { PodTemplate, ProbeSettings } from "./cluster/pod.js";
+import { Endpoints, type ServiceSpec } from "./cluster/service.js";
+import { startServiceProxy, type ServiceProxy } from "./cluster/service-proxy.js";
+import { Provisioner, type ProvisionerOptions } from "./controllers/provisioner.js";
+import { ClusterClock } from "./controllers/clock.js";
+import { programFor } from "./programs.js";
+import { resources } from "../scaling/quantity.js";
+import { DEFAULT_CATALOG, instanceTypeFor } from "../scaling/catalog.js";
+import { poolSettings, type PoolSettings } from "../scaling/karpenter.js";
+import { schedulePod, type SchedNode } from "../scaling/scheduling.js";
+import { roomOf } from "../scaling/packing.js";
+import { UserError } from "../errors.js";
+
+/** What a blueprint's driver adds to an app when it runs locally (its tuning flags, storage, replicas). */
+export interface AppOverrides {
+  args?: string[];
+  env?: Record<string, string>;
+  replicas?: number;
+}
+
+export interface LocalRuntimeOptions {
+  blueprint: Blueprint;
+  /** Every cluster timing runs this many times faster (controllers, probes, node startup, preStop). */
+  timeScale: number;
+  logDir?: string;
+  runner?: PodRunner;
+  clock?: Clock;
+  /** Address the Services and the gateway listen on (127.0.0.1 unless the user says otherwise). */
+  host?: string;
+  /** A fixed port for the blueprint's LoadBalancer Service (its `gatewayUrl`). */
+  gatewayPort?: number;
+  /** VM create + kubelet registration of a node Karpenter launches, in cluster seconds. */
+  nodeStartupSeconds: number;
+  /** Overrides the node-monitor grace period of the cluster's Kubernetes version, in cluster seconds. */
+  nodeMonitorGraceSeconds?: number;
+  /** The first Karpenter NodePool, resolved from a user's file instead of the blueprint's. */
+  nodePool?: PoolSettings;
+  /** Per app: what the driver adds, or "driver" when the driver runs it itself (e.g. the EDW producer). */
+  apps?: (app: AppSpec) => AppOverrides | "driver";
+  /** A capacity buffer Karpenter keeps (the predictive policy's warm pods). */
+  buffer?: (rt: LocalRuntime) => ProvisionerOptions["buffer"];
+}
+
+export interface RunningService {
+  cluster: string;
+  name: string;
+  type: ServiceSpec["type"];
+  port: number;
+  endpoints: Endpoints;
+  proxy: ServiceProxy;
+}
+
+/** A free loopback port (the OS's choice), for a pod's "IP". */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** A blueprint probe in cluster time: periods and delays follow the time scale; timeouts stay real. */
+function probe(p: HttpProbe | undefined, timeScale: number): ProbeSettings | undefined {
+  if (!p) return undefined;
+  return {
+    path: p.path,
+    periodMs: (p.periodSeconds * 1000) / timeScale,
+    timeoutMs: p.timeoutSeconds * 1000,
+    failureThreshold: p.failureThreshold,
+    successThreshold: p.successThreshold ?? 1,
+    initialDelayMs: (p.initialDelaySeconds * 1000) / timeScale,
+  };
+}
+
+/** The pod template of an app: the blueprint's spec, run by its program, plus what the driver adds. */
+export function podTemplate(bp: Blueprint, app: AppSpec, overrides: AppOverrides, timeScale: number): PodTemplate {
+  const program = programFor(app, bp.name);
+  return {
+    app: app.name,
+    labels: app.labels,
+    script: program.entry,
+    args: overrides.args ?? [],
+    nodeArgs: program.nodeArgs,
+    env: { ...app.env, ...program.env, ...overrides.env },
+    portEnv: program.portEnv,
+    requests: resources(app.resources.requests),
+    tolerations: app.tolerations,
+    topologySpread: app.topologySpread,
+    graceMs: app.terminationGracePeriodSeconds * 1000,
+    preStopMs: app.preStopSleepSeconds ? (app.preStopSleepSeconds * 1000) / timeScale : undefined,
+    readiness: probe(app.readiness, timeScale),
+    liveness: probe(app.liveness, timeScale),
+  };
+}
+
+/** AKS labels nodes of non-zonal pools with zone "0"; zonal pools spread their VMs over the zones. */
+function zoneOf(zones: string[] | undefined, i: number): string {
+  return zones?.length ? `local-${zones[i % zones.length]}` : "0";
+}
+
+/**
+ * Refuses, before anything starts, a blueprint whose pods could never be scheduled: no static pool and
+ * no instance type of a NodePool both tolerates the pod and has room for its requests.
+ */
+export function checkSchedulable(bp: Blueprint, cluster: ClusterSpec, apps: AppSpec[], pools: PoolSettings[]): void {
+  const candidates: SchedNode[] = [
+    ...cluster.agentPools.map((p) => {
+      const t = instanceTypeFor(p.vmSize);
+      return { name: `pool ${p.name}`, labels: {}, taints: p.taints ?? [], unschedulable: false, room: roomOf(t), capacity: roomOf(t), podLabels: [] };
+    }),
+    ...pools.flatMap((pool) => pool.catalog.map((t) => ({ name: `NodePool ${pool.name} (${t.name})`, labels: {}, taints: pool.taints ?? [], unschedulable: false, room: roomOf(t), capacity: roomOf(t), podLabels: [] }))),
+  ];
+  for (const app of apps) {
+    const r = schedulePod({ requests: resources(app.resources.requests), tolerations: app.tolerations, labels: app.labels, selector: {}, topologySpread: [] }, candidates);
+    if (r.node === undefined) {
+      throw new UserError(
+        `pods of ${bp.name}/${app.name} can never be scheduled on cluster ${cluster.name}: ${r.reason.replace(/^0\/(\d+) nodes/, "0/$1 node kinds")}`,
+        "give the app tolerations for a pool's taints, or smaller requests, or add a pool that fits",
+      );
+    }
+  }
+}
+
+/**
+ * The local target: interprets a blueprint as running clusters. Every cluster of the blueprint gets its
+ * static agent-pool nodes, a Karpenter provisioner per NodePool, a Deployment per app (pods as real
+ * processes, each on its own loopback port), and a loopback proxy per Service; a LoadBalancer Service's
+ * proxy is the gateway. Anything outside Kubernetes (storage, producers, reports) is the driver's.
+ */
+export class LocalRuntime {
+  readonly clusters = new Map<string, Cluster>();
+  readonly services: RunningService[] = [];
+  readonly events: EventRecorder;
+  readonly clusterClock: ClusterClock;
+  private readonly provisioners: Provisioner[] = [];
+  private stopping?: Promise<void>;
+
+  private constructor(readonly o: LocalRuntimeOptions, readonly clock: Clock) {
+    this.events = new EventRecorder(5000, () => clock.now());
+    this.clusterClock = new ClusterClock(o.timeScale);
+  }
+
+  get blueprint(): Blueprint {
+    return this.o.blueprint;
+  }
+
+  /** The URL of the blueprint's LoadBalancer Service, if it has one. */
+  get gatewayUrl(): string | undefined {
+    return this.services.find((s) => s.type === "LoadBalancer")?.proxy.url;
+  }
+
+  /** The first cluster (the only one, except for blue-green). */
+  get primary(): Cluster {
+    return this.clusters.values().next().value!;
+  }
+
+  static async start(o: LocalRuntimeOptions): Promise<LocalRuntime> {
+    const bp = o.blueprint;
+    if (bp.clusters.length === 0) throw new UserError(`blueprint ${bp.name} names no cluster`, "add one to its clusters");
+    const plans = bp.apps.map((app) => ({ app, how: o.apps?.(app) ?? {} }));
+    const runnable = plans.filter((p): p is { app: AppSpec; how: AppOverrides } => p.how !== "driver");
+    if (runnable.length === 0) {
+      throw new UserError(`blueprint ${bp.name} has nothing the local runtime can run (its workloads come from ${bp.airflow ? "the Airflow Helm chart" : "outside akspilot"})`, `use \`akspilot manifests ${bp.name}\` and \`akspilot plan ${bp.name}\``);
+    }
+    for (const { app } of runnable) {
+      if (app.kind === "Job") throw new UserError(`app ${app.name} of ${bp.name} is a Job, which the local runtime runs only through its blueprint's driver`, "run it as a Deployment");
+    }
+    // Everything that can be checked is checked before the first process starts.
+    const templates = runnable.map(({ app, how }) => ({ app, how, template: podTemplate(bp, app, how, o.timeScale) }));
+    const poolsOf = (spec: ClusterSpec, first: boolean) =>
+      (spec.nodePools ?? []).map((np, i) => (first && i === 0 && o.nodePool ? o.nodePool : poolSettings(np, DEFAULT_CATALOG)));
+    bp.clusters.forEach((spec, i) => checkSchedulable(bp, spec, runnable.map((r) => r.app), poolsOf(spec, i === 0)));
+
+    const clock = o.clock ?? realClock;
+    const rt = new LocalRuntime(o, clock);
+    const runner = o.runner ?? new ProcessRunner(o.logDir);
+    try {
+      for (const [ci, spec] of bp.clusters.entries()) {
+        const cluster = new Cluster({
+          name: spec.name,
+          kubernetesVersion: spec.kubernetesVersion,
+          clock,
+          runner,
+          allocatePort: () => freePort(),
+          timeScale: o.timeScale,
+          events: rt.events,
+          qualifyNodeNames: bp.clusters.length > 1,
+          nodeLifecycle: o.nodeMonitorGraceSeconds !== undefined ? { gracePeriodMs: (o.nodeMonitorGraceSeconds * 1000) / o.timeScale } : {},
+        });
+        rt.clusters.set(spec.name, cluster);
+        for (const pool of spec.agentPools) {
+          for (let k = 0; k < pool.count; k++) {
+            cluster.addNode(instanceTypeFor(pool.vmSize), { kind: "agentPool", pool: pool.name, mode: pool.mode }, 0,
+              `${pool.mode.toLowerCase()} agent pool ${pool.name} (${pool.count} × ${pool.vmSize})`,
+              pool.taints ?? [], { ...pool.labels, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) });
+          }
+        }
+        for (const { app, how, template } of templates) {
+          cluster.addDeployment(app.name, template, how.replicas ?? app.replicas, app.disruptionBudget);
+        }
+        for (const pool of poolsOf(spec, ci === 0)) {
+          rt.provisioners.push(new Provisioner({
+            cluster,
+            pool,
+            clock: rt.clusterClock,
+            nodeStartupSeconds: o.nodeStartupSeconds,
+            buffer: ci === 0 && rt.provisioners.length === 0 ? o.buffer?.(rt) : undefined,
+          }));
+        }
+        for (const { app } of templates) {
+          if (!app.service) continue;
+          const first = Object.entries(app.labels)[0];
+          const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
+          const endpoints = new Endpoints(cluster, svc);
+          const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
+          const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb ? o.gatewayPort : undefined });
+          rt.services.push({ cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy });
+          cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
+        }
+      }
+      for (const p of rt.provisioners) p.start();
+      return rt;
+    } catch (e) {
+      await rt.stop();
+      throw e;
+    }
+  }
+
+  /** The cluster a node belongs to, or one clear error naming the nodes there are. */
+  clusterOfNode(name: string): Cluster {
+    for (const c of this.clusters.values()) if (c.nodes.has(name) && c.nodes.get(name)!.phase !== "Deleted") return c;
+    const names = [...this.clusters.values()].flatMap((c) => c.liveNodes().map((n) => n.name));
+    throw new UserError(`no node named "${name}"`, `nodes: ${names.join(", ") || "none"}`);
+  }
+
+  /** The cluster of a Deployment (the first cluster that has it, unless `cluster` is named). */
+  clusterOfDeployment(name: string, cluster?: string): Cluster {
+    if (cluster !== undefined) {
+      const c = this.clusters.get(cluster);
+      if (!c) throw new UserError(`no cluster named "${cluster}"`, `clusters: ${[...this.clusters.keys()].join(", ")}`);
+      c.requireDeployment(name);
+      return c;
+    }
+    for (const c of this.clusters.values()) if (c.deployments.has(name)) return c;
+    return this.primary.requireDeployment(name) && this.primary;
+  }
+
+  podSeconds(): number {
+    return [...this.clusters.values()].reduce((a, c) => a + c.podSeconds(), 0);
+  }
+
+  nodeSeconds(): number {
+    return [...this.clusters.values()].reduce((a, c) => a + c.nodeSeconds(), 0);
+  }
+
+  /** Stops the provisioners, every pod (gracefully), the Services and the gateway. Idempotent. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      await Promise.all(this.provisioners.map((p) => p.stop()));
+      await Promise.all([...this.clusters.values()].map((c) => c.shutdown()));
+      for (const c of this.clusters.values()) c.lifecycle.stop();
+      for (const s of this.services) s.endpoints.close();
+      await Promise.all(this.services.map((s) => s.proxy.close()));
+    })());
+  }
+}

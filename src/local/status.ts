@@ -1,0 +1,166 @@
+import type { LocalRuntime } from "./runtime.js";
+import type { Cluster } from "./cluster/cluster.js";
+
+/** The autoscaler as the control API sees it: pause/resume and its last decisions. */
+export interface ControlAutoscaler {
+  setPaused(p: boolean): void;
+  readonly isPaused: boolean;
+  readonly lastNotes: Map<string, string>;
+  measured(): { arrivalRate: number; perPodThroughput: number };
+}
+
+/**
+ * `GET /v1/status`: what `akspilot status` and the dashboard show. A declared, versioned shape: fields
+ * may be added within `akspilot.dev/v1`, never renamed or removed. Every node, pod and Service names
+ * its cluster.
+ */
+export interface StatusV1 {
+  apiVersion: "akspilot.dev/v1";
+  kind: "Status";
+  blueprint: string;
+  time: number;
+  policy: string;
+  paused: boolean;
+  gatewayUrl: string | null;
+  clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
+  /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
+  queueDepth: number | null;
+  autoscaler: { notes: Record<string, string>; arrivalRate: number; perPodThroughput: number } | null;
+  deployments: {
+    cluster: string;
+    name: string;
+    desired: number;
+    current: number;
+    ready: number;
+    pending: number;
+    terminating: number;
+  }[];
+  pods: {
+    cluster: string;
+    name: string;
+    deployment: string;
+    phase: string;
+    ready: boolean;
+    node: string | null;
+    port: number | null;
+    pid: number | null;
+    restarts: number;
+    /** Why the pod is not running: ContainerCreating, CrashLoopBackOff, or the scheduler's reason. */
+    waiting: string | null;
+    /** The container's last failure, in the program's own words. */
+    lastFailure: string | null;
+    inFlight: number;
+    processed: number;
+    ageSeconds: number;
+  }[];
+  nodes: {
+    cluster: string;
+    name: string;
+    type: string;
+    phase: string;
+    powered: boolean;
+    schedulable: boolean;
+    /** The agent pool or Karpenter NodePool it belongs to. */
+    pool: string;
+    poolKind: "agentPool" | "nodePool";
+    zone: string | null;
+    taints: string[];
+    pods: number;
+    cpuRequestedMillis: number;
+    cpuAllocatableMillis: number;
+    ageSeconds: number;
+  }[];
+  services: { cluster: string; name: string; type: string; port: number; url: string; endpoints: { pod: string; node: string; port: number; ready: boolean; terminating: boolean }[] }[];
+  podSeconds: number;
+  nodeSeconds: number;
+  /** Blueprint-specific additions (e.g. queue consistency). */
+  extra: Record<string, unknown>;
+}
+
+export interface StatusSource {
+  runtime: LocalRuntime;
+  autoscaler?: ControlAutoscaler;
+  policy?: string;
+  extra?: () => Promise<Record<string, unknown>>;
+}
+
+function clusterStatus(c: Cluster, now: number) {
+  const deployments = [...c.deployments.values()].map((d) => {
+    const pods = c.podsOf(d.name);
+    return {
+      cluster: c.name,
+      name: d.name,
+      desired: d.replicas,
+      current: pods.filter((p) => p.phase === "Running").length,
+      ready: pods.filter((p) => p.phase === "Running" && p.ready).length,
+      pending: pods.filter((p) => p.phase === "Pending").length,
+      terminating: pods.filter((p) => p.phase === "Terminating").length,
+    };
+  });
+  // Finished pods are history (events keep it); status shows what is there now.
+  const pods = [...c.pods.values()].filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed").map((p) => ({
+    cluster: c.name,
+    name: p.name,
+    deployment: p.template.app,
+    phase: p.phase,
+    ready: p.ready,
+    node: p.nodeName ?? null,
+    port: p.port ?? null,
+    pid: p.pid ?? null,
+    restarts: p.restarts,
+    waiting: p.phase === "Pending" ? (p.unschedulable ?? "Pending") : (p.waiting ?? null),
+    lastFailure: p.lastFailure ?? null,
+    inFlight: Number(p.stats.inFlight ?? 0),
+    processed: Number(p.stats.processed ?? 0),
+    ageSeconds: Math.round((now - p.createdAt) / 1000),
+  }));
+  const nodes = c.liveNodes().map((n) => {
+    const room = c.room(n);
+    return {
+      cluster: c.name,
+      name: n.name,
+      type: n.type.name,
+      phase: n.phase,
+      powered: n.powered,
+      schedulable: n.schedulable,
+      pool: n.pool,
+      poolKind: n.origin.kind,
+      zone: n.zone ?? null,
+      taints: n.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`),
+      pods: c.podsOn(n.name).length,
+      cpuRequestedMillis: n.type.cpuMillis - room.cpuMillis,
+      cpuAllocatableMillis: n.type.cpuMillis,
+      ageSeconds: Math.round((now - n.createdAt) / 1000),
+    };
+  });
+  return { deployments, pods, nodes };
+}
+
+export async function statusSnapshot(s: StatusSource): Promise<StatusV1> {
+  const rt = s.runtime;
+  const now = rt.clock.now();
+  const per = [...rt.clusters.values()].map((c) => clusterStatus(c, now));
+  const extra: Record<string, unknown> = { ...((await s.extra?.().catch(() => ({}))) ?? {}) };
+  const depth = extra.queueDepth;
+  delete extra.queueDepth;
+  return {
+    apiVersion: "akspilot.dev/v1",
+    kind: "Status",
+    blueprint: rt.blueprint.name,
+    time: now,
+    policy: s.policy ?? "fixed",
+    paused: s.autoscaler?.isPaused ?? false,
+    gatewayUrl: rt.gatewayUrl ?? null,
+    clusters: [...rt.clusters.values()].map((c) => ({ name: c.name, kubernetesVersion: c.kubernetesVersion ?? null, nodeMonitorGraceMs: Math.round(c.lifecycle.settings.gracePeriodMs) })),
+    queueDepth: typeof depth === "number" ? depth : null,
+    // Notes older than the current decision are dropped by the autoscaler itself.
+    autoscaler: s.autoscaler ? { notes: Object.fromEntries(s.autoscaler.lastNotes), ...s.autoscaler.measured() } : null,
+    deployments: per.flatMap((x) => x.deployments),
+    pods: per.flatMap((x) => x.pods),
+    nodes: per.flatMap((x) => x.nodes),
+    services: rt.services.map((svc) => ({ cluster: svc.cluster, name: svc.name, type: svc.type, port: svc.port, url: svc.proxy.url, endpoints: svc.endpoints.list() })),
+    podSeconds: Math.round(rt.podSeconds()),
+    nodeSeconds: Math.round(rt.nodeSeconds()),
+    extra,
+  };
+}

@@ -1,0 +1,83 @@
+import type { BlueprintDriver } from "./drivers/driver.js";
+import { LocalRuntime, type LocalRuntimeOptions } from "./runtime.js";
+import { startControlApi } from "./control-api.js";
+import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file.js";
+import { prepareRunDir } from "./run-dir.js";
+import type { PodRunner } from "./cluster/runner.js";
+
+export interface UpOptions<Report> {
+  driver: BlueprintDriver<Report>;
+  runtime: Omit<LocalRuntimeOptions, "apps" | "buffer" | "logDir" | "runner">;
+  /** Where `.akspilot/` lives (runtime file, logs, lock). */
+  cwd: string;
+  /** Serve the control API and write `.akspilot/runtime.json`. */
+  control: boolean;
+  runner?: PodRunner;
+  status: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called once the runtime serves (tests and the CLI print URLs here). */
+  onStarted?: (rt: LocalRuntime, control?: { url: string; token: string }) => void | Promise<void>;
+}
+
+/**
+ * `akspilot up <blueprint>`: one path for every blueprint. The run directory is claimed (one `up` per
+ * directory) and checked before any child starts; the driver prepares what is not Kubernetes; the
+ * runtime interprets the blueprint; the control API and runtime file make it reachable; on any exit
+ * every pod, proxy, storage process and file the run made is stopped or removed, in that order.
+ */
+export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
+  const run = prepareRunDir(o.cwd);
+  let rt: LocalRuntime | undefined;
+  let control: Awaited<ReturnType<typeof startControlApi>> | undefined;
+  let failed = false;
+  try {
+    await o.driver.prepare();
+    rt = await LocalRuntime.start({
+      ...o.runtime,
+      logDir: run.logDir,
+      runner: o.runner,
+      apps: (app) => o.driver.app(app),
+      buffer: o.driver.buffer,
+    });
+    const runtime = rt;
+    if (o.control) {
+      control = await startControlApi({
+        runtime,
+        get autoscaler() {
+          return o.driver.autoscaler;
+        },
+        policy: o.driver.policy,
+        extra: o.driver.status ? () => o.driver.status!() : undefined,
+      }, o.runtime.host);
+      writeRuntimeFile({
+        controlUrl: control.url,
+        token: control.token,
+        pid: process.pid,
+        blueprint: runtime.blueprint.name,
+        ...(runtime.gatewayUrl ? { gatewayUrl: runtime.gatewayUrl } : {}),
+        logDir: run.logDir,
+        ...o.driver.runtimeFile?.(),
+      }, o.cwd);
+    }
+    await o.onStarted?.(runtime, control);
+    await o.driver.run(runtime, { signal: o.signal ?? new AbortController().signal, status: o.status });
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    await control?.close().catch(() => undefined);
+    if (control) removeRuntimeFile(o.cwd);
+    await rt?.stop();
+    // No report after a failure, but storage still stops gracefully (Azurite saves --data on SIGTERM).
+    if (failed || !rt) {
+      await o.driver.stop();
+      run.release();
+    }
+  }
+  try {
+    return await o.driver.report(rt);
+  } finally {
+    await o.driver.stop();
+    run.release();
+  }
+}
