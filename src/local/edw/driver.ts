@@ -15,6 +15,7 @@ import type { BlueprintDriver } from "../drivers/driver.js";
 import type { AppOverrides, LocalRuntime } from "../runtime.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { auditRun } from "./audit.js";
+import { unlessAborted } from "../../util/time.js";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -242,7 +243,9 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       let stuckSince: number | undefined;
       const reported = new Set<string>();
       while (!abort.signal.aborted) {
-        const depth = await this.queueDepth().catch(() => -1);
+        // A storage read that hangs must not hold a Ctrl-C: the loop leaves at once on abort.
+        const depth = await unlessAborted(this.queueDepth(), abort.signal, -1).catch(() => -1);
+        if (abort.signal.aborted) break;
         const pods = cluster.podsOf(deployment);
         const running = pods.filter((p) => p.phase === "Running");
         this.maxReplicas = Math.max(this.maxReplicas, running.length);
