@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { buildMessage } from "../../src/apps/message.js";
 import { auditRun, settleBoundMs } from "../../src/local/edw/audit.js";
-import { queueDepth, resetStorage, startConsumer, storageFor, tableRows, waitFor, type Storage } from "./helpers.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { queueConsistency } from "../../src/storage/consistency.js";
+import { storageClients } from "../../src/storage/clients.js";
+import type { RuntimeFile } from "../../src/local/runtime-file.js";
+import { CONSUMER, QUEUE, descendants, endpointOf, newMarker, queueDepth, resetStorage, startCli, startConsumer, storageFor, tableRows, tempDir, waitFor, waitNoneMarked, type Storage } from "./helpers.js";
 
 let azurite: AzuriteHandle;
 let s: Storage;
@@ -74,5 +79,29 @@ describe("audit after a consumer is SIGKILLed while it holds messages", () => {
     const r = await audit(range(1, 3), { timeoutMs: settleBoundMs(300), signal: stop.signal });
     assert.ok(stop.signal.aborted, "returned before the signal: it did not wait");
     assert.deepEqual({ inQueue: r.inQueue, invisible: r.invisible, lost: r.lost }, { inQueue: 0, invisible: 3, lost: 0 });
+  });
+});
+
+describe("akspilot up: a pod SIGKILLed while it holds messages, then Ctrl-C within the visibility timeout", () => {
+  it("reports nothing lost and exits 0: the held messages are invisible, not gone", async (t) => {
+    const cwd = tempDir(t);
+    const marker = newMarker();
+    const run = startCli(t, ["up", "edw", "--messages", "6", "--replicas", "1", "--work-ms", "600000", "--visibility-timeout", "300", "--json", "--quiet"], { cwd, marker });
+    const rt = await waitFor("runtime.json", () => JSON.parse(readFileSync(join(cwd, ".akspilot", "runtime.json"), "utf8")) as RuntimeFile, 60_000);
+    const queue = storageClients(endpointOf(rt.storage!.connectionString)).queue(QUEUE);
+    // All six sent and none visible: the one pod holds them.
+    await waitFor("the pod to hold all six", async () => {
+      const c = await queueConsistency(queue);
+      return c.approximate === 6 && c.peeked === 0 ? true : undefined;
+    });
+    const pods = descendants(run.child.pid!).filter((p) => p.cmdline.includes(CONSUMER));
+    assert.equal(pods.length, 1, JSON.stringify(pods));
+    process.kill(pods[0]!.pid, "SIGKILL");
+    run.child.kill("SIGINT");
+    const r = await run.exited;
+    const report = JSON.parse(r.stdout.trim().split("\n").pop()!) as { sent: number; processed: number; lost: number; inQueue: number };
+    assert.deepEqual({ sent: report.sent, processed: report.processed, inQueue: report.inQueue, lost: report.lost }, { sent: 6, processed: 0, inQueue: 0, lost: 0 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await waitNoneMarked(marker), [], "left running");
   });
 });
