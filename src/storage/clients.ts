@@ -3,6 +3,7 @@ import { TableClient, TableServiceClient } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from "@azure/core-rest-pipeline";
 import type { StorageEndpoint } from "./config.js";
+import { TRY_TIMEOUT_MS, timedHttpClient } from "./deadline.js";
 
 /** Counts every HTTP request the SDK sends (retries included): the "storage calls" figure. */
 export class CallCounter {
@@ -81,20 +82,23 @@ export interface StorageClientOptions {
 /** Data-plane clients for one storage endpoint, sharing one counting HTTP client (and its keep-alive pool). */
 export function storageClients(endpoint: StorageEndpoint, options: StorageClientOptions = {}): StorageClients {
   const counter = options.counter ?? new CallCounter();
-  const counting = countingHttpClient(counter);
+  // Each try has a client-side limit (see TRY_TIMEOUT_MS): a silent endpoint costs a bounded wait, then a retry.
+  const counting = timedHttpClient(countingHttpClient(counter));
   const guard = options.guard;
   const forTable = (table?: string): HttpClient => (guard ? guard(counting, "table", table) : counting);
   const httpClient = guard ? guard(counting, "queue") : counting;
   // Fail fast on a dead endpoint instead of the SDK's multi-minute default backoff.
-  // A try that hangs (e.g. on a dead keep-alive socket) is abandoned and retried rather than waited on forever.
-  const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: 30_000 };
+  // tryTimeoutInMs only tells the server its limit; the client-side limit of a try is timedHttpClient's.
+  const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: TRY_TIMEOUT_MS };
+  // The same three tries for tables (the SDK's default is four, with up to 64 s between them).
+  const tableRetryOptions = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
   if (endpoint.kind === "connection-string") {
     const cs = endpoint.connectionString;
     return {
       counter,
       queue: (name) => countedQueueClient(new QueueClient(cs, name), httpClient, { retryOptions }),
-      table: (name) => TableClient.fromConnectionString(cs, name, { httpClient: forTable(name), allowInsecureConnection: true, retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } }),
-      tableService: () => TableServiceClient.fromConnectionString(cs, { httpClient: forTable(), allowInsecureConnection: true }),
+      table: (name) => TableClient.fromConnectionString(cs, name, { httpClient: forTable(name), allowInsecureConnection: true, retryOptions: tableRetryOptions }),
+      tableService: () => TableServiceClient.fromConnectionString(cs, { httpClient: forTable(), allowInsecureConnection: true, retryOptions: tableRetryOptions }),
     };
   }
   const credential = lazyDefaultCredential();
@@ -102,7 +106,7 @@ export function storageClients(endpoint: StorageEndpoint, options: StorageClient
   return {
     counter,
     queue: (name) => countedQueueClient(new QueueClient(`${base("queue")}/${name}`, credential), httpClient, { retryOptions }),
-    table: (name) => new TableClient(base("table"), name, credential, { httpClient: forTable(name) }),
-    tableService: () => new TableServiceClient(base("table"), credential, { httpClient: forTable() }),
+    table: (name) => new TableClient(base("table"), name, credential, { httpClient: forTable(name), retryOptions: tableRetryOptions }),
+    tableService: () => new TableServiceClient(base("table"), credential, { httpClient: forTable(), retryOptions: tableRetryOptions }),
   };
 }

@@ -2,16 +2,24 @@ import { UserError, errorMessage } from "../errors.js";
 import type { StorageClients } from "./clients.js";
 import { describeStorage, type StorageEndpoint, type StorageNames } from "./config.js";
 import { poisonQueueName } from "./names.js";
+import { withDeadline, type DeadlineOptions } from "./deadline.js";
 
-/** Creates the queue, its poison queue and the table if missing; the first call also proves storage is reachable. */
-export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames): Promise<void> {
-  try {
-    await clients.queue(names.queueName).createIfNotExists();
-    await clients.queue(poisonQueueName(names.queueName)).createIfNotExists();
-    await clients.table(names.tableName).createTable();
-  } catch (e) {
-    throw storageError(endpoint, e);
-  }
+/**
+ * Creates the queue, its poison queue and the table if missing; the first call also proves storage answers.
+ * The whole check has one deadline (AKSPILOT_STORAGE_TIMEOUT_MS, default 10 s, retries included), so an
+ * endpoint that accepts connections and never replies ends in one line instead of a silent wait.
+ */
+export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames, o: DeadlineOptions = {}): Promise<void> {
+  await withDeadline(endpoint, async (abortSignal) => {
+    await clients.queue(names.queueName).createIfNotExists({ abortSignal });
+    await clients.queue(poisonQueueName(names.queueName)).createIfNotExists({ abortSignal });
+    await clients.table(names.tableName).createTable({ abortSignal });
+  }, (e) => storageError(endpoint, e), o);
+}
+
+/** `call` under the first-answer deadline, its failures as one readable line (see withDeadline). */
+export function storageCall<T>(endpoint: StorageEndpoint, call: (abortSignal: AbortSignal) => Promise<T>, o: DeadlineOptions = {}): Promise<T> {
+  return withDeadline(endpoint, call, (e) => storageError(endpoint, e), o);
 }
 
 /** One readable line for a storage failure; never includes keys. */

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { pythonJson } from "../../src/apps/message.js";
+import { queueText } from "../../src/storage/message-text.js";
 import { newMarker, receiveAll, resetStorage, runCli, startConsumer, storageFor, tableRows, tempDir, waitFor, type Storage } from "./helpers.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -88,12 +89,22 @@ describe("interop with the seed's Python message format", { skip }, () => {
   });
 
   it("pythonJson matches json.dumps for awkward text (non-ASCII, astral, quotes, controls, DEL)", () => {
-    const samples = ["Zürich", "東京", "😀 smile", 'quote " and \\ backslash', "tab\tnew\nline\r\u0001\u001f", "\u007f", "/slash/", "\u2028\u2029", ""];
+    const samples = ["Zürich", "東京", "😀 smile", 'quote " and \\ backslash', "tab\tnew\nline\r\u0001\u001f", "\u007f", "/slash/", "\u2028\u2029", "\u001b[31m", "\u0000\u000b\ufffe\uffff", ""];
     const objs = samples.map((v, i) => ({ msg: v, srcStamp: `k${i}` }));
     const out = python(
       `import json, sys\nfor line in sys.stdin.read().split("\\n")[:-1]:\n    print(json.dumps(json.loads(line)))\n`,
       objs.map((o) => JSON.stringify(o)).join("\n") + "\n",
     ).split("\n").filter(Boolean);
     assert.deepEqual(objs.map((o) => pythonJson(o)), out);
+  });
+
+  it("queueText reads as Python's lenient json.loads reads the raw body: the same value, now strict JSON", () => {
+    const raw = '{"msg": "red \u001b[31m", "k": "\u0001\uffff"}';
+    const escaped = queueText(raw);
+    const out = python(
+      `import json, sys\nraw, esc = sys.stdin.read().split("\\n")[:2]\nprint(json.loads(raw, strict=False) == json.loads(esc))\n`,
+      `${raw}\n${escaped}\n`,
+    );
+    assert.equal(out.trim(), "True");
   });
 });

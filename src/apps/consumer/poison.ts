@@ -1,4 +1,5 @@
 import type { DequeuedMessageItem } from "@azure/storage-queue";
+import { queueText } from "../../storage/message-text.js";
 
 export interface PoisonReason {
   code: "Unparseable" | "MaxDequeueExceeded";
@@ -28,7 +29,8 @@ export function poisonRecord(item: DequeuedMessageItem, reason: PoisonReason, qu
     poisonedAt: new Date().toISOString(),
     body: item.messageText,
   };
-  return JSON.stringify(record);
+  // JSON.stringify escapes C0 controls and lone surrogates but not U+FFFE/U+FFFF, which XML 1.0 forbids too.
+  return queueText(JSON.stringify(record));
 }
 
 export function parsePoisonRecord(text: string): PoisonRecord | undefined {

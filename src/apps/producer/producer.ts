@@ -1,5 +1,6 @@
 import type { QueueClient } from "@azure/storage-queue";
 import { buildMessage } from "../message.js";
+import { queueText } from "../../storage/message-text.js";
 import { sleep } from "../../util/time.js";
 
 export interface ProducerOptions {
@@ -22,6 +23,8 @@ export interface ProducerOptions {
 export interface ProducerReport {
   sent: number;
   failed: number;
+  /** Sends cut off by the stop signal: they may or may not have reached the queue. */
+  cancelled: number;
   elapsedSeconds: number;
   /** Steady-rate messages per second actually achieved (bursts excluded). */
   achievedRate: number;
@@ -45,17 +48,23 @@ export async function runProducer(o: ProducerOptions): Promise<ProducerReport> {
   let dispatched = 0;
   let sent = 0;
   let failed = 0;
+  let cancelled = 0;
   let firstError: string | undefined;
   const inFlight = new Set<Promise<void>>();
 
   const sendOne = (index: number) => {
+    // The stop signal goes with each send, so a stop is prompt even while storage does not answer.
     const p = o.queue
-      .sendMessage(buildMessage(index))
+      .sendMessage(queueText(buildMessage(index)), { abortSignal: o.signal })
       .then(() => {
         sent++;
         o.onSent?.(index);
       })
       .catch((e: unknown) => {
+        if (o.signal?.aborted) {
+          cancelled++;
+          return;
+        }
         failed++;
         firstError ??= (e as Error).message;
       })
@@ -85,6 +94,7 @@ export async function runProducer(o: ProducerOptions): Promise<ProducerReport> {
   return {
     sent,
     failed,
+    cancelled,
     elapsedSeconds,
     achievedRate: elapsedSeconds > 0 && o.rate > 0 ? steadySent / elapsedSeconds : 0,
     ...(firstError !== undefined ? { firstError } : {}),

@@ -5,7 +5,10 @@ import { UserError } from "../../errors.js";
 import { runProducer, type ProducerReport } from "./producer.js";
 import type { ProducerSettings } from "./settings.js";
 
-/** Runs the producer until `count` is sent or SIGINT/SIGTERM; a send failure ends it with a clear error. */
+/**
+ * Runs the producer until `count` is sent or SIGINT/SIGTERM; a send failure ends it with a clear error.
+ * A signal ends it promptly even while a storage call hangs: the first check and every send carry the abort.
+ */
 export async function runProducerProcess(
   endpoint: StorageEndpoint,
   settings: ProducerSettings,
@@ -13,15 +16,15 @@ export async function runProducerProcess(
 ): Promise<ProducerReport & { storageCalls: number }> {
   const names = appStorageNames();
   const clients = await appStorageClients(endpoint);
-  await ensureStorage(endpoint, clients, names);
   const abort = new AbortController();
   const stop = () => abort.abort(new Error("interrupted"));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   let ticker: NodeJS.Timeout | undefined;
   let sent = 0;
-  if (progress) ticker = setInterval(() => progress(sent), 1000);
   try {
+    await ensureStorage(endpoint, clients, names, { signal: abort.signal });
+    if (progress) ticker = setInterval(() => progress(sent), 1000);
     const report = await runProducer({
       queue: clients.queue(names.queueName),
       ...settings,
