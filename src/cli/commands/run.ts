@@ -217,6 +217,7 @@ export function registerRunCommands(program: Command): void {
           drainTimeoutSeconds: f.drainTimeout,
           // Three polling intervals at zero replicas with messages waiting: KEDA will not activate.
           stuckSeconds: fixed ? undefined : (3 * rule.pollingIntervalSeconds) / f.timeScale,
+          signal: interrupt.signal,
         });
         const report = await up<EdwReport>({
           driver: driver as BlueprintDriver<EdwReport>,
@@ -308,7 +309,7 @@ function printWebReport(r: WebReport): void {
 function printReport(r: EdwReport): void {
   const lines = [
     `storage: ${r.storage}`,
-    `sent ${r.sent}, stored ${r.processed}, poisoned ${r.poisoned}, still queued ${r.inQueue}, lost ${r.lost}, duplicates ${r.duplicates}`,
+    `sent ${r.sent}, stored ${r.processed}, poisoned ${r.poisoned}, still queued ${r.inQueue}, invisible ${r.invisible}, lost ${r.lost}, duplicates ${r.duplicates}`,
     `drain ${r.drainSeconds} s${r.drained ? "" : " (not drained)"}, ready in ${r.readySeconds} s, max replicas ${r.maxReplicas}, max nodes ${r.maxNodes}`,
     `latency p50 ${r.p50LatencyMs} ms, p95 ${r.p95LatencyMs} ms; storage calls per message ${r.storageCallsPerMessage}; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}`,
   ];

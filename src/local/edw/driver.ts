@@ -14,7 +14,9 @@ import { Autoscaler } from "../controllers/autoscaler.js";
 import type { BlueprintDriver } from "../drivers/driver.js";
 import type { AppOverrides, LocalRuntime } from "../runtime.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { auditRun } from "./audit.js";
+import { auditRun, settleBoundMs } from "./audit.js";
+import { queueConsistency, UnreadableWatch, type Unreadable } from "../../storage/consistency.js";
+import { defaultVisibilitySeconds } from "../../apps/consumer/consumer.js";
 import { unlessAborted } from "../../util/time.js";
 
 export interface ConsumerTuning {
@@ -51,6 +53,8 @@ export interface EdwDriverOptions {
   /** Scripted run: stop once messages have waited this long (wall clock) with the autoscaler at 0 replicas. */
   stuckSeconds?: number;
   cwd: string;
+  /** Ctrl-C: ends the first storage check at once, and a scripted run's wait for invisible messages. */
+  signal?: AbortSignal;
 }
 
 export interface EdwReport {
@@ -62,6 +66,10 @@ export interface EdwReport {
   lost: number;
   duplicates: number;
   inQueue: number;
+  /** Messages the queue still counts but no one can read yet (held by a pod that died, back after the visibility timeout). */
+  invisible: number;
+  /** Messages storage counts but will not return, once that has lasted longer than the visibility timeout. */
+  unreadable?: number;
   drained: boolean;
   /** Why a scripted run stopped before draining. */
   stuck?: string;
@@ -109,6 +117,9 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private readySeconds = 0;
   private stuck?: string;
   private stopped?: Promise<void>;
+  private readonly watch: UnreadableWatch;
+  private unreadable?: Unreadable;
+  private lastConsistencyAt = 0;
   readonly policy?: string;
 
   constructor(private readonly o: EdwDriverOptions) {
@@ -117,6 +128,11 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     if (!app) throw new UserError(`blueprint ${o.blueprint.name} has no consumer app`, "the EDW driver runs a blueprint with a consumer");
     this.consumerApp = app;
     this.policy = o.policy?.name;
+    this.watch = new UnreadableWatch(this.visibilityMs);
+  }
+
+  private get visibilityMs(): number {
+    return (this.o.consumer.visibilityTimeoutSeconds ?? defaultVisibilitySeconds(this.o.consumer.workMs)) * 1000;
   }
 
   get autoscaler(): Autoscaler | undefined {
@@ -140,7 +156,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     }
     this.endpoint = endpoint;
     this.clients = storageClients(endpoint);
-    await ensureStorage(endpoint, this.clients, this.names);
+    await ensureStorage(endpoint, this.clients, this.names, { signal: this.o.signal });
   }
 
   app(app: AppSpec): AppOverrides | "driver" {
@@ -193,7 +209,23 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   }
 
   async status(): Promise<Record<string, unknown>> {
-    return { queueDepth: await this.queueDepth().catch(() => null), storage: describeStorage(this.storage.endpoint) };
+    return {
+      queueDepth: await this.queueDepth().catch(() => null),
+      storage: describeStorage(this.storage.endpoint),
+      ...(this.unreadable ? { queue: { unreadable: this.unreadable } } : {}),
+    };
+  }
+
+  /** Every ~5 s: does the queue count messages that neither a receive returns nor a consumer holds? */
+  private async watchConsistency(cluster: Cluster, held: number): Promise<void> {
+    const now = performance.now();
+    if (now - this.lastConsistencyAt < 5000) return;
+    this.lastConsistencyAt = now;
+    const c = await queueConsistency(this.storage.clients.queue(this.names.queueName)).catch(() => undefined);
+    if (!c) return;
+    const u = this.watch.observe(c, held);
+    if (u && !this.unreadable) cluster.event("Warning", `queue/${this.names.queueName}`, "QueueUnreadable", u.line);
+    this.unreadable = u;
   }
 
   runtimeFile(): Record<string, unknown> {
@@ -270,9 +302,10 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
           rateMark = { at: performance.now(), total: processed };
         }
         if (depth > 0) for (const p of running) p.wake();
+        await this.watchConsistency(cluster, running.reduce((a, p) => a + Number(p.stats.inFlight ?? 0), 0));
         const desired = cluster.requireDeployment(deployment).replicas;
         ctx.status(
-          `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${desired} | nodes ${cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${this.sentIndexes.length} | processed ${processed} (${processedPerSecond.toFixed(0)}/s) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms${this.waitingFor(depth, desired, running.length)}`,
+          `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${desired} | nodes ${cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${this.sentIndexes.length} | processed ${processed} (${processedPerSecond.toFixed(0)}/s) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms${this.unreadable ? ` | unreadable ${this.unreadable.count} (${this.unreadable.sinceSeconds} s)` : ""}${this.waitingFor(depth, desired, running.length)}`,
         );
         if (producerDone && depth > 0 && desired === 0 && running.length === 0) {
           stuckSince ??= performance.now();
@@ -322,6 +355,9 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       queue: clients.queue(this.names.queueName),
       poisonQueue: clients.queue(poisonQueueName(this.names.queueName)),
       sinceStamp: this.embedded ? undefined : this.sinceStamp,
+      // A scripted run waits (bounded) for messages held by pods that died to come back, rather than
+      // report them as missing; a Ctrl-C reports them as invisible at once.
+      settle: this.o.exitWhenDrained && !this.o.signal?.aborted ? { timeoutMs: settleBoundMs(this.visibilityMs / 1000), signal: this.o.signal } : undefined,
     });
     const consumerCalls = [...this.podCalls.values()].reduce((a, b) => a + b, 0);
     return {
@@ -333,6 +369,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       lost: audit.lost,
       duplicates: audit.duplicates,
       inQueue: audit.inQueue,
+      invisible: audit.invisible,
+      ...(this.unreadable ? { unreadable: this.unreadable.count } : {}),
       drained: this.drainedAt !== undefined,
       ...(this.stuck ? { stuck: this.stuck } : {}),
       drainSeconds: round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000,
