@@ -33,12 +33,13 @@ export function airflowBlueprint(): Blueprint {
         volumeHandle: "airflow-logs-1",
         fileCacheTimeoutSeconds: 120,
       },
+      // In the order seed 002 imports them (airflow-create-infrastructure.md); the provisioning steps import1…6 follow it.
       images: {
-        airflow: { repository: "airflow", tag: "2.9.3", source: "docker.io/apache/airflow:2.9.3" },
         pgbouncer: { repository: "airflow", tag: "airflow-pgbouncer-2024.01.19-1.21.0", source: "docker.io/apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0" },
         pgbouncerExporter: { repository: "airflow", tag: "airflow-pgbouncer-exporter-2024.06.18-0.17.0", source: "docker.io/apache/airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0" },
         postgresql: { repository: "postgresql", tag: "16.1.0-debian-11-r15", source: "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r15" },
         statsd: { repository: "statsd-exporter", tag: "v0.26.1", source: "quay.io/prometheus/statsd-exporter:v0.26.1" },
+        airflow: { repository: "airflow", tag: "2.9.3", source: "docker.io/apache/airflow:2.9.3" },
         gitSync: { repository: "git-sync", tag: "v4.1.0", source: "registry.k8s.io/git-sync/git-sync:v4.1.0" },
       },
       dags: { repo: "https://github.com/donhighmsft/airflowexamples.git", branch: "main", rev: "HEAD", depth: 1, maxFailures: 0, subPath: "dags" },

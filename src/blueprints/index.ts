@@ -7,20 +7,30 @@ import { airflowBlueprint } from "./airflow.js";
 
 export type { Blueprint } from "./types.js";
 
-/** Every blueprint akspilot knows, by name. Each factory returns a fresh copy (callers may mutate). */
-const registry: Record<string, () => Blueprint> = {
+/**
+ * Every blueprint akspilot knows, by name: the one list. Each factory returns a fresh copy (callers may
+ * mutate). Targets that need something per blueprint key it by BlueprintName, so a blueprint added here
+ * without it does not compile.
+ */
+const registry = {
   edw: edwBlueprint,
   "resilient-web": resilientWebBlueprint,
   bluegreen: blueGreenBlueprint,
   airflow: airflowBlueprint,
-};
+} satisfies Record<string, () => Blueprint>;
 
-export function blueprintNames(): string[] {
-  return Object.keys(registry).sort();
+export type BlueprintName = keyof typeof registry;
+
+export function isBlueprintName(name: string): name is BlueprintName {
+  return Object.hasOwn(registry, name);
+}
+
+export function blueprintNames(): BlueprintName[] {
+  return (Object.keys(registry) as BlueprintName[]).sort();
 }
 
 export function getBlueprint(name: string): Blueprint {
-  const factory = registry[name];
+  const factory = isBlueprintName(name) ? registry[name] : undefined;
   if (!factory) {
     throw new UserError(`unknown blueprint "${name}"`, `choose one of: ${blueprintNames().join(", ")}`);
   }

@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { UserError, errorMessage, isUserError } from "../errors.js";
 import { checkLocation, type CloudName } from "./clouds.js";
 import { diffManaged } from "./diff.js";
-import { getGraphDefinition } from "./graphs/index.js";
+import { buildGraph, getGraphDefinition } from "./graphs/index.js";
 import { ProvisionLog } from "./log.js";
 import { checkSuffix, randomSuffix } from "./names.js";
 import type { Provider, ResolvedNode, StepContext } from "./provider.js";
@@ -83,9 +83,11 @@ interface ProvisionRun {
 }
 
 /** Validates options against the state before anything starts: a bad state file stops here, untouched. */
-function openRun(opts: ProvisionOptions): ProvisionRun {
-  const root = opts.root ?? process.cwd();
-  const def = getGraphDefinition(opts.blueprint);
+function openRun(given: ProvisionOptions): ProvisionRun {
+  const root = given.root ?? process.cwd();
+  const def = getGraphDefinition(given.blueprint);
+  // The blueprint's name (`airflow`) and the provisioning name (`airflow-infra`) share one state file.
+  const opts: ProvisionOptions = { ...given, blueprint: def.name };
   const path = statePath(root, opts.blueprint, opts.target);
   const state = loadState(path, { blueprint: opts.blueprint, target: opts.target }, root);
   if (state) {
@@ -102,7 +104,7 @@ function openRun(opts: ProvisionOptions): ProvisionRun {
   const location = state?.location ?? checkLocation(cloud, opts.location ?? def.defaultLocation[cloud]);
   const suffix = state?.suffix ?? (opts.suffix ? checkSuffix(opts.suffix) : randomSuffix());
   const previousActive = state?.resources.switch?.props.active;
-  const graph = def.build({
+  const graph = buildGraph(def, {
     suffix,
     cloud,
     location,
@@ -156,8 +158,9 @@ function logName(s: ProvisionRun, command: string): string {
 }
 
 /** `akspilot plan`: what deploy would create, change or delete. Reads only. */
-export async function plan(opts: ProvisionOptions): Promise<RunReport> {
-  const s = openRun(opts);
+export async function plan(given: ProvisionOptions): Promise<RunReport> {
+  const s = openRun(given);
+  const opts = s.opts;
   const log = new ProvisionLog(join(s.root, "logs"), logName(s, "plan"), opts.out ?? (() => {}));
   log.info(`Plan for ${opts.blueprint} on ${opts.target} (${s.graph.cloud}, ${s.graph.location}, suffix ${s.graph.suffix})`);
   if (!s.state) log.info(`No state yet: suffix ${s.graph.suffix} is chosen for this plan only; pass --suffix ${s.graph.suffix} to deploy these exact names.`);
@@ -221,8 +224,9 @@ async function holdIfAsked(id: string, log: ProvisionLog): Promise<void> {
 }
 
 /** `akspilot deploy`: every step in dependency order, each create-or-update, recorded as it goes. */
-export async function deploy(opts: ProvisionOptions): Promise<RunReport> {
-  const s = openRun(opts);
+export async function deploy(given: ProvisionOptions): Promise<RunReport> {
+  const s = openRun(given);
+  const opts = s.opts;
   const release = acquireLock(s.statePath);
   const log = new ProvisionLog(join(s.root, "logs"), logName(s, "deploy"), opts.out ?? (() => {}));
   const state = s.state ?? newState({ blueprint: opts.blueprint, target: opts.target, cloud: s.graph.cloud, location: s.graph.location, suffix: s.graph.suffix });
@@ -339,8 +343,9 @@ function reverseOrder(records: Record<string, ResourceRecord>): Array<[string, R
 }
 
 /** `akspilot destroy`: deletes, in reverse order, only what the state says this tool created. */
-export async function destroy(opts: ProvisionOptions): Promise<RunReport> {
-  const s = openRun(opts);
+export async function destroy(given: ProvisionOptions): Promise<RunReport> {
+  const s = openRun(given);
+  const opts = s.opts;
   const log = new ProvisionLog(join(s.root, "logs"), logName(s, "destroy"), opts.out ?? (() => {}));
   if (!s.state) {
     log.info(`Nothing to destroy: no state file at ${relative(s.root, s.statePath)} (akspilot has not deployed ${opts.blueprint} to ${opts.target} from here).`);

@@ -2,6 +2,8 @@
  * The resource graph of a blueprint: typed nodes that reference each other's outputs.
  * A graph is data; the engine walks it and a provider (Azure or local) interprets each node.
  */
+import type { Blueprint } from "../blueprints/types.js";
+import type { BlueprintName } from "../blueprints/index.js";
 import type { CloudName } from "./clouds.js";
 import type { RoleName } from "./roles.js";
 
@@ -121,6 +123,8 @@ export interface AgentPool {
   count: number;
   vmSize: string;
   taints: string[];
+  /** Kubernetes labels on the pool's nodes (`--labels`). */
+  labels?: Record<string, string>;
   zones?: string[];
   /** Subnet for Azure CNI (non-overlay) clusters. */
   subnetId?: Value;
@@ -238,15 +242,23 @@ export interface GraphContext {
   clientIp?: string;
   /** Blue-green: which cluster the gateway serves. */
   active?: "blue" | "green";
+  /** Overrides the version of every cluster of the blueprint (`--kubernetes-version`). */
   kubernetesVersion?: string;
 }
 
+/**
+ * The Azure resources of one blueprint. The clusters (agent pools, Kubernetes versions) and the names the
+ * workloads use (queues, tables, secrets, images, service accounts) come from the blueprint; the
+ * definition adds only what is Azure's: resource names, regions, networks, identities, roles.
+ */
 export interface BlueprintGraphDefinition {
+  /** The provisioning name: state files, `akspilot deploy <name>` (the blueprint's name is accepted too). */
   name: string;
+  /** The blueprint this graph provisions for. */
+  blueprint: BlueprintName;
   title: string;
-  seed: string;
   defaultCloud: CloudName;
   /** The seed's region for each cloud. */
   defaultLocation: Record<CloudName, string>;
-  build(ctx: GraphContext): ResourceGraph;
+  build(ctx: GraphContext, bp: Blueprint): ResourceGraph;
 }

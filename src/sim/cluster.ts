@@ -1,4 +1,5 @@
 import type { InstanceType } from "../scaling/catalog.js";
+import { REASONS, type EventRecorder } from "../scaling/events.js";
 import { consolidate, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
 import { pickNode, planLaunch, roomOf, type Room } from "../scaling/packing.js";
 import type { Resources } from "../scaling/quantity.js";
@@ -25,13 +26,8 @@ export interface SimNode {
   replacing?: boolean;
   /** The node this one replaces once it is ready. */
   replaces?: SimNode;
-}
-
-export interface SimEvent {
-  t: number;
-  object: string;
-  reason: string;
-  message: string;
+  /** Why this node is being replaced (its drain and deletion say so). */
+  replacedBecause?: string;
 }
 
 interface StartingGroup {
@@ -67,8 +63,13 @@ export class SimCluster {
     readonly pool: PoolSettings,
     readonly request: Resources,
     readonly timings: ClusterTimings,
-    private readonly log: (e: SimEvent) => void,
+    /** Where the cluster records what it does: the runtime's event type and reasons, at simulated times. */
+    private readonly events: EventRecorder,
   ) {}
+
+  private normal(t: number, object: string, reason: string, message: string): void {
+    this.events.normal(object, reason, message, simTime(t));
+  }
 
   /** Pods the Deployment has (pending, starting and ready): spec.replicas once reconciled. */
   get replicas(): number {
@@ -200,13 +201,13 @@ export class SimCluster {
       const forReal = p.pods.filter((i) => i < real).length;
       const forWarm = p.pods.length - forReal;
       const what = forWarm === 0 ? `${forReal} pending pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pending pod(s) and ${forWarm} pod(s) of capacity buffer`;
-      this.log({ t, object: `node/${node.name}`, reason: "Launched", message: `${p.type.name} for ${what} (cheapest type holding them); ready in ${this.timings.nodeStartupSeconds} s` });
+      this.normal(t, `node/${node.name}`, REASONS.launched, `${p.type.name} for ${what} (cheapest type holding them); ready in ${this.timings.nodeStartupSeconds} s`);
     }
     if (plan.unschedulable.length > 0) {
       const forWarm = plan.unschedulable.filter((i) => i >= real).length;
       const forReal = plan.unschedulable.length - forWarm;
       const what = forWarm === 0 ? `${forReal} pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pod(s) and ${forWarm} pod(s) of capacity buffer`;
-      this.log({ t, object: "pod", reason: "Unschedulable", message: `${what} fit no node within the NodePool's limits` });
+      this.events.warning(`nodepool/${this.pool.name}`, REASONS.failedScheduling, `${what} fit no instance type within the NodePool's limits`, simTime(t));
     }
   }
 
@@ -235,11 +236,11 @@ export class SimCluster {
       n.state = "ready";
       n.lastPodEventAt = t;
       this.version++;
-      this.log({ t, object: `node/${n.name}`, reason: "Ready", message: `${n.type.name} ready after ${round(t - n.createdAt)} s` });
+      this.normal(t, `node/${n.name}`, REASONS.ready, `${n.type.name} ready after ${round(t - n.createdAt)} s`);
       if (n.replaces) {
         const old = n.replaces;
         n.replaces = undefined;
-        this.remove(old, t, "Replaced", `replaced by the cheaper ${n.type.name} ${n.name}`);
+        this.remove(old, t, old.replacedBecause ?? `replaced by the cheaper ${n.type.name} ${n.name}`);
       }
     }
     while (this.startHead < this.starting.length && this.starting[this.startHead]!.readyAt <= t + EPS) {
@@ -254,8 +255,8 @@ export class SimCluster {
     }
   }
 
-  /** Deletes a node; its pods are evicted and the ReplicaSet recreates them as pending. */
-  remove(node: SimNode, t: number, reason: string, message: string): void {
+  /** Drains and deletes a node (at once: the pods are evicted and the ReplicaSet recreates them as pending). */
+  remove(node: SimNode, t: number, why: string): void {
     const i = this.nodes.indexOf(node);
     if (i < 0) return;
     this.nodes.splice(i, 1);
@@ -269,7 +270,8 @@ export class SimCluster {
       this.pending += node.bound;
     }
     this.version++;
-    this.log({ t, object: `node/${node.name}`, reason, message: node.bound > 0 ? `${message}; ${node.bound} pod(s) drained and recreated` : message });
+    this.normal(t, `node/${node.name}`, REASONS.draining, node.bound > 0 ? `${why}; ${node.bound} pod(s) evicted and recreated` : why);
+    this.normal(t, `node/${node.name}`, REASONS.deleted, why);
   }
 
   /**
@@ -306,18 +308,23 @@ export class SimCluster {
     return consolidate(this.pool, this.views(), t);
   }
 
-  /** Carries out a validated disruption: delete now, or pre-spin the replacement and delete once it is ready. */
+  /**
+   * Carries out a validated disruption: delete now, or pre-spin the replacement and delete once it is
+   * ready. Recorded as the runtime's provisioner does: the replacement's launch, then draining and deletion.
+   */
   execute(d: Disruption, t: number): void {
     const node = this.nodes.find((n) => n.name === d.node);
     if (!node) return;
+    const why = `consolidation (${d.reason}): ${d.message}`;
     if (d.action === "delete") {
-      this.remove(node, t, d.reason === "Empty" ? "DisruptedEmpty" : "DisruptedUnderutilized", d.message);
+      this.remove(node, t, why);
       return;
     }
     node.replacing = true;
+    node.replacedBecause = why;
     const repl = this.launch(d.replacement!, t);
     repl.replaces = node;
-    this.log({ t, object: `node/${node.name}`, reason: "Replacing", message: `${d.message}; launched ${repl.name}` });
+    this.normal(t, `node/${repl.name}`, REASONS.launched, `${repl.type.name}: replaces ${node.name}; ready in ${this.timings.nodeStartupSeconds} s`);
   }
 
   /** The earliest time a node becomes quiet for consolidateAfter (consolidation's answer can change then). */
@@ -334,5 +341,7 @@ export class SimCluster {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+/** Simulated seconds → an event's time (milliseconds since the start of the run). */
+const simTime = (t: number) => Math.round(t * 1000);
 // Startup times are sums of floats; a due time within this slack counts as reached.
 const EPS = 1e-9;

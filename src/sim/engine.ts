@@ -1,9 +1,10 @@
 import { UserError } from "../errors.js";
+import { EventRecorder, REASONS, disruptingReason, type ClusterEvent } from "../scaling/events.js";
 import { KARPENTER, type PoolSettings } from "../scaling/karpenter.js";
 import { makePolicy, type PolicyInput, type PolicyName, type PredictiveOptions } from "../scaling/policy.js";
 import type { Resources } from "../scaling/quantity.js";
 import type { ScalingRule } from "../scaling/scaledobject.js";
-import { SimCluster, type SimEvent } from "./cluster.js";
+import { SimCluster } from "./cluster.js";
 import { FluidQueue } from "./fluid-queue.js";
 import type { Trace } from "./trace.js";
 
@@ -64,7 +65,8 @@ export interface SimSummary {
 export interface SimResult {
   timeline: TimelineEntry[];
   summary: SimSummary;
-  events: SimEvent[];
+  /** The runtime's event type and reasons (`akspilot events`), timed in milliseconds since the start. */
+  events: ClusterEvent[];
 }
 
 export const SIM_DEFAULTS = { nodeStartupSeconds: 60, podStartupSeconds: 2, concurrency: 1, tailSeconds: 900 } as const;
@@ -97,9 +99,10 @@ export function simulate(o: SimOptions): SimResult {
     throw new UserError(`${o.durationSeconds !== undefined ? "--duration" : "the trace (last row + 900 s tail)"} spans ${end} simulated seconds; the limit is ${SIM_MAX_SECONDS} (a year)`, "simulate a shorter span (--duration, or a trace ending sooner)");
   }
 
-  const events: SimEvent[] = [];
-  const log = (e: SimEvent) => events.push(e);
-  const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, log);
+  // Every event is kept (Infinity): a simulated year is read afterwards, not streamed.
+  const events = new EventRecorder(Infinity, () => 0);
+  const at = (t: number) => Math.round(t * 1000);
+  const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, events);
   const fq = new FluidQueue((workMs ?? 0) / 1000);
   const policy = makePolicy(policyName, rule, o.predictive);
   const loops = policy.loops().map((l) => ({ ...l, next: 0, lastT: 0, lastArrived: 0, lastObserved: 0, seen: false }));
@@ -126,12 +129,12 @@ export function simulate(o: SimOptions): SimResult {
   // Disruption: a pass every 10 s; decisions are re-validated 15 s later before they run.
   let nextDisruption = 0;
   let memo: { version: number; quietAt: number } | undefined;
-  const validations: { at: number; node: string; action: string }[] = [];
+  const validations: { at: number; since: number; node: string; action: string }[] = [];
 
   const initial = o.initialReplicas ?? 0;
   if (initial > 0) {
     cluster.setReplicas(Math.min(initial, rule.maxReplicas), 0);
-    log({ t: 0, object: "deployment", reason: "Initial", message: `${cluster.replicas} replica(s)` });
+    events.normal(`deployment/${rule.target}`, REASONS.scalingReplicaSet, `initial: 0 → ${cluster.replicas}: --initial-replicas`, 0);
   }
 
   const timeline: TimelineEntry[] = [];
@@ -174,7 +177,9 @@ export function simulate(o: SimOptions): SimResult {
       if (r.decision && r.decision.replicas !== cluster.replicas) {
         const before = cluster.replicas;
         cluster.setReplicas(r.decision.replicas, t);
-        log({ t, object: "deployment", reason: r.decision.reason, message: r.decision.message });
+        // As the runtime's autoscaler and ReplicaSet record a decision: the ScaledObject's, then the Deployment's.
+        events.normal(`scaledobject/${rule.name}`, r.decision.reason, `${l.name}: ${r.decision.message}`, at(t));
+        events.normal(`deployment/${rule.target}`, REASONS.scalingReplicaSet, `${policy.name}/${l.name}: ${before} → ${cluster.replicas}: ${r.decision.reason} (scaledobject/${rule.name})`, at(t));
         if (cluster.replicas > before && firstScaleUpAt === null) firstScaleUpAt = t;
         if (cluster.replicas === 0 && before > 0) backToZeroAt = t;
         if (cluster.replicas > 0) backToZeroAt = null;
@@ -195,6 +200,7 @@ export function simulate(o: SimOptions): SimResult {
       validations.splice(i--, 1);
       const still = cluster.consolidate(t).find((d) => d.node === v.node && d.action === v.action);
       if (still) {
+        events.normal(`node/${still.node}`, disruptingReason(still.reason), `${still.action}: ${still.message} (validated ${Math.round(t - v.since)} s later)`, at(t));
         cluster.execute(still, t);
         memo = undefined;
       }
@@ -206,8 +212,7 @@ export function simulate(o: SimOptions): SimResult {
         const ds = cluster.consolidate(t);
         for (const d of ds) {
           if (validations.some((v) => v.node === d.node)) continue;
-          validations.push({ at: t + KARPENTER.validationSeconds, node: d.node, action: d.action });
-          log({ t, object: `node/${d.node}`, reason: `Disruption${d.reason}`, message: `${d.action}: ${d.message} (re-validated in ${KARPENTER.validationSeconds} s)` });
+          validations.push({ at: t + KARPENTER.validationSeconds, since: t, node: d.node, action: d.action });
         }
         memo = ds.length === 0 ? { version: cluster.version, quietAt: cluster.nextQuietAt(t + EPS) } : undefined;
       }
@@ -261,7 +266,7 @@ export function simulate(o: SimOptions): SimResult {
     summary.processed = Math.round(fq.processed);
     summary.backlogAtEnd = Math.round(fq.waiting);
   }
-  return { timeline, summary, events };
+  return { timeline, summary, events: events.list() };
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;

@@ -11,7 +11,7 @@ export function formatSimResult(r: SimResult, withEvents: boolean): string {
   if (rows.length > MAX_ROWS) out.push(`… ${rows.length - MAX_ROWS} more changes (use --json for all of them)`);
   if (withEvents) {
     out.push("", "events:");
-    for (const ev of r.events) out.push(`  ${pad(String(Math.round(ev.t * 1000) / 1000), 10)}${pad(ev.object, 26)}${pad(ev.reason, 28)}${ev.message}`);
+    for (const ev of r.events) out.push(`  ${pad(String(ev.time / 1000), 10)}${pad(ev.object, 34)}${pad(ev.reason, 26)}${ev.type === "Warning" ? "Warning: " : ""}${ev.message}`);
   }
   const s = r.summary;
   out.push("", `summary (${s.policy}, ${s.durationSeconds} s simulated):`);

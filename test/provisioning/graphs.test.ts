@@ -1,17 +1,21 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getGraphDefinition, graphNames } from "../../src/provisioning/graphs/index.js";
+import { buildGraph, getGraphDefinition, graphNames } from "../../src/provisioning/graphs/index.js";
 import { exportEnvText, orderNodes } from "../../src/provisioning/engine.js";
 import { checkLocation, cloudOf, parseCloud } from "../../src/provisioning/clouds.js";
 import { randomSuffix, stableGuid } from "../../src/provisioning/names.js";
 import { newState } from "../../src/provisioning/state.js";
 import { UserError } from "../../src/errors.js";
-import type { ResourceGraph } from "../../src/provisioning/types.js";
+import type { ManagedClusterNode, ResourceGraph } from "../../src/provisioning/types.js";
+import { blueprintNames, getBlueprint } from "../../src/blueprints/index.js";
+import type { Blueprint } from "../../src/blueprints/types.js";
 
-function build(name: string, suffix = "ab12cd"): ResourceGraph {
+function build(name: string, suffix = "ab12cd", bp?: Blueprint, over: { kubernetesVersion?: string } = {}): ResourceGraph {
   const def = getGraphDefinition(name);
-  return def.build({ suffix, cloud: def.defaultCloud, location: def.defaultLocation[def.defaultCloud] });
+  return buildGraph(def, { suffix, cloud: def.defaultCloud, location: def.defaultLocation[def.defaultCloud], ...over }, bp);
 }
+
+const clusters = (g: ResourceGraph) => g.nodes.filter((n): n is ManagedClusterNode => n.kind === "managedCluster");
 
 describe("resource graphs", () => {
   it("every blueprint's graph orders without cycles or dangling references", () => {
@@ -89,5 +93,70 @@ describe("resource graphs", () => {
     assert.equal(a, stableGuid("/S/X", "AcrPull", "p1"));
     assert.notEqual(a, stableGuid("/s/x", "AcrPull", "p2"));
     assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it("every blueprint has a graph, found by the blueprint's name or the graph's", () => {
+    for (const name of blueprintNames()) assert.equal(getGraphDefinition(name).blueprint, name);
+    assert.equal(getGraphDefinition("airflow"), getGraphDefinition("airflow-infra"));
+  });
+
+  it("clusters come from the blueprint: pools, taints, zones and version", () => {
+    for (const name of graphNames()) {
+      const def = getGraphDefinition(name);
+      const bp = getBlueprint(def.blueprint);
+      const g = build(name);
+      assert.deepEqual(clusters(g).map((c) => c.kubernetesVersion), bp.clusters.map((c) => c.kubernetesVersion), name);
+      assert.deepEqual(
+        clusters(g).map((c) => c.pools.map((p) => [p.name, p.mode, p.vmSize, p.count, p.zones ?? []])),
+        bp.clusters.map((c) => c.agentPools.map((p) => [p.name, p.mode, p.vmSize, p.count, p.zones ?? []])),
+        name,
+      );
+    }
+    const edw = clusters(build("edw"))[0]!;
+    assert.deepEqual(edw.pools.map((p) => p.taints), [["CriticalAddonsOnly=true:NoSchedule"], ["deployment=aqs-app-pool:NoSchedule"]]);
+    assert.equal(edw.nodeAutoProvisioning, true, "the blueprint has a Karpenter NodePool");
+    assert.equal(edw.keda, true, "the blueprint has a ScaledObject");
+    // Blue runs the old version and green the new one; --kubernetes-version sets both.
+    const bg = clusters(build("bluegreen"));
+    assert.deepEqual(bg.map((c) => [c.id, c.name, c.kubernetesVersion]), [["blue", "aks-blue-ab12cd", "1.19.11"], ["green", "aks-green-ab12cd", "1.20.7"]]);
+    assert.deepEqual(clusters(build("bluegreen", "ab12cd", undefined, { kubernetesVersion: "1.31" })).map((c) => c.kubernetesVersion), ["1.31", "1.31"]);
+    assert.equal(clusters(build("airflow-infra"))[0]!.kubernetesVersion, undefined, "no version in the blueprint: the region's default");
+  });
+
+  it("changing the blueprint changes the graph: a pool's count, taints, labels, the version, the queue name", () => {
+    const bp = getBlueprint("edw");
+    const app = bp.clusters[0]!.agentPools.find((p) => p.name === "apppool")!;
+    app.count = 4;
+    app.vmSize = "Standard_D4s_v5";
+    app.taints = [{ key: "dedicated", effect: "NoExecute" }];
+    app.labels = { workload: "consumer" };
+    bp.clusters[0]!.kubernetesVersion = "1.31";
+    bp.apps[0]!.env.AZURE_QUEUE_NAME = "orders";
+    const g = build("edw", "ab12cd", bp);
+    const pool = clusters(g)[0]!.pools.find((p) => p.name === "apppool")!;
+    assert.deepEqual([pool.count, pool.vmSize, pool.taints, pool.labels], [4, "Standard_D4s_v5", ["dedicated:NoExecute"], { workload: "consumer" }]);
+    assert.equal(clusters(g)[0]!.kubernetesVersion, "1.31");
+    assert.equal(g.nodes.find((n) => n.id === "queue")!.name, "orders");
+    // The registry's copy is untouched: the default graph still has the seed's pool.
+    assert.equal(clusters(build("edw"))[0]!.pools.find((p) => p.name === "apppool")!.count, 1);
+
+    const bg = getBlueprint("bluegreen");
+    bg.clusters.find((c) => c.name === "green")!.agentPools[0]!.count = 5;
+    assert.deepEqual(clusters(build("bluegreen", "ab12cd", bg)).map((c) => c.pools[0]!.count), [3, 5]);
+  });
+
+  it("airflow-infra imports the blueprint's images and writes its secret names", () => {
+    const bp = getBlueprint("airflow");
+    const g = build("airflow-infra");
+    const imports = g.nodes.flatMap((n) => (n.kind === "registryImport" ? [[n.sourceRegistry, n.sourceImage, n.targetTag]] : []));
+    assert.deepEqual(imports, Object.values(bp.airflow!.images).map((i) => [i.source.split("/")[0], i.source.slice(i.source.indexOf("/") + 1), `${i.repository}:${i.tag}`]));
+    assert.deepEqual(imports[0], ["docker.io", "apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0", "airflow:airflow-pgbouncer-2024.01.19-1.21.0"]);
+    assert.equal(imports.length, 6);
+    const secrets = g.nodes.flatMap((n) => (n.kind === "keyVaultSecret" ? [n.name] : []));
+    assert.deepEqual(secrets, ["AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME", "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"]);
+    bp.airflow!.images.statsd!.tag = "v0.27.0";
+    bp.airflow!.images.statsd!.source = "quay.io/prometheus/statsd-exporter:v0.27.0";
+    const changed = build("airflow-infra", "ab12cd", bp).nodes.find((n) => n.kind === "registryImport" && n.targetTag.startsWith("statsd-exporter"));
+    assert.equal(changed?.kind === "registryImport" && changed.sourceImage, "prometheus/statsd-exporter:v0.27.0");
   });
 });

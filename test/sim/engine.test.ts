@@ -4,6 +4,7 @@ import { simulate, type TimelineEntry } from "../../src/sim/engine.js";
 import { FluidQueue } from "../../src/sim/fluid-queue.js";
 import type { Trace } from "../../src/sim/trace.js";
 import { SimCluster } from "../../src/sim/cluster.js";
+import { EventRecorder } from "../../src/scaling/events.js";
 import { COMPARISON_POD, NO_BUFFER, burstAfterIdle, recurringBursts, seedInputs, singleBurst } from "./workloads.js";
 
 const openLoop = (rows: [number, number][]): Trace => ({ kind: "queue", points: rows.map(([t, v]) => ({ t, v })) });
@@ -28,12 +29,19 @@ test("seed ScaledObject on a burst: 0 until queue > 20 (not at 20), then ceil(le
   assert.equal(at(tl, 119).nodes, 0);
   assert.equal(r.summary.maxNodes, 3);
   assert.equal(tl[tl.length - 1]!.nodes, 0);
-  assert.ok(r.events.some((e) => e.reason === "DisruptedEmpty"));
+  // Empty nodes go as the runtime's provisioner records it: validated, drained, deleted.
+  const gone = r.events.filter((e) => e.object === r.events.find((x) => x.reason === "DisruptingEmpty")?.object).map((e) => e.reason);
+  assert.deepEqual(gone.slice(-3), ["DisruptingEmpty", "Draining", "Deleted"]);
 });
 
 test("below the cap the HPA settles at ceil(len/5): queue 30 → 1, 4, then 6", () => {
   const r = simulate({ ...seedInputs(), trace: openLoop([[0, 30]]), durationSeconds: 60 });
-  assert.deepEqual(r.events.filter((e) => e.object === "deployment").map((e) => [e.t, e.reason]), [[0, "KEDAScaleTargetActivated"], [0, "HPAScaleUp"], [15, "HPAScaleUp"]]);
+  assert.deepEqual(r.events.filter((e) => e.object === "scaledobject/aws2az-queue-scaleobj").map((e) => [e.time, e.reason]), [[0, "KEDAScaleTargetActivated"], [0, "HPAScaleUp"], [15000, "HPAScaleUp"]]);
+  assert.deepEqual(r.events.filter((e) => e.object === "deployment/aqs-app").map((e) => e.message), [
+    "keda/keda: 0 → 1: KEDAScaleTargetActivated (scaledobject/aws2az-queue-scaleobj)",
+    "keda/hpa: 1 → 4: HPAScaleUp (scaledobject/aws2az-queue-scaleobj)",
+    "keda/hpa: 4 → 6: HPAScaleUp (scaledobject/aws2az-queue-scaleobj)",
+  ]);
   assert.equal(at(r.timeline, 15).replicas, 6);
 });
 
@@ -49,7 +57,7 @@ test("--initial-replicas and NodePool limits: pods beyond the limit stay pending
   const r = simulate({ rule, pool: { ...pool, limits: { cpuMillis: 2000 } }, trace: openLoop([[0, 100]]), initialReplicas: 10, durationSeconds: 100 });
   assert.equal(r.summary.maxNodes, 1);
   assert.equal(at(r.timeline, 100).ready, 7);
-  assert.ok(r.events.some((e) => e.reason === "Unschedulable"));
+  assert.ok(r.events.some((e) => e.reason === "FailedScheduling" && e.type === "Warning" && e.object === `nodepool/${pool.name}`));
 });
 
 test("fluid queue: exact FIFO latencies", () => {
@@ -86,7 +94,7 @@ test("capacity buffer: the first pods of a burst after idle start on a warm node
   assert.equal(up, 305); // the first tick that sees the burst's arrivals
   // The buffer's node was launched at the first batch (t = 1) and is Ready long before the burst.
   const launched = warm.events.filter((e) => e.reason === "Launched");
-  assert.equal(launched[0]!.t, 1);
+  assert.equal(launched[0]!.time, 1000);
   assert.match(launched[0]!.message, /pod\(s\) of capacity buffer/);
   assert.equal(at(warm.timeline, 299).nodes, 1);
   assert.equal(at(warm.timeline, 299).replicas, 0);
@@ -114,7 +122,7 @@ test("capacity buffer: phantom pods hold a node but never count in podSeconds, r
 test("capacity buffer in Karpenter's view: launches for phantom pods, keeps a node they need, lets one they do not need go", () => {
   const { pool } = seedInputs();
   const request = { cpuMillis: 250, memoryBytes: 64 * 1024 ** 2 };
-  const c = new SimCluster(pool, request, { nodeStartupSeconds: 60, podStartupSeconds: 2 }, () => {});
+  const c = new SimCluster(pool, request, { nodeStartupSeconds: 60, podStartupSeconds: 2 }, new EventRecorder(Infinity));
   c.setWarm(8, 0);
   assert.equal(c.unnominated(), 8);
   assert.equal(c.replicas, 0);

@@ -1,10 +1,10 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
-import { blueprintNames } from "../../blueprints/index.js";
+import { blueprintNames, isBlueprintName } from "../../blueprints/index.js";
 import { applyToAks } from "../../kube/apply.js";
 import { parseCloud } from "../../provisioning/clouds.js";
 import { deploy, destroy, plan, type ProvisionOptions } from "../../provisioning/engine.js";
-import { graphNames } from "../../provisioning/graphs/index.js";
+import { getGraphDefinition, graphNames } from "../../provisioning/graphs/index.js";
 import type { Provider } from "../../provisioning/provider.js";
 import type { ResourceGraph } from "../../provisioning/types.js";
 
@@ -75,9 +75,10 @@ function options(blueprint: string, flags: ProvisionFlags, target: "azure" | "lo
 }
 
 /** `--target aks` applies the Kubernetes blueprint: its values file, cloud and cluster (bluegreen) come from the flags. */
-function aks(blueprint: string, flags: ProvisionFlags, extra: { dryRun: boolean; destroy?: boolean }): Promise<void> {
+function aks(name: string, flags: ProvisionFlags, extra: { dryRun: boolean; destroy?: boolean }): Promise<void> {
   return applyToAks({
-    blueprint,
+    // A provisioning name (airflow-infra) stands for its blueprint (airflow) here too.
+    blueprint: isBlueprintName(name) ? name : getGraphDefinition(name).blueprint,
     context: flags.context,
     ...extra,
     out,
@@ -89,7 +90,7 @@ function aks(blueprint: string, flags: ProvisionFlags, extra: { dryRun: boolean;
 
 function common(cmd: Command, verb: string): Command {
   return cmd
-    .argument("<blueprint>", `one of: ${graphNames().join(", ")} (--target aks: ${blueprintNames().join(", ")})`)
+    .argument("<blueprint>", `one of: ${blueprintNames().join(", ")} (or a graph's name: ${graphNames().filter((n) => !isBlueprintName(n)).join(", ")})`)
     .addOption(new Option("--target <target>", `where to ${verb}: azure, local (this machine), or aks (the Kubernetes workloads)`).choices(["azure", "local", "aks"]).default("local"))
     .option("--cloud <cloud>", "AzurePublicCloud or AzureChinaCloud (default: the seed's)")
     .option("--location <region>", "Azure region (default: the seed's region for the cloud)")

@@ -43,8 +43,8 @@ export function registerSimulateCommand(program: Command): void {
     .option("--node-startup-seconds <s>", `node launch to Ready (default ${SIM_DEFAULTS.nodeStartupSeconds})`)
     .option("--pod-startup-seconds <s>", `pod bound to Ready (default ${SIM_DEFAULTS.podStartupSeconds})`)
     .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
-    .option("--json", "print one JSON object {timeline, summary}")
-    .option("--events", "include every scaling and node event with its reason")
+    .option("--json", "print one JSON object {timeline, summary} (with --events: {timeline, summary, events})")
+    .option("--events", "include every scaling and node event with its reason, as the local runtime records them")
     .action((f: SimulateFlags) => {
       const inputs = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}) });
       const result = simulate({

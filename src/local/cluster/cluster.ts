@@ -96,7 +96,7 @@ export class Cluster {
   }
 
   event(type: "Normal" | "Warning", object: string, reason: string, message: string): void {
-    this.events.record(type, object, reason, message, this.name);
+    this.events.record(type, object, reason, message, undefined, this.name);
   }
 
   // ---- nodes -------------------------------------------------------------------------------

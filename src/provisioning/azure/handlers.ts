@@ -433,7 +433,7 @@ function clusterBody(n: R<"managedCluster">): ManagedCluster {
     enableRbac: true,
     agentPoolProfiles: n.pools.map((p) => ({
       name: p.name, mode: p.mode, count: p.count, vmSize: p.vmSize, osType: "Linux", type: "VirtualMachineScaleSets",
-      nodeTaints: p.taints.length > 0 ? p.taints : undefined, availabilityZones: p.zones, vnetSubnetID: p.subnetId,
+      nodeTaints: p.taints.length > 0 ? p.taints : undefined, nodeLabels: p.labels, availabilityZones: p.zones, vnetSubnetID: p.subnetId,
     })),
     networkProfile: { networkPlugin: n.network.plugin, networkPluginMode: n.network.pluginMode, networkDataplane: n.network.dataplane },
     oidcIssuerProfile: { enabled: n.oidcIssuer },
@@ -453,7 +453,11 @@ function clusterView(m: ManagedCluster): Record<string, unknown> {
     tier: m.sku?.tier,
     kubernetesVersion: m.kubernetesVersion,
     dnsPrefix: m.dnsPrefix,
-    pools: (m.agentPoolProfiles ?? []).map((p) => ({ name: p.name, mode: p.mode, count: p.count, vmSize: p.vmSize, taints: p.nodeTaints ?? [], zones: p.availabilityZones })),
+    pools: (m.agentPoolProfiles ?? []).map((p) => ({
+      name: p.name, mode: p.mode, count: p.count, vmSize: p.vmSize, taints: p.nodeTaints ?? [], zones: p.availabilityZones,
+      // Only pools with labels show them, so a pool without any compares equal however ARM spells "none".
+      ...(p.nodeLabels && Object.keys(p.nodeLabels).length > 0 ? { labels: p.nodeLabels } : {}),
+    })),
     network: { plugin: m.networkProfile?.networkPlugin, pluginMode: m.networkProfile?.networkPluginMode, dataplane: m.networkProfile?.networkDataplane },
     oidcIssuer: m.oidcIssuerProfile?.enabled ?? false,
     workloadIdentity: m.securityProfile?.workloadIdentity?.enabled ?? false,

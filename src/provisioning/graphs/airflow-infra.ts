@@ -1,34 +1,36 @@
+import type { AirflowSpec, Blueprint } from "../../blueprints/types.js";
 import { ref, secretFrom } from "../refs.js";
 import type { BlueprintGraphDefinition, GraphContext, ResourceGraph, ResourceNode } from "../types.js";
+import { agentPools, clusterSpec, kubernetesVersion } from "./clusters.js";
 
-/** The six images seed 002 imports into the registry: [source registry, source image, target tag]. */
-export const AIRFLOW_IMAGES: ReadonlyArray<readonly [string, string, string]> = [
-  ["docker.io", "apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0", "airflow:airflow-pgbouncer-2024.01.19-1.21.0"],
-  ["docker.io", "apache/airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0", "airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0"],
-  ["docker.io", "bitnamilegacy/postgresql:16.1.0-debian-11-r15", "postgresql:16.1.0-debian-11-r15"],
-  ["quay.io", "prometheus/statsd-exporter:v0.26.1", "statsd-exporter:v0.26.1"],
-  ["docker.io", "apache/airflow:2.9.3", "airflow:2.9.3"],
-  ["registry.k8s.io", "git-sync/git-sync:v4.1.0", "git-sync:v4.1.0"],
-];
+/** The images the blueprint runs, as registry imports: [source registry, source image, target repository:tag]. */
+export function airflowImports(af: AirflowSpec): Array<[string, string, string]> {
+  return Object.values(af.images).map((i) => {
+    const slash = i.source.indexOf("/");
+    return [i.source.slice(0, slash), i.source.slice(slash + 1), `${i.repository}:${i.tag}`];
+  });
+}
 
-export const AIRFLOW_SECRET_NAMES = {
-  accountName: "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME",
-  accountKey: "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY",
-} as const;
+function airflowOf(bp: Blueprint): AirflowSpec {
+  if (!bp.airflow) throw new Error(`blueprint ${bp.name} has no Airflow settings`);
+  return bp.airflow;
+}
 
 /** Seed 002 (airflow-create-infrastructure.md): the infrastructure the Airflow chart then runs on. */
 export const airflowInfraGraph: BlueprintGraphDefinition = {
   name: "airflow-infra",
+  blueprint: "airflow",
   title: "Apache Airflow on AKS: identity, Key Vault, Premium registry with imported images, ZRS log storage, zonal cluster",
-  seed: "002",
   defaultCloud: "AzurePublicCloud",
   defaultLocation: { AzurePublicCloud: "canadacentral", AzureChinaCloud: "chinanorth3" },
-  build(ctx: GraphContext): ResourceGraph {
+  build(ctx: GraphContext, bp: Blueprint): ResourceGraph {
     const s = ctx.suffix;
     const location = ctx.location;
-    const tags = { app: "airflow", "managed-by": "akspilot" };
+    const af = airflowOf(bp);
+    const aks = clusterSpec(bp);
+    const tags = { app: bp.name, "managed-by": "akspilot" };
     const rg = ref("resourceGroup");
-    const imports: ResourceNode[] = AIRFLOW_IMAGES.map(([registryUri, image, target], i) => ({
+    const imports: ResourceNode[] = airflowImports(af).map(([registryUri, image, target], i) => ({
       id: `import${i + 1}`,
       kind: "registryImport" as const,
       name: target,
@@ -56,21 +58,21 @@ export const airflowInfraGraph: BlueprintGraphDefinition = {
         id: "logsStorage", kind: "storageAccount", name: `airflowsasa${s}`, resourceGroup: rg, location,
         sku: "Standard_ZRS", defaultAction: "Allow", ipRules: [], tags,
       },
-      { id: "logsContainer", kind: "blobContainer", name: "airflow-logs", account: ref("logsStorage"), resourceGroup: rg },
+      { id: "logsContainer", kind: "blobContainer", name: af.logs.container, account: ref("logsStorage"), resourceGroup: rg },
       {
-        id: "secretAccountName", kind: "keyVaultSecret", name: AIRFLOW_SECRET_NAMES.accountName,
+        id: "secretAccountName", kind: "keyVaultSecret", name: af.keyVaultSecrets.accountName,
         vault: ref("keyVault"), resourceGroup: rg, value: ref("logsStorage"),
       },
       {
-        id: "secretAccountKey", kind: "keyVaultSecret", name: AIRFLOW_SECRET_NAMES.accountKey,
+        id: "secretAccountKey", kind: "keyVaultSecret", name: af.keyVaultSecrets.accountKey,
         vault: ref("keyVault"), resourceGroup: rg, value: secretFrom("logsStorage", "primaryKey"),
       },
       {
-        id: "cluster", kind: "managedCluster", name: `cluster-aks-airflow-${s}`, resourceGroup: rg, location,
-        kubernetesVersion: ctx.kubernetesVersion,
+        id: "cluster", kind: "managedCluster", name: `cluster-${aks.name}-${s}`, resourceGroup: rg, location,
+        kubernetesVersion: kubernetesVersion(ctx, aks),
         tier: "Standard",
         dnsPrefix: `airflow-${s}`,
-        pools: [{ name: "systempool", mode: "System", count: 3, vmSize: "Standard_DS4_v2", taints: [], zones: ["1", "2", "3"] }],
+        pools: agentPools(aks),
         network: { plugin: "azure" },
         oidcIssuer: true,
         workloadIdentity: true,
@@ -107,11 +109,11 @@ export const airflowInfraGraph: BlueprintGraphDefinition = {
         ["MY_ACR_REGISTRY_ID", ref("registry", "id")],
         ["AKS_AIRFLOW_LOGS_STORAGE_ACCOUNT_NAME", ref("logsStorage")],
         ["AKS_AIRFLOW_LOGS_STORAGE_CONTAINER_NAME", ref("logsContainer")],
-        ["AKS_AIRFLOW_LOGS_STORAGE_SECRET_NAME", "storage-account-credentials"],
+        ["AKS_AIRFLOW_LOGS_STORAGE_SECRET_NAME", af.storageSecret],
         ["MY_CLUSTER_NAME", ref("cluster")],
         ["OIDC_URL", ref("cluster", "oidcIssuerUrl")],
-        ["SERVICE_ACCOUNT_NAME", "airflow"],
-        ["SERVICE_ACCOUNT_NAMESPACE", "airflow"],
+        ["SERVICE_ACCOUNT_NAME", af.serviceAccount],
+        ["SERVICE_ACCOUNT_NAMESPACE", bp.namespace],
       ],
     };
   },

@@ -1,5 +1,12 @@
+import type { Blueprint } from "../../blueprints/types.js";
 import { ref } from "../refs.js";
 import type { BlueprintGraphDefinition, GraphContext, ManagedClusterNode, ResourceGraph, Ref } from "../types.js";
+import { agentPools, clusterSpec, kubernetesVersion } from "./clusters.js";
+
+type Color = "blue" | "green";
+
+/** Each cluster's subnet in the seed's VNet (Azure CNI: pods take addresses from it). */
+const SUBNETS: Record<Color, string> = { blue: "AksSubnet", green: "AksSubnetGreen" };
 
 /**
  * Seed 003: one VNet (10.0.0.0/8) with the gateway subnet and one subnet per cluster, a static public IP,
@@ -7,31 +14,36 @@ import type { BlueprintGraphDefinition, GraphContext, ManagedClusterNode, Resour
  */
 export const bluegreenGraph: BlueprintGraphDefinition = {
   name: "bluegreen",
+  blueprint: "bluegreen",
   title: "Blue-green AKS upgrade behind one Application Gateway (AGIC)",
-  seed: "003",
   defaultCloud: "AzureChinaCloud",
   defaultLocation: { AzurePublicCloud: "westus3", AzureChinaCloud: "chinanorth2" },
-  build(ctx: GraphContext): ResourceGraph {
+  build(ctx: GraphContext, bp: Blueprint): ResourceGraph {
     const s = ctx.suffix;
     const location = ctx.location;
     const tags = { app: "aspnetapp", "managed-by": "akspilot" };
     const rg = ref("resourceGroup");
-    const active = ctx.active ?? "blue";
-    const cluster = (color: "blue" | "green", subnet: string, version: string | undefined): ManagedClusterNode => ({
-      id: color, kind: "managedCluster", name: `aks-${color}-${s}`, resourceGroup: rg, location,
-      kubernetesVersion: version,
-      tier: "Free",
-      dnsPrefix: `aks-${color}-${s}`,
-      pools: [{ name: "nodepool1", mode: "System", count: 3, vmSize: "Standard_D2s_v5", taints: [], subnetId: ref("vnet", `subnet:${subnet}`) }],
-      network: { plugin: "azure" },
-      oidcIssuer: false,
-      workloadIdentity: false,
-      keda: false,
-      nodeAutoProvisioning: false,
-      blobCsiDriver: false,
-      // Created without AGIC; the switch step decides which cluster's AGIC owns the gateway.
-      tags: { ...tags, color },
-    });
+    const start = bp.blueGreen?.activeCluster;
+    const active: Color = ctx.active ?? (start === "green" ? "green" : "blue");
+    // The blueprint's "blue" and "green" clusters: their pools and versions (blue runs the old one, green the new).
+    const cluster = (color: Color): ManagedClusterNode => {
+      const spec = clusterSpec(bp, color);
+      return {
+        id: color, kind: "managedCluster", name: `aks-${spec.name}-${s}`, resourceGroup: rg, location,
+        kubernetesVersion: kubernetesVersion(ctx, spec),
+        tier: "Free",
+        dnsPrefix: `aks-${spec.name}-${s}`,
+        pools: agentPools(spec, ref("vnet", `subnet:${SUBNETS[color]}`)),
+        network: { plugin: "azure" },
+        oidcIssuer: false,
+        workloadIdentity: false,
+        keda: false,
+        nodeAutoProvisioning: false,
+        blobCsiDriver: false,
+        // Created without AGIC; the switch step decides which cluster's AGIC owns the gateway.
+        tags: { ...tags, color },
+      };
+    };
     const gatewayId: Ref = ref("appGateway", "id");
     return {
       blueprint: "bluegreen",
@@ -56,8 +68,8 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
           sku: "Standard_v2", capacity: 2,
           subnetId: ref("vnet", "subnet:AppGwSubnet"), publicIpId: ref("publicIp", "id"), tags,
         },
-        cluster("blue", "AksSubnet", ctx.kubernetesVersion),
-        cluster("green", "AksSubnetGreen", ctx.kubernetesVersion),
+        cluster("blue"),
+        cluster("green"),
         // Azure CNI in a custom VNet: each cluster's identity manages its own subnet (what the CLI grants implicitly).
         {
           id: "blueSubnetRole", kind: "roleAssignment", name: "Network Contributor@AksSubnet (blue)",

@@ -1,16 +1,31 @@
-import { EDW_DEFAULTS } from "../../blueprints/edw.js";
+import type { Blueprint } from "../../blueprints/types.js";
 import { ref } from "../refs.js";
 import type { BlueprintGraphDefinition, GraphContext, ResourceGraph, ResourceNode } from "../types.js";
+import { agentPools, clusterSpec, kubernetesVersion } from "./clusters.js";
+
+/** The KEDA-scaled consumer and the names it works with, as the blueprint declares them. */
+function consumerOf(bp: Blueprint): { queue: string; table: string; serviceAccount: string } {
+  const target = bp.scaledObject?.spec.scaleTargetRef.name;
+  const app = bp.apps.find((a) => a.name === target);
+  const queue = app?.env.AZURE_QUEUE_NAME;
+  const table = app?.env.AZURE_TABLE_NAME;
+  if (!app || !queue || !table || !app.serviceAccountName) {
+    throw new Error(`blueprint ${bp.name}: the ScaledObject's target needs AZURE_QUEUE_NAME, AZURE_TABLE_NAME and a service account`);
+  }
+  return { queue, table, serviceAccount: app.serviceAccountName };
+}
 
 /** Seed 000 (deployment/infra/deploy.sh): names and settings as the seed, with its bugs fixed (seeds-spec §1.10). */
 export const edwGraph: BlueprintGraphDefinition = {
   name: "edw",
+  blueprint: "edw",
   title: "Event-driven workflow: Storage Queue → KEDA-scaled consumer → Storage Table on AKS with node auto-provisioning",
-  seed: "000",
   defaultCloud: "AzurePublicCloud",
   defaultLocation: { AzurePublicCloud: "westus3", AzureChinaCloud: "chinanorth3" },
-  build(ctx: GraphContext): ResourceGraph {
+  build(ctx: GraphContext, bp: Blueprint): ResourceGraph {
     const s = ctx.suffix;
+    const { queue, table, serviceAccount } = consumerOf(bp);
+    const aks = clusterSpec(bp);
     const local = "aksdemo";
     const tags = { owner: local, "managed-by": "akspilot" };
     const location = ctx.location;
@@ -26,28 +41,26 @@ export const edwGraph: BlueprintGraphDefinition = {
         ipRules: ctx.clientIp ? [ctx.clientIp] : [],
         tags,
       },
-      { id: "queue", kind: "storageQueue", name: EDW_DEFAULTS.queueName, account: ref("storageAccount"), resourceGroup: rg },
-      { id: "table", kind: "storageTable", name: EDW_DEFAULTS.tableName, account: ref("storageAccount"), resourceGroup: rg },
+      { id: "queue", kind: "storageQueue", name: queue, account: ref("storageAccount"), resourceGroup: rg },
+      { id: "table", kind: "storageTable", name: table, account: ref("storageAccount"), resourceGroup: rg },
       { id: "registry", kind: "containerRegistry", name: `acr${local}${s}`, resourceGroup: rg, location, sku: "Basic", adminUserEnabled: false, tags },
       { id: "clusterIdentity", kind: "userAssignedIdentity", name: `mi-${local}-${s}`, resourceGroup: rg, location, tags },
       { id: "monitoring", kind: "logAnalyticsWorkspace", name: `log-${local}-${s}`, resourceGroup: rg, location, retentionInDays: 30, tags },
       {
-        id: "cluster", kind: "managedCluster", name: `aks-${local}-${s}`, resourceGroup: rg, location,
-        kubernetesVersion: ctx.kubernetesVersion ?? "1.30",
+        id: "cluster", kind: "managedCluster", name: `${aks.name}-${s}`, resourceGroup: rg, location,
+        kubernetesVersion: kubernetesVersion(ctx, aks),
         tier: "Free",
-        dnsPrefix: `aks-${local}-${s}`,
+        dnsPrefix: `${aks.name}-${s}`,
         identity: ref("clusterIdentity", "id"),
-        pools: [
-          // Tainted so that application pods land on auto-provisioned nodes (seed step 13).
-          { name: "systempool", mode: "System", count: 3, vmSize: "Standard_D2s_v5", taints: ["CriticalAddonsOnly=true:NoSchedule"] },
-          // Matches the consumer's toleration deployment=aqs-app-pool:NoSchedule.
-          { name: "apppool", mode: "User", count: 1, vmSize: "Standard_D2s_v5", taints: ["deployment=aqs-app-pool:NoSchedule"] },
-        ],
+        // The blueprint's pools: a tainted system pool (application pods land on auto-provisioned nodes,
+        // seed step 13) and the static pool the consumer's toleration deployment=aqs-app-pool:NoSchedule matches.
+        pools: agentPools(aks),
         network: { plugin: "azure", pluginMode: "overlay", dataplane: "cilium" },
         oidcIssuer: true,
         workloadIdentity: true,
-        keda: true,
-        nodeAutoProvisioning: true,
+        // The add-ons the blueprint's objects need: KEDA for its ScaledObject, NAP (Karpenter) for its NodePools.
+        keda: bp.scaledObject !== undefined,
+        nodeAutoProvisioning: (aks.nodePools?.length ?? 0) > 0,
         blobCsiDriver: false,
         monitoring: ref("monitoring", "id"),
         tags,
@@ -69,7 +82,7 @@ export const edwGraph: BlueprintGraphDefinition = {
       {
         id: "workloadFederation", kind: "federatedCredential", name: `federated-credential-${s}`,
         identity: ref("workloadIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
-        subject: `system:serviceaccount:${EDW_DEFAULTS.namespace}:${EDW_DEFAULTS.serviceAccount}`,
+        subject: `system:serviceaccount:${bp.namespace}:${serviceAccount}`,
         audiences: ["api://AzureADTokenExchange"],
       },
       {
@@ -105,7 +118,7 @@ export const edwGraph: BlueprintGraphDefinition = {
         ["AKS_MANAGED_IDENTITY_NAME", ref("clusterIdentity")],
         ["AKS_CLUSTER_NAME", ref("cluster")],
         ["WORKLOAD_MANAGED_IDENTITY_NAME", ref("workloadIdentity")],
-        ["SERVICE_ACCOUNT", EDW_DEFAULTS.serviceAccount],
+        ["SERVICE_ACCOUNT", serviceAccount],
         ["FEDERATED_IDENTITY_CREDENTIAL_NAME", ref("workloadFederation")],
         ["KEDA_SERVICE_ACCT_CRED_NAME", ref("kedaFederation")],
       ],

@@ -1,15 +1,18 @@
+import type { Blueprint } from "../../blueprints/types.js";
 import { ref } from "../refs.js";
 import type { BlueprintGraphDefinition, GraphContext, ResourceGraph } from "../types.js";
+import { agentPools, clusterSpec, kubernetesVersion } from "./clusters.js";
 
 /** Seed 001: a registry and a 2-node cluster with monitoring, the registry attached (AcrPull for the kubelet). */
 export const resilientWebGraph: BlueprintGraphDefinition = {
   name: "resilient-web",
-  title: "Resilient hello-world: 2-node AKS with monitoring and an attached registry",
-  seed: "001",
+  blueprint: "resilient-web",
+  title: "Resilient hello-world: AKS (the blueprint's pool) with monitoring and an attached registry",
   defaultCloud: "AzureChinaCloud",
   defaultLocation: { AzurePublicCloud: "eastus2", AzureChinaCloud: "chinaeast2" },
-  build(ctx: GraphContext): ResourceGraph {
+  build(ctx: GraphContext, bp: Blueprint): ResourceGraph {
     const s = ctx.suffix;
+    const aks = clusterSpec(bp);
     const location = ctx.location;
     const tags = { app: "helloworld", "managed-by": "akspilot" };
     const rg = ref("resourceGroup");
@@ -23,11 +26,11 @@ export const resilientWebGraph: BlueprintGraphDefinition = {
         { id: "monitoring", kind: "logAnalyticsWorkspace", name: `log-aksresilience-${s}`, resourceGroup: rg, location, retentionInDays: 30, tags },
         { id: "registry", kind: "containerRegistry", name: `acr${s}`, resourceGroup: rg, location, sku: "Standard", adminUserEnabled: false, tags },
         {
-          id: "cluster", kind: "managedCluster", name: `aksResilience-${s}`, resourceGroup: rg, location,
-          kubernetesVersion: ctx.kubernetesVersion,
+          id: "cluster", kind: "managedCluster", name: `${aks.name}-${s}`, resourceGroup: rg, location,
+          kubernetesVersion: kubernetesVersion(ctx, aks),
           tier: "Free",
-          dnsPrefix: `aksresilience-${s}`,
-          pools: [{ name: "nodepool1", mode: "System", count: 2, vmSize: "Standard_D2s_v5", taints: [] }],
+          dnsPrefix: `${aks.name.toLowerCase()}-${s}`,
+          pools: agentPools(aks),
           network: { plugin: "kubenet" },
           oidcIssuer: false,
           workloadIdentity: false,

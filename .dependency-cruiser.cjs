@@ -1,0 +1,116 @@
+/**
+ * The layer walls of src/, checked by `npm run check:walls` (and so by `npm test`).
+ * Lower layers never import higher ones: a blueprint is data; scaling is pure decisions; storage and
+ * process helpers know nothing of what runs on them; the targets (kube, provisioning, sim, local)
+ * interpret blueprints and never reach up into the runtime or the CLI.
+ * test/walls/walls.test.ts proves that every rule here reports a breach.
+ */
+
+/** Folders under src/, as a path pattern. */
+const under = (...dirs) => `^src/(${dirs.join("|")})/`;
+
+/** Node modules that do I/O: a pure layer must not reach them. */
+const IO_MODULES = "^(node:)?(fs|fs/promises|child_process|net|http|https|dgram)$";
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "storage-is-a-leaf",
+      comment: "src/storage serves queues and tables by name; what uses them (runtime, provisioning, blueprints, apps, CLI, targets) is above it",
+      severity: "error",
+      from: { path: under("storage") },
+      to: { path: under("local", "provisioning", "blueprints", "apps", "cli", "kube", "sim") },
+    },
+    {
+      name: "process-is-a-leaf",
+      comment: "src/process (Azurite, child processes) starts programs; it knows no runtime, blueprint, app or command",
+      severity: "error",
+      from: { path: under("process") },
+      to: { path: under("local", "provisioning", "blueprints", "apps", "cli") },
+    },
+    {
+      name: "apps-run-anywhere",
+      comment: "the app programs run in the local runtime and in a cluster alike, so they import no target and no CLI",
+      severity: "error",
+      from: { path: under("apps") },
+      to: { path: under("local", "cli", "sim", "kube") },
+    },
+    {
+      name: "apps-reach-provisioning-only-for-the-guard",
+      comment: "the one door from apps into provisioning is src/apps/storage.ts loading the local RBAC guard (next two rules)",
+      severity: "error",
+      from: { path: under("apps"), pathNot: "^src/apps/storage\\.ts$" },
+      to: { path: under("provisioning") },
+    },
+    {
+      name: "apps-storage-imports-only-the-guard",
+      comment: "src/apps/storage.ts may load src/provisioning/local/storage-guard.ts and nothing else of provisioning",
+      severity: "error",
+      from: { path: "^src/apps/storage\\.ts$" },
+      to: { path: under("provisioning"), pathNot: "^src/provisioning/local/storage-guard\\.ts$" },
+    },
+    {
+      name: "apps-storage-loads-the-guard-lazily",
+      comment: "a static import would load provisioning into every app process; only a dynamic import() is allowed",
+      severity: "error",
+      from: { path: "^src/apps/storage\\.ts$" },
+      to: { path: "^src/provisioning/local/storage-guard\\.ts$", dependencyTypesNot: ["dynamic-import"] },
+    },
+    {
+      name: "scaling-is-pure",
+      comment: "src/scaling holds the decisions both the runtime and the simulator run; it imports no target, runtime, store or process",
+      severity: "error",
+      from: { path: under("scaling") },
+      to: { path: under("local", "sim", "provisioning", "kube", "cli", "apps", "storage", "process") },
+    },
+    {
+      name: "scaling-does-no-io",
+      comment: "src/scaling is called on simulated time too: no files, processes or sockets",
+      severity: "error",
+      from: { path: under("scaling") },
+      to: { dependencyTypes: ["core"], path: IO_MODULES },
+    },
+    {
+      name: "blueprints-are-data",
+      comment: "a blueprint imports only other blueprint modules and src/errors.ts: no packages, no node modules, no targets",
+      severity: "error",
+      from: { path: under("blueprints") },
+      to: { pathNot: "^src/(blueprints/|errors\\.ts$)" },
+    },
+    {
+      name: "targets-stay-below-the-runtime",
+      comment: "kube, provisioning and sim interpret blueprints; the local runtime and the CLI are above them",
+      severity: "error",
+      from: { path: under("kube", "provisioning", "sim") },
+      to: { path: under("local", "cli") },
+    },
+    {
+      name: "runtime-stays-below-the-cli",
+      comment: "the CLI drives the local runtime, never the other way round",
+      severity: "error",
+      from: { path: under("local") },
+      to: { path: under("cli") },
+    },
+    {
+      name: "no-circular",
+      comment: "a cycle makes two modules one layer; split what both need into a lower module",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    // Type-only imports are edges too: a type from a higher layer couples the layers all the same.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+      mainFields: ["module", "main", "types", "typings"],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
+
