@@ -57,6 +57,8 @@ export interface AppSpec {
   ports: { name: string; containerPort: number }[];
   liveness?: HttpProbe;
   readiness?: HttpProbe;
+  /** Gates liveness and readiness until the app has started (slow starters). */
+  startup?: HttpProbe;
   serviceAccountName?: string;
   terminationGracePeriodSeconds: number;
   /** A Job (runs to completion) rather than a long-running Deployment. */

@@ -66,6 +66,7 @@ export function podTemplateFor(ctx: BuildContext, app: AppSpec): PodTemplateSpec
   if (app.ports.length) container.ports = app.ports.map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: "TCP" }));
   if (app.liveness) container.livenessProbe = probeFor(app, app.liveness);
   if (app.readiness) container.readinessProbe = probeFor(app, app.readiness);
+  if (app.startup) container.startupProbe = probeFor(app, app.startup);
   if (app.preStopSleepSeconds) container.lifecycle = { preStop: { sleep: { seconds: app.preStopSleepSeconds } } };
   if (volumeMounts.length) container.volumeMounts = volumeMounts;
 

@@ -100,6 +100,7 @@ export function podTemplate(bp: Blueprint, app: AppSpec, overrides: AppOverrides
     preStopMs: app.preStopSleepSeconds ? (app.preStopSleepSeconds * 1000) / timeScale : undefined,
     readiness: probe(app.readiness, timeScale),
     liveness: probe(app.liveness, timeScale),
+    startup: probe(app.startup, timeScale),
   };
 }
 
@@ -205,6 +206,17 @@ export class LocalRuntime {
               pool.taints ?? [], { ...pool.labels, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) });
           }
         }
+        // Services first: a port that cannot be bound fails the start before any pod process exists.
+        for (const { app } of templates) {
+          if (!app.service) continue;
+          const first = Object.entries(app.labels)[0];
+          const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
+          const endpoints = new Endpoints(cluster, svc);
+          const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
+          const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb ? o.gatewayPort : undefined });
+          rt.services.push({ cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy });
+          cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
+        }
         for (const { app, how, template } of templates) {
           cluster.addDeployment(app.name, template, how.replicas ?? app.replicas, app.disruptionBudget);
         }
@@ -216,16 +228,6 @@ export class LocalRuntime {
             nodeStartupSeconds: o.nodeStartupSeconds,
             buffer: ci === 0 && rt.provisioners.length === 0 ? o.buffer?.(rt) : undefined,
           }));
-        }
-        for (const { app } of templates) {
-          if (!app.service) continue;
-          const first = Object.entries(app.labels)[0];
-          const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
-          const endpoints = new Endpoints(cluster, svc);
-          const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
-          const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb ? o.gatewayPort : undefined });
-          rt.services.push({ cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy });
-          cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
         }
       }
       for (const p of rt.provisioners) p.start();

@@ -44,10 +44,7 @@ interface Tracked {
   settled: boolean;
 }
 
-/** Default visibility: the seed's 60 s, or longer than twice the work so one renewal always fits. */
-export function defaultVisibilitySeconds(workMs: number): number {
-  return Math.max(60, Math.ceil((2 * workMs) / 1000) + 30);
-}
+export { defaultVisibilitySeconds } from "./settings.js";
 
 /**
  * Competing consumer with at-least-once delivery and an exactly-once effect: the table entity is

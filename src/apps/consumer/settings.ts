@@ -1,5 +1,9 @@
 import { UserError } from "../../errors.js";
-import { defaultVisibilitySeconds } from "./consumer.js";
+
+/** Default visibility: the seed's 60 s, or longer than twice the work so one renewal always fits. */
+export function defaultVisibilitySeconds(workMs: number): number {
+  return Math.max(60, Math.ceil((2 * workMs) / 1000) + 30);
+}
 
 export interface ConsumerSettings {
   /** Messages per receive (1–32). */

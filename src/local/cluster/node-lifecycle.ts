@@ -1,7 +1,6 @@
-import type { Cluster } from "./cluster.js";
 import type { VirtualNode } from "./node.js";
 import type { Pod } from "./pod.js";
-import type { Timer } from "./clock.js";
+import type { Clock, Timer } from "./clock.js";
 import { toleratesTaint } from "../../scaling/scheduling.js";
 
 export interface NodeLifecycleSettings {
@@ -22,6 +21,17 @@ export function defaultGraceSeconds(kubernetesVersion: string | undefined): numb
 
 const UNREACHABLE = "node.kubernetes.io/unreachable";
 
+/** What the controller needs of its cluster (the Cluster class provides it). */
+export interface NodeLifecycleHost {
+  readonly clock: Clock;
+  liveNodes(): VirtualNode[];
+  podsOn(node: string): Pod[];
+  event(type: "Normal" | "Warning", object: string, reason: string, message: string): void;
+  changed(): void;
+  track(p: Promise<void>): void;
+  later(fn: () => void, ms: number): void;
+}
+
 /**
  * The node lifecycle controller and the taint-based eviction it drives: a node whose kubelet has been
  * silent for the grace period turns NotReady (Ready=Unknown), its pods are marked not ready (so endpoints
@@ -34,7 +44,7 @@ export class NodeLifecycle {
   private readonly monitor: Timer;
   private readonly scheduled = new Set<string>();
 
-  constructor(private readonly cluster: Cluster, s: Partial<NodeLifecycleSettings> & { timeScale: number }) {
+  constructor(private readonly cluster: NodeLifecycleHost, s: Partial<NodeLifecycleSettings> & { timeScale: number }) {
     this.settings = {
       timeScale: s.timeScale,
       kubernetesVersion: s.kubernetesVersion,

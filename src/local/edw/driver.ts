@@ -248,6 +248,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     const abort = new AbortController();
     const onOuter = () => abort.abort(new Error("interrupted"));
     ctx.signal.addEventListener("abort", onOuter, { once: true });
+    // A Ctrl-C during the start has already fired: the listener above would never hear it.
+    if (ctx.signal.aborted) onOuter();
     try {
       this.startSendingAt = performance.now();
       const count = o.messages ?? Infinity;
