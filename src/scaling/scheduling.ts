@@ -78,7 +78,7 @@ function domainCounts(pod: SchedPod, nodes: SchedNode[], key: string): Map<strin
 }
 
 function taintText(t: SchedTaint): string {
-  return `{${t.key}: ${t.value ?? ""}}`.replace(": }", "}");
+  return `{${t.key}: ${t.value ?? ""}}`;
 }
 
 /** Places one pod, or says why it cannot be placed. */
