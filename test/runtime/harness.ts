@@ -5,7 +5,7 @@ import type { ClusterEvent } from "../../src/local/cluster/events.js";
 import type { Pod, PodTemplate, ProbeSettings } from "../../src/local/cluster/pod.js";
 import type { Taint, VirtualNode } from "../../src/local/cluster/node.js";
 import type { InstanceType } from "../../src/scaling/catalog.js";
-import { FakeRunner, advance } from "./fake-runner.js";
+import { FakeRunner, advance, settle } from "./fake-runner.js";
 
 export const GiB = 1024 ** 3;
 export const T0 = 1_700_000_000_000;
@@ -39,6 +39,8 @@ export interface Harness {
   t(): number;
   /** Moves the clock (see `advance`). */
   run(ms: number, step?: number): Promise<void>;
+  /** Lets queued work run without moving the clock. */
+  settle(): Promise<void>;
   node(name?: string, type?: InstanceType, taints?: Taint[], labels?: Record<string, string>): VirtualNode;
   /** The deployment's pods, oldest first, optionally only those in one phase. */
   pods(app?: string, phase?: Pod["phase"]): Pod[];
@@ -57,6 +59,7 @@ export function harness(o: Partial<Omit<ClusterOptions, "clock" | "runner" | "al
     cluster,
     t: () => clock.now() - T0,
     run: (ms, step) => advance(clock, ms, step),
+    settle,
     // The pool name becomes the node's name: aks-<pool>-00000.
     node: (name = "a", type = SMALL, taints = [], labels = {}) => cluster.addNode(type, { kind: "agentPool", pool: name, mode: "User" }, 0, "test", taints, labels),
     pods: (app = "web", phase) => cluster.podsOf(app).filter((p) => !phase || p.phase === phase).sort((a, b) => a.createdAt - b.createdAt),
