@@ -142,5 +142,8 @@ export async function advance(clock: FakeClock, ms: number, step = 100): Promise
     clock.advance(d);
     left -= d;
     await settle();
+    // Timers set by what just ran, due now (a probe started at once), fire at this same time.
+    clock.advance(0);
+    await settle();
   }
 }
