@@ -135,6 +135,7 @@ export class Cluster {
     if (!node.powered) throw new UserError(`node ${name} is already stopped`, `start it with \`akspilot node start ${name}\``);
     if (node.phase === "Provisioning" || node.phase === "Draining") throw new UserError(`node ${name} is ${node.phase.toLowerCase()}`, "stop a Ready node");
     node.powered = false;
+    node.lastHeartbeat = this.clock.now(); // the kubelet posted status until the VM went off
     this.event("Warning", `node/${name}`, "VMStopped", `VM switched off: its pods stop answering; the node controller marks it NotReady after ${Math.round(this.lifecycle.settings.gracePeriodMs)} ms without a heartbeat`);
     for (const p of this.podsOn(name)) p.nodeLost();
     this.changed();
