@@ -182,6 +182,7 @@ export class Cluster {
     for (;;) {
       const left = this.podsOn(node.name).filter((p) => p.phase === "Running");
       if (left.length === 0) break;
+      if (signal?.aborted) throw new UserError(`drain of ${name} interrupted; the node stays cordoned`, `run \`akspilot node uncordon ${name}\` to undo`);
       let blocked = 0;
       for (const pod of left) {
         const d = this.deployments.get(pod.template.app);
@@ -196,7 +197,6 @@ export class Cluster {
         this.event("Normal", `pod/${pod.name}`, "Evicted", `evicted by the drain of ${name}`);
         this.track(pod.terminate(`evicted from ${name}: node drain`));
       }
-      if (signal?.aborted) throw new UserError(`drain of ${name} interrupted; the node stays cordoned`, `run \`akspilot node uncordon ${name}\` to undo`);
       await new Promise<void>((r) => this.later(r, blocked > 0 ? retryMs : 200 / this.o.timeScale));
       if (this.stopped) return;
     }
