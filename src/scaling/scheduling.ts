@@ -78,7 +78,7 @@ function domainCounts(pod: SchedPod, nodes: SchedNode[], key: string): Map<strin
 }
 
 function taintText(t: SchedTaint): string {
-  return `{${t.key}: ${t.value ?? ""}}`.replace(": }", "}");
+  return `{${t.key}: ${t.value ?? ""}}`;
 }
 
 /** Places one pod, or says why it cannot be placed. */
@@ -122,7 +122,8 @@ export function schedulePod(pod: SchedPod, nodes: SchedNode[]): SchedResult {
     feasible.push(n);
   }
   if (feasible.length === 0) {
-    const parts = [...reasons.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([r, k]) => `${k} ${r}`);
+    // FitError.Error(): "<count> <reason>" entries in plain string order (Go's sort.Strings).
+    const parts = [...reasons.entries()].map(([r, k]) => `${k} ${r}`).sort();
     return { reason: `0/${nodes.length} nodes are available${parts.length ? `: ${parts.join(", ")}` : ""}.` } as SchedResult;
   }
   let best: SchedNode | undefined;

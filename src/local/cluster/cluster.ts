@@ -135,6 +135,7 @@ export class Cluster {
     if (!node.powered) throw new UserError(`node ${name} is already stopped`, `start it with \`akspilot node start ${name}\``);
     if (node.phase === "Provisioning" || node.phase === "Draining") throw new UserError(`node ${name} is ${node.phase.toLowerCase()}`, "stop a Ready node");
     node.powered = false;
+    node.lastHeartbeat = this.clock.now(); // the kubelet posted status until the VM went off
     this.event("Warning", `node/${name}`, "VMStopped", `VM switched off: its pods stop answering; the node controller marks it NotReady after ${Math.round(this.lifecycle.settings.gracePeriodMs)} ms without a heartbeat`);
     for (const p of this.podsOn(name)) p.nodeLost();
     this.changed();
@@ -181,6 +182,7 @@ export class Cluster {
     for (;;) {
       const left = this.podsOn(node.name).filter((p) => p.phase === "Running");
       if (left.length === 0) break;
+      if (signal?.aborted) throw new UserError(`drain of ${name} interrupted; the node stays cordoned`, `run \`akspilot node uncordon ${name}\` to undo`);
       let blocked = 0;
       for (const pod of left) {
         const d = this.deployments.get(pod.template.app);
@@ -195,7 +197,6 @@ export class Cluster {
         this.event("Normal", `pod/${pod.name}`, "Evicted", `evicted by the drain of ${name}`);
         this.track(pod.terminate(`evicted from ${name}: node drain`));
       }
-      if (signal?.aborted) throw new UserError(`drain of ${name} interrupted; the node stays cordoned`, `run \`akspilot node uncordon ${name}\` to undo`);
       await new Promise<void>((r) => this.later(r, blocked > 0 ? retryMs : 200 / this.o.timeScale));
       if (this.stopped) return;
     }

@@ -122,7 +122,8 @@ export function evictionTime(pod: Pod, taints: { key: string; value?: string; ef
   let due: number | undefined;
   for (const t of taints) {
     const used = pod.template.tolerations.filter((tol) => toleratesTaint(tol, t));
-    const added = t.addedAt ?? 0;
+    // The taint manager counts from when it first sees the pod on the tainted node: the taint, or the bind.
+    const added = Math.max(t.addedAt ?? 0, pod.scheduledAt ?? 0);
     if (used.length === 0) return added; // untolerated NoExecute: at once
     const secs = used.map((u) => u.tolerationSeconds).filter((x): x is number => x !== undefined);
     if (secs.length === 0) continue; // no tolerationSeconds: tolerated forever

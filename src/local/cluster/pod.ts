@@ -214,6 +214,7 @@ export class Pod {
         if (ok) {
           this.started = true;
           this.ctx.event("Normal", this, "Started", "startup probe passed");
+          this.stopProbes(); // the kubelet stops probing startup once it has passed
           this.startMainProbes();
         } else if (++this.startupFails >= s.failureThreshold) {
           this.ctx.event("Warning", this, "Unhealthy", `startup probe failed ${s.failureThreshold} times; restarting the container`);
