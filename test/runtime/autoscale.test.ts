@@ -46,7 +46,7 @@ test("a backlog makes pods go 0 → many → 0 and Karpenter nodes 0 → several
     seen.maxDesired = Math.max(seen.maxDesired, d.desired);
     seen.maxNodes = Math.max(seen.maxNodes, live);
     if (seen.maxDesired > 1 && d.desired === 0 && d.current === 0) seen.sawZeroAfterPeak = true;
-    if (seen.sawZeroAfterPeak && seen.maxNodes >= 2 && live === 0) seen.nodesBackToNone = true;
+    if (seen.sawZeroAfterPeak && seen.maxNodes >= 1 && live === 0) seen.nodesBackToNone = true;
     return seen.nodesBackToNone && s.queueDepth === 0 ? true : undefined;
   }, 180_000, 250);
   up.child.kill("SIGINT");
@@ -60,7 +60,8 @@ test("a backlog makes pods go 0 → many → 0 and Karpenter nodes 0 → several
   // KEDA's ScaledObject caps at 15; the HPA reached it through its max(2×current, 4) steps.
   assert.equal(seen.maxDesired, 15);
   assert.ok(replicaHistory.includes(4), `expected the HPA's first step to 4 in ${replicaHistory.join(",")}`);
-  assert.ok(seen.maxNodes >= 2, `Karpenter nodes grew to ${seen.maxNodes}`);
+  // 15 pods of 250m: 7 fit the application pool's node, the rest need at least one node from Karpenter.
+  assert.ok(seen.maxNodes >= 1, `Karpenter nodes grew to ${seen.maxNodes}`);
   assert.deepEqual([...seen.staticNodes], [4]);
   // The runtime file is removed on exit.
   assert.equal(runtimeFile(cwd), undefined);
@@ -118,7 +119,7 @@ test("scale from zero on up edw starts the first pod on the static application p
     const s = await status(rt);
     return s.deployments[0]!.desired === 0 && s.deployments[0]!.current === 0 ? true : undefined;
   }, 90_000, 200);
-  const produce = await runCli(t, ["produce", "--count", "30", "--json"], { cwd });
+  const produce = await runCli(t, ["produce", "--count", "30", "--rate", "1000", "--json"], { cwd });
   assert.equal(produce.code, 0, produce.stderr);
   const first = await waitFor("a running consumer", async () => {
     const s = await status(rt);
