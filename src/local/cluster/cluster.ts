@@ -45,7 +45,8 @@ export class Cluster {
 
   constructor(private readonly o: ClusterOptions) {
     this.events = new EventRecorder(5000, o.now);
-    if (o.logDir) mkdirSync(o.logDir, { recursive: true });
+    // Owner-only: when this creates `.akspilot/` itself, the state directory must not end up 0755.
+    if (o.logDir) mkdirSync(o.logDir, { recursive: true, mode: 0o700 });
     this.ticker = setInterval(() => this.reconcile(), 1000);
     this.ticker.unref();
   }
