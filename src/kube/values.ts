@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
-import { parse as parseYaml } from "yaml";
-import { UserError, errorMessage } from "../errors.js";
+import { UserError } from "../errors.js";
+import { parseUserYaml, readUserFile } from "../util/user-file.js";
+import { clip } from "../util/text.js";
 import type { CloudName } from "./cloud.js";
 
 /** Settings a user supplies with `--values FILE` (YAML). Every field is optional. */
@@ -138,19 +138,8 @@ export function checkValues(data: unknown, source: string): KubeValues {
 }
 
 export function loadValuesFile(path: string): KubeValues {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read values file ${path}: ${errorMessage(e)}`, "pass an existing YAML file with --values");
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    throw new UserError(`${path} is not valid YAML: ${errorMessage(e).split("\n")[0]}`, "fix the YAML syntax");
-  }
-  return checkValues(data, path);
+  const text = readUserFile(path, "values file");
+  return checkValues(parseUserYaml(text, clip(path)), clip(path));
 }
 
 // Unknown keys are the most useful thing to report first: they are usually typos.

@@ -4,7 +4,8 @@ import { UserError } from "../../errors.js";
 import { intOption, numberOption } from "../options.js";
 import { upEdw } from "../../local/edw/up.js";
 import { DEFAULT_CATALOG } from "../../scaling/catalog.js";
-import { readFileSync } from "node:fs";
+import { readUserFile } from "../../util/user-file.js";
+import { clip } from "../../util/text.js";
 import { parseScaledObjectYaml, scalingRuleFrom, type ScalingRule } from "../../scaling/scaledobject.js";
 import { parseNodePoolYaml, poolSettings, type PoolSettings } from "../../scaling/karpenter.js";
 import { makePolicy, type PolicyName } from "../../scaling/policy.js";
@@ -42,21 +43,13 @@ interface UpFlags {
   identity?: string;
 }
 
-function readUserFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UserError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, "pass the path of a YAML file");
-  }
-}
-
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
 export function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): { rule: ScalingRule; pool: PoolSettings } {
   const rule = f.scaledobject
-    ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), f.scaledobject).rule
+    ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), clip(f.scaledobject)).rule
     : scalingRuleFrom(blueprint.scaledObject);
   const pool = f.nodepool
-    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), f.nodepool, DEFAULT_CATALOG).settings
+    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), clip(f.nodepool), DEFAULT_CATALOG).settings
     : poolSettings(blueprint.clusters[0]!.nodePools![0]!, DEFAULT_CATALOG);
   return { rule, pool };
 }
