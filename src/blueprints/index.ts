@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { clip } from "../util/text.js";
 import type { Blueprint } from "./types.js";
 import { edwBlueprint } from "./edw.js";
 import { resilientWebBlueprint } from "./resilient-web.js";
@@ -22,7 +23,7 @@ export function blueprintNames(): string[] {
 export function getBlueprint(name: string): Blueprint {
   const factory = registry[name];
   if (!factory) {
-    throw new UserError(`unknown blueprint "${name}"`, `choose one of: ${blueprintNames().join(", ")}`);
+    throw new UserError(`unknown blueprint "${clip(name)}"`, `choose one of: ${blueprintNames().join(", ")}`);
   }
   return factory();
 }

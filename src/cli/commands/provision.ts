@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
+import { clip } from "../../util/text.js";
 import { blueprintNames } from "../../blueprints/index.js";
 import { applyToAks } from "../../kube/apply.js";
 import { parseCloud } from "../../provisioning/clouds.js";
@@ -57,7 +58,7 @@ async function providerFor(target: "azure" | "local", flags: ProvisionFlags, gra
 
 function options(blueprint: string, flags: ProvisionFlags, target: "azure" | "local"): ProvisionOptions {
   if (flags.clientIp !== undefined && !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(flags.clientIp)) {
-    throw new UserError(`--client-ip "${flags.clientIp}" is not an IPv4 address or range`, "pass your public address, e.g. the output of `curl -s ifconfig.me`");
+    throw new UserError(`--client-ip "${clip(flags.clientIp)}" is not an IPv4 address or range`, "pass your public address, e.g. the output of `curl -s ifconfig.me`");
   }
   return {
     blueprint,

@@ -120,7 +120,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
       if (blueprint.name !== "edw") {
-        throw new UserError(`the local runtime does not run "${name}" yet`, `run \`akspilot manifests ${name}\` for its Kubernetes manifests`);
+        throw new UserError(`the local runtime does not run "${clip(name)}" yet`, `run \`akspilot manifests ${blueprint.name}\` for its Kubernetes manifests`);
       }
       if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
       if (f.exitWhenDrained && f.replicas === 0) throw new UserError("--replicas 0 with --exit-when-drained would never drain", "pass --replicas 1 or more, or leave it out to autoscale");
@@ -128,11 +128,11 @@ export function registerRunCommands(program: Command): void {
         try {
           new RegExp(f.failMatch);
         } catch (e) {
-          throw new UserError(`--fail-match is not a valid regular expression: ${(e as Error).message}`, "pass a JavaScript regular expression");
+          throw new UserError(`--fail-match is not a valid regular expression: ${clip((e as Error).message)}`, "pass a JavaScript regular expression");
         }
       }
       if (f.identity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.identity!))) {
-        throw new UserError(`--identity "${f.identity}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
+        throw new UserError(`--identity "${clip(f.identity)}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
       }
       const scripted = f.messages !== undefined;
       const { rule, pool } = scalingInputs(blueprint, f);

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
+import { clip } from "../../util/text.js";
 import type { PolicyName } from "../../scaling/policy.js";
 import { simulate, SIM_DEFAULTS, SIM_MAX_SECONDS } from "../../sim/engine.js";
 import { loadSimInputs } from "../../sim/inputs.js";
@@ -24,7 +25,7 @@ function num(raw: string | undefined, flag: string, opts: { integer?: boolean; p
   if (raw === undefined) return undefined;
   const n = Number(raw);
   const ok = raw.trim() !== "" && Number.isFinite(n) && (opts.positive ? n > 0 : n >= 0) && (!opts.integer || Number.isInteger(n));
-  if (!ok) throw new UserError(`--${flag} must be ${opts.integer ? "a whole number" : "a number"} ${opts.positive ? "> 0" : "≥ 0"}, got ${JSON.stringify(raw)}`);
+  if (!ok) throw new UserError(`--${flag} must be ${opts.integer ? "a whole number" : "a number"} ${opts.positive ? "> 0" : "≥ 0"}, got "${clip(raw)}"`);
   return n;
 }
 
