@@ -2,21 +2,13 @@ import { Option, type Command } from "commander";
 import { getBlueprint } from "../../blueprints/index.js";
 import { UserError } from "../../errors.js";
 import { intOption, numberOption } from "../options.js";
-import { upEdw } from "../../local/edw/up.js";
-import { DEFAULT_CATALOG } from "../../scaling/catalog.js";
-import { readUserFile } from "../../util/user-file.js";
 import { clip } from "../../util/text.js";
-import { parseScaledObjectYaml, scalingRuleFrom, type ScalingRule } from "../../scaling/scaledobject.js";
-import { parseNodePoolYaml, poolSettings, type PoolSettings } from "../../scaling/karpenter.js";
-import { makePolicy, type PolicyName } from "../../scaling/policy.js";
-import { resolveStandaloneStorage } from "../resolve-storage.js";
-import { runProducerProcess } from "../../apps/producer/run.js";
-import { producerSettings } from "../../apps/producer/settings.js";
-import { consumerSettings } from "../../apps/consumer/settings.js";
-import { runConsumerProcess } from "../../apps/consumer/run.js";
-import { listPoison, replayPoison } from "../../local/edw/poison-admin.js";
-import { localIdentities } from "../../provisioning/local/rbac.js";
+import type { ScalingRule } from "../../scaling/scaledobject.js";
+import type { PoolSettings } from "../../scaling/karpenter.js";
+import type { PolicyName } from "../../scaling/policy.js";
+import type { upEdw } from "../../local/edw/up.js";
 
+// The runtime, storage SDKs and parsers load when a command runs, not for `--help` or `--version`.
 interface UpFlags {
   messages?: number;
   rate?: number;
@@ -44,7 +36,13 @@ interface UpFlags {
 }
 
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
-export function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): { rule: ScalingRule; pool: PoolSettings } {
+export async function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): Promise<{ rule: ScalingRule; pool: PoolSettings }> {
+  const [{ readUserFile }, { parseScaledObjectYaml, scalingRuleFrom }, { parseNodePoolYaml, poolSettings }, { DEFAULT_CATALOG }] = await Promise.all([
+    import("../../util/user-file.js"),
+    import("../../scaling/scaledobject.js"),
+    import("../../scaling/karpenter.js"),
+    import("../../scaling/catalog.js"),
+  ]);
   const rule = f.scaledobject
     ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), clip(f.scaledobject)).rule
     : scalingRuleFrom(blueprint.scaledObject);
@@ -131,11 +129,17 @@ export function registerRunCommands(program: Command): void {
           throw new UserError(`--fail-match is not a valid regular expression: ${clip((e as Error).message)}`, "pass a JavaScript regular expression");
         }
       }
+      const { localIdentities } = await import("../../provisioning/local/rbac.js");
       if (f.identity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.identity!))) {
         throw new UserError(`--identity "${clip(f.identity)}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
       }
       const scripted = f.messages !== undefined;
-      const { rule, pool } = scalingInputs(blueprint, f);
+      const { rule, pool } = await scalingInputs(blueprint, f);
+      const [{ upEdw }, { DEFAULT_CATALOG }, { makePolicy }] = await Promise.all([
+        import("../../local/edw/up.js"),
+        import("../../scaling/catalog.js"),
+        import("../../scaling/policy.js"),
+      ]);
       const fixed = f.replicas !== undefined;
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
@@ -196,6 +200,11 @@ export function registerRunCommands(program: Command): void {
     .option("--start-index <n>", "first COUNT index (default 1)")
     .option("--json", "print the report as JSON")
     .action(async (f: Record<string, string | boolean | undefined>) => {
+      const [{ producerSettings }, { runProducerProcess }, { resolveStandaloneStorage }] = await Promise.all([
+        import("../../apps/producer/settings.js"),
+        import("../../apps/producer/run.js"),
+        import("../resolve-storage.js"),
+      ]);
       const settings = producerSettings({
         count: f.count as string | undefined,
         rate: f.rate as string | undefined,
@@ -226,6 +235,11 @@ export function registerRunCommands(program: Command): void {
     ["grace-ms", "ms", "time to finish or release work after SIGTERM (default 25000)"],
   ] as const) consume.addOption(new Option(`--${flag} <${value}>`, help));
   consume.action(async (f: Record<string, string | undefined>) => {
+    const [{ consumerSettings }, { runConsumerProcess }, { resolveStandaloneStorage }] = await Promise.all([
+      import("../../apps/consumer/settings.js"),
+      import("../../apps/consumer/run.js"),
+      import("../resolve-storage.js"),
+    ]);
     const flags = Object.fromEntries(Object.entries(f).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]));
     await runConsumerProcess(resolveStandaloneStorage(), consumerSettings(flags));
   });
@@ -236,6 +250,7 @@ export function registerRunCommands(program: Command): void {
     .description("show poisoned messages with their reasons")
     .option("--json", "one JSON object per message")
     .action(async (f: { json?: boolean }) => {
+      const [{ listPoison }, { resolveStandaloneStorage }] = await Promise.all([import("../../local/edw/poison-admin.js"), import("../resolve-storage.js")]);
       const records = await listPoison(resolveStandaloneStorage());
       if (f.json) for (const r of records) process.stdout.write(JSON.stringify(r) + "\n");
       else if (records.length === 0) process.stdout.write("poison queue is empty\n");
@@ -246,6 +261,7 @@ export function registerRunCommands(program: Command): void {
     .description("move poisoned messages back to the main queue (original bodies)")
     .option("--reason <code>", "only messages poisoned for this reason (Unparseable, MaxDequeueExceeded)")
     .action(async (f: { reason?: string }) => {
+      const [{ replayPoison }, { resolveStandaloneStorage }] = await Promise.all([import("../../local/edw/poison-admin.js"), import("../resolve-storage.js")]);
       const n = await replayPoison(resolveStandaloneStorage(), f.reason);
       process.stdout.write(`replayed ${n} message(s)\n`);
     });

@@ -2,9 +2,7 @@ import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
 import { clip } from "../../util/text.js";
 import type { PolicyName } from "../../scaling/policy.js";
-import { simulate, SIM_DEFAULTS, SIM_MAX_SECONDS } from "../../sim/engine.js";
-import { loadSimInputs } from "../../sim/inputs.js";
-import { formatSimResult } from "../../sim/report.js";
+import { SIM_DEFAULTS, SIM_MAX_SECONDS } from "../../sim/engine.js";
 
 interface SimulateFlags {
   scaledobject?: string;
@@ -46,7 +44,12 @@ export function registerSimulateCommand(program: Command): void {
     .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
     .option("--json", "print one JSON object {timeline, summary}")
     .option("--events", "include every scaling and node event with its reason")
-    .action((f: SimulateFlags) => {
+    .action(async (f: SimulateFlags) => {
+      const [{ simulate }, { loadSimInputs }, { formatSimResult }] = await Promise.all([
+        import("../../sim/engine.js"),
+        import("../../sim/inputs.js"),
+        import("../../sim/report.js"),
+      ]);
       const inputs = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}) });
       const result = simulate({
         ...inputs,
