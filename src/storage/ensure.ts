@@ -3,15 +3,25 @@ import type { StorageClients } from "./clients.js";
 import { describeStorage, type StorageEndpoint, type StorageNames } from "./config.js";
 import { poisonQueueName } from "./names.js";
 
-/** Creates the queue, its poison queue and the table if missing; the first call also proves storage is reachable. */
-export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames): Promise<void> {
+/**
+ * Creates the queue, its poison queue and the table if missing; the first call also proves storage is
+ * reachable. `sendOnly`: the caller only sends (a producer whose identity holds Storage Queue Data Message
+ * Sender, which may not create queues): a refusal to create is no error, as the deploy made them.
+ */
+export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames, opts: { sendOnly?: boolean } = {}): Promise<void> {
   try {
     await clients.queue(names.queueName).createIfNotExists();
     await clients.queue(poisonQueueName(names.queueName)).createIfNotExists();
     await clients.table(names.tableName).createTable();
   } catch (e) {
+    if (opts.sendOnly && isRefused(e)) return;
     throw storageError(endpoint, e);
   }
+}
+
+function isRefused(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return (e as { statusCode?: number }).statusCode === 403 || code === "AuthorizationPermissionMismatch" || code === "AuthorizationFailure";
 }
 
 /** One readable line for a storage failure; never includes keys. */
@@ -20,7 +30,7 @@ export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
   const status = (e as { statusCode?: number }).statusCode;
   const code = (e as { code?: string }).code;
   const msg = errorMessage(e).split("\n")[0]!.replace(/AccountKey=[^;]+/gi, "AccountKey=***").replace(/sig=[^&\s]+/gi, "sig=***");
-  if (status === 403 || code === "AuthorizationPermissionMismatch" || code === "AuthorizationFailure") {
+  if (isRefused(e)) {
     return new UserError(`storage refused access at ${where} (${code ?? status})`, "grant the identity Storage Queue Data Contributor and Storage Table Data Contributor on the account");
   }
   if (endpoint.kind === "identity" && /credential|token|authenticat/i.test(msg)) {

@@ -13,7 +13,7 @@ export async function runProducerProcess(
 ): Promise<ProducerReport & { storageCalls: number }> {
   const names = appStorageNames();
   const clients = await appStorageClients(endpoint);
-  await ensureStorage(endpoint, clients, names);
+  await ensureStorage(endpoint, clients, names, { sendOnly: true });
   const abort = new AbortController();
   const stop = () => abort.abort(new Error("interrupted"));
   process.once("SIGINT", stop);
@@ -29,7 +29,7 @@ export async function runProducerProcess(
       onSent: () => sent++,
     });
     if (report.firstError) {
-      throw new UserError(`sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`, "check that the storage is reachable and the identity may send (Storage Queue Data Contributor)");
+      throw new UserError(`sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`, "check that the storage is reachable and the identity may send (Storage Queue Data Message Sender)");
     }
     return { ...report, storageCalls: clients.counter.calls };
   } finally {

@@ -80,6 +80,19 @@ export const edwGraph: BlueprintGraphDefinition = {
         // Azure rejects concurrent writes of federated credentials on one identity.
         dependsOn: ["workloadFederation"],
       },
+      // The producer's own identity: it may only add messages to the queue (the seed's producer shares
+      // the consumer's, which may also read, delete and write the table).
+      { id: "producerIdentity", kind: "userAssignedIdentity", name: `mi-aks-producer-identity-${s}`, resourceGroup: rg, location, tags },
+      {
+        id: "producerFederation", kind: "federatedCredential", name: `federated-credential-producer-${s}`,
+        identity: ref("producerIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        subject: `system:serviceaccount:${EDW_DEFAULTS.namespace}:${EDW_DEFAULTS.producerServiceAccount}`,
+        audiences: ["api://AzureADTokenExchange"],
+      },
+      {
+        id: "queueMessageSender", kind: "roleAssignment", name: "Storage Queue Data Message Sender@queue (producer)",
+        scope: ref("queue", "id"), role: "Storage Queue Data Message Sender", principalId: ref("producerIdentity", "principalId"), principalType: "ServicePrincipal",
+      },
       {
         id: "queueDataContributor", kind: "roleAssignment", name: "Storage Queue Data Contributor@queue",
         scope: ref("queue", "id"), role: "Storage Queue Data Contributor", principalId: ref("workloadIdentity", "principalId"), principalType: "ServicePrincipal",
