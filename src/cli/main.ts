@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { UserError, errorMessage } from "../errors.js";
 import { commanderErrorLine } from "./options.js";
 import { clip } from "../util/text.js";
+import { AKSPILOT_VERSION } from "../version.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerKubeCommands } from "./commands/kube.js";
 import { registerProvisionCommands } from "./commands/provision.js";
@@ -11,7 +12,7 @@ import { registerControlCommands } from "./commands/control.js";
 export function buildProgram(): Command {
   const program = new Command("akspilot")
     .description("Run AKS's elastic, self-healing blueprints on one machine; deploy the same blueprints to AKS.")
-    .version("0.1.0")
+    .version(AKSPILOT_VERSION)
     .showHelpAfterError(false)
     .exitOverride();
   registerRunCommands(program);
