@@ -1,4 +1,5 @@
 import type { Blueprint, NodePoolManifest, ScaledObjectManifest } from "./types.js";
+import { AKSPILOT_VERSION } from "../version.js";
 
 /** Seed 000 defaults (deployment/environmentVariables.sh). */
 export const EDW_DEFAULTS = {
@@ -7,6 +8,8 @@ export const EDW_DEFAULTS = {
   namespace: "aqs-demo",
   deployment: "aqs-app",
   serviceAccount: "aqs-app-service-account",
+  /** The producer's own account and identity: it only sends (the seed shares the consumer's). */
+  producerServiceAccount: "aqs-producer-service-account",
   scaledObject: "aws2az-queue-scaleobj",
   triggerAuthentication: "keda-az-credentials",
   /** Consumer health endpoint port inside the pod. */
@@ -85,7 +88,8 @@ export function edwBlueprint(): Blueprint {
         name: d.deployment,
         program: "consumer",
         container: "keda-queue-reader",
-        image: { repository: "aws2azure/aqs-consumer", tag: "latest" },
+        // A fixed tag (the seed: latest): a rollout or a new node pulls the image that was tested.
+        image: { repository: "aws2azure/aqs-consumer", tag: AKSPILOT_VERSION },
         replicas: 1,
         labels: { app: "aqs-reader", "azure.workload.identity/use": "true" },
         env: {
@@ -101,19 +105,21 @@ export function edwBlueprint(): Blueprint {
         serviceAccountName: d.serviceAccount,
         // Longer than the visibility timeout, so a pod being stopped can always finish or release its batch.
         terminationGracePeriodSeconds: d.visibilityTimeoutSeconds + 30,
+        // Node drains and Karpenter consolidation take consumers one at a time.
+        disruptionBudget: { maxUnavailable: 1 },
       },
       {
         name: "aqs-producer",
         program: "producer",
         container: "aqs-producer",
-        image: { repository: "aws2azure/aqs-producer", tag: "latest" },
+        image: { repository: "aws2azure/aqs-producer", tag: AKSPILOT_VERSION },
         replicas: 1,
         labels: { app: "aqs-producer", "azure.workload.identity/use": "true" },
         env: { AZURE_QUEUE_NAME: d.queueName, AZURE_STORAGE_ACCOUNT_NAME: "<storage-account>" },
         resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "250m", memory: "128Mi" } },
         tolerations: [{ key: "deployment", operator: "Equal", value: "aqs-app-pool", effect: "NoSchedule" }],
         ports: [],
-        serviceAccountName: d.serviceAccount,
+        serviceAccountName: d.producerServiceAccount,
         terminationGracePeriodSeconds: 30,
         kind: "Job",
       },

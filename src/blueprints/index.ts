@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { clip } from "../util/text.js";
 import type { Blueprint } from "./types.js";
 import { edwBlueprint } from "./edw.js";
 import { resilientWebBlueprint } from "./resilient-web.js";
@@ -32,7 +33,7 @@ export function blueprintNames(): BlueprintName[] {
 export function getBlueprint(name: string): Blueprint {
   const factory = isBlueprintName(name) ? registry[name] : undefined;
   if (!factory) {
-    throw new UserError(`unknown blueprint "${name}"`, `choose one of: ${blueprintNames().join(", ")}`);
+    throw new UserError(`unknown blueprint "${clip(name)}"`, `choose one of: ${blueprintNames().join(", ")}`);
   }
   return factory();
 }

@@ -1,5 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { UserError, errorMessage } from "../errors.js";
+import { commanderErrorLine } from "./options.js";
+import { clip } from "../util/text.js";
+import { AKSPILOT_VERSION } from "../version.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerKubeCommands } from "./commands/kube.js";
 import { registerProvisionCommands } from "./commands/provision.js";
@@ -9,7 +12,7 @@ import { registerControlCommands } from "./commands/control.js";
 export function buildProgram(): Command {
   const program = new Command("akspilot")
     .description("Run AKS's elastic, self-healing blueprints on one machine; deploy the same blueprints to AKS.")
-    .version("0.1.0")
+    .version(AKSPILOT_VERSION)
     .showHelpAfterError(false)
     .exitOverride();
   registerRunCommands(program);
@@ -17,7 +20,12 @@ export function buildProgram(): Command {
   registerProvisionCommands(program);
   registerSimulateCommand(program);
   registerControlCommands(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program)) {
+    cmd.exitOverride();
+    // Commander's own errors get the same single `akspilot: ` line as every other error.
+    cmd.configureOutput({ outputError: (str, write) => write(`${commanderErrorLine(str)}\n`) });
+  }
   return program;
 }
 
@@ -43,7 +51,9 @@ function exitCodeFor(e: unknown): number {
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof UserError) {
-    process.stderr.write(`akspilot: ${e.line()}\n`);
+    // Backstop for echoed input a message quotes without clipping it first.
+    const line = e.line().replace(/"([^"\n]{81,})"/g, (_, s: string) => `"${clip(s)}"`).replace(/\n/g, " ");
+    process.stderr.write(`akspilot: ${line}\n`);
     return e.exitCode;
   }
   process.stderr.write(`akspilot: unexpected error: ${errorMessage(e)}\n`);

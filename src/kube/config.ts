@@ -48,6 +48,10 @@ export class Settings {
     return this.need("workloadIdentityClientId", this.config.values.workloadIdentityClientId);
   }
 
+  producerClientId(): string {
+    return this.need("producerIdentityClientId", this.config.values.producerIdentityClientId);
+  }
+
   app(name: string): AppOverride {
     return this.config.values.apps?.[name] ?? {};
   }

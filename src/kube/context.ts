@@ -10,6 +10,10 @@ export interface BuildContext {
   cluster?: string;
 }
 
-export function labelsFor(ctx: BuildContext, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...extra, ...commonLabels(ctx.bp.name), ...(ctx.cluster ? { "akspilot.io/cluster": ctx.cluster } : {}) };
+/**
+ * Labels of every object: `extra`, then the recommended `app.kubernetes.io/name` (the app, or the blueprint
+ * for what its apps share), `part-of` and `managed-by`.
+ */
+export function labelsFor(ctx: BuildContext, extra: Record<string, string> = {}, name = ctx.bp.name): Record<string, string> {
+  return { ...extra, "app.kubernetes.io/name": name, ...commonLabels(ctx.bp.name), ...(ctx.cluster ? { "akspilot.io/cluster": ctx.cluster } : {}) };
 }

@@ -13,6 +13,17 @@ import { imageFor, pullPolicyFor } from "./images.js";
 /** The env var the consumer reads to start reporting its in-flight work as its pod's deletion cost. */
 export const DELETION_COST_ENV = "AKSPILOT_POD_DELETION_COST";
 
+/** Service account the app's pods run as: a values override (e.g. the seed's shared one), else the blueprint's. */
+export function accountOf(ctx: BuildContext, app: AppSpec): string | undefined {
+  return ctx.s.app(app.name).serviceAccountName ?? app.serviceAccountName;
+}
+
+/**
+ * Bounds of a run-to-completion app: a few retries, and at most a day, so a Job that cannot finish
+ * (storage unreachable, an endless producer) stops instead of holding a node. Overridable per app.
+ */
+export const JOB_DEFAULTS = { backoffLimit: 3, activeDeadlineSeconds: 86_400, ttlSecondsAfterFinished: 86_400 } as const;
+
 /** Label pair that selects the app's pods: the first of its labels. */
 export function selectorOf(app: AppSpec): Record<string, string> {
   const [key, value] = Object.entries(app.labels)[0] ?? ["app", app.name];
@@ -26,7 +37,7 @@ export function wantsDeletionCost(ctx: BuildContext, app: AppSpec): boolean {
 export function deploymentFor(ctx: BuildContext, app: AppSpec): Deployment {
   const replicas = ctx.s.app(app.name).replicas ?? app.replicas;
   return new Deployment({
-    metadata: { name: app.name, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels) },
+    metadata: { name: app.name, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels, app.name) },
     spec: {
       replicas,
       selector: { matchLabels: selectorOf(app) },
@@ -39,9 +50,15 @@ export function deploymentFor(ctx: BuildContext, app: AppSpec): Deployment {
 export function jobFor(ctx: BuildContext, app: AppSpec): Job {
   const template = podTemplateFor(ctx, app);
   template.spec!.restartPolicy = "OnFailure";
+  const o = ctx.s.app(app.name);
   return new Job({
-    metadata: { name: app.name, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels) },
-    spec: { backoffLimit: 6, template },
+    metadata: { name: app.name, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels, app.name) },
+    spec: {
+      backoffLimit: o.backoffLimit ?? JOB_DEFAULTS.backoffLimit,
+      activeDeadlineSeconds: o.activeDeadlineSeconds ?? JOB_DEFAULTS.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: JOB_DEFAULTS.ttlSecondsAfterFinished,
+      template,
+    },
   });
 }
 
@@ -76,13 +93,15 @@ export function podTemplateFor(ctx: BuildContext, app: AppSpec): PodTemplateSpec
     terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
     containers: [container],
   };
-  if (app.serviceAccountName) spec.serviceAccountName = app.serviceAccountName;
+  const account = accountOf(ctx, app);
+  if (account) spec.serviceAccountName = account;
   if (app.tolerations.length) spec.tolerations = app.tolerations.map((t) => ({ ...t }));
   if (app.topologySpread?.length) {
     spec.topologySpreadConstraints = app.topologySpread.map((t) => ({ ...t, labelSelector: { matchLabels: selectorOf(app) } }));
   }
   if (volumes.length) spec.volumes = volumes;
-  return { metadata: { labels: { ...app.labels } }, spec };
+  // The selector stays the app's first label; the recommended labels go on the pods too.
+  return { metadata: { labels: labelsFor(ctx, app.labels, app.name) }, spec };
 }
 
 function volumeName(i: number): string {

@@ -4,7 +4,7 @@ import { labelsFor, type BuildContext } from "./context.js";
 
 /** An Ingress served by the class's controller (AGIC programs the Application Gateway from it). */
 export function ingressFor(ctx: BuildContext, app: AppSpec, ing: IngressSpec, svc: ServiceSpec): Ingress {
-  const metadata: Ingress["metadata"] = { name: app.name, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels) };
+  const metadata: Ingress["metadata"] = { name: app.name, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels, app.name) };
   if (ing.annotations) metadata.annotations = { ...ing.annotations };
   return new Ingress({
     metadata,

@@ -5,7 +5,7 @@ import { selectorOf } from "./deployment.js";
 
 export function disruptionBudgetFor(ctx: BuildContext, app: AppSpec, budget: NonNullable<AppSpec["disruptionBudget"]>): PodDisruptionBudget {
   return new PodDisruptionBudget({
-    metadata: { name: `${app.name}-pdb`, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels) },
+    metadata: { name: `${app.name}-pdb`, namespace: ctx.bp.namespace, labels: labelsFor(ctx, app.labels, app.name) },
     spec: { ...budget, selector: { matchLabels: selectorOf(app) } },
   });
 }

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { UserError, errorMessage } from "../errors.js";
 import type { ObjectRef } from "./object.js";
+import { writeSecretFile } from "../util/secure-fs.js";
 
 /** One object akspilot applied; `created` is false when it existed before, so destroy leaves it alone. */
 export interface AppliedObject extends ObjectRef {
@@ -36,8 +37,8 @@ export function readRecord(path: string): ApplyRecord | undefined {
 }
 
 export function writeRecord(path: string, record: ApplyRecord): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
+  // Not secret, but it decides what `destroy` deletes: kept like the other state under `.akspilot/`.
+  writeSecretFile(path, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 export function removeRecord(path: string): void {

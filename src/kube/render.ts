@@ -3,9 +3,9 @@ import { UserError } from "../errors.js";
 import { agicFiles, agicValuesFileName } from "./agic.js";
 import { airflowHelmCommand, airflowValues } from "./airflow-values.js";
 import { checkAppNames, Settings, type KubeConfig } from "./config.js";
-import type { BuildContext } from "./context.js";
-import { deploymentFor, jobFor, wantsDeletionCost } from "./deployment.js";
-import { keyVaultSecretStore, logStorageExternalSecret } from "./external-secrets.js";
+import { labelsFor, type BuildContext } from "./context.js";
+import { accountOf, deploymentFor, jobFor, wantsDeletionCost } from "./deployment.js";
+import { airflowAppExternalSecrets, airflowSecretsFromKeyVault, keyVaultSecretStore, logStorageExternalSecret } from "./external-secrets.js";
 import { ingressFor } from "./ingress.js";
 import { namespaceFor } from "./namespace.js";
 import { aksNodeClassFor, NodePoolResource } from "./node-pool.js";
@@ -95,20 +95,33 @@ export function buildObjects(ctx: BuildContext): KubeObject[] {
   const { bp, s } = ctx;
   const out: KubeObject[] = [];
   const h = s.hardening();
-  // Enforce the restricted Pod Security Standard where every pod is akspilot's own and hardened.
-  const ownPodsOnly = !bp.airflow;
+  // Enforce the restricted Pod Security Standard: akspilot's pods and the Airflow chart's (see
+  // airflowValues) meet it unless the user weakened the hardening.
   const weakened = h.runAsNonRoot === false || h.allowPrivilegeEscalation === true || h.dropAllCapabilities === false || h.seccompProfile === "Unconfined";
-  out.push(namespaceFor(ctx, { enforceRestricted: ownPodsOnly && !weakened }));
+  out.push(namespaceFor(ctx, { enforceRestricted: !weakened }));
 
-  const accounts = new Set(bp.apps.flatMap((a) => (a.serviceAccountName ? [a.serviceAccountName] : [])));
-  if (bp.airflow) accounts.add(bp.airflow.serviceAccount);
-  for (const name of accounts) out.push(workloadIdentityServiceAccount(ctx, name));
+  // One identity per service account. An account used only by producers gets the producer's identity,
+  // which may only send; any other account the workload identity (consumers, KEDA, Airflow).
+  const accounts = new Map<string, "producer" | "workload">();
+  for (const app of bp.apps) {
+    const name = accountOf(ctx, app);
+    if (!name) continue;
+    const mine = app.program === "producer" ? "producer" : "workload";
+    accounts.set(name, accounts.has(name) && accounts.get(name) !== mine ? "workload" : mine);
+  }
+  if (bp.airflow) accounts.set(bp.airflow.serviceAccount, "workload");
+  for (const [name, identity] of accounts) {
+    out.push(workloadIdentityServiceAccount(ctx, name, identity === "producer" ? s.producerClientId() : s.workloadClientId()));
+  }
 
   const scaled = new Set(bp.scaledObject ? [bp.scaledObject.spec.scaleTargetRef.name] : []);
   for (const app of bp.apps) out.push(...appObjects(ctx, app, scaled.has(app.name)));
 
   if (bp.scaledObject) {
     const bound = bindScaledObject(bp.scaledObject, s);
+    // Only akspilot's labels are added: the spec stays the one the local autoscaler obeys.
+    const target = bound.spec.scaleTargetRef.name;
+    bound.metadata.labels = { ...bound.metadata.labels, ...labelsFor(ctx, {}, target) };
     out.push(...triggerAuthenticationsFor(ctx, bound), new ScaledObjectResource(bound));
   }
   // Karpenter NodePools are cluster objects; a blueprint's clusters share one layout (blue-green
@@ -116,10 +129,13 @@ export function buildObjects(ctx: BuildContext): KubeObject[] {
   for (const pool of bp.clusters[0]?.nodePools ?? []) {
     const nodeClass = aksNodeClassFor(ctx, pool);
     if (nodeClass) out.push(nodeClass);
-    out.push(new NodePoolResource(structuredClone(pool)));
+    const labelled = structuredClone(pool);
+    labelled.metadata.labels = { ...labelled.metadata.labels, ...labelsFor(ctx) };
+    out.push(new NodePoolResource(labelled));
   }
   if (bp.airflow) {
     out.push(keyVaultSecretStore(ctx, bp.airflow), logStorageExternalSecret(ctx, bp.airflow), ...blobLogsVolume(ctx, bp.airflow));
+    if (airflowSecretsFromKeyVault(ctx)) out.push(...airflowAppExternalSecrets(ctx, bp.airflow));
   }
   return out;
 }
@@ -137,8 +153,9 @@ function appObjects(ctx: BuildContext, app: AppSpec, scaledByKeda: boolean): Kub
     out.push(d);
   }
   if (wantsDeletionCost(ctx, app)) {
-    if (!app.serviceAccountName) throw new UserError(`app ${app.name} has no service account for the pod-deletion-cost option`, "give the app a serviceAccountName");
-    out.push(...podPatcherRbac(ctx, app.name, app.serviceAccountName));
+    const account = accountOf(ctx, app);
+    if (!account) throw new UserError(`app ${app.name} has no service account for the pod-deletion-cost option`, "give the app a serviceAccountName");
+    out.push(...podPatcherRbac(ctx, app.name, account));
   }
   if (app.service) out.push(serviceFor(ctx, app, app.service));
   if (app.disruptionBudget) out.push(disruptionBudgetFor(ctx, app, app.disruptionBudget));

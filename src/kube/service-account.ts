@@ -5,8 +5,8 @@ import { labelsFor, type BuildContext } from "./context.js";
  * A workload-identity ServiceAccount: pods labelled `azure.workload.identity/use: "true"` that run as it
  * get a federated token for this client id instead of any stored secret.
  */
-export function workloadIdentityServiceAccount(ctx: BuildContext, name: string): ServiceAccount {
-  const annotations: Record<string, string> = { "azure.workload.identity/client-id": ctx.s.workloadClientId() };
+export function workloadIdentityServiceAccount(ctx: BuildContext, name: string, clientId: string): ServiceAccount {
+  const annotations: Record<string, string> = { "azure.workload.identity/client-id": clientId };
   const tenant = ctx.s.config.values.tenantId;
   if (tenant) annotations["azure.workload.identity/tenant-id"] = tenant;
   return new ServiceAccount({

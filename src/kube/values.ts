@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
-import { parse as parseYaml } from "yaml";
-import { UserError, errorMessage } from "../errors.js";
+import { UserError } from "../errors.js";
+import { parseUserYaml, readUserFile } from "../util/user-file.js";
+import { clip } from "../util/text.js";
 import type { CloudName } from "./cloud.js";
 
 /** Settings a user supplies with `--values FILE` (YAML). Every field is optional. */
@@ -14,6 +14,8 @@ export interface KubeValues {
   storageAccountName?: string;
   /** Client id of the user-assigned identity the workloads federate with. */
   workloadIdentityClientId?: string;
+  /** Client id of the producer's own identity (it may only send to the queue). */
+  producerIdentityClientId?: string;
   tenantId?: string;
   /** Full image reference per app name, replacing registry + repository + tag. */
   images?: Record<string, string>;
@@ -30,6 +32,10 @@ export interface KubeValues {
     logsStorageAccountName?: string;
     logsResourceGroup?: string;
     dagsRepo?: string;
+    /** git-sync revision of the DAG repository: a commit or tag (`HEAD` follows the branch, as the seed). */
+    dagsRev?: string;
+    /** Let the chart make its own database password and keys (the seed's way) instead of Key Vault's. */
+    chartManagedSecrets?: boolean;
   };
 }
 
@@ -39,6 +45,11 @@ export interface AppOverride {
   /** Keep each pod's deletion cost equal to its in-flight work (needs the pod's API token). */
   podDeletionCost?: boolean;
   kind?: "Deployment" | "Job";
+  /** Another service account (and so identity) for the app, e.g. the seed's shared one. */
+  serviceAccountName?: string;
+  /** Jobs: retries before the Job fails, and the longest it may run. */
+  backoffLimit?: number;
+  activeDeadlineSeconds?: number;
 }
 
 export interface HardeningOverride {
@@ -73,6 +84,7 @@ export const VALUES_SCHEMA = {
     tag: { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" },
     storageAccountName: { type: "string", pattern: "^[a-z0-9]{3,24}$" },
     workloadIdentityClientId: { type: "string", pattern: GUID },
+    producerIdentityClientId: { type: "string", pattern: GUID },
     tenantId: { type: "string", pattern: GUID },
     images: { type: "object", additionalProperties: str },
     apps: {
@@ -85,6 +97,9 @@ export const VALUES_SCHEMA = {
           resources: { type: "object", additionalProperties: false, properties: { requests: quantities, limits: quantities } },
           podDeletionCost: { type: "boolean" },
           kind: { enum: ["Deployment", "Job"] },
+          serviceAccountName: { type: "string", pattern: DNS_LABEL },
+          backoffLimit: { type: "integer", minimum: 0 },
+          activeDeadlineSeconds: { type: "integer", minimum: 1 },
         },
       },
     },
@@ -122,6 +137,8 @@ export const VALUES_SCHEMA = {
         logsStorageAccountName: { type: "string", pattern: "^[a-z0-9]{3,24}$" },
         logsResourceGroup: str,
         dagsRepo: str,
+        dagsRev: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$" },
+        chartManagedSecrets: { type: "boolean" },
       },
     },
   },
@@ -138,19 +155,8 @@ export function checkValues(data: unknown, source: string): KubeValues {
 }
 
 export function loadValuesFile(path: string): KubeValues {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read values file ${path}: ${errorMessage(e)}`, "pass an existing YAML file with --values");
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    throw new UserError(`${path} is not valid YAML: ${errorMessage(e).split("\n")[0]}`, "fix the YAML syntax");
-  }
-  return checkValues(data, path);
+  const text = readUserFile(path, "values file");
+  return checkValues(parseUserYaml(text, clip(path)), clip(path));
 }
 
 // Unknown keys are the most useful thing to report first: they are usually typos.

@@ -1,15 +1,52 @@
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { acquireRunLock, runLogDir } from "./run-lock.js";
+import { UserError } from "../errors.js";
 
 export interface RunDir {
-  /** This run's own log folder. */
+  runId: string;
+  /** This run's own log folder (`.akspilot/logs/<runId>`, with `logs/latest` pointing at it). */
   logDir: string;
   release(): void;
 }
 
-/** Claims `.akspilot/` for one run: its log folder. */
+function unusable(what: string, path: string, e: unknown, hint: string): UserError {
+  const code = (e as NodeJS.ErrnoException).code ?? "";
+  const why = { EACCES: "permission denied", EPERM: "not permitted", EROFS: "read-only file system", ENOTDIR: "a part of the path is not a directory", ENOENT: "it cannot be created there", EEXIST: "a file is in the way" }[code] ?? (e as Error).message;
+  return new UserError(`${what} ${path} cannot be used: ${why}`, hint);
+}
+
+/**
+ * Claims `.akspilot/` for one run before anything starts: the directory is owner-only and writable, no
+ * other `up` holds it (a stale lock is cleared), and the run gets a log folder of its own.
+ */
 export function prepareRunDir(cwd: string): RunDir {
-  const logDir = join(cwd, ".akspilot", "logs");
-  mkdirSync(logDir, { recursive: true, mode: 0o700 });
-  return { logDir, release: () => undefined };
+  const state = join(cwd, ".akspilot");
+  let lock: ReturnType<typeof acquireRunLock>;
+  try {
+    lock = acquireRunLock(cwd);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw unusable("the state directory", state, e, "run akspilot from a directory you can write to");
+  }
+  try {
+    return { runId: lock.runId, logDir: runLogDir(cwd, lock.runId), release: lock.release };
+  } catch (e) {
+    lock.release();
+    if (e instanceof UserError) throw e;
+    throw unusable("the log directory", join(state, "logs"), e, "run akspilot from a directory you can write to");
+  }
+}
+
+/** `--data DIR`: a directory that exists or can be made, and takes a file — checked before storage starts. */
+export function checkDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+    const probe = join(dir, `.akspilot-write-check-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe, { force: true });
+  } catch (e) {
+    throw unusable("--data", dir, e, "pass a directory on a normal file system that you can write to");
+  }
 }

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { writeSecretFile } from "../util/secure-fs.js";
 
 /** `.akspilot/runtime.json`: how CLI commands find a running `akspilot up`. */
 export interface RuntimeFile {
@@ -21,9 +22,8 @@ export function runtimeFilePath(cwd = process.cwd()): string {
 
 export function writeRuntimeFile(info: RuntimeFile, cwd = process.cwd()): string {
   const path = runtimeFilePath(cwd);
-  mkdirSync(join(cwd, ".akspilot"), { recursive: true, mode: 0o700 });
-  // The token grants control of the runtime: owner-only.
-  writeFileSync(path, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+  // The token grants control of the runtime: a new owner-only file in an owner-only directory.
+  writeSecretFile(path, JSON.stringify(info, null, 2) + "\n");
   return path;
 }
 

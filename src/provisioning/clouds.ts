@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { clip } from "../util/text.js";
 
 export type CloudName = "AzurePublicCloud" | "AzureChinaCloud";
 
@@ -55,7 +56,7 @@ const ALIASES: Record<string, CloudName> = {
 
 export function parseCloud(value: string): CloudName {
   const name = ALIASES[value.trim().toLowerCase()];
-  if (!name) throw new UserError(`unknown cloud "${value}"`, "use AzurePublicCloud or AzureChinaCloud");
+  if (!name) throw new UserError(`unknown cloud "${clip(value)}"`, "use AzurePublicCloud or AzureChinaCloud");
   return name;
 }
 
@@ -66,7 +67,7 @@ export function cloudOf(name: CloudName): Cloud {
 /** China regions are only reachable in AzureChinaCloud and vice versa; catching this early saves a failed deploy. */
 export function checkLocation(cloud: CloudName, location: string): string {
   const loc = location.trim().toLowerCase().replace(/\s+/g, "");
-  if (!/^[a-z0-9]+$/.test(loc)) throw new UserError(`"${location}" is not an Azure region name`, "use a name like westus3 or chinanorth3");
+  if (!/^[a-z0-9]+$/.test(loc)) throw new UserError(`"${clip(location)}" is not an Azure region name`, "use a name like westus3 or chinanorth3");
   const isChina = loc.startsWith("china");
   if (cloud === "AzureChinaCloud" && !isChina) {
     throw new UserError(`region ${loc} is not in AzureChinaCloud`, "use a China region (chinaeast2, chinanorth2, chinanorth3) or --cloud AzurePublicCloud");

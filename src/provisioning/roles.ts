@@ -2,6 +2,8 @@
 export const BUILT_IN_ROLES = {
   AcrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
   "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+  /** Send only: what a producer needs. */
+  "Storage Queue Data Message Sender": "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a",
   "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
   "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
@@ -24,6 +26,7 @@ export const ROLE_DATA_ACTIONS: Record<RoleName, string[]> = {
     "Microsoft.Storage/storageAccounts/queueServices/queues/messages/add/action",
     "Microsoft.Storage/storageAccounts/queueServices/queues/messages/process/action",
   ],
+  "Storage Queue Data Message Sender": ["Microsoft.Storage/storageAccounts/queueServices/queues/messages/add/action"],
   "Storage Table Data Contributor": [
     "Microsoft.Storage/storageAccounts/tableServices/tables/entities/read",
     "Microsoft.Storage/storageAccounts/tableServices/tables/entities/write",

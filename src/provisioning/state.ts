@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync, openSync, closeSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { UserError } from "../errors.js";
+import { ensurePrivateDir, writeSecretFile } from "../util/secure-fs.js";
 import type { CloudName } from "./clouds.js";
 import type { Outputs } from "./refs.js";
 import type { ResourceKind } from "./types.js";
@@ -102,13 +103,10 @@ function stateProblem(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Atomic write (temp file + rename), so a kill mid-write never leaves half a state file. */
+/** Atomic write (new 0600 file + rename), so a kill mid-write never leaves half a state file. */
 export function saveState(path: string, state: ProvisioningState): void {
-  mkdirSync(dirname(path), { recursive: true });
   state.updatedAt = new Date().toISOString();
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
-  renameSync(tmp, path);
+  writeSecretFile(path, JSON.stringify(state, null, 2) + "\n");
 }
 
 export function removeState(path: string): void {
@@ -121,10 +119,10 @@ export function removeState(path: string): void {
  */
 export function acquireLock(statePathValue: string): () => void {
   const lock = `${statePathValue}.lock`;
-  mkdirSync(dirname(lock), { recursive: true });
+  ensurePrivateDir(dirname(lock));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lock, "wx");
+      const fd = openSync(lock, "wx", 0o600);
       writeFileSync(fd, String(process.pid));
       closeSync(fd);
       return () => {

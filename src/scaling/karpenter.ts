@@ -1,4 +1,4 @@
-import YAML from "yaml";
+import { parseUserYamlDocuments } from "../util/user-file.js";
 import { UserError } from "../errors.js";
 import type { NodePoolManifest } from "../blueprints/types.js";
 import type { InstanceType } from "./catalog.js";
@@ -82,15 +82,7 @@ export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): Poo
 }
 
 export function parseNodePoolYaml(text: string, source: string, catalog: InstanceType[]): { manifest: NodePoolManifest; settings: PoolSettings } {
-  let doc: unknown;
-  try {
-    doc = YAML.parseAllDocuments(text).map((d) => {
-      if (d.errors.length > 0) throw new Error(d.errors[0]!.message);
-      return d.toJS();
-    }).find((d) => (d as { kind?: string })?.kind === "NodePool");
-  } catch (e) {
-    throw new UserError(`${source} is not valid YAML: ${(e as Error).message.split("\n")[0]}`, "fix the file");
-  }
+  const doc = parseUserYamlDocuments(text, source).find((d) => (d as { kind?: string } | null)?.kind === "NodePool");
   if (!doc) throw new UserError(`${source} has no NodePool document`, "pass a karpenter.sh/v1 NodePool");
   return { manifest: doc as NodePoolManifest, settings: poolSettings(doc as NodePoolManifest, catalog) };
 }

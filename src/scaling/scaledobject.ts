@@ -1,4 +1,4 @@
-import YAML from "yaml";
+import { parseUserYamlDocuments } from "../util/user-file.js";
 import { UserError } from "../errors.js";
 import type { HpaBehavior, HpaScalingPolicy, HpaScalingRules, ScaledObjectManifest } from "../blueprints/types.js";
 
@@ -166,15 +166,7 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
 
 /** Parses ScaledObject YAML (the first document that is a ScaledObject). */
 export function parseScaledObjectYaml(text: string, source: string): { manifest: ScaledObjectManifest; rule: ScalingRule } {
-  let docs: unknown[];
-  try {
-    docs = YAML.parseAllDocuments(text).map((d) => {
-      if (d.errors.length > 0) throw new Error(d.errors[0]!.message);
-      return d.toJS();
-    });
-  } catch (e) {
-    throw new UserError(`${source} is not valid YAML: ${(e as Error).message.split("\n")[0]}`, "fix the file");
-  }
+  const docs = parseUserYamlDocuments(text, source);
   const so = docs.find((d) => isObject(d) && d.kind === "ScaledObject") ?? docs[0];
   try {
     return { manifest: so as ScaledObjectManifest, rule: scalingRuleFrom(so) };

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import { seedNodePool, seedScaledObject } from "../blueprints/edw.js";
-import { UserError } from "../errors.js";
+import { readUserFile } from "../util/user-file.js";
+import { clip } from "../util/text.js";
 import { DEFAULT_CATALOG } from "../scaling/catalog.js";
 import { parseNodePoolYaml, type PoolSettings } from "../scaling/karpenter.js";
 import { parseScaledObjectYaml, type ScalingRule } from "../scaling/scaledobject.js";
@@ -15,22 +15,12 @@ export interface SimInputFiles {
   trace: string;
 }
 
-function read(path: string, what: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? String(e);
-    throw new UserError(`cannot read ${what} ${path}: ${why}`, "check the path");
-  }
-}
-
 /** Reads and validates the simulator's inputs. The seed's objects go through the same YAML path as a user's. */
 export function loadSimInputs(f: SimInputFiles): { rule: ScalingRule; pool: PoolSettings; trace: Trace } {
-  const soText = f.scaledObject ? read(f.scaledObject, "ScaledObject") : YAML.stringify(seedScaledObject());
-  const npText = f.nodePool ? read(f.nodePool, "NodePool") : YAML.stringify(seedNodePool());
-  const { rule } = parseScaledObjectYaml(soText, f.scaledObject ?? "the seed's ScaledObject");
-  const { settings } = parseNodePoolYaml(npText, f.nodePool ?? "the seed's NodePool", DEFAULT_CATALOG);
-  const trace = parseTraceCsv(read(f.trace, "trace"), f.trace);
+  const soText = f.scaledObject ? readUserFile(f.scaledObject, "ScaledObject") : YAML.stringify(seedScaledObject());
+  const npText = f.nodePool ? readUserFile(f.nodePool, "NodePool") : YAML.stringify(seedNodePool());
+  const { rule } = parseScaledObjectYaml(soText, f.scaledObject ? clip(f.scaledObject) : "the seed's ScaledObject");
+  const { settings } = parseNodePoolYaml(npText, f.nodePool ? clip(f.nodePool) : "the seed's NodePool", DEFAULT_CATALOG);
+  const trace = parseTraceCsv(readUserFile(f.trace, "trace"), clip(f.trace));
   return { rule, pool: settings, trace };
 }

@@ -8,12 +8,19 @@ import { withDeadline, type DeadlineOptions } from "./deadline.js";
  * Creates the queue, its poison queue and the table if missing; the first call also proves storage answers.
  * The whole check has one deadline (AKSPILOT_STORAGE_TIMEOUT_MS, default 10 s, retries included), so an
  * endpoint that accepts connections and never replies ends in one line instead of a silent wait.
+ * `sendOnly`: the caller only sends (a producer whose identity holds Storage Queue Data Message Sender,
+ * which may not create queues): a refusal to create is no error, as the deploy made them.
  */
-export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames, o: DeadlineOptions = {}): Promise<void> {
+export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames, o: DeadlineOptions & { sendOnly?: boolean } = {}): Promise<void> {
   await withDeadline(endpoint, async (abortSignal) => {
-    await clients.queue(names.queueName).createIfNotExists({ abortSignal });
-    await clients.queue(poisonQueueName(names.queueName)).createIfNotExists({ abortSignal });
-    await clients.table(names.tableName).createTable({ abortSignal });
+    try {
+      await clients.queue(names.queueName).createIfNotExists({ abortSignal });
+      await clients.queue(poisonQueueName(names.queueName)).createIfNotExists({ abortSignal });
+      await clients.table(names.tableName).createTable({ abortSignal });
+    } catch (e) {
+      if (o.sendOnly && isRefused(e)) return;
+      throw e;
+    }
   }, (e) => storageError(endpoint, e), o);
 }
 
@@ -22,13 +29,18 @@ export function storageCall<T>(endpoint: StorageEndpoint, call: (abortSignal: Ab
   return withDeadline(endpoint, call, (e) => storageError(endpoint, e), o);
 }
 
+function isRefused(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return (e as { statusCode?: number }).statusCode === 403 || code === "AuthorizationPermissionMismatch" || code === "AuthorizationFailure";
+}
+
 /** One readable line for a storage failure; never includes keys. */
 export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
   const where = describeStorage(endpoint);
   const status = (e as { statusCode?: number }).statusCode;
   const code = (e as { code?: string }).code;
   const msg = errorMessage(e).split("\n")[0]!.replace(/AccountKey=[^;]+/gi, "AccountKey=***").replace(/sig=[^&\s]+/gi, "sig=***");
-  if (status === 403 || code === "AuthorizationPermissionMismatch" || code === "AuthorizationFailure") {
+  if (isRefused(e)) {
     return new UserError(`storage refused access at ${where} (${code ?? status})`, "grant the identity Storage Queue Data Contributor and Storage Table Data Contributor on the account");
   }
   if (endpoint.kind === "identity" && /credential|token|authenticat/i.test(msg)) {

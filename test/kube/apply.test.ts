@@ -68,9 +68,9 @@ async function expectUserError(p: Promise<unknown>, pattern: RegExp): Promise<st
 
 test("apply order: namespace and identities first, CRD-backed objects after what they point to", () => {
   const kinds = render("edw", undefined).objects.map((o) => o.kind);
-  assert.deepEqual(kinds, ["Namespace", "ServiceAccount", "Deployment", "Job", "TriggerAuthentication", "ScaledObject", "AKSNodeClass", "NodePool"]);
+  assert.deepEqual(kinds, ["Namespace", "ServiceAccount", "ServiceAccount", "Deployment", "Job", "PodDisruptionBudget", "TriggerAuthentication", "ScaledObject", "AKSNodeClass", "NodePool"]);
   const airflow = render("airflow").objects.map((o) => o.kind);
-  assert.deepEqual(airflow, ["Namespace", "ServiceAccount", "SecretStore", "ExternalSecret", "PersistentVolume", "PersistentVolumeClaim"]);
+  assert.deepEqual(airflow, ["Namespace", "ServiceAccount", "SecretStore", ...Array(7).fill("ExternalSecret"), "PersistentVolume", "PersistentVolumeClaim"]);
   assert.ok(kindRank("Role") < kindRank("Deployment"));
   assert.deepEqual(inApplyOrder([{ kind: "NodePool" }, { kind: "Namespace" }, { kind: "Deployment" }]).map((o) => o.kind), ["Namespace", "Deployment", "NodePool"]);
 });
@@ -110,7 +110,7 @@ test("no kubectl on PATH: one line saying so", async () => {
 
 test("deploy refuses placeholders; dry run lists the plan without touching a cluster", async () => {
   const fake = fakeKubectl();
-  await expectUserError(applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, kubectl: fake.run, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")) }), /^values missing for edw: registry, storageAccountName, workloadIdentityClientId — set them/);
+  await expectUserError(applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, kubectl: fake.run, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")) }), /^values missing for edw: producerIdentityClientId, registry, storageAccountName, workloadIdentityClientId — set them/);
   const lines: string[] = [];
   await applyToAks({ blueprint: "edw", dryRun: true, out: (l) => lines.push(l), kubectl: fake.run });
   assert.equal(fake.calls.length, 0);
@@ -134,19 +134,21 @@ test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; d
   const lines: string[] = [];
   await applyToAks({ blueprint: "edw", dryRun: false, out: (l) => lines.push(l), valuesFile: VALUES, kubectl: fake.run, stateDir: dir });
   const applied = fake.calls.filter((c) => c[0] === "apply");
-  assert.equal(applied.length, 8);
+  assert.equal(applied.length, 10);
   assert.ok(applied.every((c) => c.includes("--server-side") && c.includes("--field-manager=akspilot")));
   assert.ok(lines.includes("  created    Deployment aqs-demo/aqs-app"));
   assert.ok(lines.includes("  configured NodePool default"));
-  assert.ok(lines.includes("7 created, 1 configured, 0 unchanged; recorded in " + join(dir, "edw.json")));
+  assert.ok(lines.includes("9 created, 1 configured, 0 unchanged; recorded in " + join(dir, "edw.json")));
   assert.ok(fake.calls.some((c) => c[0] === "rollout" && c.includes("deployment.apps/aqs-app")), "waits for the rollout");
 
   const record = JSON.parse(readFileSync(join(dir, "edw.json"), "utf8")) as ApplyRecord;
   assert.deepEqual(record.objects.map((o) => [o.kind, o.name, o.created]), [
     ["Namespace", "aqs-demo", true],
     ["ServiceAccount", "aqs-app-service-account", true],
+    ["ServiceAccount", "aqs-producer-service-account", true],
     ["Deployment", "aqs-app", true],
     ["Job", "aqs-producer", true],
+    ["PodDisruptionBudget", "aqs-app-pdb", true],
     ["TriggerAuthentication", "keda-az-credentials", true],
     ["ScaledObject", "aws2az-queue-scaleobj", true],
     ["AKSNodeClass", "default", true],
@@ -156,8 +158,8 @@ test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; d
   // Re-applying the same objects changes nothing, and keeps knowing what it created.
   lines.length = 0;
   await applyToAks({ blueprint: "edw", dryRun: false, out: (l) => lines.push(l), valuesFile: VALUES, kubectl: fake.run, stateDir: dir });
-  assert.ok(lines.includes("0 created, 0 configured, 8 unchanged; recorded in " + join(dir, "edw.json")));
-  assert.equal((JSON.parse(readFileSync(join(dir, "edw.json"), "utf8")) as ApplyRecord).objects.filter((o) => o.created).length, 7);
+  assert.ok(lines.includes("0 created, 0 configured, 10 unchanged; recorded in " + join(dir, "edw.json")));
+  assert.equal((JSON.parse(readFileSync(join(dir, "edw.json"), "utf8")) as ApplyRecord).objects.filter((o) => o.created).length, 9);
 
   lines.length = 0;
   fake.calls.length = 0;
@@ -167,8 +169,10 @@ test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; d
     "aksnodeclass.karpenter.azure.com/default",
     "scaledobject.keda.sh/aws2az-queue-scaleobj",
     "triggerauthentication.keda.sh/keda-az-credentials",
+    "poddisruptionbudget.policy/aqs-app-pdb",
     "job.batch/aqs-producer",
     "deployment.apps/aqs-app",
+    "serviceaccount/aqs-producer-service-account",
     "serviceaccount/aqs-app-service-account",
     "namespace/aqs-demo",
   ]);

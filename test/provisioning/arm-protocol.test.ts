@@ -40,9 +40,10 @@ describe("protocol: ARM requests of every provisioning step (in-process fake ARM
     assert.ok(fake.calls.some((c) => c.path.startsWith("/fakeoperations/")), "long-running operations were polled");
     // Least privilege: every role assignment is scoped to a resource, never the subscription or group.
     const roles = fake.calls.filter((c) => c.method === "PUT" && /roleAssignments/.test(c.path));
-    assert.equal(roles.length, 3);
+    assert.equal(roles.length, 4);
     for (const r of roles) assert.match(r.path, /\/providers\/Microsoft\.(Storage|ContainerRegistry)\/.+\/providers\/Microsoft\.Authorization\/roleAssignments\//);
     assert.ok(roles.some((r) => /queues\/aws2azmsgs\/providers/.test(r.path) && JSON.stringify(r.body).includes("974c5e8b-45b9-4653-ba55-5f855dd0fb88")), "Queue Data Contributor on the queue");
+    assert.ok(roles.some((r) => /queues\/aws2azmsgs\/providers/.test(r.path) && JSON.stringify(r.body).includes("c6a89b2d-59bc-44d0-9896-0f6e12d7b80a")), "the producer's Queue Data Message Sender on the queue");
     const aks = fake.calls.find((c) => c.method === "PUT" && /managedClusters/.test(c.path))!.body as { properties: Record<string, unknown> };
     const p = aks.properties as { agentPoolProfiles: Array<{ name: string; nodeTaints?: string[] }>; nodeProvisioningProfile: { mode: string }; workloadAutoScalerProfile: { keda: { enabled: boolean } }; oidcIssuerProfile: { enabled: boolean }; securityProfile: { workloadIdentity: { enabled: boolean } } };
     assert.deepEqual(p.agentPoolProfiles.find((x) => x.name === "systempool")?.nodeTaints, ["CriticalAddonsOnly=true:NoSchedule"]);
@@ -55,7 +56,7 @@ describe("protocol: ARM requests of every provisioning step (in-process fake ARM
     const again = await deploy(opts);
     assert.equal(again.noChanges, true);
     assert.equal(fake.puts().length, putsBefore, "a re-deploy with nothing changed makes no PUT");
-    assert.ok(lines.some((l) => /No changes: all 14 resources already match/.test(l)));
+    assert.ok(lines.some((l) => /No changes: all 17 resources already match/.test(l)));
     assert.ok(!allText(root, lines).includes(STORAGE_KEY));
   });
 

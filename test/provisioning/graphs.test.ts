@@ -41,7 +41,7 @@ describe("resource graphs", () => {
     }
   });
 
-  it("edw: the seed's names, 3 roles, 2 federated credentials, and the 12 deploy.state keys in order", () => {
+  it("edw: the seed's names, 4 roles, 3 federated credentials (the producer its own, send-only), and the 12 deploy.state keys in order", () => {
     const g = build("edw");
     const names = Object.fromEntries(g.nodes.map((n) => [n.id, n.name]));
     assert.equal(names.resourceGroup, "rg-aksdemo-ab12cd");
@@ -52,9 +52,12 @@ describe("resource graphs", () => {
     assert.equal(names.workloadIdentity, "mi-aks-workload-identity-ab12cd");
     assert.equal(names.workloadFederation, "federated-credential-ab12cd");
     assert.equal(names.kedaFederation, "fed-cred-aksdemo-kedasvc-ab12cd");
-    assert.deepEqual(g.nodes.filter((n) => n.kind === "roleAssignment").map((n) => n.kind === "roleAssignment" && n.role).sort(), ["AcrPull", "Storage Queue Data Contributor", "Storage Table Data Contributor"]);
+    assert.deepEqual(g.nodes.filter((n) => n.kind === "roleAssignment").map((n) => n.kind === "roleAssignment" && n.role).sort(), ["AcrPull", "Storage Queue Data Contributor", "Storage Queue Data Message Sender", "Storage Table Data Contributor"]);
+    const sender = g.nodes.find((n) => n.kind === "roleAssignment" && n.role === "Storage Queue Data Message Sender")!;
+    assert.ok(sender.kind === "roleAssignment" && JSON.stringify(sender.principalId).includes("\"producerIdentity\"") && sender.scope.ref === "queue", "the producer may send to the queue, nothing else");
+    assert.equal(names.producerIdentity, "mi-aks-producer-identity-ab12cd");
     const subjects = g.nodes.flatMap((n) => (n.kind === "federatedCredential" ? [n.subject] : []));
-    assert.deepEqual(subjects, ["system:serviceaccount:aqs-demo:aqs-app-service-account", "system:serviceaccount:kube-system:keda-operator"]);
+    assert.deepEqual(subjects, ["system:serviceaccount:aqs-demo:aqs-app-service-account", "system:serviceaccount:kube-system:keda-operator", "system:serviceaccount:aqs-demo:aqs-producer-service-account"]);
     const state = newState({ blueprint: "edw", target: "azure", cloud: g.cloud, location: g.location, suffix: g.suffix });
     const keys = exportEnvText(g, state).trim().split("\n").map((l) => l.split("=")[0]);
     assert.deepEqual(keys, ["SUFFIX", "RESOURCE_GROUP", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_QUEUE_NAME", "AZURE_TABLE_NAME", "AZURE_CONTAINER_REGISTRY_NAME", "AKS_MANAGED_IDENTITY_NAME", "AKS_CLUSTER_NAME", "WORKLOAD_MANAGED_IDENTITY_NAME", "SERVICE_ACCOUNT", "FEDERATED_IDENTITY_CREDENTIAL_NAME", "KEDA_SERVICE_ACCT_CRED_NAME"]);

@@ -64,12 +64,12 @@ describe("local provider: the step engine against real Azurite, a local vault an
     const lines: string[] = [];
     const o = opts(root, "edw", lines);
     const p = await plan(o);
-    assert.equal(p.steps.length, 14);
+    assert.equal(p.steps.length, 17);
     assert.ok(p.steps.every((s) => s.action === "create"));
     assert.ok(!existsSync(join(root, ".akspilot", "state", "edw.local.json")), "plan writes no state");
 
     const first = await deploy({ ...o, suffix: p.suffix });
-    assert.equal(first.steps.filter((s) => s.action === "create").length, 14);
+    assert.equal(first.steps.filter((s) => s.action === "create").length, 17);
     const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
     assert.equal(await qs.getQueueClient("aws2azmsgs").exists(), true, "the queue exists in Azurite");
 
@@ -77,13 +77,13 @@ describe("local provider: the step engine against real Azurite, a local vault an
     const again = await deploy(o);
     assert.equal(again.noChanges, true);
     assert.equal(again.suffix, p.suffix, "the suffix is kept in state");
-    assert.ok(lines.some((l) => l.startsWith("No changes: all 14 resources already match the blueprint; nothing was done.")), lines.join("\n"));
+    assert.ok(lines.some((l) => l.startsWith("No changes: all 17 resources already match the blueprint; nothing was done.")), lines.join("\n"));
 
     const replan = await plan(o);
     assert.equal(replan.noChanges, true);
 
     const gone = await destroy(o);
-    assert.equal(gone.steps.filter((s) => s.action === "delete").length, 14);
+    assert.equal(gone.steps.filter((s) => s.action === "delete").length, 17);
     assert.equal(await qs.getQueueClient("aws2azmsgs").exists(), false);
     assert.ok(!existsSync(join(root, ".akspilot", "state", "edw.local.json")), "state removed after destroy");
     assert.ok(readdirSync(join(root, "logs")).some((f) => f.startsWith("provision-edw-local-deploy")), "logs go to logs/");

@@ -23,7 +23,8 @@ export async function runProducerProcess(
   let ticker: NodeJS.Timeout | undefined;
   let sent = 0;
   try {
-    await ensureStorage(endpoint, clients, names, { signal: abort.signal });
+    // A send-only identity may not create queues; the deploy made them.
+    await ensureStorage(endpoint, clients, names, { signal: abort.signal, sendOnly: true });
     if (progress) ticker = setInterval(() => progress(sent), 1000);
     const report = await runProducer({
       queue: clients.queue(names.queueName),
@@ -32,7 +33,7 @@ export async function runProducerProcess(
       onSent: () => sent++,
     });
     if (report.firstError) {
-      throw new UserError(`sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`, "check that the storage is reachable and the identity may send (Storage Queue Data Contributor)");
+      throw new UserError(`sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`, "check that the storage is reachable and the identity may send (Storage Queue Data Message Sender)");
     }
     return { ...report, storageCalls: clients.counter.calls };
   } finally {

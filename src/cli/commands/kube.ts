@@ -4,10 +4,17 @@ import { Option, type Command } from "commander";
 import { blueprintNames, getBlueprint } from "../../blueprints/index.js";
 import { UserError, errorMessage } from "../../errors.js";
 import { CLOUD_NAMES, type CloudName } from "../../kube/cloud.js";
-import { resolveConfig, Settings } from "../../kube/config.js";
-import { imageCommands } from "../../kube/images.js";
-import { renderBlueprint } from "../../kube/render.js";
-import { loadValuesFile } from "../../kube/values.js";
+
+// The Kubernetes models load when a command runs, not for `--help` or `--version`.
+const kube = async () => {
+  const [config, images, render, values] = await Promise.all([
+    import("../../kube/config.js"),
+    import("../../kube/images.js"),
+    import("../../kube/render.js"),
+    import("../../kube/values.js"),
+  ]);
+  return { ...config, ...images, ...render, ...values };
+};
 
 interface ManifestsOptions {
   out?: string;
@@ -28,7 +35,8 @@ export function registerKubeCommands(program: Command): void {
     .option("--values <file>", "YAML values: registry, tag, storage account, workload identity client id, …")
     .option("--cluster <name>", "for blueprints spanning clusters (bluegreen): which cluster to print")
     .option("--helm-values", "print the Helm values instead of the manifests")
-    .action((name: string, opts: ManifestsOptions) => {
+    .action(async (name: string, opts: ManifestsOptions) => {
+      const { loadValuesFile, renderBlueprint, resolveConfig } = await kube();
       const values = opts.values ? loadValuesFile(opts.values) : {};
       const rendered = renderBlueprint(getBlueprint(name), resolveConfig(values, opts.cloud), opts.cluster ? { cluster: opts.cluster } : {});
       if (opts.out) {
@@ -52,7 +60,8 @@ export function registerKubeCommands(program: Command): void {
     .argument("[blueprints...]", "blueprints whose images to list (default: all)")
     .addOption(new Option("--cloud <cloud>", "Azure cloud").choices(CLOUD_NAMES))
     .option("--values <file>", "YAML values (registry, tag)")
-    .action((names: string[], opts: { cloud?: CloudName; values?: string }) => {
+    .action(async (names: string[], opts: { cloud?: CloudName; values?: string }) => {
+      const { loadValuesFile, Settings, resolveConfig, imageCommands } = await kube();
       const values = opts.values ? loadValuesFile(opts.values) : {};
       const s = new Settings(resolveConfig(values, opts.cloud));
       const bps = (names.length ? names : blueprintNames()).map(getBlueprint);

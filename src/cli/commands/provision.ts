@@ -1,9 +1,9 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
+import { clip } from "../../util/text.js";
 import { blueprintNames, isBlueprintName } from "../../blueprints/index.js";
-import { applyToAks } from "../../kube/apply.js";
 import { parseCloud } from "../../provisioning/clouds.js";
-import { deploy, destroy, plan, type ProvisionOptions } from "../../provisioning/engine.js";
+import type { ProvisionOptions } from "../../provisioning/engine.js";
 import { getGraphDefinition, graphNames } from "../../provisioning/graphs/index.js";
 import type { Provider } from "../../provisioning/provider.js";
 import type { ResourceGraph } from "../../provisioning/types.js";
@@ -57,7 +57,7 @@ async function providerFor(target: "azure" | "local", flags: ProvisionFlags, gra
 
 function options(blueprint: string, flags: ProvisionFlags, target: "azure" | "local"): ProvisionOptions {
   if (flags.clientIp !== undefined && !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(flags.clientIp)) {
-    throw new UserError(`--client-ip "${flags.clientIp}" is not an IPv4 address or range`, "pass your public address, e.g. the output of `curl -s ifconfig.me`");
+    throw new UserError(`--client-ip "${clip(flags.clientIp)}" is not an IPv4 address or range`, "pass your public address, e.g. the output of `curl -s ifconfig.me`");
   }
   return {
     blueprint,
@@ -75,7 +75,9 @@ function options(blueprint: string, flags: ProvisionFlags, target: "azure" | "lo
 }
 
 /** `--target aks` applies the Kubernetes blueprint: its values file, cloud and cluster (bluegreen) come from the flags. */
-function aks(name: string, flags: ProvisionFlags, extra: { dryRun: boolean; destroy?: boolean }): Promise<void> {
+async function aks(name: string, flags: ProvisionFlags, extra: { dryRun: boolean; destroy?: boolean }): Promise<void> {
+  // Loaded when used: the Kubernetes models are large.
+  const { applyToAks } = await import("../../kube/apply.js");
   return applyToAks({
     // A provisioning name (airflow-infra) stands for its blueprint (airflow) here too.
     blueprint: isBlueprintName(name) ? name : getGraphDefinition(name).blueprint,
@@ -108,6 +110,7 @@ function common(cmd: Command, verb: string): Command {
 export function registerProvisionCommands(program: Command): void {
   common(program.command("plan").description("show what deploy would create, change or delete (reads only)"), "plan").action(async (blueprint: string, flags: ProvisionFlags) => {
     if (flags.target === "aks") return aks(blueprint, flags, { dryRun: true });
+    const { plan } = await import("../../provisioning/engine.js");
     await plan(options(blueprint, flags, flags.target));
   });
 
@@ -116,6 +119,7 @@ export function registerProvisionCommands(program: Command): void {
     .option("--dry-run", "--target aks: validate against the cluster without changing it")
     .action(async (blueprint: string, flags: ProvisionFlags) => {
       if (flags.target === "aks") return aks(blueprint, flags, { dryRun: !!flags.dryRun });
+      const { deploy } = await import("../../provisioning/engine.js");
       await deploy(options(blueprint, flags, flags.target));
     });
 
@@ -126,6 +130,7 @@ export function registerProvisionCommands(program: Command): void {
       if (flags.target === "azure" && !flags.yes) {
         throw new UserError(`destroy deletes the Azure resources akspilot created for ${blueprint}`, `run \`akspilot plan ${blueprint} --target azure\` to see them, then add --yes`);
       }
+      const { destroy } = await import("../../provisioning/engine.js");
       await destroy(options(blueprint, flags, flags.target));
     });
 }

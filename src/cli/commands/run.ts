@@ -2,23 +2,15 @@ import { Option, type Command } from "commander";
 import { getBlueprint } from "../../blueprints/index.js";
 import { UserError } from "../../errors.js";
 import { intOption, numberOption } from "../options.js";
-import { up } from "../../local/up.js";
-import { EdwDriver, type EdwReport } from "../../local/edw/driver.js";
-import { WebDriver, type WebReport } from "../../local/web/driver.js";
+import { clip } from "../../util/text.js";
+import type { ScalingRule } from "../../scaling/scaledobject.js";
+import type { PoolSettings } from "../../scaling/karpenter.js";
+import type { PolicyName } from "../../scaling/policy.js";
+import type { EdwReport } from "../../local/edw/driver.js";
+import type { WebReport } from "../../local/web/driver.js";
 import type { BlueprintDriver } from "../../local/drivers/driver.js";
-import { DEFAULT_CATALOG } from "../../scaling/catalog.js";
-import { readFileSync } from "node:fs";
-import { parseScaledObjectYaml, scalingRuleFrom, type ScalingRule } from "../../scaling/scaledobject.js";
-import { parseNodePoolYaml, poolSettings, type PoolSettings } from "../../scaling/karpenter.js";
-import { makePolicy, type PolicyName } from "../../scaling/policy.js";
-import { resolveStandaloneStorage } from "../resolve-storage.js";
-import { runProducerProcess } from "../../apps/producer/run.js";
-import { producerSettings } from "../../apps/producer/settings.js";
-import { consumerSettings } from "../../apps/consumer/settings.js";
-import { runConsumerProcess } from "../../apps/consumer/run.js";
-import { listPoison, replayPoison } from "../../local/edw/poison-admin.js";
-import { localIdentities } from "../../provisioning/local/rbac.js";
 
+// The runtime, storage SDKs and parsers load when a command runs, not for `--help` or `--version`.
 interface UpFlags {
   messages?: number;
   rate?: number;
@@ -51,22 +43,24 @@ interface UpFlags {
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
 const EDW_ONLY: (keyof UpFlags)[] = ["messages", "rate", "burst", "burstEvery", "replicas", "workMs", "concurrency", "visibilityTimeout", "failMatch", "data", "exitWhenDrained", "scaledobject", "identity"];
 
-function readUserFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UserError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, "pass the path of a YAML file");
-  }
-}
-
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
-export function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): { rule: ScalingRule; pool: PoolSettings } {
+export async function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): Promise<{ rule: ScalingRule; pool: PoolSettings }> {
+  const [{ readUserFile }, { parseScaledObjectYaml, scalingRuleFrom }, { parseNodePoolYaml, poolSettings }, { DEFAULT_CATALOG }] = await Promise.all([
+    import("../../util/user-file.js"),
+    import("../../scaling/scaledobject.js"),
+    import("../../scaling/karpenter.js"),
+    import("../../scaling/catalog.js"),
+  ]);
   const rule = f.scaledobject
-    ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), f.scaledobject).rule
+    ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), clip(f.scaledobject)).rule
     : scalingRuleFrom(blueprint.scaledObject);
+  const firstPool = blueprint.clusters[0]?.nodePools?.[0];
   const pool = f.nodepool
-    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), f.nodepool, DEFAULT_CATALOG).settings
-    : poolSettings(blueprint.clusters[0]!.nodePools![0]!, DEFAULT_CATALOG);
+    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), clip(f.nodepool), DEFAULT_CATALOG).settings
+    : firstPool
+      ? poolSettings(firstPool, DEFAULT_CATALOG)
+      : undefined;
+  if (!pool) throw new UserError(`blueprint ${blueprint.name} has no Karpenter NodePool`, "drop --nodepool");
   return { rule, pool };
 }
 
@@ -151,11 +145,13 @@ export function registerRunCommands(program: Command): void {
         const stray = EDW_ONLY.filter((k) => f[k] !== undefined && f[k] !== false);
         if (stray.length > 0) throw new UserError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the edw blueprint only`, `drop it for ${name}`);
         if (f.nodepool && !blueprint.clusters.some((c) => c.nodePools?.length)) throw new UserError(`--nodepool: blueprint ${name} has no Karpenter NodePool`, "drop --nodepool");
+        const nodePool = f.nodepool ? (await scalingInputs(blueprint, f)).pool : undefined;
+        const [{ up }, { WebDriver }] = await Promise.all([import("../../local/up.js"), import("../../local/web/driver.js")]);
         const driver = new WebDriver({ blueprint, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout });
         try {
-          const report = await up({
+          const report = await up<WebReport>({
             driver,
-            runtime: { ...runtime, ...(f.nodepool ? { nodePool: scalingInputs(blueprint, f).pool } : {}) },
+            runtime: { ...runtime, ...(nodePool ? { nodePool } : {}) },
             cwd: process.cwd(),
             control: true,
             status: status.write,
@@ -179,14 +175,20 @@ export function registerRunCommands(program: Command): void {
         try {
           new RegExp(f.failMatch);
         } catch (e) {
-          throw new UserError(`--fail-match is not a valid regular expression: ${(e as Error).message}`, "pass a JavaScript regular expression");
+          throw new UserError(`--fail-match is not a valid regular expression: ${clip((e as Error).message)}`, "pass a JavaScript regular expression");
         }
       }
+      const { localIdentities } = await import("../../provisioning/local/rbac.js");
       if (f.identity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.identity!))) {
-        throw new UserError(`--identity "${f.identity}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
+        throw new UserError(`--identity "${clip(f.identity)}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
       }
       const scripted = f.messages !== undefined;
-      const { rule, pool } = scalingInputs(blueprint, f);
+      const { rule, pool } = await scalingInputs(blueprint, f);
+      const [{ up }, { EdwDriver }, { makePolicy }] = await Promise.all([
+        import("../../local/up.js"),
+        import("../../local/edw/driver.js"),
+        import("../../scaling/policy.js"),
+      ]);
       const fixed = f.replicas !== undefined;
       try {
         const driver = new EdwDriver({
@@ -247,6 +249,11 @@ export function registerRunCommands(program: Command): void {
     .option("--start-index <n>", "first COUNT index (default 1)")
     .option("--json", "print the report as JSON")
     .action(async (f: Record<string, string | boolean | undefined>) => {
+      const [{ producerSettings }, { runProducerProcess }, { resolveStandaloneStorage }] = await Promise.all([
+        import("../../apps/producer/settings.js"),
+        import("../../apps/producer/run.js"),
+        import("../resolve-storage.js"),
+      ]);
       const settings = producerSettings({
         count: f.count as string | undefined,
         rate: f.rate as string | undefined,
@@ -277,6 +284,11 @@ export function registerRunCommands(program: Command): void {
     ["grace-ms", "ms", "time to finish or release work after SIGTERM (default 25000)"],
   ] as const) consume.addOption(new Option(`--${flag} <${value}>`, help));
   consume.action(async (f: Record<string, string | undefined>) => {
+    const [{ consumerSettings }, { runConsumerProcess }, { resolveStandaloneStorage }] = await Promise.all([
+      import("../../apps/consumer/settings.js"),
+      import("../../apps/consumer/run.js"),
+      import("../resolve-storage.js"),
+    ]);
     const flags = Object.fromEntries(Object.entries(f).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]));
     await runConsumerProcess(resolveStandaloneStorage(), consumerSettings(flags));
   });
@@ -287,6 +299,7 @@ export function registerRunCommands(program: Command): void {
     .description("show poisoned messages with their reasons")
     .option("--json", "one JSON object per message")
     .action(async (f: { json?: boolean }) => {
+      const [{ listPoison }, { resolveStandaloneStorage }] = await Promise.all([import("../../local/edw/poison-admin.js"), import("../resolve-storage.js")]);
       const records = await listPoison(resolveStandaloneStorage());
       if (f.json) for (const r of records) process.stdout.write(JSON.stringify(r) + "\n");
       else if (records.length === 0) process.stdout.write("poison queue is empty\n");
@@ -297,6 +310,7 @@ export function registerRunCommands(program: Command): void {
     .description("move poisoned messages back to the main queue (original bodies)")
     .option("--reason <code>", "only messages poisoned for this reason (Unparseable, MaxDequeueExceeded)")
     .action(async (f: { reason?: string }) => {
+      const [{ replayPoison }, { resolveStandaloneStorage }] = await Promise.all([import("../../local/edw/poison-admin.js"), import("../resolve-storage.js")]);
       const n = await replayPoison(resolveStandaloneStorage(), f.reason);
       process.stdout.write(`replayed ${n} message(s)\n`);
     });

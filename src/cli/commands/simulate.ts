@@ -1,9 +1,8 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
+import { clip } from "../../util/text.js";
 import type { PolicyName } from "../../scaling/policy.js";
-import { simulate, SIM_DEFAULTS, SIM_MAX_SECONDS } from "../../sim/engine.js";
-import { loadSimInputs } from "../../sim/inputs.js";
-import { formatSimResult } from "../../sim/report.js";
+import { SIM_DEFAULTS, SIM_MAX_SECONDS } from "../../sim/engine.js";
 
 interface SimulateFlags {
   scaledobject?: string;
@@ -24,7 +23,7 @@ function num(raw: string | undefined, flag: string, opts: { integer?: boolean; p
   if (raw === undefined) return undefined;
   const n = Number(raw);
   const ok = raw.trim() !== "" && Number.isFinite(n) && (opts.positive ? n > 0 : n >= 0) && (!opts.integer || Number.isInteger(n));
-  if (!ok) throw new UserError(`--${flag} must be ${opts.integer ? "a whole number" : "a number"} ${opts.positive ? "> 0" : "≥ 0"}, got ${JSON.stringify(raw)}`);
+  if (!ok) throw new UserError(`--${flag} must be ${opts.integer ? "a whole number" : "a number"} ${opts.positive ? "> 0" : "≥ 0"}, got "${clip(raw)}"`);
   return n;
 }
 
@@ -45,7 +44,12 @@ export function registerSimulateCommand(program: Command): void {
     .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
     .option("--json", "print one JSON object {timeline, summary} (with --events: {timeline, summary, events})")
     .option("--events", "include every scaling and node event with its reason, as the local runtime records them")
-    .action((f: SimulateFlags) => {
+    .action(async (f: SimulateFlags) => {
+      const [{ simulate }, { loadSimInputs }, { formatSimResult }] = await Promise.all([
+        import("../../sim/engine.js"),
+        import("../../sim/inputs.js"),
+        import("../../sim/report.js"),
+      ]);
       const inputs = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}) });
       const result = simulate({
         ...inputs,

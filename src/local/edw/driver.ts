@@ -18,6 +18,7 @@ import { auditRun, settleBoundMs } from "./audit.js";
 import { queueConsistency, UnreadableWatch, type Unreadable } from "../../storage/consistency.js";
 import { defaultVisibilitySeconds } from "../../apps/consumer/consumer.js";
 import { unlessAborted } from "../../util/time.js";
+import { checkDataDir } from "../run-dir.js";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -151,6 +152,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   async prepare(): Promise<void> {
     let endpoint = storageFromEnv();
     if (!endpoint) {
+      if (this.o.dataDir !== undefined) checkDataDir(this.o.dataDir);
       this.azurite = await startAzurite({ dataDir: this.o.dataDir });
       endpoint = { kind: "connection-string", connectionString: this.azurite.connectionString, origin: "embedded" };
     }

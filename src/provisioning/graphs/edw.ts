@@ -15,6 +15,13 @@ function consumerOf(bp: Blueprint): { queue: string; table: string; serviceAccou
   return { queue, table, serviceAccount: app.serviceAccountName };
 }
 
+/** The producer's service account, as the blueprint declares it. */
+function producerAccount(bp: Blueprint): string {
+  const sa = bp.apps.find((a) => a.program === "producer")?.serviceAccountName;
+  if (!sa) throw new Error(`blueprint ${bp.name}: the producer needs a service account`);
+  return sa;
+}
+
 /** Seed 000 (deployment/infra/deploy.sh): names and settings as the seed, with its bugs fixed (seeds-spec §1.10). */
 export const edwGraph: BlueprintGraphDefinition = {
   name: "edw",
@@ -92,6 +99,19 @@ export const edwGraph: BlueprintGraphDefinition = {
         audiences: ["api://AzureADTokenExchange"],
         // Azure rejects concurrent writes of federated credentials on one identity.
         dependsOn: ["workloadFederation"],
+      },
+      // The producer's own identity: it may only add messages to the queue (the seed's producer shares
+      // the consumer's, which may also read, delete and write the table).
+      { id: "producerIdentity", kind: "userAssignedIdentity", name: `mi-aks-producer-identity-${s}`, resourceGroup: rg, location, tags },
+      {
+        id: "producerFederation", kind: "federatedCredential", name: `federated-credential-producer-${s}`,
+        identity: ref("producerIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        subject: `system:serviceaccount:${bp.namespace}:${producerAccount(bp)}`,
+        audiences: ["api://AzureADTokenExchange"],
+      },
+      {
+        id: "queueMessageSender", kind: "roleAssignment", name: "Storage Queue Data Message Sender@queue (producer)",
+        scope: ref("queue", "id"), role: "Storage Queue Data Message Sender", principalId: ref("producerIdentity", "principalId"), principalType: "ServicePrincipal",
       },
       {
         id: "queueDataContributor", kind: "roleAssignment", name: "Storage Queue Data Contributor@queue",

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { UserError } from "../../errors.js";
+import { checkPrivateDir, writeSecretFile } from "../../util/secure-fs.js";
 import type { Outputs } from "../refs.js";
 
 /** Subscription segment of local resource ids: they keep Azure's shape so scopes compare the same way. */
@@ -39,6 +40,9 @@ export class Ledger {
   static open(root: string): Ledger {
     const path = ledgerPath(root);
     if (!existsSync(path)) return new Ledger(path, { format: "akspilot.local-resources/v1", resources: {} });
+    // The ledger decides who may do what on the local target (role assignments): a file others could
+    // replace would let them grant themselves roles.
+    checkPrivateDir(dirname(path));
     let data: LedgerFile;
     try {
       data = JSON.parse(readFileSync(path, "utf8")) as LedgerFile;
@@ -82,9 +86,6 @@ export class Ledger {
   }
 
   private save(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 2) + "\n");
-    renameSync(tmp, this.path);
+    writeSecretFile(this.path, JSON.stringify(this.data, null, 2) + "\n");
   }
 }

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { UserError } from "../../errors.js";
+import { checkPrivateDir, writeSecretFile } from "../../util/secure-fs.js";
 
 /** Key Vault's error shape: an HTTP status and a service error code, never the secret value. */
 export class VaultError extends Error {
@@ -64,6 +65,7 @@ export class LocalSecretVault {
       v.save();
       return v;
     }
+    checkPrivateDir(dirname(path));
     const mode = statSync(path).mode & 0o777;
     if ((mode & 0o077) !== 0) {
       throw new UserError(`local vault ${path} is readable by other users (mode ${mode.toString(8)})`, `run \`chmod 600 ${path}\``);
@@ -172,11 +174,7 @@ export class LocalSecretVault {
   }
 
   private save(): void {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 2) + "\n", { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.path);
+    writeSecretFile(this.path, JSON.stringify(this.data, null, 2) + "\n");
   }
 }
 
