@@ -1,4 +1,5 @@
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { makeDirectory } from "../util/secure-fs.js";
+import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquireRunLock, runLogDir } from "./run-lock.js";
 import { UserError } from "../errors.js";
@@ -41,7 +42,7 @@ export function prepareRunDir(cwd: string): RunDir {
 /** `--data DIR`: a directory that exists or can be made, and takes a file — checked before storage starts. */
 export function checkDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 0o700);
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.akspilot-write-check-${process.pid}`);
     writeFileSync(probe, "");

@@ -1,5 +1,5 @@
+import { makeDirectory } from "../util/secure-fs.js";
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { UserError } from "../errors.js";
 import { spawnNodeChild, stopChild } from "./child.js";
@@ -57,7 +57,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
   ];
   if (opts.dataDir) {
     try {
-      mkdirSync(opts.dataDir, { recursive: true });
+      makeDirectory(opts.dataDir);
     } catch (e) {
       throw new UserError(`cannot create the storage data directory "${opts.dataDir}": ${(e as Error).message}`, "pass a writable --data DIR");
     }

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync } from "node:fs";
+import { makeDirectory } from "../util/secure-fs.js";
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** `2026-11-21 22:43:07+00:00`, the seed deploy.sh's log stamp (`date '+%Y-%m-%d %H:%M:%S%:z'`). */
@@ -25,7 +26,7 @@ export class ProvisionLog {
     name: string,
     private readonly out: (line: string) => void,
   ) {
-    mkdirSync(logsDir, { recursive: true });
+    makeDirectory(logsDir);
     this.file = join(logsDir, `${name}.log`);
   }
 

@@ -57,13 +57,39 @@ export function checkPrivateDir(dir: string): void {
   }
 }
 
+/**
+ * `mkdir -p`, one level at a time. Node's recursive mkdir loops for ever on file systems that answer
+ * ENOENT for a directory whose parent exists (e.g. /proc); here such a path fails at once.
+ */
+export function makeDirectory(dir: string, mode = 0o777): void {
+  const full = resolve(dir);
+  const missing: string[] = [];
+  for (let d = full; ; d = dirname(d)) {
+    try {
+      if (!statSync(d).isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: "ENOTDIR" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      missing.unshift(d);
+      if (dirname(d) === d) break;
+    }
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+}
+
 /** Creates `dir` (and missing parents) owner-only, then checks it as `checkPrivateDir` does. */
 export function ensurePrivateDir(dir: string): string {
   // What exists is checked before anything is created inside it.
   checkPrivateDir(dir);
   // mkdir applies the mode to every directory it creates, so a fresh `.akspilot/` is 0700 even when
   // the first thing made is a subdirectory such as `.akspilot/logs`.
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 0o700);
   checkPrivateDir(dir);
   return dir;
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { makeDirectory } from "../../util/secure-fs.js";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { blueprintNames, getBlueprint } from "../../blueprints/index.js";
@@ -72,7 +73,7 @@ export function registerKubeCommands(program: Command): void {
 
 function writeFiles(dir: string, files: { name: string; text: string }[]): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     for (const f of files) {
       writeFileSync(join(dir, f.name), f.text);
       process.stdout.write(`wrote ${join(dir, f.name)}\n`);
