@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { join, relative } from "node:path";
 import { UserError } from "../errors.js";
 import { ensurePrivateDir } from "../util/secure-fs.js";
+import { pidAlive } from "../util/pid.js";
 
 /** What `.akspilot/run.lock` holds: enough to tell a live holder from a dead one or a reused pid. */
 interface LockContent {
@@ -39,15 +40,6 @@ function procStart(pid: number): string | undefined {
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return undefined;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

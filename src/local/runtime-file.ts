@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeSecretFile } from "../util/secure-fs.js";
+import { pidAlive } from "../util/pid.js";
 
 /** `.akspilot/runtime.json`: how CLI commands find a running `akspilot up`. */
 export interface RuntimeFile {
@@ -33,15 +34,6 @@ export function removeRuntimeFile(cwd = process.cwd(), pid = process.pid): void 
   rmSync(runtimeFilePath(cwd), { force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The running runtime's file, or undefined if there is none or its process is gone (a stale file). */
 export function readRuntimeFile(cwd = process.cwd()): RuntimeFile | undefined {
   let text: string;
@@ -53,7 +45,7 @@ export function readRuntimeFile(cwd = process.cwd()): RuntimeFile | undefined {
   try {
     const info = JSON.parse(text) as RuntimeFile;
     if (typeof info.controlUrl !== "string" || typeof info.token !== "string" || typeof info.pid !== "number") return undefined;
-    return alive(info.pid) ? info : undefined;
+    return pidAlive(info.pid) ? info : undefined;
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@ import { ensurePrivateDir, writeSecretFile } from "../util/secure-fs.js";
 import type { CloudName } from "./clouds.js";
 import type { Outputs } from "./refs.js";
 import type { ResourceKind } from "./types.js";
+import { pidAlive } from "../util/pid.js";
 
 export const STATE_FORMAT = "akspilot.provisioning-state/v1";
 
@@ -131,22 +132,13 @@ export function acquireLock(statePathValue: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const holder = Number(readFileSync(lock, "utf8").trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
         throw new UserError(`another akspilot run (pid ${holder}) is working on this blueprint`, `wait for it to finish, or stop it; the lock is ${lock}`);
       }
       try { unlinkSync(lock); } catch { /* raced with another taker */ }
     }
   }
   throw new UserError(`could not lock ${lock}`, "another run may have started at the same moment; re-run");
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export function newState(init: Omit<ProvisioningState, "format" | "createdAt" | "updatedAt" | "resources">): ProvisioningState {

@@ -35,3 +35,17 @@ test("a consumer without Storage Queue Data Contributor is refused; the workload
   await waitFor("5 rows", async () => ((await tableRows(s)).length === 5 ? true : undefined), 60_000, 200);
   assert.equal((await ok.stats()).processed, 5);
 });
+
+test("up edw --identity without the storage role: the pod's 403 is the run's one line, at once, and status shows it", { timeout: 120_000 }, async (t) => {
+  const cwd = tempDir(t);
+  const deployed = await runCli(t, ["deploy", "edw", "--target", "local"], { cwd });
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const cluster = localIdentities(cwd).find((i) => i.name.startsWith("mi-aksdemo-"))!;
+  const up = await runCli(t, ["up", "edw", "--identity", cluster.name, "--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet"], { cwd });
+  assert.equal(up.code, 2, up.stderr);
+  const lines = up.stderr.split("\n").filter((l) => l.trim());
+  assert.equal(lines.length, 1, up.stderr);
+  assert.match(lines[0]!, /consumer pod aqs-app-\w+ failed: .*storage refused access .*AuthorizationPermissionMismatch/);
+  // The pod's own reason, not the start-up bound's "did not start receiving within 60 s".
+  assert.doesNotMatch(up.stderr, /within 60 s/);
+});

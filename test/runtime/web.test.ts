@@ -2,28 +2,14 @@
 // while one of the two VMs is switched off. Real pods (child processes), real loopback HTTP.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { request } from "node:http";
 import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
-import type { RuntimeFile } from "../../src/local/runtime-file.js";
 import type { StatusV1 } from "../../src/local/status.js";
+import { runtimeFile, status, waitReadyPods } from "./cli-helpers.js";
 
 const SEED_BODY = /^Hello world! Now is \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}\.\nRunning on (helloworld-[a-z0-9]{5})\.$/;
 
-function runtimeFile(cwd: string): RuntimeFile | undefined {
-  try {
-    return JSON.parse(readFileSync(join(cwd, ".akspilot", "runtime.json"), "utf8")) as RuntimeFile;
-  } catch {
-    return undefined;
-  }
-}
 
-async function status(rt: RuntimeFile): Promise<StatusV1> {
-  const res = await fetch(`${rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${rt.token}` } });
-  assert.equal(res.status, 200);
-  return (await res.json()) as StatusV1;
-}
 
 /** One GET like `curl --max-time`: the body, or "timeout"/"error" (a new connection each time, as curl). */
 function get(url: string, timeoutMs: number): Promise<{ ok: true; body: string } | { ok: false; why: "timeout" | "error" }> {
@@ -48,10 +34,7 @@ test("up resilient-web: 4 pods on 2 nodes answer in the seed's exact format behi
   const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
   assert.match(rt.gatewayUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
-  const s = await waitFor("4 ready pods", async () => {
-    const x = await status(rt);
-    return x.deployments[0]?.ready === 4 ? x : undefined;
-  }, 30_000, 100);
+  const s = await waitReadyPods(rt, 4);
   assert.equal(s.apiVersion, "akspilot.dev/v1");
   assert.equal(s.nodes.length, 2);
   // Spread over the two nodes, two each, every pod with its own port.
@@ -88,10 +71,7 @@ test("node stop on resilient-web: requests hang until the node is NotReady and i
   // Time scale 10: the 40 s node-monitor grace period of Kubernetes 1.18 takes 4 s, tolerationSeconds 1 takes 0.1 s.
   const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
-  const before = await waitFor("4 ready pods", async () => {
-    const x = await status(rt);
-    return x.deployments[0]?.ready === 4 ? x : undefined;
-  }, 30_000, 100);
+  const before = await waitReadyPods(rt, 4);
   const victim = before.nodes[0]!.name;
   const survivor = before.nodes[1]!.name;
   const victimPods = before.pods.filter((p) => p.node === victim).map((p) => p.name);
@@ -144,10 +124,7 @@ test("node drain honours the PodDisruptionBudget: one pod at a time, the node en
   const cwd = tempDir(t, "akspilot-web-");
   const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
-  const s = await waitFor("4 ready pods", async () => {
-    const x = await status(rt);
-    return x.deployments[0]?.ready === 4 ? x : undefined;
-  }, 30_000, 100);
+  const s = await waitReadyPods(rt, 4);
   const node = s.nodes[0]!.name;
   const drain = await runCli(t, ["node", "drain", node], { cwd });
   assert.equal(drain.code, 0, drain.stderr);

@@ -92,6 +92,9 @@ export class Autoscaler {
     });
     this.lastNotes.set(loop, r.note);
     if (r.decision && !this.paused) {
+      // Another loop's last note spoke of the replicas before this decision ("no change at 7" once KEDA
+      // went to 0): it is stale now.
+      for (const other of [...this.lastNotes.keys()]) if (other !== loop) this.lastNotes.delete(other);
       cluster.events.normal(`scaledobject/${this.o.object}`, r.decision.reason, `${loop}: ${r.decision.message}`);
       cluster.setReplicas(deployment, r.decision.replicas, `${this.o.policy.name}/${loop}`, `${r.decision.reason} (scaledobject/${this.o.object})`);
     }
