@@ -63,3 +63,21 @@ test("a gateway port that is taken: one line naming the port, no pod left runnin
   assert.match(lines[0]!, new RegExp(`127\\.0\\.0\\.1:${port}: the port is in use`));
   assert.deepEqual(await waitNoneMarked(marker, 5000), []);
 });
+
+// A directory that cannot hold `.akspilot/`, and a --data directory that cannot be made (a pseudo-file
+// system: even root cannot create there), are refused before any child process starts.
+for (const c of [
+  { name: "up in a directory where .akspilot cannot be made", cwd: "/proc", args: ["up", "resilient-web"], error: /the state directory \/proc\/\.akspilot cannot be used/ },
+  { name: "up edw --data on a pseudo-file system", args: ["up", "edw", "--data", "/proc/akspilot-data", "--messages", "3", "--exit-when-drained"], error: /--data \/proc\/akspilot-data cannot be used/ },
+]) {
+  test(`${c.name}: one line, exit 2, nothing started`, async (t) => {
+    const cwd = c.cwd ?? tempDir(t, "akspilot-web-");
+    const marker = newMarker();
+    const r = await runCli(t, c.args, { cwd, marker });
+    assert.equal(r.code, 2, r.stderr);
+    const lines = stderrLines(r);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, c.error);
+    assert.deepEqual(await waitNoneMarked(marker, 5000), []);
+  });
+}

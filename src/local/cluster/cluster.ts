@@ -80,6 +80,8 @@ export class Cluster {
   private readonly nodeSerial = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private readonly ticker: Timer;
+  /** Pods of the same Deployment in two clusters get different names, as they would on AKS. */
+  private readonly nameSalt: number;
 
   constructor(private readonly o: ClusterOptions) {
     this.name = o.name;
@@ -88,6 +90,7 @@ export class Cluster {
     this.events = o.events ?? new EventRecorder(5000, () => o.clock.now());
     this.lifecycle = new NodeLifecycle(this, { kubernetesVersion: o.kubernetesVersion, timeScale: o.timeScale, ...o.nodeLifecycle });
     this.ticker = o.clock.setInterval(() => this.reconcile(), 1000);
+    this.nameSalt = [...o.name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_003, 0) * 1009;
   }
 
   onChange(fn: () => void): () => void {
@@ -321,7 +324,7 @@ export class Cluster {
       // The reason a pod is replaced is the last thing that happened to its predecessor.
       const why = this.replacementReason(d);
       for (let i = active.length; i < d.replicas; i++) {
-        const pod = new Pod(`${d.name}-${podSuffix(++d.serial)}`, d.template, {
+        const pod = new Pod(`${d.name}-${podSuffix(++d.serial + this.nameSalt)}`, d.template, {
           clock: this.clock,
           runner: this.o.runner,
           allocatePort: this.o.allocatePort,
