@@ -17,6 +17,7 @@ import { poolSettings, type PoolSettings } from "../scaling/karpenter.js";
 import { schedulePod, type SchedNode } from "../scaling/scheduling.js";
 import { roomOf } from "../scaling/packing.js";
 import { UserError } from "../errors.js";
+import { clip } from "../util/text.js";
 
 /** What a blueprint's driver adds to an app when it runs locally (its tuning flags, storage, replicas). */
 export interface AppOverrides {
@@ -192,7 +193,7 @@ export class LocalRuntime {
           kubernetesVersion: spec.kubernetesVersion,
           clock,
           runner,
-          allocatePort: () => freePort(),
+          allocatePort: () => rt.allocatePort(),
           timeScale: o.timeScale,
           events: rt.events,
           qualifyNodeNames: bp.clusters.length > 1,
@@ -238,18 +239,42 @@ export class LocalRuntime {
     }
   }
 
+  /** Ports handed to pods of this run: the OS may offer a just-closed port again, so it is checked here. */
+  private readonly handedOut = new Set<number>();
+
+  /** A free loopback port that no pod of any cluster of this run holds or is about to hold. */
+  async allocatePort(): Promise<number> {
+    const live = new Set<number>();
+    const finished = new Set<number>();
+    for (const c of this.clusters.values()) {
+      for (const p of c.pods.values()) {
+        if (p.port === undefined) continue;
+        (p.phase === "Succeeded" || p.phase === "Failed" ? finished : live).add(p.port);
+      }
+    }
+    for (const port of finished) if (!live.has(port)) this.handedOut.delete(port);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = await freePort();
+      if (!this.handedOut.has(port) && !live.has(port)) {
+        this.handedOut.add(port);
+        return port;
+      }
+    }
+    throw new Error("no free loopback port found for a pod");
+  }
+
   /** The cluster a node belongs to, or one clear error naming the nodes there are. */
   clusterOfNode(name: string): Cluster {
     for (const c of this.clusters.values()) if (c.nodes.has(name) && c.nodes.get(name)!.phase !== "Deleted") return c;
     const names = [...this.clusters.values()].flatMap((c) => c.liveNodes().map((n) => n.name));
-    throw new UserError(`no node named "${name}"`, `nodes: ${names.join(", ") || "none"}`);
+    throw new UserError(`no node named "${clip(name)}"`, `nodes: ${names.join(", ") || "none"}`);
   }
 
   /** The cluster of a Deployment (the first cluster that has it, unless `cluster` is named). */
   clusterOfDeployment(name: string, cluster?: string): Cluster {
     if (cluster !== undefined) {
       const c = this.clusters.get(cluster);
-      if (!c) throw new UserError(`no cluster named "${cluster}"`, `clusters: ${[...this.clusters.keys()].join(", ")}`);
+      if (!c) throw new UserError(`no cluster named "${clip(cluster)}"`, `clusters: ${[...this.clusters.keys()].join(", ")}`);
       c.requireDeployment(name);
       return c;
     }

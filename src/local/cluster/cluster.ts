@@ -12,6 +12,7 @@ import type { InstanceType } from "../../scaling/catalog.js";
 import type { Resources } from "../../scaling/quantity.js";
 import type { Toleration } from "../../blueprints/types.js";
 import { UserError } from "../../errors.js";
+import { clip } from "../../util/text.js";
 
 export { tolerates } from "../../scaling/scheduling.js";
 
@@ -235,7 +236,7 @@ export class Cluster {
     const node = this.nodes.get(name);
     if (!node || node.phase === "Deleted") {
       const names = this.liveNodes().map((n) => n.name);
-      throw new UserError(`no node named "${name}"`, `nodes: ${names.join(", ") || "none"}`);
+      throw new UserError(`no node named "${clip(name)}"`, `nodes: ${names.join(", ") || "none"}`);
     }
     return node;
   }
@@ -282,7 +283,7 @@ export class Cluster {
 
   requireDeployment(name: string): Deployment {
     const d = this.deployments.get(name);
-    if (!d) throw new UserError(`no deployment named "${name}"`, `deployments: ${[...this.deployments.keys()].join(", ") || "none"}`);
+    if (!d) throw new UserError(`no deployment named "${clip(name)}"`, `deployments: ${[...this.deployments.keys()].join(", ") || "none"}`);
     return d;
   }
 

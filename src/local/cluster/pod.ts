@@ -165,6 +165,8 @@ export class Pod {
     this.stopProbes();
     const how = exit.signal ?? `exit code ${exit.code}`;
     if (exit.reason) this.lastFailure = exit.reason;
+    // Another process took the pod's port: the next container gets a new one (locally a pod's "IP" can move).
+    if (exit.reason && /EADDRINUSE/.test(exit.reason)) this.port = undefined;
     if (this.phase === "Terminating") {
       this.finish("Succeeded", "Killing", `stopped (${how})`);
       return;
