@@ -126,6 +126,7 @@ function drawCharts(): void {
     const last = rows[rows.length - 1] ?? [];
     const peaks = def.series.map((_, i) => Math.max(0, ...rows.map((r) => r[i] ?? 0)));
     const lows = def.series.map((_, i) => Math.min(...rows.map((r) => r[i] ?? Infinity)));
+    fig.dataset.samples = String(rows.length);
     fig.dataset.now = JSON.stringify(last);
     fig.dataset.peak = JSON.stringify(peaks);
     fig.dataset.low = JSON.stringify(lows.map((x) => (Number.isFinite(x) ? x : null)));
