@@ -7,6 +7,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>akspilot dashboard</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/uplot.css">
 <link rel="stylesheet" href="/assets/app.css">
 </head>
@@ -70,10 +71,11 @@ h2 { font-size: 1rem; margin: .5rem 0; }
 #connection.live { color: #116329; }
 main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(18rem, 1fr); gap: .5rem 1rem; padding: .5rem 1rem; }
 main > section { min-width: 0; }
-.charts { grid-column: 1; grid-row: 1 / span 2; display: grid; grid-template-columns: repeat(auto-fit, minmax(26rem, 1fr)); gap: .5rem; }
+.charts { grid-column: 1; grid-row: 1 / span 2; align-content: start; display: grid; grid-template-columns: repeat(auto-fit, minmax(26rem, 1fr)); gap: .5rem; }
 #why { grid-column: 2; grid-row: 1; }
 #controls { grid-column: 2; grid-row: 2; }
 main > section:nth-of-type(n+4) { grid-column: 1 / -1; }
+figure[hidden] { display: none; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 4px; padding: .25rem; }
 figcaption { font-weight: 600; }
 .chart-summary { margin: 0; color: var(--muted); font-size: .85rem; }

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCli, tempDir, waitFor } from "../edw/helpers.js";
+import { startCli, tempDir, waitFor, type CliRun } from "../edw/helpers.js";
 import { runtimeFile } from "../runtime/cli-helpers.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
 
@@ -22,8 +22,8 @@ export interface RunningUp {
   /** The URL `up` printed, with the token. */
   loginUrl: string;
   token: string;
-  /** Stops `up` with SIGINT, as Ctrl-C does; resolves with its exit code. */
-  stop(): Promise<number | null>;
+  /** Stops `up` with SIGINT, as Ctrl-C does; resolves with what it printed and its exit code. */
+  stop(): Promise<CliRun>;
 }
 
 /** Starts `akspilot up …` in a fresh directory and waits for its runtime file and printed dashboard URL. */
@@ -42,7 +42,7 @@ export async function startUp(t: TestHost, args: string[]): Promise<RunningUp> {
     token: new URL(loginUrl).searchParams.get("token")!,
     stop: async () => {
       up.child.kill("SIGINT");
-      return (await up.exited).code;
+      return up.exited;
     },
   };
 }

@@ -123,7 +123,8 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   assert.equal(scaled.status, 200);
   assert.equal(((await scaled.json()) as { replicas: number }).replicas, 3);
 
-  assert.equal(await run.stop(), 0);
+  const out = await run.stop();
+  assert.equal(out.code, 0, out.stderr + out.stdout);
 });
 
 test("the server's history stays bounded over many pushes: the window, not the run, sets its size", { timeout: 150_000 }, async (t) => {
@@ -143,5 +144,6 @@ test("the server's history stays bounded over many pushes: the window, not the r
   // Oldest first, one sample per read.
   for (let i = 1; i < later.samples.length; i++) assert.ok(later.samples[i]!.t >= later.samples[i - 1]!.t);
   await d.close();
-  assert.equal(await run.stop(), 0);
+  const out = await run.stop();
+  assert.equal(out.code, 0, out.stderr + out.stdout);
 });

@@ -104,7 +104,8 @@ function buildCharts(): void {
       width: chartWidth(fig),
       height: 180,
       plugins: [markerPlugin()],
-      scales: { x: { time: true }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+      // At least a minute across, so the first seconds of a run do not show sub-second ticks.
+      scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
       axes: [{}, { size: 40 }],
       series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
     };
@@ -123,6 +124,8 @@ function drawCharts(): void {
     plots.get(def.id)!.setData(data);
     // The numbers the chart shows, as text: for screen readers, and a check anyone can read.
     const fig = $(`#${def.id}`);
+    // A blueprint without a queue (the web ones) has no queue chart to show.
+    if (def.id === "chart-queue") fig.hidden = view?.queueDepth === null && samples.every((s) => s.q === null);
     const last = rows[rows.length - 1] ?? [];
     const peaks = def.series.map((_, i) => Math.max(0, ...rows.map((r) => r[i] ?? 0)));
     const lows = def.series.map((_, i) => Math.min(...rows.map((r) => r[i] ?? Infinity)));
