@@ -96,6 +96,15 @@ test("dashboard on up edw: a burst shows on the queue chart, the replicas follow
   assert.ok(after.samples >= before.samples, `history after reload: ${after.samples} < ${before.samples}`);
   assert.ok(after.peak[0]! >= before.peak[0]!, "the queue peak survives the reload");
 
+  // The scale control, pausing the autoscaler: the run says it is paused and the feed shows the manual scale.
+  await page.fill("#scale-replicas", "2");
+  await page.check("#scale-pause");
+  await page.getByRole("button", { name: "Scale" }).click();
+  await page.waitForSelector('#action-result:has-text("scale to 2: done")');
+  await page.locator("#summary", { hasText: "(paused)" }).waitFor();
+  await page.locator("#events li", { hasText: "akspilot scale" }).first().waitFor();
+  await until("2 desired replicas", async () => ((await chart(page, "chart-replicas")).now[0] === 2 ? true : undefined), 30_000);
+
   await page.context().browser()!.close();
   const out = await run.stop();
   assert.equal(out.code, 0, out.stderr + out.stdout);

@@ -109,6 +109,17 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   assert.equal(p.view.nodes.length, 2);
   assert.equal(p.sample.n[0], 2, "two Ready nodes");
 
+  // The events the dashboard keeps are the control API's, each once, in order (none lost or doubled at a read's edge).
+  const kept = ((await (await fetch(`${base}api/history`, { headers: { cookie } })).json()) as Backfill).events;
+  const all = (await (await fetch(`${run.rt.controlUrl}/v1/events`, { headers: { authorization: `Bearer ${run.token}` } })).json()) as unknown[];
+  assert.ok(kept.length > 0);
+  const lastKept = JSON.stringify(kept[kept.length - 1]);
+  let end = all.length - 1;
+  while (end >= 0 && JSON.stringify(all[end]) !== lastKept) end--;
+  const start = end - kept.length + 1;
+  assert.ok(start >= 0, "the newest kept event is one the control API recorded");
+  assert.deepEqual(all.slice(start, start + kept.length), kept);
+
   // Actions: JSON only, from this origin only; a DNS name rebound to loopback gets nothing.
   const form = await fetch(`${base}api/scale`, { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: "replicas=9" });
   assert.equal(form.status, 415);
