@@ -6,7 +6,8 @@ import { request } from "node:http";
 import { Ring } from "../../src/dashboard/history.js";
 import { startDashboard } from "../../src/dashboard/server.js";
 import type { Backfill } from "../../src/dashboard/snapshot.js";
-import { waitFor } from "../edw/helpers.js";
+import { startCli, tempDir, waitFor } from "../edw/helpers.js";
+import { runtimeFile } from "../runtime/cli-helpers.js";
 import { startUp } from "./helpers.js";
 
 test("the history ring keeps the newest items, oldest first, and never grows past its capacity", () => {
@@ -157,4 +158,27 @@ test("the server's history stays bounded over many pushes: the window, not the r
   await d.close();
   const out = await run.stop();
   assert.equal(out.code, 0, out.stderr + out.stdout);
+});
+
+test("--host binds the dashboard elsewhere with a one-line warning (the control API stays on loopback); --no-dashboard serves none", { timeout: 150_000 }, async (t) => {
+  const run = await startUp(t, ["resilient-web", "--time-scale", "10", "--host", "0.0.0.0"]);
+  assert.match(run.rt.dashboardUrl!, /^http:\/\/0\.0\.0\.0:\d+\/$/);
+  assert.match(run.rt.controlUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  // The token is still required off loopback.
+  assert.equal((await fetch(run.rt.dashboardUrl!)).status, 401);
+  assert.equal((await fetch(`${run.rt.dashboardUrl!}api/history`, { headers: { authorization: `Bearer ${run.token}` } })).status, 200);
+  const out = await run.stop();
+  assert.equal(out.code, 0, out.stderr);
+  const warnings = out.stderr.split("\n").filter((l) => /^warning: the dashboard listens on 0\.0\.0\.0/.test(l));
+  assert.equal(warnings.length, 1, out.stderr);
+  assert.ok(out.stderr.indexOf("warning: the dashboard") < out.stderr.indexOf("dashboard: http://"), "the warning comes before the URL");
+
+  const cwd = tempDir(t, "akspilot-dashboard-");
+  const none = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--no-dashboard"], { cwd });
+  const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 90_000);
+  assert.equal(rt.dashboardUrl, undefined);
+  none.child.kill("SIGINT");
+  const stopped = await none.exited;
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.doesNotMatch(stopped.stderr, /dashboard/);
 });
