@@ -1,7 +1,7 @@
 import type { StatusV1 } from "../local/status.js";
 import type { ClusterEvent } from "../scaling/events.js";
 import { Ring } from "./history.js";
-import { sampleOf, viewOf, type Backfill, type Push, type View } from "./snapshot.js";
+import { ProcessedRate, sampleOf, viewOf, type Backfill, type Push, type View } from "./snapshot.js";
 
 export interface FeedOptions {
   controlUrl: string;
@@ -28,6 +28,7 @@ export class Feed {
   private lastTime = 0;
   private atLastTime = 0;
   private readonly abort = new AbortController();
+  private readonly rate = new ProcessedRate();
 
   constructor(private readonly o: FeedOptions) {
     this.samples = new Ring(Math.max(1, Math.round((o.windowSeconds * 1000) / o.intervalMs)));
@@ -69,7 +70,7 @@ export class Feed {
     const [status, listed] = await Promise.all([this.get<StatusV1>("/v1/status"), this.get<ClusterEvent[]>(`/v1/events?since=${this.lastTime}`)]);
     const fresh = this.newEvents(listed);
     for (const e of fresh) this.events.push(e);
-    const push: Push = { sample: sampleOf(status), events: fresh, view: viewOf(status) };
+    const push: Push = { sample: sampleOf(status, this.rate.next(status)), events: fresh, view: viewOf(status) };
     this.samples.push(push.sample);
     this.view = push.view;
     for (const l of this.listeners) l(push);

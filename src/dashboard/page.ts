@@ -21,6 +21,7 @@ export const PAGE_HTML = `<!doctype html>
   <section aria-labelledby="charts-h" class="charts">
     <h2 id="charts-h" class="sr-only">Charts</h2>
     <figure id="chart-queue" aria-labelledby="chart-queue-cap"><figcaption id="chart-queue-cap">Queue depth</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
+    <figure id="chart-processed" aria-labelledby="chart-processed-cap"><figcaption id="chart-processed-cap">Messages processed per second</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
     <figure id="chart-replicas" aria-labelledby="chart-replicas-cap"><figcaption id="chart-replicas-cap">Replicas: desired, current, ready, pending</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
     <figure id="chart-nodes" aria-labelledby="chart-nodes-cap"><figcaption id="chart-nodes-cap">Nodes by state</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
     <figure id="chart-pools" aria-labelledby="chart-pools-cap"><figcaption id="chart-pools-cap">Nodes by pool kind</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>

@@ -17,6 +17,8 @@ export interface Sample {
   n: [number, number, number, number];
   /** Nodes by pool kind: agent pools (static), Karpenter NodePools. */
   k: [number, number];
+  /** Messages processed per second since the previous sample, from the pods' own counters. */
+  m: number;
 }
 
 /** The ScaledObject's thresholds, where the blueprint autoscales on a queue. */
@@ -73,7 +75,30 @@ function scaledObjectOf(extra: Record<string, unknown>): ScaledObjectView | null
   };
 }
 
-export function sampleOf(s: StatusV1): Sample {
+/**
+ * Messages processed per second between two status reads. Each pod counts for itself and a pod that goes
+ * takes its count with it, so the rate sums each pod's own increase (a new pod's whole count is new).
+ */
+export class ProcessedRate {
+  private last = new Map<string, number>();
+  private lastTime?: number;
+
+  next(s: StatusV1): number {
+    let done = 0;
+    const now = new Map<string, number>();
+    for (const p of s.pods) {
+      const key = `${p.cluster}/${p.name}`;
+      now.set(key, p.processed);
+      done += Math.max(0, p.processed - (this.last.get(key) ?? 0));
+    }
+    const seconds = this.lastTime === undefined ? 0 : (s.time - this.lastTime) / 1000;
+    this.last = now;
+    this.lastTime = s.time;
+    return seconds > 0 ? Math.round((done / seconds) * 10) / 10 : 0;
+  }
+}
+
+export function sampleOf(s: StatusV1, processedPerSecond = 0): Sample {
   const sum = (f: (d: StatusV1["deployments"][number]) => number) => s.deployments.reduce((a, d) => a + f(d), 0);
   return {
     t: s.time,
@@ -81,6 +106,7 @@ export function sampleOf(s: StatusV1): Sample {
     r: [sum((d) => d.desired), sum((d) => d.current), sum((d) => d.ready), sum((d) => d.pending)],
     n: NODE_STATES.map((st) => s.nodes.filter((x) => x.phase === st).length) as Sample["n"],
     k: [s.nodes.filter((x) => x.poolKind === "agentPool").length, s.nodes.filter((x) => x.poolKind === "nodePool").length],
+    m: processedPerSecond,
   };
 }
 

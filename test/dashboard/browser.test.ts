@@ -67,7 +67,11 @@ test("dashboard on up edw: a burst shows on the queue chart, the replicas follow
     const c = await chart(page, "chart-replicas");
     return c.low[0] !== null && c.peak[0]! > c.low[0]! ? c : undefined;
   }, 120_000);
-  t.diagnostic(`queue peak ${queue.peak[0]}; desired replicas from ${replicas.low[0]} to ${replicas.peak[0]}`);
+  const processed = await until("messages processed on the chart", async () => {
+    const c = await chart(page, "chart-processed");
+    return (c.peak[0] ?? 0) > 0 ? c : undefined;
+  }, 120_000);
+  t.diagnostic(`queue peak ${queue.peak[0]}; desired replicas from ${replicas.low[0]} to ${replicas.peak[0]}; peak ${processed.peak[0]} messages/s`);
 
   const why = (await page.textContent("#why"))!;
   assert.match(why, /ScaledObject \S+: active when queue > \d+; target \d+ messages per replica/);
@@ -117,6 +121,9 @@ test("dashboard on up resilient-web: stop a node from the page, see VMStopped in
   await page.waitForSelector("#connection.live");
   const ready = async () => page.$$eval("#pods-table tbody tr", (rows) => rows.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent ?? "")));
   await until("4 ready pods in the table", async () => ((await ready()).filter((c) => c[4] === "1/1").length === 4 ? true : undefined), 90_000);
+  // No queue here: no queue or message charts.
+  assert.equal(await page.isHidden("#chart-queue"), true);
+  assert.equal(await page.isHidden("#chart-processed"), true);
   const nodes = await page.$$eval("#nodes-table tbody tr", (rows) => rows.map((r) => (r as HTMLTableRowElement).cells[1]!.textContent ?? ""));
   assert.equal(nodes.length, 2);
   const [victim, survivor] = nodes as [string, string];

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { Ring } from "../../src/dashboard/history.js";
 import { startDashboard } from "../../src/dashboard/server.js";
-import type { Backfill } from "../../src/dashboard/snapshot.js";
+import { ProcessedRate, type Backfill } from "../../src/dashboard/snapshot.js";
+import type { StatusV1 } from "../../src/local/status.js";
 import { startCli, tempDir, waitFor } from "../edw/helpers.js";
 import { runtimeFile } from "../runtime/cli-helpers.js";
 import { startUp } from "./helpers.js";
@@ -18,6 +19,15 @@ test("the history ring keeps the newest items, oldest first, and never grows pas
   assert.equal(r.size, 5);
   assert.deepEqual(r.toArray(), [995, 996, 997, 998, 999]);
   assert.throws(() => new Ring(0), /capacity/);
+});
+
+test("messages per second sum each pod's own increase: a pod that goes takes nothing back, a new pod's count is new", () => {
+  const rate = new ProcessedRate();
+  const status = (time: number, pods: [string, number][]) => ({ time, pods: pods.map(([name, processed]) => ({ cluster: "c", name, processed })) }) as unknown as StatusV1;
+  assert.equal(rate.next(status(0, [["a", 10]])), 0, "no rate before a second read");
+  assert.equal(rate.next(status(1000, [["a", 14], ["b", 2]])), 6);
+  // Pod a is gone (its 14 leave the sum): the rate is b's increase only, never negative.
+  assert.equal(rate.next(status(3000, [["b", 8]])), 3);
 });
 
 /** Reads an SSE stream until `n` messages of the given event name have arrived. */

@@ -47,6 +47,11 @@ const CHARTS: ChartDef[] = [
     values: (s, v) => [s.q, v?.scaledObject?.activationQueueLength ?? null, v?.scaledObject?.queueLength ?? null],
   },
   {
+    id: "chart-processed",
+    series: [{ label: "messages processed per second", color: "#1a7f37" }],
+    values: (s) => [s.m],
+  },
+  {
     id: "chart-replicas",
     series: [{ label: "desired", color: "#6f42c1" }, { label: "current", color: "#0969da" }, { label: "ready", color: "#1a7f37" }, { label: "pending", color: "#bf8700", dash: [4, 3] }],
     values: (s) => [...s.r],
@@ -124,8 +129,8 @@ function drawCharts(): void {
     plots.get(def.id)!.setData(data);
     // The numbers the chart shows, as text: for screen readers, and a check anyone can read.
     const fig = $(`#${def.id}`);
-    // A blueprint without a queue (the web ones) has no queue chart to show.
-    if (def.id === "chart-queue") fig.hidden = view?.queueDepth === null && samples.every((s) => s.q === null);
+    // A blueprint without a queue (the web ones) has no queue or message charts to show.
+    if (def.id === "chart-queue" || def.id === "chart-processed") fig.hidden = view?.queueDepth === null && samples.every((s) => s.q === null);
     const last = rows[rows.length - 1] ?? [];
     const peaks = def.series.map((_, i) => Math.max(0, ...rows.map((r) => r[i] ?? 0)));
     const lows = def.series.map((_, i) => Math.min(...rows.map((r) => r[i] ?? Infinity)));
