@@ -141,6 +141,13 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   const bad = await fetch(`${base}api/scale`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: '{"replicas": -1}' });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /"replicas" must be a whole number/);
+  // Node actions go through to the control API.
+  const node = p.view.nodes[0] as { name: string };
+  for (const action of ["cordon", "uncordon"]) {
+    const r = await fetch(`${base}api/nodes/${node.name}/${action}`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" });
+    assert.equal(r.status, 200, action);
+    assert.deepEqual(await r.json(), { cluster: "aksResilience", node: node.name, action });
+  }
   const scaled = await fetch(`${base}api/scale`, { method: "POST", headers: { cookie, "content-type": "application/json", origin: new URL(base).origin }, body: '{"replicas": 3}' });
   assert.equal(scaled.status, 200);
   assert.equal(((await scaled.json()) as { replicas: number }).replicas, 3);

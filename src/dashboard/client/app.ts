@@ -168,7 +168,11 @@ function renderWhy(v: View): void {
     parts.push(list(`Deployment ${d.name}${v.deployments.length > 1 || d.cluster ? ` (${d.cluster})` : ""}`, [`desired ${d.desired}, running ${d.current}, ready ${d.ready}, pending ${d.pending}, terminating ${d.terminating}`]));
   }
   const pending = v.pods.filter((p) => p.phase === "Pending" || (p.waiting && !p.ready));
-  parts.push(list("Pending pods", pending.length ? pending.map((p) => `${p.name}: ${p.waiting ?? p.phase}`) : ["none"]));
+  // Pods wait for the same reason in batches (a burst): one line per reason, not one per pod.
+  const byReason = new Map<string, string[]>();
+  for (const p of pending) byReason.set(p.waiting ?? p.phase, [...(byReason.get(p.waiting ?? p.phase) ?? []), p.name]);
+  const reasons = [...byReason].map(([why, names]) => `${names.length} pod${names.length > 1 ? "s" : ""} (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}): ${why}`);
+  parts.push(list("Pending pods", reasons.length ? reasons : ["none"]));
   const booting = v.nodes.filter((n) => n.phase === "Provisioning");
   parts.push(list("Nodes provisioning", booting.length ? booting.map((n) => `${n.name} (${n.type}, pool ${n.pool}) booting for ${age(n.ageSeconds)}`) : ["none"]));
   const down = v.nodes.filter((n) => n.phase === "NotReady" || !n.powered);
