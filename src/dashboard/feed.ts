@@ -27,7 +27,7 @@ export class Feed {
   /** The time of the newest event seen, and how many events carry that time (the API's `since` is inclusive). */
   private lastTime = 0;
   private atLastTime = 0;
-  private readonly abort = new AbortController();
+  private reading?: AbortController;
   private readonly rate = new ProcessedRate();
 
   constructor(private readonly o: FeedOptions) {
@@ -46,7 +46,7 @@ export class Feed {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.abort.abort();
+    this.reading?.abort();
     await this.running;
     this.listeners.clear();
   }
@@ -60,14 +60,26 @@ export class Feed {
     return () => this.listeners.delete(fn);
   }
 
-  private async get<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.o.controlUrl}${path}`, { headers: { authorization: `Bearer ${this.o.token}` }, signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(10_000)]) });
+  private async get<T>(path: string, signal: AbortSignal): Promise<T> {
+    const res = await fetch(`${this.o.controlUrl}${path}`, { headers: { authorization: `Bearer ${this.o.token}` }, signal });
     if (!res.ok) throw new Error(`control API ${path.split("?")[0]}: HTTP ${res.status}`);
     return (await res.json()) as T;
   }
 
   private async read(): Promise<void> {
-    const [status, listed] = await Promise.all([this.get<StatusV1>("/v1/status"), this.get<ClusterEvent[]>(`/v1/events?since=${this.lastTime}`)]);
+    // One controller per read, ended with it: a listener added to a long-lived signal on every read
+    // would pile up for the whole run.
+    const ac = new AbortController();
+    this.reading = ac;
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    let status: StatusV1;
+    let listed: ClusterEvent[];
+    try {
+      [status, listed] = await Promise.all([this.get<StatusV1>("/v1/status", ac.signal), this.get<ClusterEvent[]>(`/v1/events?since=${this.lastTime}`, ac.signal)]);
+    } finally {
+      clearTimeout(timer);
+      this.reading = undefined;
+    }
     const fresh = this.newEvents(listed);
     for (const e of fresh) this.events.push(e);
     const push: Push = { sample: sampleOf(status, this.rate.next(status)), events: fresh, view: viewOf(status) };
