@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
+import { UserError } from "../errors.js";
+import { clip } from "../util/text.js";
 import { authorized, sameToken, sessionCookie } from "./auth.js";
 import { Feed } from "./feed.js";
 import { PAGE_CSS, PAGE_HTML } from "./page.js";
@@ -147,7 +149,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      reject(new UserError(`the dashboard cannot listen on ${clip(host)} (${e.code ?? e.message})`, "give --host an address of this machine, or leave it out for 127.0.0.1"));
+    });
     server.listen(0, host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
