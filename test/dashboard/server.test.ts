@@ -7,7 +7,7 @@ import { Ring } from "../../src/dashboard/history.js";
 import { startDashboard } from "../../src/dashboard/server.js";
 import { ProcessedRate, type Backfill } from "../../src/dashboard/snapshot.js";
 import type { StatusV1 } from "../../src/local/status.js";
-import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
+import { newMarker, runCli, startCli, tempDir, waitFor, waitNoneMarked } from "../edw/helpers.js";
 import { runtimeFile } from "../runtime/cli-helpers.js";
 import { startUp } from "./helpers.js";
 
@@ -191,7 +191,9 @@ test("--host binds the dashboard elsewhere with a one-line warning (the control 
   assert.ok(out.stderr.indexOf("warning: the dashboard") < out.stderr.indexOf("dashboard: http://"), "the warning comes before the URL");
 
   // An address this machine does not have: one line, nothing left running.
-  const elsewhere = await runCli(t, ["up", "resilient-web", "--host", "192.0.2.1"], { cwd: tempDir(t, "akspilot-dashboard-") });
+  const marker = newMarker();
+  const elsewhere = await runCli(t, ["up", "resilient-web", "--host", "192.0.2.1"], { cwd: tempDir(t, "akspilot-dashboard-"), marker });
+  assert.deepEqual(await waitNoneMarked(marker, 5000), []);
   assert.equal(elsewhere.code, 2, elsewhere.stderr);
   assert.match(elsewhere.stderr, /the dashboard cannot listen on 192\.0\.2\.1 \(EADDRNOTAVAIL\)/);
   assert.doesNotMatch(elsewhere.stderr, /\n\s+at /);
