@@ -39,6 +39,8 @@ export interface View {
   queueDepth: number | null;
   scaledObject: ScaledObjectView | null;
   notes: Record<string, string>;
+  /** When each autoscaler loop (keda, hpa, …) ticks next, ms since the epoch. */
+  nextTicks: Record<string, number>;
   deployments: StatusV1["deployments"];
   pods: { cluster: string; name: string; deployment: string; node: string | null; phase: string; waiting: string | null; ready: boolean; restarts: number; ageSeconds: number; inFlight: number }[];
   nodes: { cluster: string; name: string; pool: string; poolKind: string; type: string; phase: string; powered: boolean; schedulable: boolean; pods: number; cpuRequestedMillis: number; cpuAllocatableMillis: number; ageSeconds: number }[];
@@ -119,6 +121,7 @@ export function viewOf(s: StatusV1): View {
     queueDepth: s.queueDepth,
     scaledObject: scaledObjectOf(s.extra),
     notes: s.autoscaler?.notes ?? {},
+    nextTicks: s.autoscaler?.nextTicks ?? {},
     deployments: s.deployments,
     pods: s.pods.map((p) => ({ cluster: p.cluster, name: p.name, deployment: p.deployment, node: p.node, phase: p.phase, waiting: p.waiting, ready: p.ready, restarts: p.restarts, ageSeconds: p.ageSeconds, inFlight: p.inFlight })),
     nodes: s.nodes.map((n) => ({ cluster: n.cluster, name: n.name, pool: n.pool, poolKind: n.poolKind, type: n.type, phase: n.phase, powered: n.powered, schedulable: n.schedulable, pods: n.pods, cpuRequestedMillis: n.cpuRequestedMillis, cpuAllocatableMillis: n.cpuAllocatableMillis, ageSeconds: n.ageSeconds })),

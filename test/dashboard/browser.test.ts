@@ -78,6 +78,7 @@ test("dashboard on up edw: a burst shows on the queue chart, the replicas follow
   assert.match(why, /policy keda/);
   // The autoscaler's last decision is there, with its numbers (KEDA's poll, or the HPA's).
   assert.match(why, /(keda|hpa)\S*: .*\d/i);
+  assert.match(why, /next check: (keda|hpa) in \d+\.\d s/);
   assert.match(why, /Pending pods/);
   assert.match(why, /Nodes provisioning/);
   // The events feed shows the scale decisions, and its filter narrows it.

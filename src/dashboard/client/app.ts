@@ -162,6 +162,8 @@ function renderWhy(v: View): void {
   if (so) auto.push(`ScaledObject ${so.name}: active when queue > ${so.activationQueueLength}; target ${so.queueLength} messages per replica; poll every ${so.pollingIntervalSeconds} s; ${so.minReplicas}–${so.maxReplicas} replicas`);
   if (v.queueDepth !== null) auto.push(`queue depth now ${v.queueDepth}`);
   for (const [loop, note] of Object.entries(v.notes)) auto.push(`${loop}: ${note}`);
+  const next = Object.entries(v.nextTicks).map(([loop, at]) => `${loop} in ${Math.max(0, (at - v.time) / 1000).toFixed(1)} s`);
+  if (next.length && !v.paused) auto.push(`next check: ${next.join(", ")}`);
   if (Object.keys(v.notes).length === 0 && v.policy !== "fixed") auto.push("no decision yet (the autoscaler has not ticked)");
   parts.push(list("Autoscaler", auto));
   for (const d of v.deployments) {
