@@ -93,6 +93,20 @@ module.exports = {
       to: { path: under("cli") },
     },
     {
+      name: "dashboard-reads-the-runtime-over-http",
+      comment: "the dashboard is a client of the control API: it may share the runtime's types, never its code (src/local/up.ts starts it, not the reverse)",
+      severity: "error",
+      from: { path: under("dashboard") },
+      to: { path: under("local", "cli", "sim", "provisioning", "kube", "storage", "process", "apps"), dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "dashboard-client-runs-in-the-browser",
+      comment: "src/dashboard/client is served to the browser as one file: it may import types only",
+      severity: "error",
+      from: { path: "^src/dashboard/client/" },
+      to: { dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "no-circular",
       comment: "a cycle makes two modules one layer; split what both need into a lower module",
       severity: "error",

@@ -7,6 +7,8 @@ export interface ControlAutoscaler {
   readonly isPaused: boolean;
   readonly lastNotes: Map<string, string>;
   measured(): { arrivalRate: number; perPodThroughput: number };
+  /** When each of its loops ticks next (ms since the epoch). */
+  readonly nextTicks?: Map<string, number>;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface StatusV1 {
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
   queueDepth: number | null;
-  autoscaler: { notes: Record<string, string>; arrivalRate: number; perPodThroughput: number } | null;
+  autoscaler: { notes: Record<string, string>; arrivalRate: number; perPodThroughput: number; nextTicks?: Record<string, number> } | null;
   deployments: {
     cluster: string;
     name: string;
@@ -154,7 +156,7 @@ export async function statusSnapshot(s: StatusSource): Promise<StatusV1> {
     clusters: [...rt.clusters.values()].map((c) => ({ name: c.name, kubernetesVersion: c.kubernetesVersion ?? null, nodeMonitorGraceMs: Math.round(c.lifecycle.settings.gracePeriodMs) })),
     queueDepth: typeof depth === "number" ? depth : null,
     // Notes older than the current decision are dropped by the autoscaler itself.
-    autoscaler: s.autoscaler ? { notes: Object.fromEntries(s.autoscaler.lastNotes), ...s.autoscaler.measured() } : null,
+    autoscaler: s.autoscaler ? { notes: Object.fromEntries(s.autoscaler.lastNotes), ...s.autoscaler.measured(), ...(s.autoscaler.nextTicks ? { nextTicks: Object.fromEntries(s.autoscaler.nextTicks) } : {}) } : null,
     deployments: per.flatMap((x) => x.deployments),
     pods: per.flatMap((x) => x.pods),
     nodes: per.flatMap((x) => x.nodes),

@@ -4,6 +4,7 @@ import { startControlApi } from "./control-api.js";
 import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file.js";
 import { prepareRunDir } from "./run-dir.js";
 import type { PodRunner } from "./cluster/runner.js";
+import { startDashboard, type Dashboard } from "../dashboard/server.js";
 
 export interface UpOptions<Report> {
   driver: BlueprintDriver<Report>;
@@ -17,6 +18,8 @@ export interface UpOptions<Report> {
   signal?: AbortSignal;
   /** Called once the runtime serves (tests and the CLI print URLs here). */
   onStarted?: (rt: LocalRuntime, control?: { url: string; token: string }) => void | Promise<void>;
+  /** Serve the live dashboard (needs `control`); `announce` gets its URL with the token, once. */
+  dashboard?: { host?: string; announce(loginUrl: string): void };
 }
 
 /**
@@ -29,6 +32,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
   const run = prepareRunDir(o.cwd);
   let rt: LocalRuntime | undefined;
   let control: Awaited<ReturnType<typeof startControlApi>> | undefined;
+  let dashboard: Dashboard | undefined;
   let failed = false;
   try {
     await o.driver.prepare();
@@ -49,15 +53,19 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
         policy: o.driver.policy,
         extra: o.driver.status ? () => o.driver.status!() : undefined,
       }, o.runtime.host);
+      // The dashboard is a client of the control API, over HTTP like any other.
+      if (o.dashboard) dashboard = await startDashboard({ controlUrl: control.url, token: control.token, host: o.dashboard.host });
       writeRuntimeFile({
         controlUrl: control.url,
         token: control.token,
         pid: process.pid,
         blueprint: runtime.blueprint.name,
         ...(runtime.gatewayUrl ? { gatewayUrl: runtime.gatewayUrl } : {}),
+        ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
         logDir: run.logDir,
         ...o.driver.runtimeFile?.(),
       }, o.cwd);
+      if (dashboard) o.dashboard?.announce(dashboard.loginUrl);
     }
     await o.onStarted?.(runtime, control);
     await o.driver.run(runtime, { signal: o.signal ?? new AbortController().signal, status: o.status });
@@ -65,6 +73,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
     failed = true;
     throw e;
   } finally {
+    await dashboard?.close().catch(() => undefined);
     await control?.close().catch(() => undefined);
     if (control) removeRuntimeFile(o.cwd);
     await rt?.stop();

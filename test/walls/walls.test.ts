@@ -76,6 +76,8 @@ const BREACHES: Array<{ rule: string; from: string; text: string }> = [
   { rule: "targets-stay-below-the-runtime", from: "src/provisioning/bad.ts", text: `import type { X } from "../cli/types.js";\nexport type Y = X;\n` },
   { rule: "targets-stay-below-the-runtime", from: "src/sim/bad.ts", text: `import { x } from "../local/target.js";\nexport const y = x;\n` },
   { rule: "runtime-stays-below-the-cli", from: "src/local/bad.ts", text: `import { x } from "../cli/target.js";\nexport const y = x;\n` },
+  { rule: "dashboard-reads-the-runtime-over-http", from: "src/dashboard/bad.ts", text: `import { x } from "../local/target.js";\nexport const y = x;\n` },
+  { rule: "dashboard-client-runs-in-the-browser", from: "src/dashboard/client/bad.ts", text: `import { x } from "../../blueprints/target.js";\nexport const y = x;\n` },
   { rule: "no-circular", from: "src/util/a.ts", text: `import { b } from "./b.js";\nexport const a = () => b;\n` },
 ];
 const EXTRA: Record<string, string> = {
@@ -112,6 +114,9 @@ describe("layer walls (.dependency-cruiser.cjs)", () => {
       "src/sim/ok.ts": `import { y } from "../scaling/ok.js";\nimport { x } from "../blueprints/target.js";\nexport const z = [x, y];\n`,
       "src/local/ok.ts": `import { z } from "../sim/ok.js";\nexport const w = z;\n`,
       "src/cli/ok.ts": `import { w } from "../local/ok.js";\nexport const v = w;\n`,
+      "src/dashboard/ok.ts": `import type { X } from "../local/types.js";\nexport const u: X = 1;\n`,
+      "src/dashboard/client/ok.ts": `import type { X } from "../../local/types.js";\nexport const c: X = 2;\n`,
+      "src/local/types.ts": "export type X = number;\n",
     });
     assert.deepEqual(cruise(dir), []);
     assert.equal(checkStatus(dir), 0);

@@ -38,6 +38,8 @@ interface UpFlags {
   gatewayPort?: number;
   exitWhenReady?: boolean;
   identity?: string;
+  host?: string;
+  dashboard: boolean;
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
@@ -79,6 +81,21 @@ function statusWriter(quiet: boolean): { write: (line: string) => void; end: () 
     },
     end() {
       if (tty && !quiet) process.stderr.write("\n");
+    },
+  };
+}
+
+/** The dashboard `up` serves: loopback unless --host says otherwise (then with a warning), its URL printed first. */
+async function dashboardOption(f: UpFlags): Promise<{ host?: string; announce(loginUrl: string): void } | undefined> {
+  if (!f.dashboard) return undefined;
+  const { isLoopback } = await import("../../dashboard/server.js");
+  if (f.host !== undefined && !isLoopback(f.host)) {
+    process.stderr.write(`warning: the dashboard listens on ${clip(f.host)}, beyond this machine: anyone who reaches it with the token controls this run\n`);
+  }
+  return {
+    ...(f.host !== undefined ? { host: f.host } : {}),
+    announce: (url) => {
+      if (!f.quiet) process.stderr.write(`dashboard: ${url}\n`);
     },
   };
 }
@@ -130,6 +147,8 @@ export function registerRunCommands(program: Command): void {
     .option("--node-monitor-grace <s>", "silence before a stopped node is NotReady (default: the cluster version's, 40 s or 50 s)", numberOption(1, 3600))
     .option("--gateway-port <port>", "fixed loopback port of the LoadBalancer Service (gatewayUrl)", intOption(1, 65535))
     .option("--exit-when-ready", "web blueprints: stop once every replica is Ready and print the report")
+    .option("--host <address>", "address the dashboard listens on (default 127.0.0.1; another address is reachable from the network)")
+    .option("--no-dashboard", "do not serve the live dashboard")
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
       const status = statusWriter(Boolean(f.quiet));
@@ -154,6 +173,7 @@ export function registerRunCommands(program: Command): void {
             runtime: { ...runtime, ...(nodePool ? { nodePool } : {}) },
             cwd: process.cwd(),
             control: true,
+            dashboard: await dashboardOption(f),
             status: status.write,
             signal: interrupt.signal,
             onStarted: (rt) => {
@@ -211,6 +231,7 @@ export function registerRunCommands(program: Command): void {
           replicas: f.replicas,
           policy: fixed ? undefined : makePolicy(f.policy, rule),
           scaledObjectName: rule.name,
+          scaledObject: fixed ? undefined : rule,
           identity: f.identity,
           dataDir: f.data,
           cwd: process.cwd(),
@@ -226,6 +247,7 @@ export function registerRunCommands(program: Command): void {
           runtime: { ...runtime, nodePool: pool },
           cwd: process.cwd(),
           control: true,
+          dashboard: await dashboardOption(f),
           status: status.write,
           signal: interrupt.signal,
         });

@@ -28,17 +28,21 @@ export class Autoscaler {
   private arrivalRate = 0;
   private throughput = 0;
   readonly lastNotes = new Map<string, string>();
+  /** When each loop ticks next, in ms since the epoch (the dashboard counts down to KEDA's next poll). */
+  readonly nextTicks = new Map<string, number>();
 
   constructor(private readonly o: AutoscalerOptions) {}
 
   start(): void {
     for (const loop of this.o.policy.loops()) {
+      const periodMs = this.o.clock.ms(loop.periodSeconds);
       const tick = () => {
+        this.nextTicks.set(loop.name, Date.now() + periodMs);
         // Ticks are serialised so two loops never decide on the same stale replica count.
         this.running = this.running.then(() => this.tick(loop.name)).catch(() => undefined);
       };
       tick();
-      const t = setInterval(tick, this.o.clock.ms(loop.periodSeconds));
+      const t = setInterval(tick, periodMs);
       t.unref();
       this.timers.push(t);
     }

@@ -9,6 +9,7 @@ import { formatStamp, nowMicros } from "../../apps/message.js";
 import type { AppSpec, Blueprint } from "../../blueprints/types.js";
 import { resources } from "../../scaling/quantity.js";
 import type { ScalingPolicy } from "../../scaling/policy.js";
+import type { ScalingRule } from "../../scaling/scaledobject.js";
 import { UserError } from "../../errors.js";
 import { Autoscaler } from "../controllers/autoscaler.js";
 import type { BlueprintDriver } from "../drivers/driver.js";
@@ -45,6 +46,8 @@ export interface EdwDriverOptions {
   policy?: ScalingPolicy;
   /** The ScaledObject's name (events). */
   scaledObjectName: string;
+  /** The ScaledObject's thresholds, shown by the status (the dashboard draws them); none for fixed replicas. */
+  scaledObject?: Pick<ScalingRule, "activationQueueLength" | "queueLength" | "pollingIntervalSeconds" | "minReplicas" | "maxReplicas">;
   /** Consumer pods act as this local identity (role assignments from `deploy --target local` enforced). */
   identity?: string;
   dataDir?: string;
@@ -92,6 +95,11 @@ export interface EdwReport {
 }
 
 const round = Math.round;
+
+/** Only the thresholds: the status carries no more of the rule than a reader needs. */
+function pickRule(r: NonNullable<EdwDriverOptions["scaledObject"]>) {
+  return { activationQueueLength: r.activationQueueLength, queueLength: r.queueLength, pollingIntervalSeconds: r.pollingIntervalSeconds, minReplicas: r.minReplicas, maxReplicas: r.maxReplicas };
+}
 
 /**
  * The EDW blueprint beyond Kubernetes: storage (embedded Azurite unless the environment names one), the
@@ -214,6 +222,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     return {
       queueDepth: await this.queueDepth().catch(() => null),
       storage: describeStorage(this.storage.endpoint),
+      ...(this.o.scaledObject ? { scaledObject: { name: this.o.scaledObjectName, ...pickRule(this.o.scaledObject) } } : {}),
       ...(this.unreadable ? { queue: { unreadable: this.unreadable } } : {}),
     };
   }

@@ -1,0 +1,316 @@
+// The dashboard page's script (runs in the browser; compiled by tsc and served as /assets/app.js).
+// Type-only imports: nothing is loaded at run time but uPlot, which /assets/uplot.js defines globally.
+import type UPlot from "uplot";
+import type { Backfill, Push, Sample, View } from "../snapshot.js";
+import type { ClusterEvent } from "../../scaling/events.js";
+
+declare const uPlot: typeof UPlot;
+
+/** Event reasons drawn as markers on every chart. */
+const MARKERS: Record<string, { kind: string; color: string }> = {
+  ScalingReplicaSet: { kind: "scale", color: "#6f42c1" },
+  Launched: { kind: "node launch", color: "#0969da" },
+  VMStopped: { kind: "node stop", color: "#cf222e" },
+};
+const EVENTS_SHOWN = 300;
+
+const $ = <T extends HTMLElement>(sel: string): T => document.querySelector<T>(sel)!;
+
+function el(tag: string, text?: string, attrs: Record<string, string> = {}): HTMLElement {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function age(s: number): string {
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
+}
+
+let samples: Sample[] = [];
+let events: ClusterEvent[] = [];
+let view: View | null = null;
+let windowSeconds = 900;
+
+// ---- charts ----------------------------------------------------------------------------------------
+
+interface ChartDef {
+  id: string;
+  series: { label: string; color: string; dash?: number[] }[];
+  values: (s: Sample, v: View | null) => (number | null)[];
+}
+
+const CHARTS: ChartDef[] = [
+  {
+    id: "chart-queue",
+    series: [{ label: "queue depth", color: "#0969da" }, { label: "activation (>)", color: "#bf8700", dash: [6, 4] }, { label: "target per replica", color: "#1a7f37", dash: [2, 4] }],
+    values: (s, v) => [s.q, v?.scaledObject?.activationQueueLength ?? null, v?.scaledObject?.queueLength ?? null],
+  },
+  {
+    id: "chart-processed",
+    series: [{ label: "messages processed per second", color: "#1a7f37" }],
+    values: (s) => [s.m],
+  },
+  {
+    id: "chart-replicas",
+    series: [{ label: "desired", color: "#6f42c1" }, { label: "current", color: "#0969da" }, { label: "ready", color: "#1a7f37" }, { label: "pending", color: "#bf8700", dash: [4, 3] }],
+    values: (s) => [...s.r],
+  },
+  {
+    id: "chart-nodes",
+    series: [{ label: "Ready", color: "#1a7f37" }, { label: "NotReady", color: "#cf222e" }, { label: "Provisioning", color: "#bf8700" }, { label: "Draining", color: "#57606a", dash: [4, 3] }],
+    values: (s) => [...s.n],
+  },
+  {
+    id: "chart-pools",
+    series: [{ label: "agent pools", color: "#57606a" }, { label: "Karpenter NodePools", color: "#0969da" }],
+    values: (s) => [...s.k],
+  },
+];
+
+/** Draws a vertical line at each marked event inside the visible time range. */
+function markerPlugin(): UPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: UPlot) => {
+        const { ctx } = u;
+        const [min, max] = [u.scales.x!.min ?? 0, u.scales.x!.max ?? 0];
+        ctx.save();
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        for (const e of events) {
+          const m = MARKERS[e.reason];
+          const t = e.time / 1000;
+          if (!m || t < min || t > max) continue;
+          const x = Math.round(u.valToPos(t, "x", true));
+          ctx.strokeStyle = m.color;
+          ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
+          ctx.beginPath();
+          ctx.moveTo(x, u.bbox.top);
+          ctx.lineTo(x, u.bbox.top + u.bbox.height);
+          ctx.stroke();
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+const plots = new Map<string, UPlot>();
+
+function chartWidth(fig: HTMLElement): number {
+  return Math.max(300, fig.clientWidth - 12);
+}
+
+function buildCharts(): void {
+  for (const def of CHARTS) {
+    const fig = $(`#${def.id}`);
+    const target = fig.querySelector<HTMLElement>(".plot")!;
+    const opts: UPlot.Options = {
+      width: chartWidth(fig),
+      height: 180,
+      plugins: [markerPlugin()],
+      // At least a minute across, so the first seconds of a run do not show sub-second ticks.
+      scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+      axes: [{}, { size: 40 }],
+      series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
+    };
+    plots.set(def.id, new uPlot(opts, [[], ...def.series.map(() => [])] as UPlot.AlignedData, target));
+  }
+  addEventListener("resize", () => {
+    for (const def of CHARTS) plots.get(def.id)!.setSize({ width: chartWidth($(`#${def.id}`)), height: 180 });
+  });
+}
+
+function drawCharts(): void {
+  const xs = samples.map((s) => s.t / 1000);
+  for (const def of CHARTS) {
+    const rows = samples.map((s) => def.values(s, view));
+    const data = [xs, ...def.series.map((_, i) => rows.map((r) => r[i] ?? null))] as UPlot.AlignedData;
+    plots.get(def.id)!.setData(data);
+    // The numbers the chart shows, as text: for screen readers, and a check anyone can read.
+    const fig = $(`#${def.id}`);
+    // A blueprint without a queue (the web ones) has no queue or message charts to show.
+    if (def.id === "chart-queue" || def.id === "chart-processed") fig.hidden = view?.queueDepth === null && samples.every((s) => s.q === null);
+    const last = rows[rows.length - 1] ?? [];
+    const peaks = def.series.map((_, i) => Math.max(0, ...rows.map((r) => r[i] ?? 0)));
+    const lows = def.series.map((_, i) => Math.min(...rows.map((r) => r[i] ?? Infinity)));
+    fig.dataset.samples = String(rows.length);
+    fig.dataset.now = JSON.stringify(last);
+    fig.dataset.peak = JSON.stringify(peaks);
+    fig.dataset.low = JSON.stringify(lows.map((x) => (Number.isFinite(x) ? x : null)));
+    const summary = def.series.map((s, i) => `${s.label} ${last[i] ?? "–"} (peak ${peaks[i]})`).join(" · ");
+    fig.querySelector(".chart-summary")!.textContent = `now: ${summary}; last ${Math.round(xs.length ? xs[xs.length - 1]! - xs[0]! : 0)} s`;
+  }
+}
+
+// ---- why, tables, events ---------------------------------------------------------------------------
+
+function list(title: string, items: string[]): HTMLElement {
+  const box = el("div");
+  box.append(el("h3", title));
+  const ul = el("ul");
+  for (const i of items) ul.append(el("li", i));
+  box.append(ul);
+  return box;
+}
+
+function renderWhy(v: View): void {
+  const body = $("#why-body");
+  const parts: HTMLElement[] = [];
+  const so = v.scaledObject;
+  const auto = [`policy ${v.policy}${v.paused ? " (paused: replicas stay where they are put)" : ""}`];
+  if (so) auto.push(`ScaledObject ${so.name}: active when queue > ${so.activationQueueLength}; target ${so.queueLength} messages per replica; poll every ${so.pollingIntervalSeconds} s; ${so.minReplicas}–${so.maxReplicas} replicas`);
+  if (v.queueDepth !== null) auto.push(`queue depth now ${v.queueDepth}`);
+  for (const [loop, note] of Object.entries(v.notes)) auto.push(`${loop}: ${note}`);
+  const next = Object.entries(v.nextTicks).map(([loop, at]) => `${loop} in ${Math.max(0, (at - v.time) / 1000).toFixed(1)} s`);
+  if (next.length && !v.paused) auto.push(`next check: ${next.join(", ")}`);
+  if (Object.keys(v.notes).length === 0 && v.policy !== "fixed") auto.push("no decision yet (the autoscaler has not ticked)");
+  parts.push(list("Autoscaler", auto));
+  for (const d of v.deployments) {
+    parts.push(list(`Deployment ${d.name}${v.deployments.length > 1 || d.cluster ? ` (${d.cluster})` : ""}`, [`desired ${d.desired}, running ${d.current}, ready ${d.ready}, pending ${d.pending}, terminating ${d.terminating}`]));
+  }
+  const pending = v.pods.filter((p) => p.phase === "Pending" || (p.waiting && !p.ready));
+  // Pods wait for the same reason in batches (a burst): one line per reason, not one per pod.
+  const byReason = new Map<string, string[]>();
+  for (const p of pending) byReason.set(p.waiting ?? p.phase, [...(byReason.get(p.waiting ?? p.phase) ?? []), p.name]);
+  const reasons = [...byReason].map(([why, names]) => `${names.length} pod${names.length > 1 ? "s" : ""} (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}): ${why}`);
+  parts.push(list("Pending pods", reasons.length ? reasons : ["none"]));
+  const booting = v.nodes.filter((n) => n.phase === "Provisioning");
+  parts.push(list("Nodes provisioning", booting.length ? booting.map((n) => `${n.name} (${n.type}, pool ${n.pool}) booting for ${age(n.ageSeconds)}`) : ["none"]));
+  const down = v.nodes.filter((n) => n.phase === "NotReady" || !n.powered);
+  if (down.length) parts.push(list("Nodes down", down.map((n) => `${n.name}: ${n.powered ? "" : "VM off, "}${n.phase}`)));
+  body.replaceChildren(...parts);
+}
+
+/** Updates a table in place, row per key, so that buttons survive the once-a-second refresh. */
+function renderRows<T>(table: string, items: T[], key: (x: T) => string, cells: (x: T) => string[], actions?: (x: T) => HTMLElement[]): void {
+  const tbody = $<HTMLTableSectionElement>(`#${table} tbody`);
+  const existing = new Map<string, HTMLTableRowElement>();
+  for (const tr of Array.from(tbody.rows)) existing.set(tr.dataset.key!, tr);
+  const keep = new Set<string>();
+  for (const item of items) {
+    const k = key(item);
+    keep.add(k);
+    let tr = existing.get(k);
+    const texts = cells(item);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.key = k;
+      for (let i = 0; i < texts.length; i++) tr.append(el(i === 1 ? "th" : "td", undefined, i === 1 ? { scope: "row" } : {}));
+      if (actions) {
+        const td = el("td");
+        td.append(...actions(item));
+        tr.append(td);
+      }
+      tbody.append(tr);
+    }
+    texts.forEach((t, i) => {
+      if (tr!.cells[i]!.textContent !== t) tr!.cells[i]!.textContent = t;
+    });
+  }
+  for (const [k, tr] of existing) if (!keep.has(k)) tr.remove();
+}
+
+function nodeButton(node: string, action: "stop" | "start" | "drain"): HTMLElement {
+  const b = el("button", action, { type: "button", "aria-label": `${action} node ${node}` });
+  b.addEventListener("click", () => void act(`/api/nodes/${encodeURIComponent(node)}/${action}`, {}, `${action} ${node}`));
+  return b;
+}
+
+function renderTables(v: View): void {
+  renderRows("nodes-table", v.nodes, (n) => `${n.cluster}/${n.name}`,
+    (n) => [n.cluster, n.name, `${n.pool} (${n.poolKind === "agentPool" ? "agent pool" : "NodePool"})`, n.type, `${n.phase}${n.powered ? "" : ", VM off"}${n.schedulable ? "" : ", unschedulable"}`, String(n.pods), `${n.cpuRequestedMillis}m / ${n.cpuAllocatableMillis}m`, age(n.ageSeconds)],
+    (n) => [nodeButton(n.name, "stop"), nodeButton(n.name, "start"), nodeButton(n.name, "drain")]);
+  renderRows("pods-table", v.pods, (p) => `${p.cluster}/${p.name}`,
+    (p) => [p.cluster, p.name, p.node ?? "<none>", p.waiting && p.phase !== "Terminating" ? `${p.phase}: ${p.waiting}` : p.phase, p.ready ? "1/1" : "0/1", String(p.restarts), age(p.ageSeconds), String(p.inFlight)]);
+}
+
+function eventText(e: ClusterEvent): string {
+  return `${new Date(e.time).toISOString().slice(11, 19)}  ${e.type}  ${e.cluster ? `${e.cluster} ` : ""}${e.object}  ${e.reason}  ${e.message}`;
+}
+
+function renderEvents(): void {
+  const filter = $<HTMLInputElement>("#events-filter").value.trim().toLowerCase();
+  const shown = events.filter((e) => !filter || eventText(e).toLowerCase().includes(filter)).slice(-EVENTS_SHOWN).reverse();
+  $("#events").replaceChildren(...shown.map((e) => el("li", eventText(e), { class: e.type, "data-reason": e.reason })));
+}
+
+function renderHeader(v: View): void {
+  $("#blueprint").textContent = v.blueprint;
+  const d = v.deployments.reduce((a, x) => [a[0]! + x.desired, a[1]! + x.ready], [0, 0]);
+  $("#summary").textContent = `${v.queueDepth !== null ? `queue ${v.queueDepth} · ` : ""}replicas ${d[1]}/${d[0]} ready · nodes ${v.nodes.filter((n) => n.phase === "Ready").length}/${v.nodes.length} Ready · policy ${v.policy}${v.paused ? " (paused)" : ""}`;
+}
+
+function render(): void {
+  drawCharts();
+  if (view) {
+    renderHeader(view);
+    renderWhy(view);
+    renderTables(view);
+  }
+  renderEvents();
+}
+
+// ---- actions ---------------------------------------------------------------------------------------
+
+async function act(path: string, body: unknown, what: string): Promise<void> {
+  const out = $("#action-result");
+  out.textContent = `${what}…`;
+  try {
+    const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await res.text();
+    let msg = text.trim().split("\n").pop() ?? "";
+    try {
+      const j = JSON.parse(msg) as { error?: string };
+      if (j.error) msg = j.error;
+    } catch {
+      /* a line of progress, shown as it is */
+    }
+    out.textContent = res.ok ? `${what}: done` : `${what}: ${msg}`;
+  } catch (e) {
+    out.textContent = `${what}: ${(e as Error).message}`;
+  }
+}
+
+$("#scale-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const replicas = Number($<HTMLInputElement>("#scale-replicas").value);
+  const pause = $<HTMLInputElement>("#scale-pause").checked;
+  void act("/api/scale", pause ? { replicas, pause } : { replicas }, `scale to ${replicas}`);
+});
+$("#events-filter").addEventListener("input", renderEvents);
+
+// ---- stream ----------------------------------------------------------------------------------------
+
+function connect(): void {
+  const source = new EventSource("/api/stream");
+  const state = $("#connection");
+  source.addEventListener("backfill", (m) => {
+    // Every (re)connection starts from the server's history: a reload or a dropped stream loses nothing it kept.
+    const b = JSON.parse((m as MessageEvent<string>).data) as Backfill;
+    samples = b.samples;
+    events = b.events;
+    view = b.view;
+    windowSeconds = b.windowSeconds;
+    state.textContent = "live";
+    state.className = "live";
+    render();
+  });
+  source.addEventListener("push", (m) => {
+    const p = JSON.parse((m as MessageEvent<string>).data) as Push;
+    samples.push(p.sample);
+    const cutoff = p.sample.t - windowSeconds * 1000;
+    while (samples.length && samples[0]!.t < cutoff) samples.shift();
+    events.push(...p.events);
+    if (events.length > 2000) events.splice(0, events.length - 2000);
+    view = p.view;
+    render();
+  });
+  source.addEventListener("error", () => {
+    state.textContent = "reconnecting…";
+    state.className = "";
+  });
+}
+
+buildCharts();
+connect();

@@ -1,0 +1,129 @@
+import type { StatusV1 } from "../local/status.js";
+import type { ClusterEvent } from "../scaling/events.js";
+
+/**
+ * What the dashboard keeps and pushes. A `Sample` is one second of the charts (small: it is kept for the
+ * whole history window); a `View` is the latest full picture for the tables and the "why" panel (only the
+ * newest one is kept). Both are derived from the control API's StatusV1, so the page never sees the token.
+ */
+export interface Sample {
+  /** Runtime time, ms since the epoch. */
+  t: number;
+  /** Queue depth (EDW), null where the blueprint has no queue. */
+  q: number | null;
+  /** Replicas summed over every Deployment: desired, current (running), ready, pending. */
+  r: [number, number, number, number];
+  /** Nodes by state: Ready, NotReady, Provisioning, Draining. */
+  n: [number, number, number, number];
+  /** Nodes by pool kind: agent pools (static), Karpenter NodePools. */
+  k: [number, number];
+  /** Messages processed per second since the previous sample, from the pods' own counters. */
+  m: number;
+}
+
+/** The ScaledObject's thresholds, where the blueprint autoscales on a queue. */
+export interface ScaledObjectView {
+  name: string;
+  activationQueueLength: number;
+  queueLength: number;
+  pollingIntervalSeconds: number;
+  minReplicas: number;
+  maxReplicas: number;
+}
+
+export interface View {
+  blueprint: string;
+  time: number;
+  policy: string;
+  paused: boolean;
+  queueDepth: number | null;
+  scaledObject: ScaledObjectView | null;
+  notes: Record<string, string>;
+  /** When each autoscaler loop (keda, hpa, …) ticks next, ms since the epoch. */
+  nextTicks: Record<string, number>;
+  deployments: StatusV1["deployments"];
+  pods: { cluster: string; name: string; deployment: string; node: string | null; phase: string; waiting: string | null; ready: boolean; restarts: number; ageSeconds: number; inFlight: number }[];
+  nodes: { cluster: string; name: string; pool: string; poolKind: string; type: string; phase: string; powered: boolean; schedulable: boolean; pods: number; cpuRequestedMillis: number; cpuAllocatableMillis: number; ageSeconds: number }[];
+}
+
+/** The first message of every stream: the history window and the newest view (a reload backfills from it). */
+export interface Backfill {
+  samples: Sample[];
+  events: ClusterEvent[];
+  view: View | null;
+  /** Seconds of history the server keeps (the charts' window). */
+  windowSeconds: number;
+}
+
+/** Each second after the backfill: the new sample, the events since the last push and the newest view. */
+export interface Push {
+  sample: Sample;
+  events: ClusterEvent[];
+  view: View;
+}
+
+const NODE_STATES = ["Ready", "NotReady", "Provisioning", "Draining"] as const;
+
+function scaledObjectOf(extra: Record<string, unknown>): ScaledObjectView | null {
+  const so = extra.scaledObject as Partial<ScaledObjectView> | undefined;
+  if (!so || typeof so !== "object" || typeof so.activationQueueLength !== "number" || typeof so.queueLength !== "number") return null;
+  return {
+    name: String(so.name ?? ""),
+    activationQueueLength: so.activationQueueLength,
+    queueLength: so.queueLength,
+    pollingIntervalSeconds: Number(so.pollingIntervalSeconds ?? 0),
+    minReplicas: Number(so.minReplicas ?? 0),
+    maxReplicas: Number(so.maxReplicas ?? 0),
+  };
+}
+
+/**
+ * Messages processed per second between two status reads. Each pod counts for itself and a pod that goes
+ * takes its count with it, so the rate sums each pod's own increase (a new pod's whole count is new).
+ */
+export class ProcessedRate {
+  private last = new Map<string, number>();
+  private lastTime?: number;
+
+  next(s: StatusV1): number {
+    let done = 0;
+    const now = new Map<string, number>();
+    for (const p of s.pods) {
+      const key = `${p.cluster}/${p.name}`;
+      now.set(key, p.processed);
+      done += Math.max(0, p.processed - (this.last.get(key) ?? 0));
+    }
+    const seconds = this.lastTime === undefined ? 0 : (s.time - this.lastTime) / 1000;
+    this.last = now;
+    this.lastTime = s.time;
+    return seconds > 0 ? Math.round((done / seconds) * 10) / 10 : 0;
+  }
+}
+
+export function sampleOf(s: StatusV1, processedPerSecond = 0): Sample {
+  const sum = (f: (d: StatusV1["deployments"][number]) => number) => s.deployments.reduce((a, d) => a + f(d), 0);
+  return {
+    t: s.time,
+    q: s.queueDepth,
+    r: [sum((d) => d.desired), sum((d) => d.current), sum((d) => d.ready), sum((d) => d.pending)],
+    n: NODE_STATES.map((st) => s.nodes.filter((x) => x.phase === st).length) as Sample["n"],
+    k: [s.nodes.filter((x) => x.poolKind === "agentPool").length, s.nodes.filter((x) => x.poolKind === "nodePool").length],
+    m: processedPerSecond,
+  };
+}
+
+export function viewOf(s: StatusV1): View {
+  return {
+    blueprint: s.blueprint,
+    time: s.time,
+    policy: s.policy,
+    paused: s.paused,
+    queueDepth: s.queueDepth,
+    scaledObject: scaledObjectOf(s.extra),
+    notes: s.autoscaler?.notes ?? {},
+    nextTicks: s.autoscaler?.nextTicks ?? {},
+    deployments: s.deployments,
+    pods: s.pods.map((p) => ({ cluster: p.cluster, name: p.name, deployment: p.deployment, node: p.node, phase: p.phase, waiting: p.waiting, ready: p.ready, restarts: p.restarts, ageSeconds: p.ageSeconds, inFlight: p.inFlight })),
+    nodes: s.nodes.map((n) => ({ cluster: n.cluster, name: n.name, pool: n.pool, poolKind: n.poolKind, type: n.type, phase: n.phase, powered: n.powered, schedulable: n.schedulable, pods: n.pods, cpuRequestedMillis: n.cpuRequestedMillis, cpuAllocatableMillis: n.cpuAllocatableMillis, ageSeconds: n.ageSeconds })),
+  };
+}

@@ -1,0 +1,55 @@
+// Shared pieces of the dashboard tests: an `akspilot up` run as a user starts it, its dashboard URL read
+// from what it prints, and Debian's chromium driven by playwright-core (never a downloaded browser).
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCli, tempDir, waitFor, type CliRun } from "../edw/helpers.js";
+import { runtimeFile } from "../runtime/cli-helpers.js";
+import type { RuntimeFile } from "../../src/local/runtime-file.js";
+
+export const CHROMIUM = "/usr/bin/chromium";
+/** The flags the README names: no sandbox (CI runs as root in a container), no GPU, no background traffic. */
+export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"];
+export const NO_CHROMIUM = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium; .ci/run does it)`;
+
+interface TestHost {
+  after: (fn: () => void | Promise<void>) => void;
+}
+
+export interface RunningUp {
+  cwd: string;
+  rt: RuntimeFile;
+  /** The URL `up` printed, with the token. */
+  loginUrl: string;
+  token: string;
+  /** Stops `up` with SIGINT, as Ctrl-C does; resolves with what it printed and its exit code. */
+  stop(): Promise<CliRun>;
+}
+
+/** Starts `akspilot up …` in a fresh directory and waits for its runtime file and printed dashboard URL. */
+export async function startUp(t: TestHost, args: string[]): Promise<RunningUp> {
+  const cwd = tempDir(t, "akspilot-dashboard-");
+  const up = startCli(t, ["up", ...args], { cwd });
+  const rt = await waitFor("runtime.json with dashboardUrl", () => {
+    const f = runtimeFile(cwd);
+    return f?.dashboardUrl ? f : undefined;
+  }, 90_000);
+  const loginUrl = await waitFor("the printed dashboard URL", () => /^dashboard: (\S+)$/m.exec(up.output().stderr)?.[1], 10_000);
+  return {
+    cwd,
+    rt,
+    loginUrl,
+    token: new URL(loginUrl).searchParams.get("token")!,
+    stop: async () => {
+      up.child.kill("SIGINT");
+      return up.exited;
+    },
+  };
+}
+
+/** A folder that outlives the test, for screenshots a person looks at afterwards. */
+export function screenshotDir(): string {
+  const dir = process.env.AKSPILOT_TEST_OUTPUT ?? join(tmpdir(), "akspilot-dashboard-screenshots");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
