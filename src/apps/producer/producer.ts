@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { QueueClient } from "@azure/storage-queue";
 import { buildMessage } from "../message.js";
 import { queueText } from "../../storage/message-text.js";
@@ -44,6 +45,8 @@ export function dueAt(t: number, o: Pick<ProducerOptions, "rate" | "burst" | "bu
  * or on a send that still fails after the SDK's retries (as the seed's producer does).
  */
 export async function runProducer(o: ProducerOptions): Promise<ProducerReport> {
+  // Every send in flight listens on the signal (and the SDK adds its own): more than the default ten.
+  if (o.signal) setMaxListeners(Math.max(64, o.concurrency * 4), o.signal);
   const start = performance.now();
   let dispatched = 0;
   let sent = 0;
