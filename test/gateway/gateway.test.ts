@@ -167,7 +167,7 @@ test("retries: budget spent → a clean 502; every endpoint failing → 502 afte
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
   eps.set([["a", a.port], ["b", b.port]]);
-  const g = await gateway(t, eps, settings({ retry: { budgetPercent: 0, minRetryConcurrency: 0 } }));
+  const g = await gateway(t, eps, settings({ retry: { budgetPercent: 0, minRetries: 0 } }));
   const r = await call(g.url);
   assert.equal(r.status, 502);
   assert.match(r.body, /retry budget spent/);

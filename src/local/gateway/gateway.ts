@@ -6,7 +6,7 @@ import { UserError } from "../../errors.js";
 import type { GatewaySettings } from "./settings.js";
 import { RetryBudget } from "./retry-budget.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
-import { UpstreamSet, type EndpointSource, type GatewayEventFn, type Upstream } from "./upstreams.js";
+import { UpstreamSet, type EndpointSource, type GatewayEventFn, type InFlightTry, type Upstream } from "./upstreams.js";
 
 export interface GatewayStats {
   requests: number;
@@ -73,7 +73,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
   const host = o.host ?? "127.0.0.1";
   const emit: GatewayEventFn = o.onEvent ?? (() => undefined);
   const upstreams = new UpstreamSet(source, s, emit);
-  const budget = new RetryBudget(s.retry.budgetPercent, s.retry.minRetryConcurrency);
+  const budget = new RetryBudget(s.retry.budgetPercent, s.retry.minRetries);
   const stats = { requests: 0, retries: 0, ownAnswers: {} as Record<string, number> };
 
   function answer(res: ServerResponse, code: number, why: string, extra: Record<string, string> = {}): void {
@@ -90,11 +90,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
     budget.requestStarted();
-    try {
-      await forward(req, res);
-    } finally {
-      budget.requestEnded();
-    }
+    await forward(req, res);
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -146,7 +142,6 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         tried.add(up);
         const remaining = s.retry.deadlineMs - (Date.now() - started);
         const r = await tryOnce(up, { path, method, headers, body, signal: ac.signal, headersTimeout: Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining)) });
-        if (retry) budget.retryEnded();
         if (clientGone) return;
         const canRetry = attempt < s.retry.attempts && !deadlinePassed;
         if (r.kind === "response") {
@@ -184,7 +179,9 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
   /** One try on one endpoint; its in-flight count lasts until the caller has streamed the answer. */
   async function tryOnce(up: Upstream, opts: { path: string; method: string; headers: Record<string, string | string[]>; body: Buffer | undefined; signal: AbortSignal; headersTimeout: number }): Promise<TryResult> {
     up.inFlight++;
-    const mark = { at: Date.now() };
+    const own = new AbortController();
+    const idempotent = IDEMPOTENT.has(opts.method);
+    const mark: InFlightTry = { at: Date.now(), ...(idempotent ? { abandon: () => own.abort() } : {}) };
     up.starts.add(mark);
     const t0 = performance.now();
     let finished = false;
@@ -194,12 +191,13 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       up.inFlight--;
     };
     try {
-      const data = await up.pool.request({ ...opts, method: opts.method as Dispatcher.HttpMethod, headers: opts.headers });
+      const data = await up.pool.request({ ...opts, signal: AbortSignal.any([opts.signal, own.signal]), method: opts.method as Dispatcher.HttpMethod, headers: opts.headers });
       return { kind: "response", data, ms: performance.now() - t0, done };
     } catch (e) {
       done();
-      const code = (e as { code?: string }).code ?? "ERROR";
-      const why = code === "UND_ERR_HEADERS_TIMEOUT" ? `no answer within ${opts.headersTimeout} ms`
+      const code = own.signal.aborted && !opts.signal.aborted ? "STALLED" : (e as { code?: string }).code ?? "ERROR";
+      const why = code === "STALLED" ? "no answer while other endpoints answered"
+        : code === "UND_ERR_HEADERS_TIMEOUT" ? `no answer within ${opts.headersTimeout} ms`
         : code === "UND_ERR_CONNECT_TIMEOUT" ? `connect timed out after ${s.connectTimeoutMs} ms`
         : code === "ECONNREFUSED" ? "connection refused"
         : code === "UND_ERR_SOCKET" || code === "ECONNRESET" ? "connection reset"

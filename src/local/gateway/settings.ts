@@ -25,10 +25,10 @@ export interface GatewaySettings {
     perTryTimeoutMs: number;
     /** The whole request, every try included; past it the client gets 504. */
     deadlineMs: number;
-    /** Retries in flight stay under this share of requests in flight (Envoy's retry budget)… */
+    /** Retries over the last 10 s stay under this share of the requests over the same 10 s… */
     budgetPercent: number;
     /** …but this many are always allowed, so a quiet gateway can still retry. */
-    minRetryConcurrency: number;
+    minRetries: number;
   };
   limits: {
     maxHeaderBytes: number;
@@ -48,7 +48,7 @@ export interface GatewaySettings {
 export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
   probe: { path: "/", intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 3 },
   outlier: { baseEjectionMs: 1000, maxEjectionMs: 30_000 },
-  retry: { attempts: 3, perTryTimeoutMs: 1000, deadlineMs: 5000, budgetPercent: 20, minRetryConcurrency: 3 },
+  retry: { attempts: 3, perTryTimeoutMs: 1000, deadlineMs: 5000, budgetPercent: 20, minRetries: 10 },
   limits: { maxHeaderBytes: 16 * 1024, maxBodyBytes: 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000 },
   connectTimeoutMs: 500,
   drainTimeoutMs: 30_000,

@@ -8,6 +8,12 @@ export interface EndpointSource {
   onUpdate(fn: () => void): () => void;
 }
 
+/** A try in flight on an endpoint: when it started, and how to abandon it (idempotent tries only). */
+export interface InFlightTry {
+  at: number;
+  abandon?: () => void;
+}
+
 export type GatewayEventFn = (type: "Normal" | "Warning", reason: string, message: string) => void;
 
 /** One endpoint as the gateway sees it: health, ejection, in-flight work, a keep-alive pool. */
@@ -24,7 +30,7 @@ export class Upstream {
   draining = false;
   inFlight = 0;
   /** Start times of in-flight tries, to notice an endpoint that has stopped answering. */
-  readonly starts = new Set<{ at: number }>();
+  readonly starts = new Set<InFlightTry>();
   lastCompletion = 0;
   private passes = 0;
   private failures = 0;
@@ -46,12 +52,13 @@ export class Upstream {
   }
 
   /**
-   * Not to be picked for a new request: a try has been waiting for longer than `stallMs` and nothing
-   * has answered since it started. A frozen process accepts connections (the kernel does) but never
-   * answers, so this is how the gateway stops sending it work before the first try even times out.
+   * A try has waited longer than `stallMs`, this endpoint has answered nothing since it started, and
+   * other endpoints have (`peersAnsweredAt`). A frozen process accepts connections (the kernel does) but
+   * never answers; this notices it long before a try times out, without mistaking a slow app (all slow
+   * alike) for a dead endpoint.
    */
-  stalled(now: number, stallMs: number): boolean {
-    for (const { at } of this.starts) if (now - at > stallMs && this.lastCompletion < at) return true;
+  stalled(now: number, stallMs: number, peersAnsweredAt: number): boolean {
+    for (const { at } of this.starts) if (now - at > stallMs && this.lastCompletion < at && peersAnsweredAt > at) return true;
     return false;
   }
 
@@ -61,7 +68,8 @@ export class Upstream {
 
   /** A connect failure, reset, timeout or 5xx: out at once, longer each time it happens again. */
   eject(now: number, why: string): void {
-    if (this.closed || this.draining) return;
+    // Already out: failures of tries sent before the ejection do not lengthen it.
+    if (this.closed || this.draining || (this.probation && now < this.ejectedUntil)) return;
     const wasIn = this.eligible(now);
     this.ejections++;
     const ms = Math.min(this.s.outlier.baseEjectionMs * 2 ** (this.ejections - 1), this.s.outlier.maxEjectionMs);
@@ -160,9 +168,34 @@ export class UpstreamSet {
   /** Typical answer time (EWMA of successful tries), to tell a slow answer from none. */
   private ewmaMs = 5;
 
+  private readonly watchdog: NodeJS.Timeout;
+
   constructor(private readonly source: EndpointSource, private readonly s: GatewaySettings, private readonly emit: GatewayEventFn) {
     this.off = source.onUpdate(() => this.sync());
     this.sync();
+    this.watchdog = setInterval(() => this.checkStalls(), 20);
+    this.watchdog.unref();
+  }
+
+  /** Latest answer of any endpoint other than `u`. */
+  private peersAnsweredAt(u: Upstream): number {
+    let t = 0;
+    for (const o of this.active.values()) if (o !== u && o.lastCompletion > t) t = o.lastCompletion;
+    return t;
+  }
+
+  /**
+   * A stalled endpoint is ejected, and its idempotent tries are abandoned so that they are retried on
+   * another endpoint now instead of after the per-try timeout.
+   */
+  private checkStalls(): void {
+    const now = Date.now();
+    const stallMs = this.stallMs();
+    for (const u of this.active.values()) {
+      if (u.starts.size === 0 || !u.stalled(now, stallMs, this.peersAnsweredAt(u))) continue;
+      u.eject(now, `no answer for ${Math.round(stallMs)} ms while other endpoints answered`);
+      for (const t of u.starts) t.abandon?.();
+    }
   }
 
   sync(): void {
@@ -205,7 +238,7 @@ export class UpstreamSet {
 
   /** How long a try may go unanswered before its endpoint gets no new work. */
   stallMs(): number {
-    return Math.min(Math.max(50, 8 * this.ewmaMs), this.s.retry.perTryTimeoutMs / 2);
+    return Math.min(Math.max(50, 4 * this.ewmaMs), this.s.retry.perTryTimeoutMs / 2);
   }
 
   observe(ms: number): void {
@@ -223,7 +256,7 @@ export class UpstreamSet {
     const all = this.list();
     const stallMs = this.stallMs();
     const open = all.filter((u) => !exclude.has(u) && u.eligible(now));
-    const fresh = open.filter((u) => !u.stalled(now, stallMs));
+    const fresh = open.filter((u) => !u.stalled(now, stallMs, this.peersAnsweredAt(u)));
     const panic = all.filter((u) => !exclude.has(u) && !u.draining && u.healthy);
     const from = fresh.length > 0 ? fresh : open.length > 0 ? open : panic;
     if (from.length === 0) return undefined;
@@ -232,6 +265,7 @@ export class UpstreamSet {
 
   async close(): Promise<void> {
     this.off();
+    clearInterval(this.watchdog);
     const all = [...this.active.values(), ...this.leaving];
     this.active.clear();
     this.leaving.clear();
