@@ -127,6 +127,9 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     const started = Date.now();
     const tried = new Set<Upstream>();
     let lastWhy = "";
+    // Tries abandoned because their endpoint stalled cost the app nothing (they were never answered):
+    // they do not use up the request's attempts, only its deadline, the retry budget and the endpoints.
+    let counted = 0;
     try {
       for (let attempt = 1; ; attempt++) {
         const up = upstreams.pick(tried);
@@ -143,7 +146,8 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         const remaining = s.retry.deadlineMs - (Date.now() - started);
         const r = await tryOnce(up, { path, method, headers, body, signal: ac.signal, headersTimeout: Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining)) });
         if (clientGone) return;
-        const canRetry = attempt < s.retry.attempts && !deadlinePassed;
+        if (r.kind === "response" || r.code !== "STALLED") counted++;
+        const canRetry = counted < s.retry.attempts && !deadlinePassed;
         if (r.kind === "response") {
           if (r.data.statusCode >= 500) {
             up.eject(Date.now(), `answered ${r.data.statusCode}`);
@@ -165,7 +169,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         up.eject(Date.now(), r.why);
         lastWhy = `${up.pod}: ${r.why}`;
         if (!idempotent && !NEVER_REACHED.has(r.code)) return answer(res, 502, `${lastWhy} (a ${method} that may have reached the app is not retried)`);
-        if (!canRetry) return answer(res, 502, `${attempt} attempt(s) failed (last: ${lastWhy})`);
+        if (!canRetry) return answer(res, 502, `${counted} attempt(s) failed (last: ${lastWhy})`);
       }
     } finally {
       clearTimeout(deadline);
