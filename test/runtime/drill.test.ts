@@ -82,4 +82,12 @@ test("drill node-failure: bad input is one line, and nothing is stopped", async 
   assert.equal(rate.code, 2);
   assert.match(rate.stderr, /--rate/);
   assert.equal(rate.stderr.trim().split("\n").length, 1);
+  // --gateway is for blueprints with a LoadBalancer Service, and only names the two modes.
+  const edw = await runCli(t, ["up", "edw", "--gateway", "akspilot"], { cwd });
+  assert.equal(edw.code, 2);
+  assert.match(edw.stderr, /--gateway: blueprint edw has no LoadBalancer Service/);
+  const mode = await runCli(t, ["up", "resilient-web", "--gateway", "haproxy"], { cwd });
+  assert.equal(mode.code, 2);
+  assert.match(mode.stderr, /--gateway must be one of kube, akspilot/);
+  assert.equal(mode.stderr.trim().split("\n").length, 1);
 });
