@@ -23,7 +23,7 @@ export interface StatusV1 {
   paused: boolean;
   gatewayUrl: string | null;
   /** What answers at gatewayUrl (`kube`: the Service's L4 proxy; `akspilot`: the HTTP gateway) and, for the latter, its view of the endpoints. */
-  gateway: { mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[] } | null;
+  gateway: { mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; held: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[] } | null;
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
   queueDepth: number | null;
@@ -141,7 +141,7 @@ function clusterStatus(c: Cluster, now: number) {
 function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
   const lb = rt.services.find((svc) => svc.type === "LoadBalancer");
   if (!lb) return null;
-  if (!lb.gateway) return { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, endpoints: [] };
+  if (!lb.gateway) return { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] };
   const g = lb.gateway.stats();
   return {
     mode: "akspilot",
@@ -149,6 +149,7 @@ function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
     requests: g.requests,
     retries: g.retries,
     retriesRefused: g.retriesRefused,
+    held: g.held,
     endpoints: g.endpoints.map((e) => ({ pod: e.pod, healthy: e.healthy, ejected: e.ejected, inFlight: e.inFlight, ejections: e.ejections })),
   };
 }

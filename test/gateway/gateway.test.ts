@@ -7,7 +7,7 @@ import { connect, type AddressInfo } from "node:net";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { ROOT, waitFor } from "../edw/helpers.js";
-import { startGateway, type Gateway } from "../../src/local/gateway/gateway.js";
+import { startGateway, type Gateway, type GatewayOptions } from "../../src/local/gateway/gateway.js";
 import { DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from "../../src/local/gateway/settings.js";
 import type { EndpointSource } from "../../src/local/gateway/upstreams.js";
 import { freePort } from "../../src/local/runtime.js";
@@ -33,7 +33,7 @@ class Endpoints implements EndpointSource {
   }
 }
 
-function settings(over: { retry?: Partial<GatewaySettings["retry"]>; limits?: Partial<GatewaySettings["limits"]> } = {}): GatewaySettings {
+function settings(over: { retry?: Partial<GatewaySettings["retry"]>; limits?: Partial<GatewaySettings["limits"]>; hold?: GatewaySettings["hold"] } = {}): GatewaySettings {
   const d = DEFAULT_GATEWAY_SETTINGS;
   return {
     ...d,
@@ -42,6 +42,7 @@ function settings(over: { retry?: Partial<GatewaySettings["retry"]>; limits?: Pa
     retry: { ...d.retry, perTryTimeoutMs: 400, deadlineMs: 4000, ...over.retry },
     limits: { ...d.limits, maxBodyBytes: 1024, headersTimeoutMs: 500, requestTimeoutMs: 1000, ...over.limits },
     drainTimeoutMs: 1000,
+    hold: over.hold ?? d.hold,
   };
 }
 
@@ -67,8 +68,8 @@ async function server(t: AfterHost, name: string, behave: (req: IncomingMessage,
   return { port: (srv.address() as AddressInfo).port, hits, srv };
 }
 
-async function gateway(t: AfterHost, eps: Endpoints, s = settings()): Promise<Gateway> {
-  const g = await startGateway(eps, { settings: s });
+async function gateway(t: AfterHost, eps: Endpoints, s = settings(), extra: Omit<GatewayOptions, "settings"> = {}): Promise<Gateway> {
+  const g = await startGateway(eps, { settings: s, ...extra });
   t.after(() => g.close());
   return g;
 }
@@ -274,4 +275,39 @@ test("draining: an endpoint leaving the Service finishes its in-flight request a
   const r = await inFlight;
   assert.equal(r.status, 200);
   assert.equal(r.body, "from slow");
+});
+
+test("scale from zero: a request that finds no endpoint while a replica starts is held, then answered", { timeout: 30_000 }, async (t) => {
+  const a = await server(t, "a", () => "ok");
+  const eps = new Endpoints();
+  const events: string[] = [];
+  let asked = 0;
+  const g = await gateway(t, eps, settings(), {
+    onEvent: (_type, reason) => events.push(reason),
+    // The runtime scales the Deployment to 1 here; its pod becomes an endpoint a moment later.
+    activate: () => {
+      if (asked++ === 0) setTimeout(() => eps.set([["a", a.port]]), 300);
+      return true;
+    },
+  });
+  const answers = await Promise.all([call(g.url), call(g.url), call(g.url)]);
+  for (const r of answers) assert.equal(r.body, "from a");
+  assert.equal(g.stats().held, 3);
+  assert.deepEqual(events.filter((e) => e.startsWith("Requests")), ["RequestsHeld", "RequestsReleased"]);
+});
+
+test("scale from zero beyond its bounds: 503 with Retry-After when the queue is full or the wait runs out; at once when no replica is coming", { timeout: 30_000 }, async (t) => {
+  const eps = new Endpoints();
+  const g = await gateway(t, eps, settings({ hold: { maxQueue: 1, timeoutMs: 300 } }), { activate: () => true });
+  const [first, second] = await Promise.all([call(g.url), new Promise<Answer>((r) => setTimeout(() => r(call(g.url)), 50))]);
+  assert.equal(second.status, 503);
+  assert.match(second.body, /1 request\(s\) already waiting/);
+  assert.equal(first.status, 503);
+  assert.match(first.body, /no endpoint became ready within 300 ms/);
+  for (const r of [first, second]) assert.equal(r.headers["retry-after"], "1");
+  const g2 = await gateway(t, eps, settings(), { activate: () => false });
+  const none = await call(g2.url);
+  assert.equal(none.status, 503);
+  assert.match(none.body, /no healthy endpoint/);
+  assert.equal(g2.stats().held, 0);
 });

@@ -56,7 +56,7 @@ function printStatus(s: Status): void {
   }
   if (s.gateway?.mode === "akspilot") {
     const g = s.gateway;
-    out.push("", `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget); endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`);
+    out.push("", `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget), ${g.held} held for a replica; endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`);
   }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
   process.stdout.write(out.join("\n") + "\n");

@@ -5,12 +5,15 @@ import type { Dispatcher } from "undici";
 import { UserError } from "../../errors.js";
 import type { GatewaySettings } from "./settings.js";
 import { RetryBudget } from "./retry-budget.js";
+import { HoldQueue } from "./hold.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { UpstreamSet, type EndpointSource, type GatewayEventFn, type InFlightTry, type Upstream } from "./upstreams.js";
 
 export interface GatewayStats {
   requests: number;
   retries: number;
+  /** Requests that waited for a replica (scale from zero). */
+  held: number;
   /** Retries refused because the retry budget was spent. */
   retriesRefused: number;
   /** Answers the gateway made itself (400, 408, 413, 431, 502, 503, 504), by status. */
@@ -30,6 +33,11 @@ export interface GatewayOptions {
   host?: string;
   port?: number;
   onEvent?: GatewayEventFn;
+  /**
+   * Scale from zero: asks for a replica when a request finds no endpoint, and says whether one is on its
+   * way (then the request is held). Without it, such a request gets 503 at once.
+   */
+  activate?: () => boolean;
 }
 
 /** Safe to send twice (RFC 9110 §9.2.2 idempotent methods that also carry no side effects in practice). */
@@ -74,7 +82,9 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
   const emit: GatewayEventFn = o.onEvent ?? (() => undefined);
   const upstreams = new UpstreamSet(source, s, emit);
   const budget = new RetryBudget(s.retry.budgetPercent, s.retry.minRetries);
-  const stats = { requests: 0, retries: 0, ownAnswers: {} as Record<string, number> };
+  const stats = { requests: 0, retries: 0, held: 0, ownAnswers: {} as Record<string, number> };
+  const holding = new HoldQueue(s.hold, emit);
+  upstreams.onJoin = (pod) => holding.release(pod);
 
   function answer(res: ServerResponse, code: number, why: string, extra: Record<string, string> = {}): void {
     stats.ownAnswers[code] = (stats.ownAnswers[code] ?? 0) + 1;
@@ -108,6 +118,13 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     } catch (e) {
       if (e instanceof BodyTooLarge) return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
       return; // the client went away while sending
+    }
+    if (o.activate && upstreams.list().length === 0) {
+      const held = await holding.hold(o.activate);
+      if (held !== "none") stats.held++;
+      if (held === "full") return answer(res, 503, `no ready endpoint and ${s.hold.maxQueue} request(s) already waiting for one`, { "retry-after": "1" });
+      if (held === "timeout") return answer(res, 503, `no endpoint became ready within ${s.hold.timeoutMs} ms`, { "retry-after": "1" });
+      if (res.destroyed || req.socket.destroyed) return;
     }
     const headers = upstreamHeaders(req.headers, req.socket.remoteAddress ?? "");
     const idempotent = IDEMPOTENT.has(method);
@@ -254,6 +271,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     stats: () => ({
       requests: stats.requests,
       retries: stats.retries,
+      held: stats.held,
       retriesRefused: budget.refused,
       ownAnswers: { ...stats.ownAnswers },
       endpoints: upstreams.list().map((u) => ({ pod: u.pod, node: u.node, port: u.port, healthy: u.healthy, ejected: u.probation || Date.now() < u.ejectedUntil, inFlight: u.inFlight, ejections: u.ejections })),

@@ -25,5 +25,12 @@ export function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Clu
     host: o.host,
     port: o.port,
     onEvent: (type, reason, message) => cluster.event(type, `gateway/${app.name}`, reason, message),
+    // Scale from zero: a Deployment at 0 gets its first replica; one with replicas has pods on their way.
+    activate: () => {
+      const d = cluster.deployments.get(app.name);
+      if (!d) return false;
+      if (d.replicas === 0) cluster.setReplicas(app.name, 1, "gateway", "a request is waiting at the gateway (scale from zero)");
+      return true;
+    },
   });
 }

@@ -40,6 +40,8 @@ export interface GatewaySettings {
     /** A kept-alive client connection with nothing to do is closed after this. */
     idleTimeoutMs: number;
   };
+  /** Scale from zero: requests that find no endpoint while a replica starts wait, this many for this long. */
+  hold: { maxQueue: number; timeoutMs: number };
   connectTimeoutMs: number;
   /** A leaving endpoint finishes its in-flight requests within this, then its connections are closed. */
   drainTimeoutMs: number;
@@ -50,6 +52,7 @@ export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
   outlier: { baseEjectionMs: 1000, maxEjectionMs: 30_000 },
   retry: { attempts: 3, perTryTimeoutMs: 1000, deadlineMs: 5000, budgetPercent: 20, minRetries: 10 },
   limits: { maxHeaderBytes: 16 * 1024, maxBodyBytes: 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000 },
+  hold: { maxQueue: 100, timeoutMs: 10_000 },
   connectTimeoutMs: 500,
   drainTimeoutMs: 30_000,
 };
@@ -111,6 +114,10 @@ export function gatewaySettingsFor(app: AppSpec, timeScale: number): GatewaySett
       budgetPercent: num(own, `${OWN}retry-budget-percent`, 0, 100, false) ?? d.retry.budgetPercent,
     },
     limits: { ...d.limits, maxBodyBytes: num(own, `${OWN}max-body-bytes`, 0, 1024 ** 3, true) ?? d.limits.maxBodyBytes },
+    hold: {
+      maxQueue: num(own, `${OWN}hold-queue`, 0, 100_000, true) ?? d.hold.maxQueue,
+      timeoutMs: (num(own, `${OWN}hold-timeout`, 0.01, 3600, false) ?? d.hold.timeoutMs / 1000) * 1000,
+    },
     connectTimeoutMs: d.connectTimeoutMs,
     drainTimeoutMs: app.terminationGracePeriodSeconds * 1000,
   };

@@ -170,6 +170,9 @@ export class UpstreamSet {
 
   private readonly watchdog: NodeJS.Timeout;
 
+  /** Called when an endpoint joins (held requests go on). */
+  onJoin?: (pod: string) => void;
+
   constructor(private readonly source: EndpointSource, private readonly s: GatewaySettings, private readonly emit: GatewayEventFn) {
     this.off = source.onUpdate(() => this.sync());
     this.sync();
@@ -213,6 +216,7 @@ export class UpstreamSet {
       const up = new Upstream(e.pod, e.node, e.port, this.s, this.emit);
       this.active.set(key, up);
       up.startProbing();
+      this.onJoin?.(up.pod);
     }
   }
 
