@@ -3,7 +3,9 @@
 //     then `akspilot drill node-failure --json` (its own counted load, 50 req/s by default), figures as reported;
 //  2. the HTTP gateway's overhead against calling a pod directly: autocannon on loopback, the same pod behind
 //     both (the gateway's endpoints narrowed to it by scaling to 1 replica), alternating rounds so that the
-//     machine's drift hits both sides alike. Reported: p50 added, throughput ratio (gateway / direct).
+//     machine's drift hits both sides alike. Reported: p50 added, throughput ratio (gateway / direct);
+//  3. cold start from zero: `scale 0`, then one GET through the gateway — time to its answer (held while
+//     the first pod starts), --time-scale 1 (the readiness probe's real 1 s initial delay included).
 //
 // Run after `npm run build`:  node dist/bench/gateway.js [--time-scale 1] [--rounds 3] [--seconds 5] [--json]
 import { spawn, type ChildProcess } from "node:child_process";
@@ -104,7 +106,16 @@ async function overhead(rounds: number, seconds: number, connections: number) {
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const d = { p50Ms: med(direct.map((x) => x.p50Ms)), p99Ms: med(direct.map((x) => x.p99Ms)), rps: med(direct.map((x) => x.rps)), errors: direct.reduce((a, x) => a + x.errors, 0) };
     const g = { p50Ms: med(gateway.map((x) => x.p50Ms)), p99Ms: med(gateway.map((x) => x.p99Ms)), rps: med(gateway.map((x) => x.rps)), errors: gateway.reduce((a, x) => a + x.errors, 0) };
-    return { connections, seconds, rounds, direct: d, gateway: g, addedP50Ms: Math.round((g.p50Ms - d.p50Ms) * 100) / 100, throughputRatio: Math.round((g.rps / d.rps) * 100) / 100 };
+    // Cold start: no pod at all, then a request.
+    const zero = await run(["scale", "0"], cwd);
+    if (zero.code !== 0) throw new Error(zero.stderr);
+    await waitFor(async () => ((await status(rt)).pods.length === 0 ? true : undefined), 120_000);
+    const t0 = performance.now();
+    const first = await fetch(gw);
+    const coldBody = await first.text();
+    const coldStartMs = Math.round(performance.now() - t0);
+    if (first.status !== 200) throw new Error(`cold start answered ${first.status}: ${coldBody}`);
+    return { connections, seconds, rounds, direct: d, gateway: g, addedP50Ms: Math.round((g.p50Ms - d.p50Ms) * 100) / 100, throughputRatio: Math.round((g.rps / d.rps) * 100) / 100, coldStartMs };
   });
 }
 
@@ -136,4 +147,5 @@ else {
   process.stdout.write(`  direct  p50 ${o.direct.p50Ms} ms, p99 ${o.direct.p99Ms} ms, ${Math.round(o.direct.rps)} req/s, errors ${o.direct.errors}\n`);
   process.stdout.write(`  gateway p50 ${o.gateway.p50Ms} ms, p99 ${o.gateway.p99Ms} ms, ${Math.round(o.gateway.rps)} req/s, errors ${o.gateway.errors}\n`);
   process.stdout.write(`  added p50 ${o.addedP50Ms} ms; throughput ratio ${o.throughputRatio}\n`);
+  process.stdout.write(`cold start from zero through the gateway: first answer after ${o.coldStartMs} ms, status 200\n`);
 }
