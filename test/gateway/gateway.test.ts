@@ -311,3 +311,21 @@ test("scale from zero beyond its bounds: 503 with Retry-After when the queue is 
   assert.match(none.body, /no healthy endpoint/);
   assert.equal(g2.stats().held, 0);
 });
+
+test("the request deadline: tries that never answer end in a clean 504 at the deadline", { timeout: 30_000 }, async (t) => {
+  const silent = async () => {
+    const srv = createServer((req, res) => {
+      if (req.url === "/healthz") res.end("ok"); // probes pass: only requests hang
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    t.after(() => new Promise<void>((r) => { srv.close(() => r()); srv.closeAllConnections(); }));
+    return (srv.address() as AddressInfo).port;
+  };
+  const eps = new Endpoints();
+  eps.set([["x", await silent()], ["y", await silent()]]);
+  const g = await gateway(t, eps, settings({ retry: { perTryTimeoutMs: 400, deadlineMs: 600 } }));
+  const r = await call(g.url);
+  assert.equal(r.status, 504);
+  assert.match(r.body, /no answer within 600 ms/);
+  assert.equal(g.stats().endpoints.every((e) => e.inFlight === 0), true);
+});
