@@ -69,7 +69,7 @@ async function waitFor<T>(check: () => Promise<T | undefined>, boundMs: number):
 
 async function proxyCost(requests: number): Promise<{ direct: number[]; proxied: number[] }> {
   const cwd = mkdtempSync(join(tmpdir(), "akspilot-bench-web-"));
-  const child: ChildProcess = spawn(process.execPath, [BIN, "up", "resilient-web", "--quiet"], { cwd, stdio: "ignore" });
+  const child: ChildProcess = spawn(process.execPath, [BIN, "up", "resilient-web", "--gateway", "kube", "--quiet"], { cwd, stdio: "ignore" });
   try {
     const rt = await waitFor(async () => JSON.parse(readFileSync(join(cwd, ".akspilot", "runtime.json"), "utf8")) as RuntimeFile, 30_000);
     const s = await waitFor(async () => {

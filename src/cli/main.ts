@@ -8,6 +8,7 @@ import { registerKubeCommands } from "./commands/kube.js";
 import { registerProvisionCommands } from "./commands/provision.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
 import { registerControlCommands } from "./commands/control.js";
+import { registerDrillCommands } from "./commands/drill.js";
 
 export function buildProgram(): Command {
   const program = new Command("akspilot")
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerProvisionCommands(program);
   registerSimulateCommand(program);
   registerControlCommands(program);
+  registerDrillCommands(program);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) {
     cmd.exitOverride();

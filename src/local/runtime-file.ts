@@ -9,6 +9,8 @@ export interface RuntimeFile {
   token: string;
   dashboardUrl?: string;
   gatewayUrl?: string;
+  /** What answers at gatewayUrl: `kube` (the Service's L4 proxy) or `akspilot` (the HTTP gateway). */
+  gatewayMode?: "kube" | "akspilot";
   pid: number;
   blueprint: string;
   /** This run's pod logs. */

@@ -8,6 +8,7 @@ import { ProcessRunner, type PodRunner } from "./cluster/runner.js";
 import type { PodTemplate, ProbeSettings } from "./cluster/pod.js";
 import { Endpoints, type ServiceSpec } from "./cluster/service.js";
 import { startServiceProxy, type ServiceProxy } from "./cluster/service-proxy.js";
+import { checkGatewaySettings, startAppGateway, type Gateway, type GatewayMode } from "./gateway/index.js";
 import { Provisioner, type ProvisionerOptions } from "./controllers/provisioner.js";
 import { ClusterClock } from "./controllers/clock.js";
 import { programFor } from "./programs.js";
@@ -37,6 +38,8 @@ export interface LocalRuntimeOptions {
   host?: string;
   /** A fixed port for the blueprint's LoadBalancer Service (its `gatewayUrl`). */
   gatewayPort?: number;
+  /** What answers at `gatewayUrl`: the Service's L4 proxy (kube, the default) or the HTTP gateway. */
+  gateway?: GatewayMode;
   /** VM create + kubelet registration of a node Karpenter launches, in cluster seconds. */
   nodeStartupSeconds: number;
   /** Overrides the node-monitor grace period of the cluster's Kubernetes version, in cluster seconds. */
@@ -56,6 +59,8 @@ export interface RunningService {
   port: number;
   endpoints: Endpoints;
   proxy: ServiceProxy;
+  /** The HTTP gateway in front of this (LoadBalancer) Service, in `akspilot` gateway mode. */
+  gateway?: Gateway;
 }
 
 /** A free loopback port (the OS's choice), for a pod's "IP". */
@@ -158,7 +163,14 @@ export class LocalRuntime {
 
   /** The URL of the blueprint's LoadBalancer Service, if it has one. */
   get gatewayUrl(): string | undefined {
-    return this.services.find((s) => s.type === "LoadBalancer")?.proxy.url;
+    const lb = this.services.find((s) => s.type === "LoadBalancer");
+    return lb?.gateway?.url ?? lb?.proxy.url;
+  }
+
+  /** Which gateway answers at `gatewayUrl`, if there is one. */
+  get gatewayMode(): GatewayMode | undefined {
+    const lb = this.services.find((s) => s.type === "LoadBalancer");
+    return lb ? (lb.gateway ? "akspilot" : "kube") : undefined;
   }
 
   /** The first cluster (the only one, except for blue-green). */
@@ -182,6 +194,7 @@ export class LocalRuntime {
     const poolsOf = (spec: ClusterSpec, first: boolean) =>
       (spec.nodePools ?? []).map((np, i) => (first && i === 0 && o.nodePool ? o.nodePool : poolSettings(np, DEFAULT_CATALOG)));
     bp.clusters.forEach((spec, i) => checkSchedulable(bp, spec, runnable.map((r) => r.app), poolsOf(spec, i === 0)));
+    if (o.gateway === "akspilot") for (const { app } of runnable) if (app.service?.type === "LoadBalancer") checkGatewaySettings(app, o.timeScale);
 
     const clock = o.clock ?? realClock;
     const rt = new LocalRuntime(o, clock);
@@ -214,9 +227,15 @@ export class LocalRuntime {
           const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
           const endpoints = new Endpoints(cluster, svc);
           const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
-          const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb ? o.gatewayPort : undefined });
-          rt.services.push({ cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy });
+          const http = lb && o.gateway === "akspilot";
+          const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb && !http ? o.gatewayPort : undefined });
+          const running: RunningService = { cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy };
+          rt.services.push(running);
           cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
+          if (http) {
+            running.gateway = await startAppGateway(app, endpoints, cluster, { timeScale: o.timeScale, host: o.host, port: o.gatewayPort });
+            cluster.event("Normal", `gateway/${svc.name}`, "GatewayReady", `health-checked HTTP gateway in front of service/${svc.name}, on ${running.gateway.url}`);
+          }
         }
         for (const { app, how, template } of templates) {
           cluster.addDeployment(app.name, template, how.replicas ?? app.replicas, app.disruptionBudget);
@@ -297,6 +316,7 @@ export class LocalRuntime {
       await Promise.all([...this.clusters.values()].map((c) => c.shutdown()));
       for (const c of this.clusters.values()) c.lifecycle.stop();
       for (const s of this.services) s.endpoints.close();
+      await Promise.all(this.services.map((s) => s.gateway?.close()));
       await Promise.all(this.services.map((s) => s.proxy.close()));
     })());
   }

@@ -24,6 +24,8 @@ export interface StatusV1 {
   policy: string;
   paused: boolean;
   gatewayUrl: string | null;
+  /** What answers at gatewayUrl (`kube`: the Service's L4 proxy; `akspilot`: the HTTP gateway) and, for the latter, its view of the endpoints. */
+  gateway: { mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; held: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[] } | null;
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
   queueDepth: number | null;
@@ -138,6 +140,22 @@ function clusterStatus(c: Cluster, now: number) {
   return { deployments, pods, nodes };
 }
 
+function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
+  const lb = rt.services.find((svc) => svc.type === "LoadBalancer");
+  if (!lb) return null;
+  if (!lb.gateway) return { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] };
+  const g = lb.gateway.stats();
+  return {
+    mode: "akspilot",
+    url: lb.gateway.url,
+    requests: g.requests,
+    retries: g.retries,
+    retriesRefused: g.retriesRefused,
+    held: g.held,
+    endpoints: g.endpoints.map((e) => ({ pod: e.pod, healthy: e.healthy, ejected: e.ejected, inFlight: e.inFlight, ejections: e.ejections })),
+  };
+}
+
 export async function statusSnapshot(s: StatusSource): Promise<StatusV1> {
   const rt = s.runtime;
   const now = rt.clock.now();
@@ -153,6 +171,7 @@ export async function statusSnapshot(s: StatusSource): Promise<StatusV1> {
     policy: s.policy ?? "fixed",
     paused: s.autoscaler?.isPaused ?? false,
     gatewayUrl: rt.gatewayUrl ?? null,
+    gateway: gatewayStatus(rt),
     clusters: [...rt.clusters.values()].map((c) => ({ name: c.name, kubernetesVersion: c.kubernetesVersion ?? null, nodeMonitorGraceMs: Math.round(c.lifecycle.settings.gracePeriodMs) })),
     queueDepth: typeof depth === "number" ? depth : null,
     // Notes older than the current decision are dropped by the autoscaler itself.

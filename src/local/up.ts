@@ -60,7 +60,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
         token: control.token,
         pid: process.pid,
         blueprint: runtime.blueprint.name,
-        ...(runtime.gatewayUrl ? { gatewayUrl: runtime.gatewayUrl } : {}),
+        ...(runtime.gatewayUrl ? { gatewayUrl: runtime.gatewayUrl, gatewayMode: runtime.gatewayMode } : {}),
         ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
         logDir: run.logDir,
         ...o.driver.runtimeFile?.(),

@@ -34,6 +34,7 @@ test("up resilient-web: 4 pods on 2 nodes answer in the seed's exact format behi
   const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
   assert.match(rt.gatewayUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(rt.gatewayMode, "akspilot", "resilient-web runs behind the HTTP gateway by default");
   const s = await waitReadyPods(rt, 4);
   assert.equal(s.apiVersion, "akspilot.dev/v1");
   assert.equal(s.nodes.length, 2);
@@ -57,7 +58,7 @@ test("up resilient-web: 4 pods on 2 nodes answer in the seed's exact format behi
 
   const st = await runCli(t, ["status"], { cwd });
   assert.equal(st.code, 0, st.stderr);
-  assert.match(st.stdout, /gateway http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(st.stdout, /gateway http:\/\/127\.0\.0\.1:\d+ \(akspilot\)/);
   assert.match(st.stdout, /service\/helloworld \(LoadBalancer\)/);
 
   up.child.kill("SIGINT");
@@ -69,7 +70,8 @@ test("up resilient-web: 4 pods on 2 nodes answer in the seed's exact format behi
 test("node stop on resilient-web: requests hang until the node is NotReady and its pods are evicted, then 4 pods answer from the survivor", { timeout: 180_000 }, async (t) => {
   const cwd = tempDir(t, "akspilot-web-");
   // Time scale 10: the 40 s node-monitor grace period of Kubernetes 1.18 takes 4 s, tolerationSeconds 1 takes 0.1 s.
-  const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--quiet"], { cwd });
+  // --gateway kube: the LoadBalancer Service's L4 proxy answers, as on AKS by default.
+  const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--gateway", "kube", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
   const before = await waitReadyPods(rt, 4);
   const victim = before.nodes[0]!.name;

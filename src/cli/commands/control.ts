@@ -38,7 +38,7 @@ function printStatus(s: Status): void {
   const multi = s.clusters.length > 1;
   const c = (name: string) => (multi ? [name] : []);
   out.push(`blueprint ${s.blueprint} · policy ${s.policy}${s.paused ? " (paused)" : ""}${s.queueDepth !== null ? ` · queue depth ${s.queueDepth}` : ""} · pod-seconds ${s.podSeconds} · node-seconds ${s.nodeSeconds}`);
-  out.push(`clusters: ${s.clusters.map((x) => `${x.name}${x.kubernetesVersion ? ` (Kubernetes ${x.kubernetesVersion})` : ""}`).join(", ")}${s.gatewayUrl ? ` · gateway ${s.gatewayUrl}` : ""}`);
+  out.push(`clusters: ${s.clusters.map((x) => `${x.name}${x.kubernetesVersion ? ` (Kubernetes ${x.kubernetesVersion})` : ""}`).join(", ")}${s.gatewayUrl ? ` · gateway ${s.gatewayUrl}${s.gateway ? ` (${s.gateway.mode})` : ""}` : ""}`);
   const h = (...cols: string[]) => [...(multi ? ["CLUSTER"] : []), ...cols];
   out.push("", table([h("DEPLOYMENT", "DESIRED", "CURRENT", "READY", "PENDING", "TERMINATING"), ...s.deployments.map((d) => [...c(d.cluster), d.name, d.desired, d.current, d.ready, d.pending, d.terminating])]));
   out.push("", table([h("NODE", "TYPE", "STATUS", "POOL", "ZONE", "PODS", "CPU REQ/ALLOC", "AGE"), ...s.nodes.map((n) => [...c(n.cluster), n.name, n.type,
@@ -53,6 +53,10 @@ function printStatus(s: Status): void {
   for (const svc of s.services) {
     const ready = svc.endpoints.filter((e) => e.ready);
     out.push("", `service/${svc.name} (${svc.type}${multi ? `, cluster ${svc.cluster}` : ""}) ${svc.url} → ${ready.length} ready endpoint(s): ${ready.map((e) => `${e.pod}@${e.node}:${e.port}`).join(", ") || "none"}`);
+  }
+  if (s.gateway?.mode === "akspilot") {
+    const g = s.gateway;
+    out.push("", `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget), ${g.held} held for a replica; endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`);
   }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
   process.stdout.write(out.join("\n") + "\n");

@@ -36,6 +36,7 @@ interface UpFlags {
   nodeStartupSeconds: number;
   nodeMonitorGrace?: number;
   gatewayPort?: number;
+  gateway?: "kube" | "akspilot";
   exitWhenReady?: boolean;
   identity?: string;
   host?: string;
@@ -145,7 +146,8 @@ export function registerRunCommands(program: Command): void {
     .option("--identity <name>", "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced")
     .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time)", numberOption(0, 3600), 45)
     .option("--node-monitor-grace <s>", "silence before a stopped node is NotReady (default: the cluster version's, 40 s or 50 s)", numberOption(1, 3600))
-    .option("--gateway-port <port>", "fixed loopback port of the LoadBalancer Service (gatewayUrl)", intOption(1, 65535))
+    .option("--gateway-port <port>", "fixed loopback port of the gateway (gatewayUrl)", intOption(1, 65535))
+    .addOption(new Option("--gateway <mode>", "what answers at gatewayUrl: kube = the LoadBalancer Service's L4 proxy (AKS's default, no retries), akspilot = the health-checked, retrying HTTP gateway (default for resilient-web)").choices(["kube", "akspilot"]))
     .option("--exit-when-ready", "web blueprints: stop once every replica is Ready and print the report")
     .option("--host <address>", "address the dashboard listens on (default 127.0.0.1; another address is reachable from the network)")
     .option("--no-dashboard", "do not serve the live dashboard")
@@ -153,10 +155,16 @@ export function registerRunCommands(program: Command): void {
       const blueprint = getBlueprint(name);
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
+      const hasLoadBalancer = blueprint.apps.some((a) => a.service?.type === "LoadBalancer");
+      if (!hasLoadBalancer && (f.gateway !== undefined || f.gatewayPort !== undefined)) {
+        throw new UserError(`--${f.gateway !== undefined ? "gateway" : "gateway-port"}: blueprint ${name} has no LoadBalancer Service, so no gateway`, `drop it for ${name}`);
+      }
       const runtime = {
         blueprint,
         timeScale: f.timeScale,
         gatewayPort: f.gatewayPort,
+        // The seed's web app gets the gateway that fails no request; `--gateway kube` reproduces AKS's default.
+        gateway: f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"),
         nodeStartupSeconds: f.nodeStartupSeconds,
         nodeMonitorGraceSeconds: f.nodeMonitorGrace,
       };
@@ -177,7 +185,7 @@ export function registerRunCommands(program: Command): void {
             status: status.write,
             signal: interrupt.signal,
             onStarted: (rt) => {
-              if (!f.quiet && !f.json && rt.gatewayUrl) process.stderr.write(`gateway: ${rt.gatewayUrl}\n`);
+              if (!f.quiet && !f.json && rt.gatewayUrl) process.stderr.write(`gateway: ${rt.gatewayUrl} (${rt.gatewayMode})\n`);
             },
           });
           status.end();
