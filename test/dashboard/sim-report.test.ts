@@ -78,6 +78,22 @@ test("simulate --report --compare writes one self-contained file whose charts dr
   t.diagnostic(`screenshot: ${shot}`);
 });
 
+test("simulate --report without --compare: one column, the chosen policy, the same summary as --json", { skip: NO_CHROMIUM }, async (t) => {
+  const dir = tempDir(t, "akspilot-report-");
+  const out = join(dir, "one.html");
+  const r = simulate(dir, ["--trace", writeTrace(dir), "--work-ms", "200", "--policy", "predictive", "--json", "--report", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const { summary } = JSON.parse(r.stdout) as { summary: { policy: string; maxNodes: number } };
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.route("**/*", (route) => (route.request().url() === pathToFileURL(out).href ? route.continue() : route.abort()));
+  await page.goto(pathToFileURL(out).href);
+  await page.waitForSelector(".run .chart-nodes canvas");
+  assert.deepEqual(await page.$$eval(".run", (rs) => rs.map((x) => x.getAttribute("data-policy"))), [summary.policy]);
+  assert.equal(await page.$eval("td[data-key=maxNodes]", (td) => td.textContent), String(summary.maxNodes));
+});
+
 test("simulate --report refuses a path it cannot write, in one line, before simulating", (t) => {
   const dir = tempDir(t, "akspilot-report-");
   const trace = writeTrace(dir);
