@@ -1,7 +1,7 @@
 import type { StatusV1 } from "../local/status.js";
 import type { ClusterEvent } from "../scaling/events.js";
 import { Ring } from "./history.js";
-import { ProcessedRate, sampleOf, viewOf, type Backfill, type Push, type View } from "./snapshot.js";
+import { GatewayRate, ProcessedRate, sampleOf, viewOf, type Backfill, type Push, type View } from "./snapshot.js";
 
 export interface FeedOptions {
   controlUrl: string;
@@ -29,6 +29,7 @@ export class Feed {
   private atLastTime = 0;
   private reading?: AbortController;
   private readonly rate = new ProcessedRate();
+  private readonly gatewayRate = new GatewayRate();
 
   constructor(private readonly o: FeedOptions) {
     this.samples = new Ring(Math.max(1, Math.round((o.windowSeconds * 1000) / o.intervalMs)));
@@ -82,7 +83,7 @@ export class Feed {
     }
     const fresh = this.newEvents(listed);
     for (const e of fresh) this.events.push(e);
-    const push: Push = { sample: sampleOf(status, this.rate.next(status)), events: fresh, view: viewOf(status) };
+    const push: Push = { sample: sampleOf(status, this.rate.next(status), this.gatewayRate.next(status)), events: fresh, view: viewOf(status) };
     this.samples.push(push.sample);
     this.view = push.view;
     for (const l of this.listeners) l(push);

@@ -25,6 +25,9 @@ export const PAGE_HTML = `<!doctype html>
     <figure id="chart-replicas" aria-labelledby="chart-replicas-cap"><figcaption id="chart-replicas-cap">Replicas: desired, current, ready, pending</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
     <figure id="chart-nodes" aria-labelledby="chart-nodes-cap"><figcaption id="chart-nodes-cap">Nodes by state</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
     <figure id="chart-pools" aria-labelledby="chart-pools-cap"><figcaption id="chart-pools-cap">Nodes by pool kind</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
+    <figure id="chart-gw-requests" aria-labelledby="chart-gw-requests-cap" hidden><figcaption id="chart-gw-requests-cap">Gateway requests per second</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
+    <figure id="chart-gw-retries" aria-labelledby="chart-gw-retries-cap" hidden><figcaption id="chart-gw-retries-cap">Gateway retries and held requests per second</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
+    <figure id="chart-endpoints" aria-labelledby="chart-endpoints-cap" hidden><figcaption id="chart-endpoints-cap">Ready endpoints per cluster</figcaption><div class="plot"></div><p class="chart-summary" aria-live="off"></p></figure>
     <p class="legend-markers">Markers: <span class="m-scale">│ scale</span> <span class="m-launch">│ node launch</span> <span class="m-stop">│ node stop</span></p>
   </section>
   <section aria-labelledby="why-h" id="why">

@@ -19,6 +19,13 @@ export interface Sample {
   k: [number, number];
   /** Messages processed per second since the previous sample, from the pods' own counters. */
   m: number;
+  /**
+   * The HTTP gateway (`--gateway akspilot`) per second since the previous sample: requests, retries,
+   * retries refused, requests held for a ready endpoint. Null without that gateway (its counters are null).
+   */
+  g?: [number, number, number, number] | null;
+  /** Ready endpoints behind the blueprint's Service, per cluster; null where the blueprint serves no HTTP. */
+  e?: Record<string, number> | null;
 }
 
 /** The ScaledObject's thresholds, where the blueprint autoscales on a queue. */
@@ -100,7 +107,52 @@ export class ProcessedRate {
   }
 }
 
-export function sampleOf(s: StatusV1, processedPerSecond = 0): Sample {
+/**
+ * The gateway's counters as rates between two status reads. A counter that goes down (a new gateway after
+ * a restart) counts from zero again instead of giving a negative rate.
+ */
+export class GatewayRate {
+  private last?: { time: number; c: number[] };
+
+  next(s: StatusV1): Sample["g"] {
+    const g = s.gateway;
+    if (!g || g.requests === null) {
+      this.last = undefined;
+      return null;
+    }
+    const c = [g.requests, g.retries ?? 0, g.retriesRefused ?? 0, g.held ?? 0];
+    const prev = this.last;
+    this.last = { time: s.time, c };
+    const seconds = prev ? (s.time - prev.time) / 1000 : 0;
+    const rate = (v: number, i: number) => {
+      const before = prev!.c[i]!;
+      return Math.round(((v >= before ? v - before : v) / seconds) * 10) / 10;
+    };
+    return c.map((v, i) => (seconds > 0 ? rate(v, i) : 0)) as [number, number, number, number];
+  }
+}
+
+/**
+ * Ready endpoints per cluster: the gateway's own view where it runs (healthy and not ejected), else the
+ * ready pods the Service's L4 proxy sends to. Null where the blueprint has no Service at a gateway URL.
+ */
+export function endpointsOf(s: StatusV1): Record<string, number> | null {
+  if (!s.gateway) return null;
+  const out: Record<string, number> = {};
+  const clusterOf = new Map(s.pods.map((p) => [p.name, p.cluster]));
+  for (const p of s.pods) out[p.cluster] ??= 0;
+  if (s.gateway.mode === "akspilot") {
+    for (const e of s.gateway.endpoints) {
+      const c = clusterOf.get(e.pod) ?? "";
+      out[c] = (out[c] ?? 0) + (e.healthy && !e.ejected ? 1 : 0);
+    }
+  } else {
+    for (const p of s.pods) if (p.ready) out[p.cluster] = (out[p.cluster] ?? 0) + 1;
+  }
+  return out;
+}
+
+export function sampleOf(s: StatusV1, processedPerSecond = 0, gateway: Sample["g"] = null): Sample {
   const sum = (f: (d: StatusV1["deployments"][number]) => number) => s.deployments.reduce((a, d) => a + f(d), 0);
   return {
     t: s.time,
@@ -109,6 +161,8 @@ export function sampleOf(s: StatusV1, processedPerSecond = 0): Sample {
     n: NODE_STATES.map((st) => s.nodes.filter((x) => x.phase === st).length) as Sample["n"],
     k: [s.nodes.filter((x) => x.poolKind === "agentPool").length, s.nodes.filter((x) => x.poolKind === "nodePool").length],
     m: processedPerSecond,
+    g: gateway,
+    e: endpointsOf(s),
   };
 }
 

@@ -125,6 +125,27 @@ test("dashboard on up resilient-web: stop a node from the page, see VMStopped in
   // No queue here: no queue or message charts.
   assert.equal(await page.isHidden("#chart-queue"), true);
   assert.equal(await page.isHidden("#chart-processed"), true);
+  // The HTTP gateway's charts: a few requests to gatewayUrl show as requests per second; the four ready
+  // pods are the gateway's ready endpoints.
+  assert.ok(run.rt.gatewayUrl, "resilient-web has a gateway URL");
+  for (let i = 0; i < 20; i++) {
+    const res: Response = await fetch(run.rt.gatewayUrl);
+    await res.arrayBuffer();
+    assert.equal(res.status, 200);
+  }
+  const requests = await until("requests on the gateway chart", async () => {
+    const c = await chart(page, "chart-gw-requests");
+    return c.peak[0]! > 0 ? c : undefined;
+  }, 30_000);
+  assert.ok(requests.samples > 1);
+  assert.equal(await page.isVisible("#chart-gw-requests"), true);
+  assert.equal(await page.isVisible("#chart-gw-retries"), true);
+  const endpoints = await until("4 ready endpoints on the endpoints chart", async () => {
+    const c = await chart(page, "chart-endpoints");
+    return c.now.reduce<number>((a, x) => a + (x ?? 0), 0) === 4 ? c : undefined;
+  }, 30_000);
+  assert.equal(await page.isVisible("#chart-endpoints"), true);
+  assert.ok(endpoints.now.length >= 1);
   const nodes = await page.$$eval("#nodes-table tbody tr", (rows) => rows.map((r) => (r as HTMLTableRowElement).cells[1]!.textContent ?? ""));
   assert.equal(nodes.length, 2);
   const [victim, survivor] = nodes as [string, string];

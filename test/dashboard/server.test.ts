@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { Ring } from "../../src/dashboard/history.js";
 import { startDashboard } from "../../src/dashboard/server.js";
-import { ProcessedRate, type Backfill } from "../../src/dashboard/snapshot.js";
+import { GatewayRate, ProcessedRate, endpointsOf, type Backfill } from "../../src/dashboard/snapshot.js";
 import type { StatusV1 } from "../../src/local/status.js";
 import { newMarker, runCli, startCli, tempDir, waitFor, waitNoneMarked } from "../edw/helpers.js";
 import { runtimeFile } from "../runtime/cli-helpers.js";
@@ -28,6 +28,22 @@ test("messages per second sum each pod's own increase: a pod that goes takes not
   assert.equal(rate.next(status(1000, [["a", 14], ["b", 2]])), 6);
   // Pod a is gone (its 14 leave the sum): the rate is b's increase only, never negative.
   assert.equal(rate.next(status(3000, [["b", 8]])), 3);
+});
+
+test("gateway counters become rates per second (a restarted gateway's counters count from zero); ready endpoints count per cluster", () => {
+  const rate = new GatewayRate();
+  const gw = (requests: number, retries: number, held: number) => ({ mode: "akspilot", url: "http://x", requests, retries, retriesRefused: 0, held, endpoints: [] });
+  const status = (time: number, gateway: unknown) => ({ time, gateway, pods: [] }) as unknown as StatusV1;
+  assert.deepEqual(rate.next(status(0, gw(100, 2, 0))), [0, 0, 0, 0], "no rate before a second read");
+  assert.deepEqual(rate.next(status(2000, gw(120, 6, 2))), [10, 2, 0, 1]);
+  assert.deepEqual(rate.next(status(3000, gw(5, 0, 0))), [5, 0, 0, 0], "a counter that went down starts again from zero");
+  assert.equal(rate.next(status(4000, { ...gw(0, 0, 0), mode: "kube", requests: null })), null);
+
+  const pods = [{ cluster: "east", name: "a", ready: true }, { cluster: "east", name: "b", ready: true }, { cluster: "west", name: "c", ready: true }];
+  const endpoints = [{ pod: "a", healthy: true, ejected: false }, { pod: "b", healthy: true, ejected: true }, { pod: "c", healthy: true, ejected: false }];
+  assert.deepEqual(endpointsOf({ pods, gateway: { mode: "akspilot", endpoints } } as unknown as StatusV1), { east: 1, west: 1 }, "an ejected endpoint is not ready");
+  assert.deepEqual(endpointsOf({ pods, gateway: { mode: "kube", endpoints: [] } } as unknown as StatusV1), { east: 2, west: 1 }, "behind the L4 proxy, the ready pods");
+  assert.equal(endpointsOf({ pods, gateway: null } as unknown as StatusV1), null);
 });
 
 /** Reads an SSE stream until `n` messages of the given event name have arrived. */

@@ -1,4 +1,6 @@
 import { Option, type Command } from "commander";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../../errors.js";
 import { clip } from "../../util/text.js";
 import type { PolicyName } from "../../scaling/policy.js";
@@ -17,6 +19,23 @@ interface SimulateFlags {
   duration?: string;
   json?: boolean;
   events?: boolean;
+  report?: string;
+  compare?: boolean;
+}
+
+/** Refuses a report path that cannot be written, before any simulating, in one line. */
+function checkReportPath(raw: string): string {
+  const file = resolve(raw);
+  const bad = (why: string) => new UserError(`--report "${clip(raw)}": ${why}`);
+  if (!/\.html?$/i.test(file)) return fail(bad("must name an .html file"));
+  if (existsSync(file) && statSync(file).isDirectory()) return fail(bad("is a directory"));
+  const dir = dirname(file);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return fail(bad(`folder ${clip(dir)} does not exist`));
+  return file;
+}
+
+function fail(e: Error): never {
+  throw e;
 }
 
 function num(raw: string | undefined, flag: string, opts: { integer?: boolean; positive?: boolean } = {}): number | undefined {
@@ -44,28 +63,38 @@ export function registerSimulateCommand(program: Command): void {
     .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
     .option("--json", "print one JSON object {timeline, summary} (with --events: {timeline, summary, events})")
     .option("--events", "include every scaling and node event with its reason, as the local runtime records them")
+    .option("--report <file.html>", "also write one self-contained HTML file with charts of the run (opens offline)")
+    .option("--compare", "run keda and predictive on the same inputs (side by side in --report; a list of both in --json)")
     .action(async (f: SimulateFlags) => {
+      const reportFile = f.report !== undefined ? checkReportPath(f.report) : undefined;
       const [{ simulate }, { loadSimInputs }, { formatSimResult }] = await Promise.all([
         import("../../sim/engine.js"),
         import("../../sim/inputs.js"),
         import("../../sim/report.js"),
       ]);
       const inputs = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}) });
-      const result = simulate({
+      const policies: PolicyName[] = f.compare ? ["keda", "predictive"] : [f.policy];
+      const results = policies.map((policy) => simulate({
         ...inputs,
-        policy: f.policy,
+        policy,
         workMs: num(f.workMs, "work-ms", { positive: true }),
         concurrency: num(f.concurrency, "concurrency", { integer: true, positive: true }),
         initialReplicas: num(f.initialReplicas, "initial-replicas", { integer: true }),
         nodeStartupSeconds: num(f.nodeStartupSeconds, "node-startup-seconds"),
         podStartupSeconds: num(f.podStartupSeconds, "pod-startup-seconds"),
         durationSeconds: num(f.duration, "duration", { positive: true }),
-      });
+      }));
       if (f.json) {
-        const { timeline, summary, events } = result;
-        process.stdout.write(`${JSON.stringify(f.events ? { timeline, summary, events } : { timeline, summary })}\n`);
+        const shown = results.map(({ timeline, summary, events }) => (f.events ? { timeline, summary, events } : { timeline, summary }));
+        process.stdout.write(`${JSON.stringify(f.compare ? shown : shown[0])}\n`);
       } else {
-        process.stdout.write(formatSimResult(result, f.events === true));
+        process.stdout.write(results.map((r) => formatSimResult(r, f.events === true)).join("\n"));
+      }
+      if (reportFile) {
+        const { simReportHtml } = await import("../../dashboard/sim-report.js");
+        const runs = results.map((r) => ({ label: r.summary.policy, timeline: r.timeline, summary: r.summary, events: r.events }));
+        writeFileSync(reportFile, simReportHtml({ title: `akspilot simulate: ${basename(f.trace)}`, runs }));
+        process.stderr.write(`report: ${reportFile}\n`);
       }
     });
 }

@@ -38,18 +38,25 @@ interface ChartDef {
   id: string;
   series: { label: string; color: string; dash?: number[] }[];
   values: (s: Sample, v: View | null) => (number | null)[];
+  /** Hidden while no sample has this chart's data (a web blueprint has no queue; an EDW one no gateway). */
+  absent?: (all: Sample[], v: View | null) => boolean;
 }
+
+const noQueue = (all: Sample[], v: View | null) => v?.queueDepth === null && all.every((s) => s.q === null);
+const noGateway = (all: Sample[]) => all.every((s) => !s.g);
 
 const CHARTS: ChartDef[] = [
   {
     id: "chart-queue",
     series: [{ label: "queue depth", color: "#0969da" }, { label: "activation (>)", color: "#bf8700", dash: [6, 4] }, { label: "target per replica", color: "#1a7f37", dash: [2, 4] }],
     values: (s, v) => [s.q, v?.scaledObject?.activationQueueLength ?? null, v?.scaledObject?.queueLength ?? null],
+    absent: noQueue,
   },
   {
     id: "chart-processed",
     series: [{ label: "messages processed per second", color: "#1a7f37" }],
     values: (s) => [s.m],
+    absent: noQueue,
   },
   {
     id: "chart-replicas",
@@ -66,7 +73,35 @@ const CHARTS: ChartDef[] = [
     series: [{ label: "agent pools", color: "#57606a" }, { label: "Karpenter NodePools", color: "#0969da" }],
     values: (s) => [...s.k],
   },
+  {
+    id: "chart-gw-requests",
+    series: [{ label: "requests per second", color: "#0969da" }],
+    values: (s) => [s.g ? s.g[0] : null],
+    absent: noGateway,
+  },
+  {
+    id: "chart-gw-retries",
+    series: [{ label: "retries", color: "#bf8700" }, { label: "retries refused", color: "#cf222e", dash: [4, 3] }, { label: "held for an endpoint", color: "#6f42c1" }],
+    values: (s) => (s.g ? [s.g[1], s.g[2], s.g[3]] : [null, null, null]),
+    absent: noGateway,
+  },
 ];
+
+const CLUSTER_COLORS = ["#1a7f37", "#0969da", "#bf8700", "#6f42c1", "#cf222e", "#57606a"];
+
+/**
+ * Ready endpoints per cluster. Its series are the clusters the run reports, known only once it does, so
+ * the chart's definition is made from the samples (and remade if the set of clusters changes).
+ */
+function endpointsChart(all: Sample[]): ChartDef {
+  const clusters = [...new Set(all.flatMap((s) => Object.keys(s.e ?? {})))].sort();
+  return {
+    id: "chart-endpoints",
+    series: clusters.map((c, i) => ({ label: c || "ready endpoints", color: CLUSTER_COLORS[i % CLUSTER_COLORS.length]! })),
+    values: (s) => clusters.map((c) => (s.e ? (s.e[c] ?? 0) : null)),
+    absent: (xs) => xs.every((s) => !s.e),
+  };
+}
 
 /** Draws a vertical line at each marked event inside the visible time range. */
 function markerPlugin(): UPlot.Plugin {
@@ -101,36 +136,46 @@ function chartWidth(fig: HTMLElement): number {
   return Math.max(300, fig.clientWidth - 12);
 }
 
+let endpoints: { def: ChartDef; key: string } | null = null;
+
 function buildCharts(): void {
-  for (const def of CHARTS) {
-    const fig = $(`#${def.id}`);
-    const target = fig.querySelector<HTMLElement>(".plot")!;
-    const opts: UPlot.Options = {
-      width: chartWidth(fig),
-      height: 180,
-      plugins: [markerPlugin()],
-      // At least a minute across, so the first seconds of a run do not show sub-second ticks.
-      scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
-      axes: [{}, { size: 40 }],
-      series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
-    };
-    plots.set(def.id, new uPlot(opts, [[], ...def.series.map(() => [])] as UPlot.AlignedData, target));
-  }
+  for (const def of CHARTS) makePlot(def);
   addEventListener("resize", () => {
-    for (const def of CHARTS) plots.get(def.id)!.setSize({ width: chartWidth($(`#${def.id}`)), height: 180 });
+    for (const def of [...CHARTS, ...(endpoints ? [endpoints.def] : [])]) plots.get(def.id)!.setSize({ width: chartWidth($(`#${def.id}`)), height: 180 });
   });
+}
+
+function makePlot(def: ChartDef): void {
+  const fig = $(`#${def.id}`);
+  const target = fig.querySelector<HTMLElement>(".plot")!;
+  plots.get(def.id)?.destroy();
+  const opts: UPlot.Options = {
+    width: chartWidth(fig),
+    height: 180,
+    plugins: [markerPlugin()],
+    // At least a minute across, so the first seconds of a run do not show sub-second ticks.
+    scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+    axes: [{}, { size: 40 }],
+    series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
+  };
+  plots.set(def.id, new uPlot(opts, [[], ...def.series.map(() => [])] as UPlot.AlignedData, target));
 }
 
 function drawCharts(): void {
   const xs = samples.map((s) => s.t / 1000);
-  for (const def of CHARTS) {
+  const ep = endpointsChart(samples);
+  const key = ep.series.map((x) => x.label).join("\n");
+  if (endpoints?.key !== key) {
+    endpoints = { def: ep, key };
+    makePlot(ep);
+  }
+  for (const def of [...CHARTS, endpoints.def]) {
     const rows = samples.map((s) => def.values(s, view));
     const data = [xs, ...def.series.map((_, i) => rows.map((r) => r[i] ?? null))] as UPlot.AlignedData;
     plots.get(def.id)!.setData(data);
     // The numbers the chart shows, as text: for screen readers, and a check anyone can read.
     const fig = $(`#${def.id}`);
-    // A blueprint without a queue (the web ones) has no queue or message charts to show.
-    if (def.id === "chart-queue" || def.id === "chart-processed") fig.hidden = view?.queueDepth === null && samples.every((s) => s.q === null);
+    fig.hidden = def.absent?.(samples, view) ?? false;
     const last = rows[rows.length - 1] ?? [];
     const peaks = def.series.map((_, i) => Math.max(0, ...rows.map((r) => r[i] ?? 0)));
     const lows = def.series.map((_, i) => Math.min(...rows.map((r) => r[i] ?? Infinity)));
@@ -139,7 +184,10 @@ function drawCharts(): void {
     fig.dataset.peak = JSON.stringify(peaks);
     fig.dataset.low = JSON.stringify(lows.map((x) => (Number.isFinite(x) ? x : null)));
     const summary = def.series.map((s, i) => `${s.label} ${last[i] ?? "–"} (peak ${peaks[i]})`).join(" · ");
-    fig.querySelector(".chart-summary")!.textContent = `now: ${summary}; last ${Math.round(xs.length ? xs[xs.length - 1]! - xs[0]! : 0)} s`;
+    // Several clusters: each one's share of the ready endpoints, the balance a multi-cluster Service is about.
+    const total = def.id === "chart-endpoints" ? last.reduce<number>((a, x) => a + (x ?? 0), 0) : 0;
+    const share = def.id === "chart-endpoints" && def.series.length > 1 && total > 0 ? `; share ${def.series.map((s, i) => `${s.label} ${Math.round(((last[i] ?? 0) / total) * 100)}%`).join(", ")}` : "";
+    fig.querySelector(".chart-summary")!.textContent = `now: ${summary}${share}; last ${Math.round(xs.length ? xs[xs.length - 1]! - xs[0]! : 0)} s`;
   }
 }
 
