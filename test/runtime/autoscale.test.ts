@@ -136,3 +136,25 @@ test("scale from zero on up edw starts the first pod on the static application p
   const out = await up.exited;
   assert.equal(out.code, 0, out.stderr);
 });
+
+test("a pause asked for while the consumers are still starting holds once KEDA's loops run", { timeout: 120_000 }, async (t) => {
+  const cwd = tempDir(t);
+  const up = startCli(t, ["up", "edw", "--rate", "0", "--burst", "0", "--time-scale", "20", "--quiet"], { cwd });
+  const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000, 20);
+  // At once: the control API serves before the first pod has made its first receive (KEDA not yet running).
+  const res = await fetch(`${rt.controlUrl}/v1/scale`, { method: "POST", headers: { authorization: `Bearer ${rt.token}` }, body: JSON.stringify({ replicas: 3, pause: true }) });
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { paused: boolean }).paused, true);
+  await waitFor("3 running pods", async () => ((await status(rt)).deployments[0]!.current === 3 ? true : undefined), 60_000, 100);
+  // An empty queue would take an unpaused KEDA to 0 within its cooldown (10 s, 0.5 s here); paused, it stays at 3
+  // through several polling intervals (30 s each, 1.5 s here).
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    const s = await status(rt) as Status & { paused: boolean };
+    assert.equal(s.deployments[0]!.desired, 3);
+    assert.equal(s.paused, true);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  up.child.kill("SIGINT");
+  assert.equal((await up.exited).code, 0);
+});

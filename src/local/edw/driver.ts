@@ -12,6 +12,7 @@ import type { ScalingPolicy } from "../../scaling/policy.js";
 import type { ScalingRule } from "../../scaling/scaledobject.js";
 import { UserError } from "../../errors.js";
 import { Autoscaler } from "../controllers/autoscaler.js";
+import type { ControlAutoscaler } from "../status.js";
 import type { BlueprintDriver } from "../drivers/driver.js";
 import type { AppOverrides, LocalRuntime } from "../runtime.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -112,6 +113,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private names: StorageNames;
   private consumerApp: AppSpec;
   private scaler?: Autoscaler;
+  private pausedBeforeStart = false;
   private readonly t0 = performance.now();
   private readonly sinceStamp = formatStamp(nowMicros() - 1_000_000);
   private readonly podCalls = new Map<string, number>();
@@ -144,8 +146,29 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     return (this.o.consumer.visibilityTimeoutSeconds ?? defaultVisibilitySeconds(this.o.consumer.workMs)) * 1000;
   }
 
-  get autoscaler(): Autoscaler | undefined {
-    return this.scaler;
+  /**
+   * The autoscaler as the control API sees it, from the moment the API serves: a pause asked for while the
+   * consumers are still starting (before KEDA's loops run) holds once they do.
+   */
+  get autoscaler(): ControlAutoscaler | undefined {
+    if (!this.o.policy) return undefined;
+    const driver = this;
+    return {
+      setPaused(p: boolean) {
+        driver.pausedBeforeStart = p;
+        driver.scaler?.setPaused(p);
+      },
+      get isPaused() {
+        return driver.scaler?.isPaused ?? driver.pausedBeforeStart;
+      },
+      get lastNotes() {
+        return driver.scaler?.lastNotes ?? new Map<string, string>();
+      },
+      get nextTicks() {
+        return driver.scaler?.nextTicks;
+      },
+      measured: () => driver.scaler?.measured() ?? { arrivalRate: 0, perPodThroughput: 0 },
+    };
   }
 
   private get storage(): { endpoint: StorageEndpoint; clients: StorageClients } {
@@ -254,6 +277,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.maxReplicas = cluster.podsOf(deployment).filter((p) => p.phase === "Running").length;
     if (o.policy) {
       this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.queueDepth() });
+      if (this.pausedBeforeStart) this.scaler.setPaused(true);
       this.scaler.start();
     }
     const abort = new AbortController();
