@@ -6,7 +6,7 @@ import type { PodRunner } from "./runner.js";
 import { kubeletBackoff } from "./backoff.js";
 import { NodeLifecycle, type NodeLifecycleSettings } from "./node-lifecycle.js";
 import { disruptionsAllowed, type DisruptionBudget } from "./disruption.js";
-import { schedulePod, tolerates as toleratesTaints, type SchedNode } from "../../scaling/scheduling.js";
+import { schedulePod, type SchedNode } from "../../scaling/scheduling.js";
 import type { Room } from "../../scaling/packing.js";
 import type { InstanceType } from "../../scaling/catalog.js";
 import type { Resources } from "../../scaling/quantity.js";
@@ -448,11 +448,6 @@ export class Cluster {
     await Promise.all([...this.pods.values()].map((p) => (p.kubeletRunning ? p.terminate("shutdown") : p.kill("shutdown: its VM is off"))));
     await Promise.all(this.terminations);
   }
-}
-
-/** Whether a pod's tolerations allow a node's taints (re-exported for callers that hold a node). */
-export function podTolerates(template: PodTemplate, node: VirtualNode): boolean {
-  return toleratesTaints(template.tolerations, node.taints);
 }
 
 function podSeconds(p: Pod, now: number): number {
