@@ -115,6 +115,8 @@ export interface ScaledObjectManifest {
     idleReplicaCount?: number;
     minReplicaCount?: number;
     maxReplicaCount?: number;
+    /** KEDA's fallback: after more than failureThreshold scaler failures the HPA sees target × replicas. */
+    fallback?: { failureThreshold: number; replicas: number; behavior?: "static" | "currentReplicas" | "currentReplicasIfHigher" | "currentReplicasIfLower" };
     advanced?: {
       restoreToOriginalReplicaCount?: boolean;
       horizontalPodAutoscalerConfig?: {
@@ -126,6 +128,7 @@ export interface ScaledObjectManifest {
       type: string;
       name?: string;
       metricType?: "AverageValue" | "Value";
+      useCachedMetrics?: boolean;
       metadata: Record<string, string>;
       authenticationRef?: { name: string; kind?: string };
     }>;

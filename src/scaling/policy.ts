@@ -1,3 +1,4 @@
+import { metricWithFallback, type ScalerRead } from "./fallback.js";
 import { hpaSync, newHpaState, type HpaState } from "./hpa.js";
 import { kedaPoll, type KedaState, type ScaleDecision } from "./keda.js";
 import { HPA_SYNC_SECONDS, type ScalingRule } from "./scaledobject.js";
@@ -15,6 +16,8 @@ export interface PolicyInput {
   arrivalRate?: number;
   /** Messages per second one ready pod processes (measured). */
   perPodThroughput?: number;
+  /** The scaler call failed (storage unreachable, …): `queueLength` is then meaningless. */
+  scalerError?: string;
 }
 
 export interface PolicyTick {
@@ -56,15 +59,36 @@ export class KedaHpaPolicy implements ScalingPolicy {
     ];
   }
 
+  /** What KEDA's polling loop read last (the value useCachedMetrics hands the HPA). */
+  private cached?: ScalerRead;
+  /** Consecutive failed metric requests (fallback.go numberOfFailures). */
+  private failures = 0;
+
   tick(loop: string, i: PolicyInput): PolicyTick {
+    const read: ScalerRead = i.scalerError !== undefined ? { error: i.scalerError } : { value: i.queueLength };
     if (loop === "keda") {
+      this.cached = read;
+      if (read.error !== undefined) {
+        // scale_scaledobjects.go: inactive with a scaler error never scales to zero; with fallback.replicas ≠ 0
+        // the HPA's fallback metric takes over, without it the ScaledObject turns Ready=False (TriggerError).
+        const fb = this.rule.fallback && this.rule.fallback.replicas !== 0;
+        return { note: `scaler error: ${read.error}; ${fb ? `the HPA falls back to ${this.rule.fallback!.replicas} replica(s) after ${this.rule.fallback!.failureThreshold} failed metric request(s)` : "Ready=False (TriggerError), replicas kept"} at ${i.current}` };
+      }
       const r = kedaPoll(this.rule, this.keda, i.now, i.queueLength, i.current);
       this.keda = r.state;
       return { decision: r.decision, note: r.note };
     }
-    const r = hpaSync(this.rule, this.hpa, i.now, i.queueLength, i.current, i.ready);
+    // useCachedMetrics: the HPA's request gets the polling loop's last read instead of a new scaler call.
+    const seen = this.rule.useCachedMetrics && this.cached ? this.cached : read;
+    const m = metricWithFallback(this.rule, this.failures, seen, i.current, i.ready);
+    this.failures = m.failures;
+    const source = this.rule.useCachedMetrics && this.cached ? "cached by KEDA's last poll" : undefined;
+    if (m.metric === undefined) return { note: `FailedGetExternalMetric: ${m.error}; replicas kept at ${i.current}` };
+    const r = hpaSync(this.rule, this.hpa, i.now, m.metric, i.current, i.ready);
     this.hpa = r.state;
-    return { decision: r.decision, note: r.note };
+    const tag = [m.fallback, source ? `metric ${source}` : undefined].filter(Boolean).join("; ");
+    if (!tag) return { decision: r.decision, note: r.note };
+    return { decision: r.decision ? { ...r.decision, message: `${r.decision.message} [${tag}]` } : undefined, note: `${r.note} [${tag}]` };
   }
 }
 

@@ -21,6 +21,21 @@ export interface ScalingRule {
   metricType: "AverageValue" | "Value";
   /** The HPA's behavior verbatim; undefined = KEDA's default (behavior: nil, the legacy path). */
   behavior?: HpaBehavior;
+  /**
+   * Trigger `useCachedMetrics`: the HPA's metric requests get the value KEDA's polling loop read last
+   * instead of a fresh scaler call (scale_handler.go GetScaledObjectMetrics).
+   */
+  useCachedMetrics: boolean;
+  /** `spec.fallback`: after more than failureThreshold consecutive scaler failures the HPA sees target × replicas (pkg/fallback/fallback.go). */
+  fallback?: FallbackSpec;
+}
+
+export type FallbackBehavior = "static" | "currentReplicas" | "currentReplicasIfHigher" | "currentReplicasIfLower";
+
+export interface FallbackSpec {
+  failureThreshold: number;
+  replicas: number;
+  behavior: FallbackBehavior;
 }
 
 /** KEDA/HPA defaults (scaling-semantics §1.3, §2.1, §3.1). */
@@ -48,12 +63,40 @@ function intField(obj: Record<string, unknown>, key: string, path: string, min: 
   return v;
 }
 
-function numericString(meta: Record<string, unknown>, key: string, path: string, fallback: number): number {
+/**
+ * An int64 trigger parameter (azure_queue_scaler.go: queueLength and activationQueueLength are int64 in
+ * the typed config). A value Go's ParseInt refuses is refused with the scaler's own wording
+ * (scalersconfig/typed_config.go: `unable to set param "queueLength" value "2.5"`).
+ */
+function intString(meta: Record<string, unknown>, key: string, path: string, fallback: number): number {
   const v = meta[key];
   if (v === undefined) return fallback;
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : typeof v === "number" ? v : NaN;
-  if (!Number.isFinite(n) || n < 0) fail(`${path}.${key}`, `must be a non-negative number (KEDA metadata is a string, e.g. "5"), got ${JSON.stringify(v)}`);
+  const text = typeof v === "number" ? String(v) : typeof v === "string" ? v : JSON.stringify(v);
+  if (!/^[+-]?\d+$/.test(text)) fail(`${path}.${key}`, `error parsing azure queue metadata: unable to set param "${key}" value "${text}": not a whole number (KEDA metadata is a string, e.g. "5")`);
+  const n = Number(text);
+  if (n < 0) fail(`${path}.${key}`, `must not be negative, got ${JSON.stringify(v)}`);
   return n;
+}
+
+const FALLBACK_BEHAVIORS: FallbackBehavior[] = ["static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower"];
+
+/** `spec.fallback`, checked as KEDA's webhook does (scaledobject_types.go CheckFallbackValid). */
+function parseFallback(v: unknown): FallbackSpec | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) fail(".spec.fallback", "must be an object");
+  checkKeys(v, ["failureThreshold", "replicas", "behavior"], ".spec.fallback");
+  const whole = (k: string) => {
+    const x = v[k];
+    if (x === undefined) fail(`.spec.fallback.${k}`, "is required");
+    if (typeof x !== "number" || !Number.isInteger(x)) fail(`.spec.fallback.${k}`, `must be a whole number, got ${JSON.stringify(x)}`);
+    return x;
+  };
+  const failureThreshold = whole("failureThreshold");
+  const replicas = whole("replicas");
+  if (failureThreshold < 0 || replicas < 0) fail(".spec.fallback", `FailureThreshold=${failureThreshold} & Replicas=${replicas} must both be greater than or equal to 0`);
+  const behavior = (v.behavior ?? "static") as FallbackBehavior;
+  if (!FALLBACK_BEHAVIORS.includes(behavior)) fail(".spec.fallback.behavior", `must be one of ${FALLBACK_BEHAVIORS.join(", ")}, got ${JSON.stringify(v.behavior)}`);
+  return { failureThreshold, replicas, behavior };
 }
 
 function parsePolicies(list: unknown, path: string): HpaScalingPolicy[] {
@@ -107,15 +150,15 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
   if (!isObject(ref) || typeof ref.name !== "string" || ref.name === "") fail(".spec.scaleTargetRef.name", "is required");
   const minReplicas = intField(spec, "minReplicaCount", ".spec", 0, KEDA_DEFAULTS.minReplicaCount);
   const maxReplicas = intField(spec, "maxReplicaCount", ".spec", 1, KEDA_DEFAULTS.maxReplicaCount);
-  if (maxReplicas < minReplicas) fail(".spec.maxReplicaCount", `(${maxReplicas}) must be ≥ minReplicaCount (${minReplicas})`);
   const idle = spec.idleReplicaCount === undefined ? undefined : intField(spec, "idleReplicaCount", ".spec", 0, 0);
-  if (idle !== undefined && idle >= minReplicas && minReplicas > 0) fail(".spec.idleReplicaCount", "must be lower than minReplicaCount");
+  checkReplicaCountBounds(spec.minReplicaCount === undefined ? undefined : minReplicas, maxReplicas, idle);
   const triggers = spec.triggers;
   if (!Array.isArray(triggers) || triggers.length === 0) fail(".spec.triggers", "needs at least one trigger");
   if (triggers.length > 1) fail(".spec.triggers", "only one trigger is supported locally (azure-queue)");
   const trig = triggers[0];
   if (!isObject(trig)) fail(".spec.triggers[0]", "must be an object");
   checkKeys(trig, ["type", "name", "metadata", "authenticationRef", "metricType", "useCachedMetrics"], ".spec.triggers[0]");
+  if (trig.useCachedMetrics !== undefined && typeof trig.useCachedMetrics !== "boolean") fail(".spec.triggers[0].useCachedMetrics", `must be true or false, got ${JSON.stringify(trig.useCachedMetrics)}`);
   if (trig.type !== "azure-queue") fail(".spec.triggers[0].type", `only azure-queue is supported, got ${JSON.stringify(trig.type)}`);
   const md = trig.metadata;
   if (!isObject(md)) fail(".spec.triggers[0].metadata", "is required");
@@ -124,8 +167,9 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
   if (strategy !== "all" && strategy !== "visibleonly") fail(".spec.triggers[0].metadata.queueLengthStrategy", 'must be "all" or "visibleonly"');
   const metricType = trig.metricType ?? "AverageValue";
   if (metricType !== "AverageValue" && metricType !== "Value") fail(".spec.triggers[0].metricType", 'must be "AverageValue" or "Value" (Utilization is not allowed for external metrics)');
-  const queueLength = numericString(md, "queueLength", ".spec.triggers[0].metadata", KEDA_DEFAULTS.queueLength);
+  const queueLength = intString(md, "queueLength", ".spec.triggers[0].metadata", KEDA_DEFAULTS.queueLength);
   if (queueLength <= 0) fail(".spec.triggers[0].metadata.queueLength", "must be greater than 0");
+  const fallback = parseFallback(spec.fallback);
   let behavior: HpaBehavior | undefined;
   const adv = spec.advanced;
   if (adv !== undefined) {
@@ -157,11 +201,24 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
     ...(idle !== undefined ? { idleReplicaCount: idle } : {}),
     queueName: md.queueName,
     queueLength,
-    activationQueueLength: numericString(md, "activationQueueLength", ".spec.triggers[0].metadata", KEDA_DEFAULTS.activationQueueLength),
+    activationQueueLength: intString(md, "activationQueueLength", ".spec.triggers[0].metadata", KEDA_DEFAULTS.activationQueueLength),
     queueLengthStrategy: strategy,
     metricType,
     ...(behavior ? { behavior } : {}),
+    useCachedMetrics: trig.useCachedMetrics === true,
+    ...(fallback ? { fallback } : {}),
   };
+}
+
+/**
+ * KEDA's admission webhook (scaledobject_types.go CheckReplicaCountBoundsAreValid), with its wording.
+ * `min` is undefined when minReplicaCount is not set: the check then compares with 0; when set, with the
+ * HPA's minimum, max(min, 1) (GetHPAMinReplicas).
+ */
+export function checkReplicaCountBounds(minSet: number | undefined, max: number, idle: number | undefined): void {
+  const min = minSet === undefined ? 0 : Math.max(minSet, 1);
+  if (min > max) fail(".spec.maxReplicaCount", `MinReplicaCount=${min} must be less than MaxReplicaCount=${max}`);
+  if (idle !== undefined && idle >= min) fail(".spec.idleReplicaCount", `IdleReplicaCount=${idle} must be less than MinReplicaCount=${min}`);
 }
 
 /** Parses ScaledObject YAML (the first document that is a ScaledObject). */

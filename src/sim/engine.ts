@@ -1,5 +1,6 @@
 import { UserError } from "../errors.js";
 import { EventRecorder, REASONS, disruptingReason, type ClusterEvent } from "../scaling/events.js";
+import { queueLengthFrom } from "../scaling/azure-queue.js";
 import { KARPENTER, type PoolSettings } from "../scaling/karpenter.js";
 import { makePolicy, type PolicyInput, type PolicyName, type PredictiveOptions } from "../scaling/policy.js";
 import type { Resources } from "../scaling/quantity.js";
@@ -25,6 +26,8 @@ export interface SimOptions {
   podRequests?: Resources;
   /** Simulated seconds (default: the last trace row + 900 s). */
   durationSeconds?: number;
+  /** Spans [from, to) of simulated seconds during which the scaler cannot reach storage (every read fails). */
+  storageUnreachable?: [number, number][];
 }
 
 export interface TimelineEntry {
@@ -110,7 +113,8 @@ export function simulate(o: SimOptions): SimResult {
   let traceIdx = 0;
   let value = 0; // current trace value
   const capacity = () => (closed ? cluster.readyPods * perPod! : 0);
-  const observed = () => (closed ? Math.round(fq.observed(value, capacity())) : value);
+  // Closed loop: the trigger's read by its queueLengthStrategy (visibleonly peeks the waiting messages, up to 32).
+  const observed = () => (closed ? Math.round(queueLengthFrom(rule.queueLengthStrategy, Math.round(fq.waiting), fq.observed(value, capacity()))) : value);
 
   // Karpenter's batch window (opened by new pending pods).
   let batchOpenedAt: number | undefined;
@@ -167,12 +171,15 @@ export function simulate(o: SimOptions): SimResult {
       if (l.next > t + EPS) continue;
       const q = observed();
       const input: PolicyInput = { now: t, queueLength: q, current: cluster.replicas, ready: cluster.readyPods };
+      const outage = o.storageUnreachable?.find(([from, to]) => t + EPS >= from && t + EPS < to);
+      if (outage) input.scalerError = `storage unreachable (outage ${outage[0]}–${outage[1]} s)`;
       if (l.seen && t > l.lastT) {
         input.arrivalRate = closed ? (fq.arrived - l.lastArrived) / (t - l.lastT) : Math.max(0, (q - l.lastObserved) / (t - l.lastT));
       }
       const mu = closed ? (fq.saturatedPodSeconds > 0 ? fq.saturatedProcessed / fq.saturatedPodSeconds : undefined) : perPod;
       if (mu !== undefined) input.perPodThroughput = mu;
       const r = policy.tick(l.name, input);
+      if (outage) events.warning(`scaledobject/${rule.name}`, "KEDAScalerFailed", `${l.name}: ${input.scalerError}`, at(t));
       Object.assign(l, { seen: true, lastT: t, lastArrived: fq.arrived, lastObserved: q, next: l.next + l.periodSeconds });
       if (r.decision && r.decision.replicas !== cluster.replicas) {
         const before = cluster.replicas;

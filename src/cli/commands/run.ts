@@ -54,9 +54,13 @@ export async function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, 
     import("../../scaling/karpenter.js"),
     import("../../scaling/catalog.js"),
   ]);
-  const rule = f.scaledobject
+  const parsed = f.scaledobject
     ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), clip(f.scaledobject)).rule
     : scalingRuleFrom(blueprint.scaledObject);
+  // What the blueprint's cluster version would drop (HPA tolerance before 1.34) is dropped here too, and said.
+  const { ruleForKubernetesVersion } = await import("../../scaling/compat.js");
+  const { rule, warnings } = ruleForKubernetesVersion(parsed, blueprint.clusters[0]?.kubernetesVersion);
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const firstPool = blueprint.clusters[0]?.nodePools?.[0];
   const pool = f.nodepool
     ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), clip(f.nodepool), DEFAULT_CATALOG).settings

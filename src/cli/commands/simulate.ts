@@ -21,6 +21,17 @@ interface SimulateFlags {
   events?: boolean;
   report?: string;
   compare?: boolean;
+  kubernetesVersion?: string;
+  storageUnreachable?: string;
+}
+
+/** "100-160,400-420" → [[100, 160], [400, 420]]: spans of simulated seconds when the scaler's reads fail. */
+export function parseOutages(raw: string): [number, number][] {
+  return raw.split(",").map((part) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!m || Number(m[2]) <= Number(m[1])) throw new UserError(`--storage-unreachable: "${clip(part)}" is not a span FROM-TO of seconds with TO > FROM`, "pass e.g. --storage-unreachable 100-160,400-420");
+    return [Number(m[1]), Number(m[2])];
+  });
 }
 
 /** Refuses a report path that cannot be written, before any simulating, in one line. */
@@ -60,6 +71,8 @@ export function registerSimulateCommand(program: Command): void {
     .option("--initial-replicas <n>", "replicas at t = 0 (default 0)")
     .option("--node-startup-seconds <s>", `node launch to Ready (default ${SIM_DEFAULTS.nodeStartupSeconds})`)
     .option("--pod-startup-seconds <s>", `pod bound to Ready (default ${SIM_DEFAULTS.podStartupSeconds})`)
+    .option("--storage-unreachable <spans>", "FROM-TO[,FROM-TO…] simulated seconds when the scaler cannot reach storage (exercises fallback)")
+    .option("--kubernetes-version <version>", "cluster version the HPA runs on; settings it would drop are dropped with a warning (default: the seed's cluster)")
     .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
     .option("--json", "print one JSON object {timeline, summary} (with --events: {timeline, summary, events})")
     .option("--events", "include every scaling and node event with its reason, as the local runtime records them")
@@ -72,7 +85,9 @@ export function registerSimulateCommand(program: Command): void {
         import("../../sim/inputs.js"),
         import("../../sim/report.js"),
       ]);
-      const inputs = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}) });
+      if (f.kubernetesVersion !== undefined && !/^v?1\.\d+(\.\d+)?$/.test(f.kubernetesVersion.trim())) throw new UserError(`--kubernetes-version must look like 1.30 or 1.34.1, got "${clip(f.kubernetesVersion)}"`);
+      const { warnings, ...inputs } = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}), ...(f.kubernetesVersion ? { kubernetesVersion: f.kubernetesVersion } : {}) });
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       const policies: PolicyName[] = f.compare ? ["keda", "predictive"] : [f.policy];
       const results = policies.map((policy) => simulate({
         ...inputs,
@@ -83,6 +98,7 @@ export function registerSimulateCommand(program: Command): void {
         nodeStartupSeconds: num(f.nodeStartupSeconds, "node-startup-seconds"),
         podStartupSeconds: num(f.podStartupSeconds, "pod-startup-seconds"),
         durationSeconds: num(f.duration, "duration", { positive: true }),
+        ...(f.storageUnreachable !== undefined ? { storageUnreachable: parseOutages(f.storageUnreachable) } : {}),
       }));
       if (f.json) {
         const shown = results.map(({ timeline, summary, events }) => (f.events ? { timeline, summary, events } : { timeline, summary }));

@@ -72,19 +72,21 @@ export class Autoscaler {
   private async tick(loop: string): Promise<void> {
     if (this.stopped) return;
     const { cluster, deployment } = this.o;
-    let queueLength: number;
+    let queueLength = 0;
+    let scalerError: string | undefined;
     try {
       queueLength = await this.o.queueLength();
     } catch (e) {
-      cluster.events.warning(`scaledobject/${this.o.object}`, "KEDAScalerFailed", (e as Error).message);
-      return;
+      // The policy hears of the failure (KEDA's fallback counts it); nothing is measured from it.
+      scalerError = (e as Error).message;
+      cluster.events.warning(`scaledobject/${this.o.object}`, "KEDAScalerFailed", `${loop}: ${scalerError}`);
     }
     if (this.stopped) return;
     const pods = cluster.podsOf(deployment);
     const ready = pods.filter((p) => p.phase === "Running" && p.ready).length;
     // Finished pods linger in the list for a while; they count once, through processedByGone.
     const live = pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
-    this.sample(queueLength, live.reduce((a, p) => a + Number(p.stats.processed ?? 0), 0) + this.processedByGone(), ready);
+    if (scalerError === undefined) this.sample(queueLength, live.reduce((a, p) => a + Number(p.stats.processed ?? 0), 0) + this.processedByGone(), ready);
     const d = cluster.requireDeployment(deployment);
     const r = this.o.policy.tick(loop, {
       now: this.o.clock.now(),
@@ -93,6 +95,7 @@ export class Autoscaler {
       ready,
       arrivalRate: this.arrivalRate,
       perPodThroughput: this.throughput || undefined,
+      ...(scalerError !== undefined ? { scalerError } : {}),
     });
     this.lastNotes.set(loop, r.note);
     if (r.decision && !this.paused) {

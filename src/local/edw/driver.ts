@@ -9,6 +9,7 @@ import { formatStamp, nowMicros } from "../../apps/message.js";
 import type { AppSpec, Blueprint } from "../../blueprints/types.js";
 import { resources } from "../../scaling/quantity.js";
 import type { ScalingPolicy } from "../../scaling/policy.js";
+import { readQueueLength } from "../../scaling/azure-queue.js";
 import type { ScalingRule } from "../../scaling/scaledobject.js";
 import { UserError } from "../../errors.js";
 import { Autoscaler } from "../controllers/autoscaler.js";
@@ -48,7 +49,7 @@ export interface EdwDriverOptions {
   /** The ScaledObject's name (events). */
   scaledObjectName: string;
   /** The ScaledObject's thresholds, shown by the status (the dashboard draws them); none for fixed replicas. */
-  scaledObject?: Pick<ScalingRule, "activationQueueLength" | "queueLength" | "pollingIntervalSeconds" | "minReplicas" | "maxReplicas">;
+  scaledObject?: Pick<ScalingRule, "activationQueueLength" | "queueLength" | "pollingIntervalSeconds" | "minReplicas" | "maxReplicas"> & Partial<Pick<ScalingRule, "queueLengthStrategy">>;
   /** Consumer pods act as this local identity (role assignments from `deploy --target local` enforced). */
   identity?: string;
   dataDir?: string;
@@ -241,6 +242,24 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     }
   }
 
+  /** What KEDA's azure-queue scaler reads, by the ScaledObject's queueLengthStrategy (visibleonly peeks up to 32). */
+  async scalerRead(): Promise<number> {
+    const strategy = this.o.scaledObject?.queueLengthStrategy ?? "all";
+    if (strategy === "all") return this.queueDepth();
+    const { endpoint, clients } = this.storage;
+    const queue = clients.queue(this.names.queueName);
+    return readQueueLength(strategy, {
+      approximateCount: () => this.queueDepth(),
+      peekVisible: async (max) => {
+        try {
+          return (await queue.peekMessages({ numberOfMessages: max })).peekedMessageItems.length;
+        } catch (e) {
+          throw storageError(endpoint, e);
+        }
+      },
+    });
+  }
+
   async status(): Promise<Record<string, unknown>> {
     return {
       queueDepth: await this.queueDepth().catch(() => null),
@@ -276,7 +295,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.readySeconds = (performance.now() - this.t0) / 1000;
     this.maxReplicas = cluster.podsOf(deployment).filter((p) => p.phase === "Running").length;
     if (o.policy) {
-      this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.queueDepth() });
+      this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.scalerRead() });
       if (this.pausedBeforeStart) this.scaler.setPaused(true);
       this.scaler.start();
     }
