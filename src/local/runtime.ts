@@ -104,6 +104,7 @@ export function podTemplate(bp: Blueprint, app: AppSpec, overrides: AppOverrides
     topologySpread: app.topologySpread,
     graceMs: app.terminationGracePeriodSeconds * 1000,
     preStopMs: app.preStopSleepSeconds ? (app.preStopSleepSeconds * 1000) / timeScale : undefined,
+    deletionCostAnnotation: app.podDeletionCost === true,
     readiness: probe(app.readiness, timeScale),
     liveness: probe(app.liveness, timeScale),
     startup: probe(app.startup, timeScale),

@@ -87,7 +87,12 @@ export function parseNodePoolYaml(text: string, source: string, catalog: Instanc
   return { manifest: doc as NodePoolManifest, settings: poolSettings(doc as NodePoolManifest, catalog) };
 }
 
-/** Karpenter's provisioning batch window: opens on the first pending pod; closes after 1 s without a new one, or 10 s in all. */
+/**
+ * Karpenter's provisioning batch window (pkg/controllers/provisioning/batcher.go Batcher.Wait): opens on
+ * the first trigger (a pod that became pending); closes after BATCH_IDLE_DURATION (1 s) without a new
+ * trigger, or BATCH_MAX_DURATION (10 s) after it opened. The runtime polls `due` from a timer; the
+ * simulator jumps to `dueAt()`.
+ */
 export class Batcher {
   private openedAt?: number;
   private lastTriggerAt?: number;
@@ -114,6 +119,68 @@ export class Batcher {
   get open(): boolean {
     return this.openedAt !== undefined;
   }
+
+  /** When the open window closes (Infinity when none is open). */
+  dueAt(): number {
+    if (this.openedAt === undefined) return Infinity;
+    return Math.min(this.lastTriggerAt! + this.idle, this.openedAt + this.max);
+  }
+}
+
+/**
+ * Consolidation's candidate → validate → act (pkg/controllers/disruption/validation.go): a command computed
+ * at time t is re-checked once consolidationTTL (15 s, consolidation.go) has passed — the candidates must
+ * still be disruptable and the simulation must still give the same answer — before anything is disrupted.
+ * The queue holds proposals until they are due; the caller re-runs consolidation then and acts only on
+ * a proposal it gives again.
+ */
+export class ValidationQueue {
+  private readonly items: { node: string; action: Disruption["action"]; since: number; at: number }[] = [];
+
+  constructor(private readonly delay = KARPENTER.validationSeconds) {}
+
+  /** Queues decisions not already waiting (per node). */
+  propose(now: number, decisions: Disruption[]): void {
+    for (const d of decisions) {
+      if (this.items.some((i) => i.node === d.node)) continue;
+      this.items.push({ node: d.node, action: d.action, since: now, at: now + this.delay });
+    }
+  }
+
+  /** Proposals whose validation time has come (removed from the queue). `eps`: slack for float times. */
+  due(now: number, eps = 0): { node: string; action: Disruption["action"]; since: number }[] {
+    const out: { node: string; action: Disruption["action"]; since: number }[] = [];
+    for (let i = 0; i < this.items.length; i++) {
+      const it = this.items[i]!;
+      if (it.at > now + eps) continue;
+      this.items.splice(i--, 1);
+      out.push({ node: it.node, action: it.action, since: it.since });
+    }
+    return out;
+  }
+
+  nextAt(): number {
+    let next = Infinity;
+    for (const i of this.items) next = Math.min(next, i.at);
+    return next;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+}
+
+/** The validated form of a proposal: the same node and action in a fresh consolidation pass, or nothing. */
+export function revalidate(proposal: { node: string; action: Disruption["action"] }, fresh: Disruption[]): Disruption | undefined {
+  return fresh.find((d) => d.node === proposal.node && d.action === proposal.action);
+}
+
+/**
+ * When a node's consolidateAfter clock starts (nodeclaim/disruption/consolidation.go): its last pod event
+ * (a pod bound or gone), or, before any, when it was initialized (Ready).
+ */
+export function idleSince(readyAt: number, lastPodEventAt: number | undefined): number {
+  return lastPodEventAt === undefined ? readyAt : Math.max(readyAt, lastPodEventAt);
 }
 
 /** Nodes a disruption budget allows to disrupt now: roundup(total × pct) − deleting − notReady (min over budgets). */

@@ -1,6 +1,7 @@
 import type { InstanceType } from "../scaling/catalog.js";
 import { REASONS, type EventRecorder } from "../scaling/events.js";
-import { consolidate, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
+import { consolidate, idleSince, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
+import { scaleInOrder, type RankedPod } from "../scaling/replicaset.js";
 import { pickNode, planLaunch, roomOf, type Room } from "../scaling/packing.js";
 import type { Resources } from "../scaling/quantity.js";
 
@@ -21,7 +22,10 @@ export interface SimNode {
   /** Pods bound (starting or ready). */
   bound: number;
   ready: number;
-  lastPodEventAt: number;
+  /** Ready pods by when they turned Ready (the ReplicaSet's scale-in ranks by ready time). */
+  readyGroups: { count: number; since: number }[];
+  /** Last pod bound or gone; undefined before any (consolidateAfter then counts from Ready). */
+  lastPodEventAt?: number;
   /** Being replaced by a cheaper node (counts as disrupting for budgets). */
   replacing?: boolean;
   /** The node this one replaces once it is ready. */
@@ -33,6 +37,7 @@ export interface SimNode {
 interface StartingGroup {
   node: SimNode;
   count: number;
+  boundAt: number;
   readyAt: number;
 }
 
@@ -85,38 +90,43 @@ export class SimCluster {
     return Math.min(t.maxPods, r.cpuMillis > 0 ? Math.floor(t.cpuMillis / r.cpuMillis) : Infinity, r.memoryBytes > 0 ? Math.floor(t.memoryBytes / r.memoryBytes) : Infinity);
   }
 
-  /** The ReplicaSet controller: create pending pods, or delete pending, then not-ready (newest first), then ready pods from the fullest node. */
+  /**
+   * The ReplicaSet controller: create pending pods, or delete the pods upstream's ranking puts first
+   * (src/scaling/replicaset.ts, controller_utils.go ActivePodsWithRanks): unassigned, then not ready, then
+   * the most co-located, then the most recently ready. The simulator's pods carry no deletion cost.
+   */
   setReplicas(want: number, t: number): void {
-    let diff = want - this.replicas;
+    const diff = want - this.replicas;
     if (diff > 0) {
       this.pending += diff;
       return;
     }
-    const fromPending = Math.min(this.pending, -diff);
-    this.pending -= fromPending;
-    diff += fromPending;
-    while (diff < 0 && this.starting.length > this.startHead) {
-      const g = this.starting[this.starting.length - 1]!;
-      const k = Math.min(g.count, -diff);
-      g.count -= k;
-      g.node.bound -= k;
-      g.node.lastPodEventAt = t;
-      this.startingPods -= k;
-      diff += k;
-      if (g.count === 0) this.starting.pop();
-      this.version++;
+    if (diff === 0) return;
+    type SimPod = RankedPod & { remove(): void };
+    const pods: SimPod[] = [];
+    for (let i = 0; i < this.pending; i++) pods.push({ uid: `pending-${i}`, phase: "Pending", ready: false, restarts: 0, createdAt: t, remove: () => this.pending-- });
+    for (let gi = this.startHead; gi < this.starting.length; gi++) {
+      const g = this.starting[gi]!;
+      for (let k = 0; k < g.count; k++) {
+        pods.push({
+          uid: `${pad(g.node.id)}-s${pad(gi)}-${pad(k)}`, node: g.node.name, phase: "Running", ready: false, restarts: 0, createdAt: g.boundAt,
+          remove: () => { g.count--; g.node.bound--; g.node.lastPodEventAt = t; this.startingPods--; },
+        });
+      }
     }
-    while (diff < 0) {
-      let best: SimNode | undefined;
-      for (const n of this.nodes) if (n.ready > 0 && (!best || n.ready > best.ready || (n.ready === best.ready && n.id > best.id))) best = n;
-      if (!best) break;
-      best.ready--;
-      best.bound--;
-      best.lastPodEventAt = t;
-      this.readyPods--;
-      diff++;
-      this.version++;
+    for (const n of this.nodes) {
+      n.readyGroups.forEach((grp, gi) => {
+        for (let k = 0; k < grp.count; k++) {
+          pods.push({
+            uid: `${pad(n.id)}-r${pad(gi)}-${pad(k)}`, node: n.name, phase: "Running", ready: true, readySince: grp.since, restarts: 0, createdAt: grp.since,
+            remove: () => { grp.count--; n.ready--; n.bound--; n.lastPodEventAt = t; this.readyPods--; },
+          });
+        }
+      });
     }
+    for (const v of scaleInOrder(pods, t, 1e9).slice(0, -diff)) v.remove();
+    for (const n of this.nodes) n.readyGroups = n.readyGroups.filter((g) => g.count > 0);
+    this.version++;
   }
 
   /** kube-scheduler: bind pending pods to ready nodes with room (LeastAllocated). */
@@ -143,7 +153,7 @@ export class SimCluster {
       c.node.bound += c.placed;
       c.node.lastPodEventAt = t;
       this.startingPods += c.placed;
-      this.starting.push({ node: c.node, count: c.placed, readyAt: t + this.timings.podStartupSeconds });
+      this.starting.push({ node: c.node, count: c.placed, boundAt: t, readyAt: t + this.timings.podStartupSeconds });
       this.version++;
     }
   }
@@ -213,7 +223,7 @@ export class SimCluster {
 
   private launch(type: InstanceType, t: number): SimNode {
     const id = this.nextId++;
-    const node: SimNode = { id, name: `${this.pool.name}-${id}`, type, capacity: this.podsFitting(type), state: "provisioning", createdAt: t, readyAt: t + this.timings.nodeStartupSeconds, bound: 0, ready: 0, lastPodEventAt: t };
+    const node: SimNode = { id, name: `${this.pool.name}-${id}`, type, capacity: this.podsFitting(type), state: "provisioning", createdAt: t, readyAt: t + this.timings.nodeStartupSeconds, bound: 0, ready: 0, readyGroups: [] };
     this.nodes.push(node);
     this.pricePerHour += type.pricePerHour;
     this.version++;
@@ -234,7 +244,7 @@ export class SimCluster {
     for (const n of [...this.nodes]) {
       if (n.state !== "provisioning" || n.readyAt > t + EPS) continue;
       n.state = "ready";
-      n.lastPodEventAt = t;
+      n.readyAt = t;
       this.version++;
       this.normal(t, `node/${n.name}`, REASONS.ready, `${n.type.name} ready after ${round(t - n.createdAt)} s`);
       if (n.replaces) {
@@ -246,6 +256,7 @@ export class SimCluster {
     while (this.startHead < this.starting.length && this.starting[this.startHead]!.readyAt <= t + EPS) {
       const g = this.starting[this.startHead++]!;
       g.node.ready += g.count;
+      if (g.count > 0) g.node.readyGroups.push({ count: g.count, since: g.readyAt });
       this.startingPods -= g.count;
       this.readyPods += g.count;
     }
@@ -300,7 +311,7 @@ export class SimCluster {
       pods: new Array<Resources>(n.bound + (phantom.get(n) ?? 0)).fill(this.request),
       ready: n.state === "ready",
       deleting: n.replacing === true,
-      lastPodEventAt: n.lastPodEventAt,
+      lastPodEventAt: idleSince(n.readyAt, n.lastPodEventAt),
     }));
   }
 
@@ -333,7 +344,7 @@ export class SimCluster {
     if (wait === undefined) return Infinity;
     let next = Infinity;
     for (const n of this.nodes) {
-      const q = n.lastPodEventAt + wait;
+      const q = idleSince(n.readyAt, n.lastPodEventAt) + wait;
       if (q > after && q < next) next = q;
     }
     return next;
@@ -341,6 +352,8 @@ export class SimCluster {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+/** Fixed-width ids so that string order is numeric order. */
+const pad = (n: number) => String(n).padStart(8, "0");
 /** Simulated seconds → an event's time (milliseconds since the start of the run). */
 const simTime = (t: number) => Math.round(t * 1000);
 // Startup times are sums of floats; a due time within this slack counts as reached.

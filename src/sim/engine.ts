@@ -1,7 +1,8 @@
 import { UserError } from "../errors.js";
 import { EventRecorder, REASONS, disruptingReason, type ClusterEvent } from "../scaling/events.js";
 import { queueLengthFrom } from "../scaling/azure-queue.js";
-import { KARPENTER, type PoolSettings } from "../scaling/karpenter.js";
+import { ArrivalRateEstimator } from "../scaling/estimator.js";
+import { Batcher, KARPENTER, ValidationQueue, revalidate, type PoolSettings } from "../scaling/karpenter.js";
 import { makePolicy, type PolicyInput, type PolicyName, type PredictiveOptions } from "../scaling/policy.js";
 import type { Resources } from "../scaling/quantity.js";
 import type { ScalingRule } from "../scaling/scaledobject.js";
@@ -108,7 +109,9 @@ export function simulate(o: SimOptions): SimResult {
   const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, events);
   const fq = new FluidQueue((workMs ?? 0) / 1000);
   const policy = makePolicy(policyName, rule, o.predictive);
-  const loops = policy.loops().map((l) => ({ ...l, next: 0, lastT: 0, lastArrived: 0, lastObserved: 0, seen: false }));
+  const loops = policy.loops().map((l) => ({ ...l, next: 0 }));
+  // The runtime's estimator, sampled at every policy tick as the runtime's autoscaler samples it.
+  const arrivals = new ArrivalRateEstimator();
 
   let traceIdx = 0;
   let value = 0; // current trace value
@@ -116,24 +119,19 @@ export function simulate(o: SimOptions): SimResult {
   // Closed loop: the trigger's read by its queueLengthStrategy (visibleonly peeks the waiting messages, up to 32).
   const observed = () => (closed ? Math.round(queueLengthFrom(rule.queueLengthStrategy, Math.round(fq.waiting), fq.observed(value, capacity()))) : value);
 
-  // Karpenter's batch window (opened by new pending pods).
-  let batchOpenedAt: number | undefined;
-  let batchLastTrigger = 0;
+  // Karpenter's batch window (opened by new pending pods): the runtime's Batcher.
+  const batcher = new Batcher();
   let lastUnnominated = 0;
   const triggerIfNeeded = (t: number) => {
     const u = cluster.unnominated();
-    if (u > lastUnnominated) {
-      batchOpenedAt ??= t;
-      batchLastTrigger = t;
-    }
+    if (u > lastUnnominated) batcher.trigger(t);
     lastUnnominated = u;
   };
-  const batchDueAt = () => (batchOpenedAt === undefined ? Infinity : Math.min(batchLastTrigger + KARPENTER.batchIdleSeconds, batchOpenedAt + KARPENTER.batchMaxSeconds));
 
-  // Disruption: a pass every 10 s; decisions are re-validated 15 s later before they run.
+  // Disruption: a pass every 10 s; decisions are re-validated 15 s later before they run (the runtime's queue).
   let nextDisruption = 0;
   let memo: { version: number; quietAt: number } | undefined;
-  const validations: { at: number; since: number; node: string; action: string }[] = [];
+  const validations = new ValidationQueue();
 
   const initial = o.initialReplicas ?? 0;
   if (initial > 0) {
@@ -160,8 +158,7 @@ export function simulate(o: SimOptions): SimResult {
     cluster.advanceTo(t);
     cluster.schedulePending(t);
     // 3. A closed batch launches nodes.
-    if (t + EPS >= batchDueAt()) {
-      batchOpenedAt = undefined;
+    if (batcher.due(t + EPS)) {
       cluster.provision(t);
       lastUnnominated = cluster.unnominated();
     }
@@ -173,14 +170,14 @@ export function simulate(o: SimOptions): SimResult {
       const input: PolicyInput = { now: t, queueLength: q, current: cluster.replicas, ready: cluster.readyPods };
       const outage = o.storageUnreachable?.find(([from, to]) => t + EPS >= from && t + EPS < to);
       if (outage) input.scalerError = `storage unreachable (outage ${outage[0]}–${outage[1]} s)`;
-      if (l.seen && t > l.lastT) {
-        input.arrivalRate = closed ? (fq.arrived - l.lastArrived) / (t - l.lastT) : Math.max(0, (q - l.lastObserved) / (t - l.lastT));
-      }
+      // Completed messages: arrived less what the trigger still counts (closed loop); none in open loop.
+      const rate = arrivals.sample(t, q, closed ? fq.arrived - fq.observed(value, capacity()) : 0);
+      if (rate !== undefined) input.arrivalRate = rate;
       const mu = closed ? (fq.saturatedPodSeconds > 0 ? fq.saturatedProcessed / fq.saturatedPodSeconds : undefined) : perPod;
       if (mu !== undefined) input.perPodThroughput = mu;
       const r = policy.tick(l.name, input);
       if (outage) events.warning(`scaledobject/${rule.name}`, "KEDAScalerFailed", `${l.name}: ${input.scalerError}`, at(t));
-      Object.assign(l, { seen: true, lastT: t, lastArrived: fq.arrived, lastObserved: q, next: l.next + l.periodSeconds });
+      l.next += l.periodSeconds;
       if (r.decision && r.decision.replicas !== cluster.replicas) {
         const before = cluster.replicas;
         cluster.setReplicas(r.decision.replicas, t);
@@ -201,11 +198,8 @@ export function simulate(o: SimOptions): SimResult {
       }
     }
     // 5. Validated disruptions run; then a disruption pass if one is due.
-    for (let i = 0; i < validations.length; i++) {
-      const v = validations[i]!;
-      if (v.at > t + EPS) continue;
-      validations.splice(i--, 1);
-      const still = cluster.consolidate(t).find((d) => d.node === v.node && d.action === v.action);
+    for (const v of validations.due(t, EPS)) {
+      const still = revalidate(v, cluster.consolidate(t));
       if (still) {
         events.normal(`node/${still.node}`, disruptingReason(still.reason), `${still.action}: ${still.message} (validated ${Math.round(t - v.since)} s later)`, at(t));
         cluster.execute(still, t);
@@ -217,10 +211,7 @@ export function simulate(o: SimOptions): SimResult {
       // Same nodes, pods and quiet set as the last empty pass: the answer cannot have changed.
       if (!memo || memo.version !== cluster.version || t + EPS >= memo.quietAt) {
         const ds = cluster.consolidate(t);
-        for (const d of ds) {
-          if (validations.some((v) => v.node === d.node)) continue;
-          validations.push({ at: t + KARPENTER.validationSeconds, since: t, node: d.node, action: d.action });
-        }
+        validations.propose(t, ds);
         memo = ds.length === 0 ? { version: cluster.version, quietAt: cluster.nextQuietAt(t + EPS) } : undefined;
       }
     }
@@ -239,8 +230,7 @@ export function simulate(o: SimOptions): SimResult {
     let next = end;
     for (const l of loops) next = Math.min(next, l.next);
     if (traceIdx < trace.points.length) next = Math.min(next, trace.points[traceIdx]!.t);
-    next = Math.min(next, batchDueAt(), cluster.nextChange(), nextDisruption);
-    for (const v of validations) next = Math.min(next, v.at);
+    next = Math.min(next, batcher.dueAt(), cluster.nextChange(), nextDisruption, validations.nextAt());
     if (next <= t) next = t + EPS * 10; // never stall on float ties
     const dt = next - t;
     if (closed) fq.advance(t, next, value, capacity(), cluster.readyPods);

@@ -27,11 +27,11 @@ test("the ReplicaSet creates pods to match the replicas, and the scheduler binds
   assert.equal(h.events("Created").length, 5);
 });
 
-test("scale-in removes pending pods first, then not-ready ones, then the one with the least in flight", async () => {
+test("scale-in removes pending pods first, then not-ready ones, then the one with the least in flight (pod-deletion-cost set)", async () => {
   const h = harness();
   h.node("a", { ...SMALL, maxPods: 3 });
   h.runner.answers = { "/ready": true };
-  h.cluster.addDeployment("web", template({ readiness: probe() }), 5);
+  h.cluster.addDeployment("web", template({ readiness: probe(), deletionCostAnnotation: true }), 5);
   await h.settle();
   const [p1, p2, p3, p4, p5] = h.pods();
   assert.deepEqual([p1, p2, p3, p4, p5].map((p) => p!.phase), ["Running", "Running", "Running", "Pending", "Pending"]);
@@ -155,4 +155,36 @@ test("scale-in among equally idle ready pods removes the youngest", async () => 
   await h.run(100);
   assert.equal(young.phase, "Succeeded");
   assert.equal(h.pods("web", "Running").length, 2);
+});
+
+test("without the pod-deletion-cost annotation in-flight work does not protect a pod: the most recently ready goes (controller_utils.go)", async () => {
+  for (const annotated of [false, true]) {
+    const h = harness();
+    h.node();
+    h.cluster.addDeployment("web", template({ deletionCostAnnotation: annotated }), 1);
+    await h.run(1000);
+    h.cluster.setReplicas("web", 2, "test", "more");
+    await h.run(1000);
+    const [old, young] = h.pods();
+    // The younger pod is busy, the older one idle.
+    h.runner.last(young!.name).report({ inFlight: 5 });
+    h.cluster.setReplicas("web", 1, "test", "fewer");
+    await h.run(100);
+    assert.deepEqual([old!.phase, young!.phase], annotated ? ["Succeeded", "Running"] : ["Running", "Succeeded"], `annotation ${annotated}`);
+  }
+});
+
+test("scale-in takes a pod from the node holding more of the set first (co-location rank)", async () => {
+  const h = harness();
+  const a = h.node("a", { ...SMALL, maxPods: 1 });
+  h.cluster.addDeployment("web", template(), 1);
+  await h.run(1000);
+  const b = h.node("b", { ...SMALL, maxPods: 2 });
+  h.cluster.setReplicas("web", 3, "test", "more");
+  await h.run(1000);
+  const onA = h.pods().find((p) => p.nodeName === a.name)!;
+  h.cluster.setReplicas("web", 2, "test", "fewer");
+  await h.run(100);
+  assert.equal(onA.phase, "Running", "the lone pod on a stays");
+  assert.equal(h.pods("web", "Running").filter((p) => p.nodeName === b.name).length, 1);
 });

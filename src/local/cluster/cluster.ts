@@ -7,6 +7,7 @@ import { kubeletBackoff } from "./backoff.js";
 import { NodeLifecycle, type NodeLifecycleSettings } from "./node-lifecycle.js";
 import { disruptionsAllowed, type DisruptionBudget } from "./disruption.js";
 import { schedulePod, type SchedNode } from "../../scaling/scheduling.js";
+import { scaleInOrder as rankForScaleIn } from "../../scaling/replicaset.js";
 import type { Room } from "../../scaling/packing.js";
 import type { InstanceType } from "../../scaling/catalog.js";
 import type { Resources } from "../../scaling/quantity.js";
@@ -341,7 +342,7 @@ export class Cluster {
         this.event("Normal", `pod/${pod.name}`, "Created", `ReplicaSet ${d.name}: ${active.length} → ${d.replicas} replicas${why ? ` (${why})` : ""}`);
       }
     } else if (active.length > d.replicas) {
-      for (const victim of scaleInOrder(active).slice(0, active.length - d.replicas)) {
+      for (const victim of scaleInOrder(active, this.clock.now()).slice(0, active.length - d.replicas)) {
         this.track(victim.terminate(`scale-in ${active.length} → ${d.replicas}`));
       }
     }
@@ -471,10 +472,22 @@ function podSuffix(serial: number): string {
 }
 
 /**
- * ReplicaSet scale-in order, idle first: pending, then not ready, then the lowest deletion cost (in-flight
- * messages, as controller.kubernetes.io/pod-deletion-cost), then the youngest.
+ * ReplicaSet scale-in order: upstream's ranking (src/scaling/replicaset.ts, controller_utils.go
+ * ActivePodsWithRanks) — unassigned, pending, not ready, lower pod-deletion-cost (only when the app sets the
+ * annotation: the blueprint's podDeletionCost keeps it at the in-flight work), more co-located, ready for
+ * less time, more restarts, newer.
  */
-export function scaleInOrder(pods: Pod[]): Pod[] {
-  const rank = (p: Pod) => (p.phase === "Pending" ? 0 : !p.ready ? 1 : 2);
-  return [...pods].sort((a, b) => rank(a) - rank(b) || a.deletionCost - b.deletionCost || b.createdAt - a.createdAt);
+export function scaleInOrder(pods: Pod[], now: number): Pod[] {
+  const ranked = pods.map((p) => ({
+    pod: p,
+    uid: p.name,
+    node: p.nodeName,
+    phase: p.phase === "Pending" ? ("Pending" as const) : ("Running" as const),
+    ready: p.ready,
+    ...(p.template.deletionCostAnnotation ? { deletionCost: p.deletionCost } : {}),
+    ...(p.readySince !== undefined ? { readySince: p.readySince } : {}),
+    restarts: p.restarts,
+    createdAt: p.createdAt,
+  }));
+  return rankForScaleIn(ranked, now).map((r) => r.pod);
 }

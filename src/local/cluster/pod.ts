@@ -32,6 +32,11 @@ export interface PodTemplate {
   graceMs: number;
   /** A preStop sleep, in ms: the pod keeps serving while load balancers stop sending to it. */
   preStopMs?: number;
+  /**
+   * The app keeps `controller.kubernetes.io/pod-deletion-cost` at its in-flight work (the blueprint's
+   * podDeletionCost). Without it the annotation is unset and the ReplicaSet ranks every pod at cost 0.
+   */
+  deletionCostAnnotation?: boolean;
   readiness?: ProbeSettings;
   liveness?: ProbeSettings;
   startup?: ProbeSettings;
@@ -72,6 +77,8 @@ export class Pod {
   scheduledAt?: number;
   startedAt?: number;
   readyAt?: number;
+  /** When the pod last turned Ready (its Ready condition's lastTransitionTime); undefined while not ready. */
+  readySince?: number;
   finishedAt?: number;
   /** When deletion was asked for (the API's deletionTimestamp). */
   deletingAt?: number;
@@ -202,6 +209,7 @@ export class Pod {
     if (this.ready === ready) return;
     this.ready = ready;
     if (ready) this.readyAt ??= this.ctx.clock.now();
+    this.readySince = ready ? this.ctx.clock.now() : undefined;
     this.ctx.event(ready ? "Normal" : "Warning", this, ready ? "Ready" : "NotReady", why);
     this.ctx.changed(this);
   }

@@ -1,6 +1,7 @@
 import type { Cluster } from "../cluster/cluster.js";
 import type { ScalingPolicy } from "../../scaling/policy.js";
 import type { ClusterClock } from "./clock.js";
+import { ArrivalRateEstimator } from "../../scaling/estimator.js";
 
 export interface AutoscalerOptions {
   cluster: Cluster;
@@ -25,6 +26,8 @@ export class Autoscaler {
   private stopped = false;
   private running = Promise.resolve();
   private lastSample?: { t: number; queue: number; processed: number };
+  /** The simulator's estimator (src/scaling/estimator.ts), sampled at every loop tick. */
+  private readonly arrivals = new ArrivalRateEstimator();
   private arrivalRate = 0;
   private throughput = 0;
   readonly lastNotes = new Map<string, string>();
@@ -120,16 +123,15 @@ export class Autoscaler {
     return this.goneProcessed;
   }
 
-  /** Rates per cluster second, smoothed (EWMA) so one noisy interval does not swing the decision. */
+  /** Rates per cluster second: arrivals by the shared estimator; per-pod throughput smoothed (EWMA). */
   private sample(queue: number, processedTotal: number, ready: number): void {
     const t = this.o.clock.now();
     const prev = this.lastSample;
+    this.arrivalRate = this.arrivals.sample(t, queue, processedTotal) ?? 0;
     this.lastSample = { t, queue, processed: processedTotal };
     if (!prev || t - prev.t <= 0) return;
     const dt = t - prev.t;
     const processed = Math.max(0, processedTotal - prev.processed);
-    const arrivals = Math.max(0, queue - prev.queue + processed);
-    this.arrivalRate = 0.5 * this.arrivalRate + 0.5 * (arrivals / dt);
     // Throughput is only observable while pods had work waiting.
     if (ready > 0 && prev.queue > 0 && processed > 0) {
       const perPod = processed / dt / ready;

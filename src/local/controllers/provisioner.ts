@@ -1,6 +1,6 @@
 import type { Cluster } from "../cluster/cluster.js";
 import type { VirtualNode } from "../cluster/node.js";
-import { Batcher, KARPENTER, consolidate, fitsOn, type NodeView, type PoolSettings } from "../../scaling/karpenter.js";
+import { Batcher, KARPENTER, ValidationQueue, consolidate, fitsOn, idleSince, revalidate, type Disruption, type NodeView, type PoolSettings } from "../../scaling/karpenter.js";
 import { fits, planLaunch, take, type Room } from "../../scaling/packing.js";
 import type { ClusterClock } from "./clock.js";
 import type { Resources } from "../../scaling/quantity.js";
@@ -26,8 +26,8 @@ export class Provisioner {
   private readonly batcher = new Batcher();
   private readonly timers: NodeJS.Timeout[] = [];
   private lastPending = new Set<string>();
-  /** Disruption candidates and when they were first seen (for the validation delay). */
-  private readonly candidates = new Map<string, number>();
+  /** Consolidation proposals waiting out the validation delay (the simulator's queue). */
+  private readonly validations = new ValidationQueue();
   private disrupting = new Set<string>();
   private readonly work = new Set<Promise<void>>();
   private stopped = false;
@@ -60,6 +60,8 @@ export class Provisioner {
   private provisionTick(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
+    // Validations fall due between disruption passes: re-check at 15 s, as the simulator does.
+    if (this.validations.size > 0 && this.validations.nextAt() <= now) this.validateDue(now);
     const pending = this.o.cluster.unschedulablePods();
     const names = new Set(pending.map((p) => p.name));
     const unmetBuffer = this.unmetBuffer(pending.map((p) => p.requests));
@@ -106,17 +108,18 @@ export class Provisioner {
     return unmet;
   }
 
-  private disruptionTick(): void {
-    if (this.stopped) return;
-    const now = this.o.clock.now();
+  /** Karpenter's view of the pool's nodes, with the capacity buffer's phantom pods in free room. */
+  private views(now: number): NodeView[] {
     const t0 = Date.now();
+    const toCluster = (wallMs: number) => now - ((t0 - wallMs) / 1000) * this.o.clock.timeScale;
     const views: NodeView[] = this.poolNodes().map((n) => ({
       name: n.name,
       type: n.type,
       pods: this.o.cluster.podsOn(n.name).map((p) => p.requests),
       ready: n.phase === "Ready",
       deleting: n.phase === "Draining" || this.disrupting.has(n.name),
-      lastPodEventAt: now - ((t0 - n.lastPodEventAt) / 1000) * this.o.clock.timeScale,
+      // consolidateAfter counts from the last pod event, or from Ready before any (the simulator's rule).
+      lastPodEventAt: idleSince(toCluster(n.readyAt ?? n.createdAt), toCluster(n.lastPodEventAt)),
     }));
     // Buffer pods occupy free room (first fit) so nodes holding them are neither empty nor underutilized.
     const buffered = this.o.buffer?.pods() ?? 0;
@@ -125,30 +128,38 @@ export class Provisioner {
       if (!v) break;
       v.pods.push(this.o.buffer!.requests);
     }
-    const decisions = consolidate(this.o.pool, views, now);
-    const seen = new Set(decisions.map((d) => d.node));
-    for (const name of [...this.candidates.keys()]) if (!seen.has(name)) this.candidates.delete(name);
-    for (const d of decisions) {
-      const first = this.candidates.get(d.node);
-      if (first === undefined) {
-        this.candidates.set(d.node, now);
-        continue;
-      }
-      if (now - first < KARPENTER.validationSeconds) continue;
-      this.candidates.delete(d.node);
-      this.disrupting.add(d.node);
-      this.o.cluster.events.normal(`node/${d.node}`, `Disrupting${d.reason}`, `${d.action}: ${d.message} (validated ${Math.round(now - first)} s later)`);
-      const job = (async () => {
-        if (d.action === "replace" && d.replacement) {
-          const fresh = this.launch(d.replacement, `replaces ${d.node}`);
-          while (fresh.phase === "Provisioning" && !this.stopped) await new Promise((r) => setTimeout(r, 50));
-        }
-        if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`);
-      })().finally(() => {
-        this.disrupting.delete(d.node);
-        this.work.delete(job);
-      });
-      this.work.add(job);
+    return views;
+  }
+
+  private disruptionTick(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    this.validations.propose(now, consolidate(this.o.pool, this.views(now), now));
+  }
+
+  private validateDue(now: number): void {
+    const due = this.validations.due(now);
+    if (due.length === 0) return;
+    const fresh = consolidate(this.o.pool, this.views(now), now);
+    for (const v of due) {
+      const d = revalidate(v, fresh);
+      if (d) this.act(d, now - v.since);
     }
+  }
+
+  private act(d: Disruption, waitedSeconds: number): void {
+    this.disrupting.add(d.node);
+    this.o.cluster.events.normal(`node/${d.node}`, `Disrupting${d.reason}`, `${d.action}: ${d.message} (validated ${Math.round(waitedSeconds)} s later)`);
+    const job = (async () => {
+      if (d.action === "replace" && d.replacement) {
+        const fresh = this.launch(d.replacement, `replaces ${d.node}`);
+        while (fresh.phase === "Provisioning" && !this.stopped) await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`);
+    })().finally(() => {
+      this.disrupting.delete(d.node);
+      this.work.delete(job);
+    });
+    this.work.add(job);
   }
 }
