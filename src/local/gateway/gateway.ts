@@ -14,6 +14,8 @@ export interface GatewayStats {
   retries: number;
   /** Requests that waited for a replica (scale from zero). */
   held: number;
+  /** Requests waiting for a replica right now. */
+  waiting: number;
   /** Retries refused because the retry budget was spent. */
   retriesRefused: number;
   /** Answers the gateway made itself (400, 408, 413, 431, 502, 503, 504), by status. */
@@ -282,6 +284,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       requests: stats.requests,
       retries: stats.retries,
       held: stats.held,
+      waiting: holding.size,
       retriesRefused: budget.refused,
       ownAnswers: { ...stats.ownAnswers },
       endpoints: upstreams.list().map((u) => ({ pod: u.pod, node: u.node, port: u.port, healthy: u.healthy, ejected: u.probation || Date.now() < u.ejectedUntil, inFlight: u.inFlight, ejections: u.ejections })),
