@@ -79,6 +79,21 @@ export interface AppSpec {
   podDeletionCost?: boolean;
   /** Extra writable directories (emptyDir) for a read-only root filesystem. */
   writablePaths?: string[];
+  /** Scale on the HTTP requests at the gateway, down to zero when idle (KEDA HTTP add-on style). */
+  httpScaling?: HttpScalingSpec;
+}
+
+/**
+ * A scale rule on HTTP traffic, shaped after the KEDA HTTP add-on's HTTPScaledObject (`replicas.min/max`,
+ * `targetPendingRequests`, `scaledownPeriod`): replicas follow the requests pending at the gateway (in
+ * flight or held), one per `targetPendingRequests`; with `minReplicas: 0` the app goes to zero after
+ * `scaledownPeriodSeconds` without a request, and the first request brings a replica back (held meanwhile).
+ */
+export interface HttpScalingSpec {
+  minReplicas: number;
+  maxReplicas: number;
+  targetPendingRequests: number;
+  scaledownPeriodSeconds: number;
 }
 
 export interface TopologySpread {

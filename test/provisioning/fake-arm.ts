@@ -169,6 +169,27 @@ export class FakeArm {
       return this.accepted(origin, {});
     }
 
+    // Scale sets in a group (AKS's node pools in its node resource group), their instances, and power actions.
+    if (req.method === "GET" && /\/providers\/microsoft\.compute\/virtualmachinescalesets$/i.test(key)) {
+      return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
+    }
+    if (req.method === "GET" && /\/virtualmachinescalesets\/[^/]+\/virtualmachines$/i.test(key)) {
+      if (!this.resources.has(key.slice(0, -"/virtualmachines".length))) return this.error(404, "ResourceNotFound", "scale set not found");
+      return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
+    }
+    const power = /^(.*\/virtualmachinescalesets\/[^/]+)\/(poweroff|start|deallocate)$/i.exec(key);
+    if (req.method === "POST" && power) {
+      if (!this.resources.has(power[1]!)) return this.error(404, "ResourceNotFound", "scale set not found");
+      const ids = at(body, "instanceIds");
+      if (!Array.isArray(ids) || ids.length === 0) return this.error(400, "InvalidParameter", "instanceIds is required (an action on every instance is not what a drill wants)");
+      for (const id of ids as string[]) {
+        const vm = this.resources.get(`${power[1]!}/virtualmachines/${String(id).toLowerCase()}`);
+        if (!vm) return this.error(404, "ResourceNotFound", `instance ${String(id)} not found`);
+        vm.powerState = power[2] === "start" ? "running" : power[2] === "poweroff" ? "stopped" : "deallocated";
+      }
+      return this.accepted(origin);
+    }
+
     // Virtual networks in a group (AKS creates one in its node resource group), and their subnets.
     if (req.method === "GET" && /\/providers\/microsoft\.network\/virtualnetworks$/i.test(key)) {
       return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
@@ -288,6 +309,34 @@ export class FakeArm {
     }
     if (/\/roleassignments\/[^/]+$/.test(lower)) props.scope = path.split("/providers/Microsoft.Authorization/")[0];
     return out;
+  }
+
+  /**
+   * An AKS cluster as ARM shows it after creation: the managed cluster with its pools, and one scale set per
+   * pool in the node resource group (tagged with its pool, as AKS does) with `instances` instances each.
+   */
+  seedAksCluster(resourceGroup: string, name: string, pools: { name: string; mode: "System" | "User"; instances: number }[]): { nodeResourceGroup: string } {
+    const sub = `/subscriptions/${this.subscriptionId}`;
+    const nodeResourceGroup = `MC_${resourceGroup}_${name}_westus3`;
+    this.seed(`${sub}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${name}`, {
+      location: "westus3", type: "Microsoft.ContainerService/managedClusters",
+      properties: { provisioningState: "Succeeded", nodeResourceGroup, agentPoolProfiles: pools.map((p) => ({ name: p.name, mode: p.mode, count: p.instances })) },
+    });
+    pools.forEach((p, i) => {
+      const vmss = `aks-${p.name}-1234567${i}-vmss`;
+      const path = `${sub}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss}`;
+      this.seed(path, { location: "westus3", type: "Microsoft.Compute/virtualMachineScaleSets", tags: { "aks-managed-poolName": p.name }, sku: { name: "Standard_D2s_v3", capacity: p.instances } });
+      for (let n = 0; n < p.instances; n++) {
+        this.seed(`${path}/virtualMachines/${n}`, { name: `${vmss}_${n}`, instanceId: String(n), powerState: "running", properties: { osProfile: { computerName: `${vmss}${String(n).padStart(6, "0")}` } } });
+      }
+    });
+    return { nodeResourceGroup };
+  }
+
+  /** Power actions on scale-set instances, in order: `poweroff <vmss> [ids]`. */
+  powerActions(): string[] {
+    return this.calls.filter((c) => c.method === "POST" && /\/virtualMachineScaleSets\/[^/]+\/(poweroff|start|deallocate)$/i.test(c.path) && c.status < 400)
+      .map((c) => `${c.path.split("/").pop()} ${c.path.split("/").slice(-2, -1)[0]} ${JSON.stringify(at(c.body, "instanceIds"))}`);
   }
 
   /** PUTs, as `METHOD path` strings, in order. */

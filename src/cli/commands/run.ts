@@ -41,6 +41,7 @@ interface UpFlags {
   identity?: string;
   host?: string;
   dashboard: boolean;
+  scaleToZero?: number;
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
@@ -155,8 +156,10 @@ export function registerRunCommands(program: Command): void {
     .option("--exit-when-ready", "web blueprints: stop once every replica is Ready and print the report")
     .option("--host <address>", "address the dashboard listens on (default 127.0.0.1; another address is reachable from the network)")
     .option("--no-dashboard", "do not serve the live dashboard")
+    .option("--scale-to-zero <s>", "web blueprints: an HTTP scale rule on the gateway's app (KEDA HTTP add-on style): to zero after S seconds without a request, back on the first one", numberOption(0, 86_400))
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
+      if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
       const hasLoadBalancer = blueprint.apps.some((a) => a.service?.type === "LoadBalancer");
@@ -362,4 +365,15 @@ function printReport(r: EdwReport): void {
     `latency p50 ${r.p50LatencyMs} ms, p95 ${r.p95LatencyMs} ms; storage calls per message ${r.storageCallsPerMessage}; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
+}
+
+/**
+ * `--scale-to-zero S`: the LoadBalancer app gets the HTTP scale rule {min 0, max its replicas, 100 pending
+ * requests per replica, scale-down period S}. The rule reads the HTTP gateway, so it needs `--gateway akspilot`.
+ */
+function applyScaleToZero(blueprint: ReturnType<typeof getBlueprint>, seconds: number, gateway: string | undefined): void {
+  const app = blueprint.apps.find((a) => a.service?.type === "LoadBalancer");
+  if (!app) throw new UserError(`--scale-to-zero: blueprint ${blueprint.name} has no LoadBalancer Service to scale on`, `drop it for ${blueprint.name}`);
+  if (gateway === "kube") throw new UserError("--scale-to-zero needs the HTTP gateway (it counts the requests and holds the first one while a replica starts)", "use --gateway akspilot");
+  app.httpScaling = { minReplicas: 0, maxReplicas: Math.max(1, app.replicas), targetPendingRequests: 100, scaledownPeriodSeconds: seconds };
 }

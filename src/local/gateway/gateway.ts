@@ -1,7 +1,5 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { EventEmitter } from "node:events";
-import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { UserError } from "../../errors.js";
 import type { GatewaySettings } from "./settings.js";
@@ -9,12 +7,15 @@ import { RetryBudget } from "./retry-budget.js";
 import { HoldQueue } from "./hold.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { UpstreamSet, type EndpointSource, type GatewayEventFn, type InFlightTry, type Upstream } from "./upstreams.js";
+import { TryHandler, type TryOutcome } from "./relay.js";
 
 export interface GatewayStats {
   requests: number;
   retries: number;
   /** Requests that waited for a replica (scale from zero). */
   held: number;
+  /** Requests waiting for a replica right now. */
+  waiting: number;
   /** Retries refused because the retry budget was spent. */
   retriesRefused: number;
   /** Answers the gateway made itself (400, 408, 413, 431, 502, 503, 504), by status. */
@@ -48,22 +49,9 @@ const NEVER_REACHED = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EHOST
 
 class BodyTooLarge extends Error {}
 
-/** The endpoint's body to the client; either side failing ends both (cheaper than stream.pipeline per request). */
-function relay(body: Readable, res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const fail = () => {
-      body.destroy();
-      res.destroy();
-      resolve();
-    };
-    body.once("error", fail);
-    res.once("finish", () => resolve());
-    res.once("close", () => {
-      if (!res.writableFinished) fail();
-      else resolve();
-    });
-    body.pipe(res);
-  });
+/** The reason a try is ended by the gateway (deadline, client gone, endpoint stalled). */
+function abortedError(): Error & { code: string } {
+  return Object.assign(new Error("request aborted"), { code: "UND_ERR_ABORTED" });
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
@@ -150,7 +138,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       if (held === "timeout") return answer(res, 503, `no endpoint became ready within ${s.hold.timeoutMs} ms`, { "retry-after": "1" });
       if (res.destroyed || req.socket.destroyed) return;
     }
-    const headers = upstreamHeaders(req.headers, req.socket.remoteAddress ?? "");
+    const headers = upstreamHeaders(req.rawHeaders, req.socket.remoteAddress ?? "");
     const idempotent = IDEMPOTENT.has(method);
     // The request's deadline and its client leaving end the try in flight (one at a time).
     const current: { abort?: () => void } = {};
@@ -191,20 +179,17 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         if (r.kind === "response" || r.code !== "STALLED") counted++;
         const canRetry = counted < s.retry.attempts && !deadlinePassed;
         if (r.kind === "response") {
-          if (r.data.statusCode >= 500) {
-            up.eject(Date.now(), `answered ${r.data.statusCode}`);
+          if (r.status >= 500) {
+            up.eject(Date.now(), `answered ${r.status}`);
             if (idempotent && canRetry) {
-              lastWhy = `${up.pod} answered ${r.data.statusCode}`;
-              r.done();
-              await r.data.body.dump().catch(() => undefined);
+              lastWhy = `${up.pod} answered ${r.status}`;
+              r.discard();
               continue;
             }
           } else up.succeeded(Date.now());
           clearTimeout(deadline);
           upstreams.observe(r.ms);
-          res.writeHead(r.data.statusCode, downstreamHeaders(r.data.headers));
-          await relay(r.data.body, res);
-          r.done();
+          await r.relay(res, downstreamHeaders(r.headers));
           return;
         }
         if (deadlinePassed) return answer(res, 504, `no answer within ${s.retry.deadlineMs} ms`);
@@ -218,47 +203,42 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     }
   }
 
-  type TryResult =
-    | { kind: "response"; data: Dispatcher.ResponseData; ms: number; done: () => void }
-    | { kind: "error"; code: string; why: string };
+  type TryResult = Extract<TryOutcome, { kind: "response" }> | { kind: "error"; code: string; why: string };
 
-  /** One try on one endpoint; its in-flight count lasts until the caller has streamed the answer. */
-  async function tryOnce(up: Upstream, opts: { path: string; method: string; headers: Record<string, string | string[]>; body: Buffer | undefined; current: { abort?: () => void }; headersTimeout: number }): Promise<TryResult> {
+  /**
+   * One try on one endpoint, dispatched straight to its keep-alive pool; its in-flight count lasts until
+   * the endpoint's answer has ended (relayed or dropped) or failed.
+   */
+  async function tryOnce(up: Upstream, opts: { path: string; method: string; headers: string[]; body: Buffer | undefined; current: { abort?: () => void }; headersTimeout: number }): Promise<TryResult> {
     up.inFlight++;
-    // undici takes an EventEmitter as the abort signal: far cheaper per request than AbortControllers.
-    const signal = new EventEmitter();
+    let finished = false;
+    const h = new TryHandler(performance.now(), () => {
+      if (finished) return;
+      finished = true;
+      up.inFlight--;
+    });
     let abandoned = false;
     let aborted = false;
     opts.current.abort = () => {
       aborted = true;
-      signal.emit("abort");
+      h.abort(abortedError());
     };
-    const idempotent = IDEMPOTENT.has(opts.method);
-    const mark: InFlightTry = { at: Date.now(), ...(idempotent ? { abandon: () => { abandoned = true; signal.emit("abort"); } } : {}) };
+    const mark: InFlightTry = IDEMPOTENT.has(opts.method)
+      ? { at: Date.now(), abandon: () => { abandoned = true; h.abort(abortedError()); } }
+      : { at: Date.now() };
     up.starts.add(mark);
-    const t0 = performance.now();
-    let finished = false;
-    const done = () => {
-      if (finished) return;
-      finished = true;
-      up.inFlight--;
-    };
-    try {
-      const data = await up.pool.request({ path: opts.path, body: opts.body, headersTimeout: opts.headersTimeout, signal, method: opts.method as Dispatcher.HttpMethod, headers: opts.headers });
-      return { kind: "response", data, ms: performance.now() - t0, done };
-    } catch (e) {
-      done();
-      const code = abandoned && !aborted ? "STALLED" : (e as { code?: string }).code ?? "ERROR";
-      const why = code === "STALLED" ? "no answer while other endpoints answered"
-        : code === "UND_ERR_HEADERS_TIMEOUT" ? `no answer within ${opts.headersTimeout} ms`
-        : code === "UND_ERR_CONNECT_TIMEOUT" ? `connect timed out after ${s.connectTimeoutMs} ms`
-        : code === "ECONNREFUSED" ? "connection refused"
-        : code === "UND_ERR_SOCKET" || code === "ECONNRESET" ? "connection reset"
-        : `${code}`;
-      return { kind: "error", code, why };
-    } finally {
-      up.starts.delete(mark);
-    }
+    up.pool.dispatch({ path: opts.path, method: opts.method as Dispatcher.HttpMethod, headers: opts.headers, body: opts.body, headersTimeout: opts.headersTimeout }, h);
+    const o = await h.outcome;
+    up.starts.delete(mark);
+    if (o.kind === "response") return o;
+    const code = abandoned && !aborted ? "STALLED" : o.error.code ?? "ERROR";
+    const why = code === "STALLED" ? "no answer while other endpoints answered"
+      : code === "UND_ERR_HEADERS_TIMEOUT" ? `no answer within ${opts.headersTimeout} ms`
+      : code === "UND_ERR_CONNECT_TIMEOUT" ? `connect timed out after ${s.connectTimeoutMs} ms`
+      : code === "ECONNREFUSED" ? "connection refused"
+      : code === "UND_ERR_SOCKET" || code === "ECONNRESET" ? "connection reset"
+      : `${code}`;
+    return { kind: "error", code, why };
   }
 
   const l = s.limits;
@@ -304,6 +284,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       requests: stats.requests,
       retries: stats.retries,
       held: stats.held,
+      waiting: holding.size,
       retriesRefused: budget.refused,
       ownAnswers: { ...stats.ownAnswers },
       endpoints: upstreams.list().map((u) => ({ pod: u.pod, node: u.node, port: u.port, healthy: u.healthy, ejected: u.probation || Date.now() < u.ejectedUntil, inFlight: u.inFlight, ejections: u.ejections })),

@@ -1,41 +1,76 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-
 /** RFC 9110 §7.6.1: meant for one connection, never forwarded (plus the ones a Connection header names). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
-function named(connection: string | string[] | undefined): Set<string> {
-  const v = Array.isArray(connection) ? connection.join(",") : connection ?? "";
-  return new Set(v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+/** The header names a Connection header value lists, lower-cased (undefined when it lists none). */
+function named(connection: string | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  const out = new Set<string>();
+  for (const part of connection.split(",")) {
+    const n = part.trim().toLowerCase();
+    if (n) out.add(n);
+  }
+  return out.size > 0 ? out : undefined;
+}
+
+/** Every Connection header value of a raw [name, value, …] list, joined. */
+function connectionValue(raw: readonly string[]): string | undefined {
+  let v: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") v = v === undefined ? raw[i + 1]! : `${v},${raw[i + 1]!}`;
+  }
+  return v;
 }
 
 /**
- * The headers sent to the endpoint: hop-by-hop ones dropped; `content-length` recomputed from the
- * buffered body; `expect` answered here (the body is already read); X-Forwarded-For gets the client's
- * address appended, X-Forwarded-Proto and X-Forwarded-Host say what the client asked for.
+ * The headers sent to the endpoint, as a flat [name, value, …] list built from the client's raw headers
+ * (no per-request header object): hop-by-hop ones dropped; `content-length` left to the buffered body;
+ * `expect` answered here (the body is already read); X-Forwarded-For gets the client's address appended,
+ * X-Forwarded-Proto and X-Forwarded-Host say what the client asked for.
  */
-export function upstreamHeaders(h: IncomingHttpHeaders, clientAddress: string): Record<string, string | string[]> {
-  const drop = named(h.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || drop.has(k) || k === "content-length" || k === "expect") continue;
-    if (k.startsWith("x-forwarded-")) continue;
-    out[k] = v;
+export function upstreamHeaders(raw: readonly string[], clientAddress: string): string[] {
+  const conn = connectionValue(raw);
+  const drop = named(conn);
+  const out: string[] = [];
+  let prior: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const k = name.toLowerCase();
+    const v = raw[i + 1]!;
+    if (k.startsWith("x-forwarded-")) {
+      if (k === "x-forwarded-for") prior = prior === undefined ? v : `${prior}, ${v}`;
+      continue;
+    }
+    if (HOP_BY_HOP.has(k) || k === "content-length" || k === "expect" || drop?.has(k)) continue;
+    if (k === "host") host = v;
+    out.push(name, v);
   }
-  const prior = h["x-forwarded-for"];
-  const chain = (Array.isArray(prior) ? prior.join(", ") : prior)?.trim();
-  out["x-forwarded-for"] = chain ? `${chain}, ${clientAddress}` : clientAddress;
-  out["x-forwarded-proto"] = "http";
-  if (h.host !== undefined) out["x-forwarded-host"] = h.host;
+  const chain = prior?.trim();
+  out.push("x-forwarded-for", chain ? `${chain}, ${clientAddress}` : clientAddress, "x-forwarded-proto", "http");
+  if (host !== undefined) out.push("x-forwarded-host", host);
   return out;
 }
 
-/** The endpoint's response headers minus hop-by-hop ones (Node frames the body for the client itself). */
-export function downstreamHeaders(h: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const drop = named(h.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || drop.has(k)) continue;
-    out[k] = v;
+/**
+ * The endpoint's response headers (undici's raw list of Buffers) minus hop-by-hop ones, as a flat
+ * [name, value, …] list for `writeHead` (Node frames the body for the client itself).
+ */
+export function downstreamHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let conn: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1");
+    const k = name.toLowerCase();
+    const v = raw[i + 1]!.toString("latin1");
+    if (HOP_BY_HOP.has(k)) {
+      if (k === "connection") conn = conn === undefined ? v : `${conn},${v}`;
+      continue;
+    }
+    out.push(name, v);
   }
-  return out;
+  const drop = named(conn);
+  if (!drop) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!drop.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }

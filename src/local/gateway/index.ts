@@ -3,6 +3,8 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoints } from "../cluster/service.js";
 import { startGateway, type Gateway } from "./gateway.js";
 import { gatewaySettingsFor } from "./settings.js";
+import { startHttpScaler } from "./http-scaler.js";
+import { checkHttpScaling } from "../../scaling/http.js";
 
 export type { Gateway, GatewayStats } from "./gateway.js";
 
@@ -13,13 +15,22 @@ export type { Gateway, GatewayStats } from "./gateway.js";
 export type GatewayMode = "kube" | "akspilot";
 export const GATEWAY_MODES: readonly GatewayMode[] = ["kube", "akspilot"];
 
-/** Refuses bad gateway annotations of an app before any process starts. */
+/** Refuses bad gateway annotations, and a bad HTTP scale rule, of an app before any process starts. */
 export function checkGatewaySettings(app: AppSpec, timeScale: number): void {
   gatewaySettingsFor(app, timeScale);
+  if (app.httpScaling) checkHttpScaling(app.name, app.httpScaling);
 }
 
 /** The HTTP gateway for an app's LoadBalancer Service; its decisions are the cluster's events. */
-export function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
+export async function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
+  const gateway = await startGatewayFor(app, endpoints, cluster, o);
+  if (!app.httpScaling) return gateway;
+  // The app's HTTP scale rule runs next to its gateway, and stops with it.
+  const scaler = startHttpScaler({ app: app.name, spec: app.httpScaling, cluster, timeScale: o.timeScale, stats: () => gateway.stats() });
+  return { ...gateway, port: gateway.port, url: gateway.url, stats: () => gateway.stats(), close: () => { scaler.stop(); return gateway.close(); } };
+}
+
+function startGatewayFor(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
   return startGateway(endpoints, {
     settings: gatewaySettingsFor(app, o.timeScale),
     host: o.host,

@@ -14,10 +14,12 @@ export class RetryBudget {
 
   private bucket() {
     const second = Math.floor(this.now() / 1000);
-    const oldest = second - Math.ceil(this.windowMs / 1000) + 1;
-    this.buckets = this.buckets.filter((b) => b.second >= oldest);
     let b = this.buckets[this.buckets.length - 1];
-    if (!b || b.second !== second) this.buckets.push((b = { second, requests: 0, retries: 0 }));
+    // The window moves once a second: old buckets are dropped then, not on every request.
+    if (b && b.second === second) return b;
+    const oldest = second - Math.ceil(this.windowMs / 1000) + 1;
+    this.buckets = this.buckets.filter((x) => x.second >= oldest);
+    this.buckets.push((b = { second, requests: 0, retries: 0 }));
     return b;
   }
 

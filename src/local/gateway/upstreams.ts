@@ -257,12 +257,24 @@ export class UpstreamSet {
    */
   pick(exclude: Set<Upstream>): Upstream | undefined {
     const now = Date.now();
-    const all = this.list();
     const stallMs = this.stallMs();
-    const open = all.filter((u) => !exclude.has(u) && u.eligible(now));
-    const fresh = open.filter((u) => !u.stalled(now, stallMs, this.peersAnsweredAt(u)));
-    const panic = all.filter((u) => !exclude.has(u) && !u.draining && u.healthy);
-    const from = fresh.length > 0 ? fresh : open.length > 0 ? open : panic;
+    // One pass, no arrays unless some endpoint is out (the common case is every endpoint fresh).
+    let open: Upstream[] | undefined;
+    let fresh: Upstream[] | undefined;
+    let allFresh = true;
+    let n = 0;
+    for (const u of this.active.values()) {
+      n++;
+      if (exclude.has(u) || !u.eligible(now)) {
+        allFresh = false;
+        continue;
+      }
+      (open ??= []).push(u);
+      if (u.starts.size > 0 && u.stalled(now, stallMs, this.peersAnsweredAt(u))) allFresh = false;
+      else (fresh ??= []).push(u);
+    }
+    if (allFresh && n > 0) return fresh![this.next++ % n];
+    const from = fresh ?? open ?? this.list().filter((u) => !exclude.has(u) && !u.draining && u.healthy);
     if (from.length === 0) return undefined;
     return from[this.next++ % from.length];
   }
