@@ -3,8 +3,18 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { Endpoints } from "../cluster/service.js";
 import { startGateway, type Gateway } from "./gateway.js";
 import { gatewaySettingsFor } from "./settings.js";
+import { LatencyWindow } from "./latency-window.js";
 
 export type { Gateway, GatewayStats } from "./gateway.js";
+export type { LatencyPercentiles } from "./latency-window.js";
+
+/** Each app gateway's recent request durations and failures (read by the status). */
+const windows = new WeakMap<Gateway, LatencyWindow>();
+
+/** The recent latency window of a gateway started by startAppGateway. */
+export function gatewayWindow(g: Gateway): LatencyWindow | undefined {
+  return windows.get(g);
+}
 
 /**
  * What answers at `gatewayUrl`: `kube` is the LoadBalancer Service's L4 proxy (AKS's default path: no
@@ -19,8 +29,10 @@ export function checkGatewaySettings(app: AppSpec, timeScale: number): void {
 }
 
 /** The HTTP gateway for an app's LoadBalancer Service; its decisions are the cluster's events. */
-export function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
-  return startGateway(endpoints, {
+export async function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
+  const window = new LatencyWindow(10);
+  const gateway = await startGateway(endpoints, {
+    observe: (ms, failed) => window.record(ms, failed),
     settings: gatewaySettingsFor(app, o.timeScale),
     host: o.host,
     port: o.port,
@@ -33,4 +45,6 @@ export function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Clu
       return true;
     },
   });
+  windows.set(gateway, window);
+  return gateway;
 }
