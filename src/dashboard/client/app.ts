@@ -95,6 +95,8 @@ const CHARTS: ChartDef[] = [
 ];
 
 const CLUSTER_COLORS = ["#1a7f37", "#0969da", "#bf8700", "#6f42c1", "#cf222e", "#57606a"];
+/** Clusters named after a colour (blue-green) are drawn in it. */
+const NAMED_COLORS: Record<string, string> = { blue: "#0969da", green: "#1a7f37" };
 
 /**
  * A chart with one series per cluster: ready endpoints, or each cluster's share of the requests (percent).
@@ -105,7 +107,7 @@ function clusterChart(id: string, all: Sample[], pick: (s: Sample) => Record<str
   const clusters = [...new Set(all.flatMap((s) => Object.keys(pick(s) ?? {})))].sort();
   return {
     id,
-    series: clusters.map((c, i) => ({ label: c || "ready endpoints", color: CLUSTER_COLORS[i % CLUSTER_COLORS.length]! })),
+    series: clusters.map((c, i) => ({ label: c || "ready endpoints", color: NAMED_COLORS[c] ?? CLUSTER_COLORS[i % CLUSTER_COLORS.length]! })),
     values: (s) => {
       const by = pick(s);
       if (!by) return clusters.map(() => null);
