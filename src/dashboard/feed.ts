@@ -1,7 +1,7 @@
 import type { StatusV1 } from "../local/status.js";
 import type { ClusterEvent } from "../scaling/events.js";
 import { Ring } from "./history.js";
-import { GatewayRate, ProcessedRate, sampleOf, viewOf, type Backfill, type Push, type View } from "./snapshot.js";
+import { GatewayRate, ProcessedRate, TrafficRates, sampleOf, viewOf, type Backfill, type Push, type View } from "./snapshot.js";
 
 export interface FeedOptions {
   controlUrl: string;
@@ -30,6 +30,9 @@ export class Feed {
   private reading?: AbortController;
   private readonly rate = new ProcessedRate();
   private readonly gatewayRate = new GatewayRate();
+  private readonly trafficRates = new TrafficRates();
+  /** The page's own actions and their answers, sent with the next push. */
+  private notes: ClusterEvent[] = [];
 
   constructor(private readonly o: FeedOptions) {
     this.samples = new Ring(Math.max(1, Math.round((o.windowSeconds * 1000) / o.intervalMs)));
@@ -54,6 +57,15 @@ export class Feed {
 
   backfill(): Backfill {
     return { samples: this.samples.toArray(), events: this.events.toArray(), view: this.view, windowSeconds: this.o.windowSeconds };
+  }
+
+  /** An action taken from the page: an event of the dashboard's own in the feed (what was asked, what came back). */
+  note(type: ClusterEvent["type"], reason: string, message: string): void {
+    const e: ClusterEvent = { time: Date.now(), type, object: "dashboard/action", reason, message };
+    this.events.push(e);
+    this.notes.push(e);
+    // Bounded even if the control API stops answering (no push takes them).
+    if (this.notes.length > this.o.eventCapacity) this.notes.splice(0, this.notes.length - this.o.eventCapacity);
   }
 
   subscribe(fn: (p: Push) => void): () => void {
@@ -83,7 +95,9 @@ export class Feed {
     }
     const fresh = this.newEvents(listed);
     for (const e of fresh) this.events.push(e);
-    const push: Push = { sample: sampleOf(status, this.rate.next(status), this.gatewayRate.next(status)), events: fresh, view: viewOf(status) };
+    // Kept already when noted; pushed now, after the runtime's own events of this read.
+    fresh.push(...this.notes.splice(0));
+    const push: Push = { sample: sampleOf(status, this.rate.next(status), this.gatewayRate.next(status), this.trafficRates.next(status)), events: fresh, view: viewOf(status) };
     this.samples.push(push.sample);
     this.view = push.view;
     for (const l of this.listeners) l(push);

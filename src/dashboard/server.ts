@@ -45,10 +45,23 @@ function assets(): Map<string, { type: string; body: Buffer }> {
     ["/", { type: "text/html; charset=utf-8", body: Buffer.from(PAGE_HTML) }],
     ["/assets/app.css", { type: "text/css; charset=utf-8", body: Buffer.from(PAGE_CSS) }],
     ["/assets/app.js", { type: "text/javascript; charset=utf-8", body: file(fileURLToPath(new URL("./client/app.js", import.meta.url))) }],
+    ["/assets/markers.js", { type: "text/javascript; charset=utf-8", body: file(fileURLToPath(new URL("./client/markers.js", import.meta.url))) }],
     ["/assets/uplot.js", { type: "text/javascript; charset=utf-8", body: file(require.resolve("uplot/dist/uPlot.iife.min.js")) }],
     ["/assets/uplot.css", { type: "text/css; charset=utf-8", body: file(require.resolve("uplot/dist/uPlot.min.css")) }],
   ]);
 }
+
+/** The control API's actions the page may call, under /api instead of /v1. */
+const ACTIONS = [
+  /^\/api\/scale$/,
+  /^\/api\/autoscaler$/,
+  /^\/api\/nodes\/[^/]+\/(stop|start|drain|cordon|uncordon)$/,
+  /^\/api\/load$/,
+  /^\/api\/drill\/node-failure$/,
+  // Blue-green (shown only when the status has a blueGreen field).
+  /^\/api\/upgrade$/,
+  /^\/api\/upgrade\/(rollback|finish)$/,
+];
 
 const SECURITY_HEADERS = {
   // Scripts and styles only from this server; no inline script, no framing, no referrer carrying a URL.
@@ -112,7 +125,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     if (req.method === "GET" && url.pathname === "/api/stream") return stream(req, res);
     if (req.method === "GET" && url.pathname === "/api/history") return json(res, 200, feed.backfill());
-    if (req.method === "POST" && (url.pathname === "/api/scale" || /^\/api\/nodes\/[^/]+\/(stop|start|drain|cordon|uncordon)$/.test(url.pathname))) {
+    if (req.method === "POST" && ACTIONS.some((re) => re.test(url.pathname))) {
       // A cross-site form cannot send JSON without a preflight this server never grants, nor an Origin of ours.
       if (!(req.headers["content-type"] ?? "").startsWith("application/json")) return json(res, 415, { error: "send application/json" });
       if (req.headers.origin !== undefined && req.headers.origin !== origin()) return json(res, 403, { error: "cross-origin request refused" });
@@ -141,7 +154,29 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     const ac = new AbortController();
     res.on("close", () => ac.abort());
-    const r = await fetch(`${o.controlUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${o.token}`, "content-type": "application/json" }, body, signal: ac.signal });
+    const asked = `POST ${path}${body.trim() && body.trim() !== "{}" ? ` ${clip(body.trim().replace(/\s+/g, " "), 80)}` : ""}`;
+    let r: Response;
+    try {
+      r = await fetch(`${o.controlUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${o.token}`, "content-type": "application/json" }, body, signal: ac.signal });
+    } catch {
+      feed.note("Warning", "ActionFailed", `${asked}: the runtime's control API did not answer`);
+      return json(res, 502, { error: "the runtime's control API did not answer (is `akspilot up` still running?)" });
+    }
+    // Every action shows in the feed with its outcome; a refusal with the control API's own words.
+    if (r.ok) feed.note("Normal", "Action", `${asked} → ${r.status}`);
+    else {
+      const text = await r.text();
+      let why = text.trim().slice(0, 300);
+      try {
+        why = String((JSON.parse(text) as { error?: unknown }).error ?? why);
+      } catch {
+        /* not JSON: the text as it came */
+      }
+      feed.note("Warning", "ActionRefused", `${asked} → ${r.status}: ${clip(why, 200)}`);
+      res.writeHead(r.status, { ...SECURITY_HEADERS, "content-type": "application/json" });
+      res.end(JSON.stringify({ error: why }));
+      return;
+    }
     res.writeHead(r.status, { ...SECURITY_HEADERS, "content-type": r.headers.get("content-type") ?? "application/json" });
     // A drain streams its progress (NDJSON): it is passed on as it comes.
     if (r.body) Readable.fromWeb(r.body as import("node:stream/web").ReadableStream<Uint8Array>).on("error", () => res.end()).pipe(res);

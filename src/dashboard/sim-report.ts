@@ -49,7 +49,11 @@ export function simReportHtml(data: ReportData): string {
   const require = createRequire(import.meta.url);
   const uplotJs = readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js"), "utf8");
   const uplotCss = readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8");
-  const appJs = readFileSync(fileURLToPath(new URL("./client/report.js", import.meta.url)), "utf8").replace(/\n\/\/# sourceMappingURL=.*$/m, "");
+  const client = (name: string) => readFileSync(fileURLToPath(new URL(`./client/${name}`, import.meta.url)), "utf8").replace(/\n\/\/# sourceMappingURL=.*$/m, "");
+  const appJs = client("report.js");
+  // The page's script imports the shared marker module as "./markers.js": an import map hands it over as a
+  // data: URL, so the one file still needs nothing beside it.
+  const importMap = { imports: { "./markers.js": `data:text/javascript;base64,${Buffer.from(client("markers.js")).toString("base64")}` } };
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -64,6 +68,7 @@ export function simReportHtml(data: ReportData): string {
 <h1>${escapeHtml(data.title)}</h1>
 <div id="runs"></div>
 <script id="report-data" type="application/json">${scriptJson(data)}</script>
+<script type="importmap">${scriptJson(importMap)}</script>
 <script>${inline(uplotJs, "script")}</script>
 <script type="module">${inline(appJs, "script")}</script>
 </body>

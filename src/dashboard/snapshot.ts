@@ -26,7 +26,32 @@ export interface Sample {
   g?: [number, number, number, number] | null;
   /** Ready endpoints behind the blueprint's Service, per cluster; null where the blueprint serves no HTTP. */
   e?: Record<string, number> | null;
+  /** The HTTP gateway's failed requests (5xx) per second; null without that gateway. */
+  f?: number | null;
+  /** The HTTP gateway's request latency over its recent window, ms: p50, p95, p99; null when none finished. */
+  l?: [number, number, number] | null;
+  /** EDW end-to-end latency (enqueued → stored) of the messages stored lately, ms: p50, p95. */
+  x?: [number, number] | null;
+  /** Requests per second per cluster, where the gateway splits traffic between clusters (blue-green). */
+  c?: Record<string, number> | null;
 }
+
+/** The blue-green upgrade's state, where the run has one (optional within v1). */
+export interface BlueGreenView {
+  stage: string;
+  phase: string;
+  activeCluster: string | null;
+  standbyCluster: string | null;
+  targetVersion: string | null;
+  weights: Record<string, number>;
+  owner: string | null;
+}
+
+/** Fields of StatusV1 other parts of the runtime add within v1; read only when present. */
+type StatusAdditions = StatusV1 & {
+  gateway: (NonNullable<StatusV1["gateway"]> & { byCluster?: Record<string, { requests: number; failed: number }> }) | null;
+  blueGreen?: Partial<BlueGreenView> | null;
+};
 
 /** The ScaledObject's thresholds, where the blueprint autoscales on a queue. */
 export interface ScaledObjectView {
@@ -48,9 +73,12 @@ export interface View {
   notes: Record<string, string>;
   /** When each autoscaler loop (keda, hpa, …) ticks next, ms since the epoch. */
   nextTicks: Record<string, number>;
+  /** What the run can be loaded with from the page: messages (a queue) and/or requests (a gateway). */
+  load: { messages: boolean; requests: boolean };
+  blueGreen: BlueGreenView | null;
   deployments: StatusV1["deployments"];
   pods: { cluster: string; name: string; deployment: string; node: string | null; phase: string; waiting: string | null; ready: boolean; restarts: number; ageSeconds: number; inFlight: number }[];
-  nodes: { cluster: string; name: string; pool: string; poolKind: string; type: string; phase: string; powered: boolean; schedulable: boolean; pods: number; cpuRequestedMillis: number; cpuAllocatableMillis: number; ageSeconds: number }[];
+  nodes: { cluster: string; name: string; pool: string; poolKind: string; type: string; phase: string; powered: boolean; schedulable: boolean; pods: number; cpuRequestedMillis: number; cpuAllocatableMillis: number; ageSeconds: number; launchedAt: number | null; expectedReadyAt: number | null; launchReason: string | null }[];
 }
 
 /** The first message of every stream: the history window and the newest view (a reload backfills from it). */
@@ -132,6 +160,57 @@ export class GatewayRate {
   }
 }
 
+/** Counters (by key) as rates per second between two reads; a counter that goes down counts from zero again. */
+export class CounterRates {
+  private last?: { time: number; c: Map<string, number> };
+
+  next(time: number, counters: Record<string, number> | null | undefined): Record<string, number> | null {
+    if (!counters) {
+      this.last = undefined;
+      return null;
+    }
+    const prev = this.last;
+    this.last = { time, c: new Map(Object.entries(counters)) };
+    const seconds = prev ? (time - prev.time) / 1000 : 0;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(counters)) {
+      const before = prev?.c.get(k) ?? 0;
+      out[k] = seconds > 0 ? Math.round(((v >= before ? v - before : v) / seconds) * 10) / 10 : 0;
+    }
+    return out;
+  }
+}
+
+/** The gateway's failed requests and its per-cluster requests, as rates: what the sample adds to `g`. */
+export class TrafficRates {
+  private readonly failed = new CounterRates();
+  private readonly clusters = new CounterRates();
+
+  next(s: StatusV1): Pick<Sample, "f" | "c"> {
+    const g = (s as StatusAdditions).gateway;
+    const failed = this.failed.next(s.time, typeof g?.failed === "number" ? { failed: g.failed } : null);
+    const by = g?.byCluster;
+    const clusters = this.clusters.next(s.time, by ? Object.fromEntries(Object.entries(by).map(([c, x]) => [c, Number(x.requests) || 0])) : null);
+    return { f: failed ? failed.failed! : null, c: clusters };
+  }
+}
+
+/** The blue-green state as the page shows it, or null where the run has none. */
+export function blueGreenOf(s: StatusV1): BlueGreenView | null {
+  const b = (s as StatusAdditions).blueGreen;
+  if (!b || typeof b !== "object") return null;
+  const str = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? null : String(v));
+  const weights: Record<string, number> = {};
+  if (b.weights && typeof b.weights === "object") for (const [k, v] of Object.entries(b.weights)) if (typeof v === "number") weights[k] = v;
+  return { stage: str(b.stage) ?? "", phase: str(b.phase) ?? "", activeCluster: str(b.activeCluster), standbyCluster: str(b.standbyCluster), targetVersion: str(b.targetVersion), weights, owner: str(b.owner) };
+}
+
+/** EDW end-to-end latency from the driver's status (`extra.latency`), p50 and p95. */
+function storedLatencyOf(extra: Record<string, unknown>): [number, number] | null {
+  const l = extra.latency as { p50Ms?: unknown; p95Ms?: unknown } | null | undefined;
+  return l && typeof l.p50Ms === "number" && typeof l.p95Ms === "number" ? [l.p50Ms, l.p95Ms] : null;
+}
+
 /**
  * Ready endpoints per cluster: the gateway's own view where it runs (healthy and not ejected), else the
  * ready pods the Service's L4 proxy sends to. Null where the blueprint has no Service at a gateway URL.
@@ -152,7 +231,7 @@ export function endpointsOf(s: StatusV1): Record<string, number> | null {
   return out;
 }
 
-export function sampleOf(s: StatusV1, processedPerSecond = 0, gateway: Sample["g"] = null): Sample {
+export function sampleOf(s: StatusV1, processedPerSecond = 0, gateway: Sample["g"] = null, traffic: Pick<Sample, "f" | "c"> = {}): Sample {
   const sum = (f: (d: StatusV1["deployments"][number]) => number) => s.deployments.reduce((a, d) => a + f(d), 0);
   return {
     t: s.time,
@@ -163,6 +242,10 @@ export function sampleOf(s: StatusV1, processedPerSecond = 0, gateway: Sample["g
     m: processedPerSecond,
     g: gateway,
     e: endpointsOf(s),
+    f: traffic.f ?? null,
+    l: s.gateway?.latencyMs ? [s.gateway.latencyMs.p50, s.gateway.latencyMs.p95, s.gateway.latencyMs.p99] : null,
+    x: storedLatencyOf(s.extra),
+    c: traffic.c ?? null,
   };
 }
 
@@ -176,8 +259,10 @@ export function viewOf(s: StatusV1): View {
     scaledObject: scaledObjectOf(s.extra),
     notes: s.autoscaler?.notes ?? {},
     nextTicks: s.autoscaler?.nextTicks ?? {},
+    load: { messages: s.queueDepth !== null, requests: s.gateway !== null },
+    blueGreen: blueGreenOf(s),
     deployments: s.deployments,
     pods: s.pods.map((p) => ({ cluster: p.cluster, name: p.name, deployment: p.deployment, node: p.node, phase: p.phase, waiting: p.waiting, ready: p.ready, restarts: p.restarts, ageSeconds: p.ageSeconds, inFlight: p.inFlight })),
-    nodes: s.nodes.map((n) => ({ cluster: n.cluster, name: n.name, pool: n.pool, poolKind: n.poolKind, type: n.type, phase: n.phase, powered: n.powered, schedulable: n.schedulable, pods: n.pods, cpuRequestedMillis: n.cpuRequestedMillis, cpuAllocatableMillis: n.cpuAllocatableMillis, ageSeconds: n.ageSeconds })),
+    nodes: s.nodes.map((n) => ({ cluster: n.cluster, name: n.name, pool: n.pool, poolKind: n.poolKind, type: n.type, phase: n.phase, powered: n.powered, schedulable: n.schedulable, pods: n.pods, cpuRequestedMillis: n.cpuRequestedMillis, cpuAllocatableMillis: n.cpuAllocatableMillis, ageSeconds: n.ageSeconds, launchedAt: n.launchedAt ?? null, expectedReadyAt: n.expectedReadyAt ?? null, launchReason: n.launchReason ?? null })),
   };
 }

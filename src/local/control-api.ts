@@ -4,6 +4,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { ClusterEvent } from "./cluster/events.js";
 import { statusSnapshot, type StatusSource } from "./status.js";
 import { UserError, errorMessage } from "../errors.js";
+import { ControlActions, parseLoad } from "./control-actions.js";
 
 export interface ControlApi {
   url: string;
@@ -72,6 +73,8 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
   const streams = new Set<ServerResponse>();
   const drains = new Set<AbortController>();
   const rt = t.runtime;
+  let selfUrl = "";
+  const actions = new ControlActions(rt, { url: () => selfUrl, token });
   const server: Server = createServer((req, res) => {
     const auth = req.headers.authorization ?? "";
     if (!auth.startsWith("Bearer ") || !sameToken(auth.slice(7), token)) {
@@ -162,6 +165,23 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
       }
       return send(res, 200, { cluster: cluster.name, node: name, action });
     }
+    if (req.method === "POST" && path === "/v1/load") {
+      const load = parseLoad(await readJson(req));
+      if (load.kind === "messages") {
+        if (!t.load) throw new UserError(`blueprint ${rt.blueprint.name} has no queue to load`, rt.gatewayUrl ? 'send {"requests": N} for its gateway' : "run `akspilot up edw`");
+        return send(res, 202, t.load(load.count));
+      }
+      return send(res, 202, actions.requests(load.count, load.rate));
+    }
+    if (req.method === "POST" && path === "/v1/drill/node-failure") {
+      const body = await readJson(req);
+      const num = (k: string, dflt: number, max: number) => {
+        const v = body[k] ?? dflt;
+        if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max) throw new UserError(`"${k}" must be a number above 0 and at most ${max}, got ${echo(v)}`, `send {"${k}": ${dflt}} or leave it out`);
+        return v;
+      };
+      return send(res, 202, actions.nodeFailure({ rate: num("rate", 20, 1000), durationSeconds: num("durationSeconds", 5, 3600) }));
+    }
     send(res, 404, { error: `no route ${req.method} ${path.slice(0, 80)}` });
   }
 
@@ -170,10 +190,13 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
     server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  selfUrl = `http://${host}:${port}`;
   return {
-    url: `http://${host}:${port}`,
+    url: selfUrl,
     token,
     close: async () => {
+      // A drill running starts its node again through this API: it is stopped while the API still serves.
+      await actions.close();
       for (const d of drains) d.abort();
       for (const s of streams) s.end();
       await new Promise<void>((r) => {

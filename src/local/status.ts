@@ -1,5 +1,6 @@
 import type { LocalRuntime } from "./runtime.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { gatewayWindow } from "./gateway/index.js";
 
 /** The autoscaler as the control API sees it: pause/resume and its last decisions. */
 export interface ControlAutoscaler {
@@ -25,7 +26,13 @@ export interface StatusV1 {
   paused: boolean;
   gatewayUrl: string | null;
   /** What answers at gatewayUrl (`kube`: the Service's L4 proxy; `akspilot`: the HTTP gateway) and, for the latter, its view of the endpoints. */
-  gateway: { mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; held: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[] } | null;
+  gateway: {
+    mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; held: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[];
+    /** Requests answered with a 5xx since the start (a counter); null behind the L4 proxy. */
+    failed?: number | null;
+    /** Durations of the requests that finished in the last 10 s, ms (null: none, or the L4 proxy). */
+    latencyMs?: { p50: number; p95: number; p99: number } | null;
+  } | null;
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
   queueDepth: number | null;
@@ -73,6 +80,12 @@ export interface StatusV1 {
     cpuRequestedMillis: number;
     cpuAllocatableMillis: number;
     ageSeconds: number;
+    /** When the node was launched (VM create started), ms since the epoch. */
+    launchedAt?: number;
+    /** While Provisioning: when it is expected Ready (launch + the node startup time), ms since the epoch. */
+    expectedReadyAt?: number | null;
+    /** Why it was launched, in the provisioner's words. */
+    launchReason?: string | null;
   }[];
   services: { cluster: string; name: string; type: string; port: number; url: string; endpoints: { pod: string; node: string; port: number; ready: boolean; terminating: boolean }[] }[];
   podSeconds: number;
@@ -86,6 +99,8 @@ export interface StatusSource {
   autoscaler?: ControlAutoscaler;
   policy?: string;
   extra?: () => Promise<Record<string, unknown>>;
+  /** `POST /v1/load {"messages": N}`: the blueprint's own producer path (EDW), if it has one. */
+  load?: (messages: number) => Record<string, unknown>;
 }
 
 function clusterStatus(c: Cluster, now: number) {
@@ -135,6 +150,9 @@ function clusterStatus(c: Cluster, now: number) {
       cpuRequestedMillis: n.type.cpuMillis - room.cpuMillis,
       cpuAllocatableMillis: n.type.cpuMillis,
       ageSeconds: Math.round((now - n.createdAt) / 1000),
+      launchedAt: n.createdAt,
+      expectedReadyAt: n.phase === "Provisioning" ? (n.expectedReadyAt ?? null) : null,
+      launchReason: n.launchReason ?? null,
     };
   });
   return { deployments, pods, nodes };
@@ -145,6 +163,7 @@ function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
   if (!lb) return null;
   if (!lb.gateway) return { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] };
   const g = lb.gateway.stats();
+  const recent = gatewayWindow(lb.gateway);
   return {
     mode: "akspilot",
     url: lb.gateway.url,
@@ -153,6 +172,8 @@ function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
     retriesRefused: g.retriesRefused,
     held: g.held,
     endpoints: g.endpoints.map((e) => ({ pod: e.pod, healthy: e.healthy, ejected: e.ejected, inFlight: e.inFlight, ejections: e.ejections })),
+    failed: recent ? recent.failed : null,
+    latencyMs: recent ? recent.percentiles() : null,
   };
 }
 

@@ -52,6 +52,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
         },
         policy: o.driver.policy,
         extra: o.driver.status ? () => o.driver.status!() : undefined,
+        load: o.driver.load ? (n) => o.driver.load!(n) : undefined,
       }, o.runtime.host);
       // The dashboard is a client of the control API, over HTTP like any other.
       if (o.dashboard) dashboard = await startDashboard({ controlUrl: control.url, token: control.token, host: o.dashboard.host });

@@ -108,3 +108,17 @@ test("simulate --report refuses a path it cannot write, in one line, before simu
     assert.ok(!existsSync(path.replace(/\/$/, "") + ".html"));
   }
 });
+
+test("simulate --compare with --policy is refused in one line (--compare runs both policies), nothing written", (t) => {
+  const dir = tempDir(t, "akspilot-report-");
+  const trace = writeTrace(dir);
+  const out = join(dir, "out.html");
+  const r = simulate(dir, ["--trace", trace, "--work-ms", "200", "--compare", "--policy", "predictive", "--report", out]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--compare runs both keda and predictive, so --policy predictive would be ignored/);
+  assert.equal(r.stderr.trim().split("\n").length <= 2, true, r.stderr);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.equal(existsSync(out), false);
+  // --policy keda left at its default is no conflict.
+  assert.equal(simulate(dir, ["--trace", trace, "--work-ms", "200", "--compare", "--json"]).status, 0);
+});

@@ -77,8 +77,12 @@ export function registerSimulateCommand(program: Command): void {
     .option("--json", "print one JSON object {timeline, summary} (with --events: {timeline, summary, events})")
     .option("--events", "include every scaling and node event with its reason, as the local runtime records them")
     .option("--report <file.html>", "also write one self-contained HTML file with charts of the run (opens offline)")
-    .option("--compare", "run keda and predictive on the same inputs (side by side in --report; a list of both in --json)")
-    .action(async (f: SimulateFlags) => {
+    .option("--compare", "run keda and predictive on the same inputs (side by side in --report; a list of both in --json); not with --policy")
+    .action(async (f: SimulateFlags, cmd: Command) => {
+      // --compare runs both policies: a --policy given with it would be silently ignored, so it is refused.
+      if (f.compare && cmd.getOptionValueSource("policy") === "cli") {
+        throw new UserError(`--compare runs both keda and predictive, so --policy ${clip(f.policy)} would be ignored`, "leave out --policy, or leave out --compare to run one policy");
+      }
       const reportFile = f.report !== undefined ? checkReportPath(f.report) : undefined;
       const [{ simulate }, { loadSimInputs }, { formatSimResult }] = await Promise.all([
         import("../../sim/engine.js"),

@@ -3,15 +3,10 @@
 import type UPlot from "uplot";
 import type { Backfill, Push, Sample, View } from "../snapshot.js";
 import type { ClusterEvent } from "../../scaling/events.js";
+import { markerOf, markerPlugin, type Mark } from "./markers.js";
 
 declare const uPlot: typeof UPlot;
 
-/** Event reasons drawn as markers on every chart. */
-const MARKERS: Record<string, { kind: string; color: string }> = {
-  ScalingReplicaSet: { kind: "scale", color: "#6f42c1" },
-  Launched: { kind: "node launch", color: "#0969da" },
-  VMStopped: { kind: "node stop", color: "#cf222e" },
-};
 const EVENTS_SHOWN = 300;
 
 const $ = <T extends HTMLElement>(sel: string): T => document.querySelector<T>(sel)!;
@@ -74,9 +69,21 @@ const CHARTS: ChartDef[] = [
     values: (s) => [...s.k],
   },
   {
+    id: "chart-latency",
+    series: [{ label: "p50 ms", color: "#1a7f37" }, { label: "p95 ms", color: "#cf222e", dash: [4, 3] }],
+    values: (s) => (s.x ? [s.x[0], s.x[1]] : [null, null]),
+    absent: noQueue,
+  },
+  {
     id: "chart-gw-requests",
-    series: [{ label: "requests per second", color: "#0969da" }],
-    values: (s) => [s.g ? s.g[0] : null],
+    series: [{ label: "requests per second", color: "#0969da" }, { label: "failed (5xx) per second", color: "#cf222e" }],
+    values: (s) => [s.g ? s.g[0] : null, s.g ? (s.f ?? 0) : null],
+    absent: noGateway,
+  },
+  {
+    id: "chart-gw-latency",
+    series: [{ label: "p50 ms", color: "#1a7f37" }, { label: "p95 ms", color: "#bf8700", dash: [4, 3] }, { label: "p99 ms", color: "#cf222e" }],
+    values: (s) => (s.l ? [...s.l] : [null, null, null]),
     absent: noGateway,
   },
   {
@@ -88,46 +95,45 @@ const CHARTS: ChartDef[] = [
 ];
 
 const CLUSTER_COLORS = ["#1a7f37", "#0969da", "#bf8700", "#6f42c1", "#cf222e", "#57606a"];
+/** Clusters named after a colour (blue-green) are drawn in it. */
+const NAMED_COLORS: Record<string, string> = { blue: "#0969da", green: "#1a7f37" };
 
 /**
- * Ready endpoints per cluster. Its series are the clusters the run reports, known only once it does, so
- * the chart's definition is made from the samples (and remade if the set of clusters changes).
+ * A chart with one series per cluster: ready endpoints, or each cluster's share of the requests (percent).
+ * Its series are the clusters the run reports, known only once it does, so the definition is made from
+ * the samples (and remade when the set of clusters changes).
  */
-function endpointsChart(all: Sample[]): ChartDef {
-  const clusters = [...new Set(all.flatMap((s) => Object.keys(s.e ?? {})))].sort();
+function clusterChart(id: string, all: Sample[], pick: (s: Sample) => Record<string, number> | null | undefined, share: boolean): ChartDef {
+  const clusters = [...new Set(all.flatMap((s) => Object.keys(pick(s) ?? {})))].sort();
   return {
-    id: "chart-endpoints",
-    series: clusters.map((c, i) => ({ label: c || "ready endpoints", color: CLUSTER_COLORS[i % CLUSTER_COLORS.length]! })),
-    values: (s) => clusters.map((c) => (s.e ? (s.e[c] ?? 0) : null)),
-    absent: (xs) => xs.every((s) => !s.e),
+    id,
+    series: clusters.map((c, i) => ({ label: c || "ready endpoints", color: NAMED_COLORS[c] ?? CLUSTER_COLORS[i % CLUSTER_COLORS.length]! })),
+    values: (s) => {
+      const by = pick(s);
+      if (!by) return clusters.map(() => null);
+      if (!share) return clusters.map((c) => by[c] ?? 0);
+      const total = clusters.reduce((a, c) => a + (by[c] ?? 0), 0);
+      return clusters.map((c) => (total > 0 ? Math.round(((by[c] ?? 0) / total) * 100) : null));
+    },
+    absent: (xs) => xs.every((s) => !pick(s)),
   };
 }
 
-/** Draws a vertical line at each marked event inside the visible time range. */
-function markerPlugin(): UPlot.Plugin {
-  return {
-    hooks: {
-      draw: (u: UPlot) => {
-        const { ctx } = u;
-        const [min, max] = [u.scales.x!.min ?? 0, u.scales.x!.max ?? 0];
-        ctx.save();
-        ctx.lineWidth = 1.5 * devicePixelRatio;
-        for (const e of events) {
-          const m = MARKERS[e.reason];
-          const t = e.time / 1000;
-          if (!m || t < min || t > max) continue;
-          const x = Math.round(u.valToPos(t, "x", true));
-          ctx.strokeStyle = m.color;
-          ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
-          ctx.beginPath();
-          ctx.moveTo(x, u.bbox.top);
-          ctx.lineTo(x, u.bbox.top + u.bbox.height);
-          ctx.stroke();
-        }
-        ctx.restore();
-      },
-    },
-  };
+/** The per-cluster charts, made from the samples: their element id, what they count, and whether as shares. */
+const CLUSTER_CHARTS: [string, (s: Sample) => Record<string, number> | null | undefined, boolean][] = [
+  ["chart-endpoints", (s) => s.e, false],
+  ["chart-share", (s) => s.c, true],
+];
+
+/** The marked events, on the charts' time scale (seconds), remade with every render. */
+let marks: Mark[] = [];
+
+function updateMarks(): void {
+  marks = [];
+  for (const e of events) {
+    const m = markerOf(e.reason);
+    if (m) marks.push({ t: e.time / 1000, color: m.color });
+  }
 }
 
 const plots = new Map<string, UPlot>();
@@ -136,12 +142,12 @@ function chartWidth(fig: HTMLElement): number {
   return Math.max(300, fig.clientWidth - 12);
 }
 
-let endpoints: { def: ChartDef; key: string } | null = null;
+const perCluster = new Map<string, { def: ChartDef; key: string }>();
 
 function buildCharts(): void {
   for (const def of CHARTS) makePlot(def);
   addEventListener("resize", () => {
-    for (const def of [...CHARTS, ...(endpoints ? [endpoints.def] : [])]) plots.get(def.id)!.setSize({ width: chartWidth($(`#${def.id}`)), height: 180 });
+    for (const def of [...CHARTS, ...[...perCluster.values()].map((x) => x.def)]) plots.get(def.id)!.setSize({ width: chartWidth($(`#${def.id}`)), height: 180 });
   });
 }
 
@@ -152,7 +158,7 @@ function makePlot(def: ChartDef): void {
   const opts: UPlot.Options = {
     width: chartWidth(fig),
     height: 180,
-    plugins: [markerPlugin()],
+    plugins: [markerPlugin(() => marks)],
     // At least a minute across, so the first seconds of a run do not show sub-second ticks.
     scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
     axes: [{}, { size: 40 }],
@@ -163,13 +169,15 @@ function makePlot(def: ChartDef): void {
 
 function drawCharts(): void {
   const xs = samples.map((s) => s.t / 1000);
-  const ep = endpointsChart(samples);
-  const key = ep.series.map((x) => x.label).join("\n");
-  if (endpoints?.key !== key) {
-    endpoints = { def: ep, key };
-    makePlot(ep);
+  for (const [id, pick, share] of CLUSTER_CHARTS) {
+    const def = clusterChart(id, samples, pick, share);
+    const key = def.series.map((x) => x.label).join("\n");
+    if (perCluster.get(id)?.key !== key) {
+      perCluster.set(id, { def, key });
+      makePlot(def);
+    }
   }
-  for (const def of [...CHARTS, endpoints.def]) {
+  for (const def of [...CHARTS, ...[...perCluster.values()].map((x) => x.def)]) {
     const rows = samples.map((s) => def.values(s, view));
     const data = [xs, ...def.series.map((_, i) => rows.map((r) => r[i] ?? null))] as UPlot.AlignedData;
     plots.get(def.id)!.setData(data);
@@ -202,6 +210,26 @@ function list(title: string, items: string[]): HTMLElement {
   return box;
 }
 
+/** A booting node: since when, when it should be Ready (its startup time), and why it was launched. */
+function bootLine(n: View["nodes"][number], now: number): string {
+  let eta = "";
+  if (n.expectedReadyAt !== null) {
+    const left = Math.round((n.expectedReadyAt - now) / 1000);
+    const at = new Date(n.expectedReadyAt).toISOString().slice(11, 19);
+    eta = left >= 0 ? `; Ready in ~${left} s (at ${at})` : `; expected Ready ${-left} s ago (${at}), still registering`;
+  }
+  return `${n.name} (${n.type}, pool ${n.pool}) booting for ${age(n.ageSeconds)}${eta}${n.launchReason ? `; launched: ${n.launchReason}` : ""}`;
+}
+
+function blueGreenLines(b: NonNullable<View["blueGreen"]>): string[] {
+  const weights = Object.entries(b.weights).map(([c, w]) => `${c} ${w}%`).join(", ");
+  return [
+    `upgrade stage ${b.stage || "–"}${b.phase ? ` (${b.phase})` : ""}${b.targetVersion ? `, to version ${b.targetVersion}` : ""}`,
+    `active ${b.activeCluster ?? "–"}, standby ${b.standbyCluster ?? "–"}${b.owner ? `; the gateway is owned by ${b.owner}` : ""}`,
+    ...(weights ? [`weights: ${weights}`] : []),
+  ];
+}
+
 function renderWhy(v: View): void {
   const body = $("#why-body");
   const parts: HTMLElement[] = [];
@@ -224,7 +252,8 @@ function renderWhy(v: View): void {
   const reasons = [...byReason].map(([why, names]) => `${names.length} pod${names.length > 1 ? "s" : ""} (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}): ${why}`);
   parts.push(list("Pending pods", reasons.length ? reasons : ["none"]));
   const booting = v.nodes.filter((n) => n.phase === "Provisioning");
-  parts.push(list("Nodes provisioning", booting.length ? booting.map((n) => `${n.name} (${n.type}, pool ${n.pool}) booting for ${age(n.ageSeconds)}`) : ["none"]));
+  parts.push(list("Nodes provisioning", booting.length ? booting.map((n) => bootLine(n, v.time)) : ["none"]));
+  if (v.blueGreen) parts.push(list("Traffic", blueGreenLines(v.blueGreen)));
   const down = v.nodes.filter((n) => n.phase === "NotReady" || !n.powered);
   if (down.length) parts.push(list("Nodes down", down.map((n) => `${n.name}: ${n.powered ? "" : "VM off, "}${n.phase}`)));
   body.replaceChildren(...parts);
@@ -289,11 +318,26 @@ function renderHeader(v: View): void {
   $("#summary").textContent = `${v.queueDepth !== null ? `queue ${v.queueDepth} · ` : ""}replicas ${d[1]}/${d[0]} ready · nodes ${v.nodes.filter((n) => n.phase === "Ready").length}/${v.nodes.length} Ready · policy ${v.policy}${v.paused ? " (paused)" : ""}`;
 }
 
+function renderControls(v: View): void {
+  $("#autoscaler-paused").hidden = !v.paused;
+  $("#load-form").hidden = !v.load.messages && !v.load.requests;
+  $("#load-label").textContent = v.load.messages ? "Messages" : "Requests (100 per second)";
+  $("#drill").hidden = !v.load.requests;
+  const bg = $("#bluegreen");
+  bg.hidden = !v.blueGreen;
+  if (v.blueGreen) {
+    const text = blueGreenLines(v.blueGreen).join("; ");
+    if ($("#bluegreen-state").textContent !== text) $("#bluegreen-state").textContent = text;
+  }
+}
+
 function render(): void {
+  updateMarks();
   drawCharts();
   if (view) {
     renderHeader(view);
     renderWhy(view);
+    renderControls(view);
     renderTables(view);
   }
   renderEvents();
@@ -301,7 +345,11 @@ function render(): void {
 
 // ---- actions ---------------------------------------------------------------------------------------
 
-async function act(path: string, body: unknown, what: string): Promise<void> {
+/**
+ * Calls an action and says how it went: "done" (200), "started" (202, it goes on in the background and
+ * its events follow), or the refusal in the control API's words. With `answer`, the reply is shown too.
+ */
+async function act(path: string, body: unknown, what: string, answer = false): Promise<void> {
   const out = $("#action-result");
   out.textContent = `${what}…`;
   try {
@@ -314,7 +362,8 @@ async function act(path: string, body: unknown, what: string): Promise<void> {
     } catch {
       /* a line of progress, shown as it is */
     }
-    out.textContent = res.ok ? `${what}: done` : `${what}: ${msg}`;
+    const reply = answer && res.ok && msg ? ` (${msg.length > 200 ? `${msg.slice(0, 199)}…` : msg})` : "";
+    out.textContent = res.ok ? `${what}: ${res.status === 202 ? "started" : "done"}${reply}` : `${what}: ${msg}`;
   } catch (e) {
     out.textContent = `${what}: ${(e as Error).message}`;
   }
@@ -327,6 +376,21 @@ $("#scale-form").addEventListener("submit", (ev) => {
   void act("/api/scale", pause ? { replicas, pause } : { replicas }, `scale to ${replicas}`);
 });
 $("#events-filter").addEventListener("input", renderEvents);
+$("#resume").addEventListener("click", () => void act("/api/autoscaler", { paused: false }, "resume the autoscaler"));
+$("#load-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const n = Number($<HTMLInputElement>("#load-count").value);
+  const messages = view?.load.messages ?? false;
+  void act("/api/load", messages ? { messages: n } : { requests: n }, `load burst of ${n} ${messages ? "messages" : "requests"}`);
+});
+$("#drill-node-failure").addEventListener("click", () => void act("/api/drill/node-failure", {}, "node-failure drill"));
+$("#upgrade-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const to = $<HTMLInputElement>("#upgrade-to").value.trim();
+  void act("/api/upgrade", { to }, `upgrade to ${to}`, true);
+});
+$("#upgrade-rollback").addEventListener("click", () => void act("/api/upgrade/rollback", {}, "rollback", true));
+$("#upgrade-finish").addEventListener("click", () => void act("/api/upgrade/finish", {}, "finish the upgrade", true));
 
 // ---- stream ----------------------------------------------------------------------------------------
 

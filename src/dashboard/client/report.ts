@@ -3,11 +3,9 @@
 // data as JSON in <script id="report-data">, so the file opens with no server and no network.
 import type UPlot from "uplot";
 import type { ReportData, ReportRun } from "../sim-report.js";
+import { markerOf, markerPlugin } from "./markers.js";
 
 declare const uPlot: typeof UPlot;
-
-/** The same reasons and colours the live dashboard marks on its charts. */
-const MARKERS: Record<string, string> = { ScalingReplicaSet: "#6f42c1", Launched: "#0969da", VMStopped: "#cf222e" };
 
 interface ChartDef {
   key: string;
@@ -31,28 +29,6 @@ function el(tag: string, text?: string, attrs: Record<string, string> = {}): HTM
   return e;
 }
 
-function markerPlugin(times: { t: number; color: string }[]): UPlot.Plugin {
-  return {
-    hooks: {
-      draw: (u: UPlot) => {
-        const { ctx } = u;
-        ctx.save();
-        ctx.lineWidth = 1.5 * devicePixelRatio;
-        ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
-        for (const m of times) {
-          const x = Math.round(u.valToPos(m.t, "x", true));
-          ctx.strokeStyle = m.color;
-          ctx.beginPath();
-          ctx.moveTo(x, u.bbox.top);
-          ctx.lineTo(x, u.bbox.top + u.bbox.height);
-          ctx.stroke();
-        }
-        ctx.restore();
-      },
-    },
-  };
-}
-
 function summaryTable(run: ReportRun): HTMLElement {
   const table = el("table", undefined, { class: "summary" });
   for (const [k, v] of Object.entries(run.summary)) {
@@ -71,7 +47,11 @@ function render(data: ReportData): void {
   for (const run of data.runs) {
     const col = el("section", undefined, { class: "run", "data-policy": run.label });
     col.append(el("h2", run.label));
-    const markers = run.events.filter((e) => MARKERS[e.reason]).map((e) => ({ t: e.time / 1000, color: MARKERS[e.reason]! }));
+    // The same reasons and colours the live dashboard marks on its charts.
+    const markers = run.events.flatMap((e) => {
+      const m = markerOf(e.reason);
+      return m ? [{ t: e.time / 1000, color: m.color }] : [];
+    });
     // The timeline lists changes; the last one holds until the end of the simulated time.
     const last = run.timeline[run.timeline.length - 1];
     const timeline = last && last.t < run.summary.durationSeconds ? [...run.timeline, { ...last, t: run.summary.durationSeconds }] : run.timeline;
@@ -85,7 +65,7 @@ function render(data: ReportData): void {
       const opts: UPlot.Options = {
         width,
         height: 180,
-        plugins: [markerPlugin(markers)],
+        plugins: [markerPlugin(() => markers)],
         scales: { x: { time: false, range: () => [0, Math.max(1, run.summary.durationSeconds)] }, y: { range: () => [0, Math.ceil(peaks[i]! * 1.1)] } },
         axes: [{ label: "simulated seconds" }, { size: 48 }],
         series: [{ label: "t (s)" }, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false }, ...(s.dash ? { dash: s.dash } : {}), ...(def.stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}) }))],

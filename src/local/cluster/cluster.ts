@@ -114,6 +114,7 @@ export class Cluster {
     const name = `aks-${origin.pool}-${String(serial).padStart(5, "0")}`;
     const node = new VirtualNode(this.uniqueNodeName(name), type, origin, this.name, this.clock.now(), taints, labels);
     this.nodes.set(node.name, node);
+    Object.assign(node, { expectedReadyAt: node.createdAt + Math.max(0, startupMs), launchReason: reason });
     this.event("Normal", `node/${node.name}`, "Launched", `${type.name} (${type.cpuMillis}m CPU, ${Math.round(type.memoryBytes / 2 ** 20)}Mi, ${type.maxPods} pods) in ${origin.kind === "agentPool" ? "agent pool" : "NodePool"} ${origin.pool}: ${reason}`);
     const ready = () => {
       if (node.phase !== "Provisioning") return;

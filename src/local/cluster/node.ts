@@ -22,6 +22,10 @@ export class VirtualNode {
   phase: NodePhase = "Provisioning";
   readonly createdAt: number;
   readyAt?: number;
+  /** When a Provisioning node is expected Ready (launch + its startup time). */
+  expectedReadyAt?: number;
+  /** Why it was launched (the Launched event's reason). */
+  launchReason?: string;
   deletedAt?: number;
   /** Cordoned (no new pods): by `node drain`, or while Karpenter disrupts it. */
   unschedulable = false;

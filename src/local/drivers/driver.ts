@@ -18,6 +18,8 @@ export interface BlueprintDriver<Report = unknown> {
   /** Fields the status adds for this blueprint (queue depth, consistency), and the runtime file's storage. */
   status?(): Promise<Record<string, unknown>>;
   runtimeFile?(): Record<string, unknown>;
+  /** A burst of `messages` through the blueprint's own producer path, sent in the background (`POST /v1/load`). */
+  load?(messages: number): Record<string, unknown>;
   /** Runs until done (a scripted run) or aborted; the runtime is up. */
   run(rt: LocalRuntime, ctx: { signal: AbortSignal; status(line: string): void }): Promise<void>;
   /** After every pod has stopped: the run's report, counted from what is left. */

@@ -22,6 +22,7 @@ import { queueConsistency, UnreadableWatch, type Unreadable } from "../../storag
 import { defaultVisibilitySeconds } from "../../apps/consumer/consumer.js";
 import { unlessAborted } from "../../util/time.js";
 import { checkDataDir } from "../run-dir.js";
+import { StoredLatency } from "./latency.js";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -98,6 +99,9 @@ export interface EdwReport {
 
 const round = Math.round;
 
+/** The first COUNT of messages sent by `POST /v1/load`: far above any the run's own producer reaches. */
+export const LOAD_FIRST_INDEX = 1_000_000_001;
+
 /** Only the thresholds: the status carries no more of the rule than a reader needs. */
 function pickRule(r: NonNullable<EdwDriverOptions["scaledObject"]>) {
   return { activationQueueLength: r.activationQueueLength, queueLength: r.queueLength, pollingIntervalSeconds: r.pollingIntervalSeconds, minReplicas: r.minReplicas, maxReplicas: r.maxReplicas };
@@ -132,6 +136,14 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private readonly watch: UnreadableWatch;
   private unreadable?: Unreadable;
   private lastConsistencyAt = 0;
+  /** End-to-end latency of recent messages, read from the stored rows (the status and the dashboard). */
+  private latency?: StoredLatency;
+  private lastLatencyPollAt = 0;
+  private rt?: LocalRuntime;
+  /** Load bursts asked for through the control API: their sends stop with the run. */
+  private loadAbort?: AbortController;
+  private loadSent = 0;
+  private readonly loads = new Set<Promise<void>>();
   readonly policy?: string;
 
   constructor(private readonly o: EdwDriverOptions) {
@@ -266,6 +278,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       storage: describeStorage(this.storage.endpoint),
       ...(this.o.scaledObject ? { scaledObject: { name: this.o.scaledObjectName, ...pickRule(this.o.scaledObject) } } : {}),
       ...(this.unreadable ? { queue: { unreadable: this.unreadable } } : {}),
+      latency: this.latency?.recent() ?? null,
     };
   }
 
@@ -300,6 +313,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       this.scaler.start();
     }
     const abort = new AbortController();
+    this.rt = rt;
+    this.loadAbort = abort;
     const onOuter = () => abort.abort(new Error("interrupted"));
     ctx.signal.addEventListener("abort", onOuter, { once: true });
     // A Ctrl-C during the start has already fired: the listener above would never hear it.
@@ -358,6 +373,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
           rateMark = { at: performance.now(), total: processed };
         }
         if (depth > 0) for (const p of running) p.wake();
+        this.pollLatency();
         await this.watchConsistency(cluster, running.reduce((a, p) => a + Number(p.stats.inFlight ?? 0), 0));
         const desired = cluster.requireDeployment(deployment).replicas;
         ctx.status(
@@ -389,8 +405,50 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     } finally {
       ctx.signal.removeEventListener("abort", onOuter);
       abort.abort(new Error("stopping"));
+      await Promise.all([...this.loads]);
       await this.scaler?.stop();
     }
+  }
+
+  /**
+   * `POST /v1/load {"messages": N}`: N more messages at once, through the producer the run uses, numbered
+   * from LOAD_FIRST_INDEX on (never a COUNT the run's own producer sends) and counted in the report like
+   * every other message sent. The outcome is an event.
+   */
+  load(messages: number): Record<string, unknown> {
+    const rt = this.rt;
+    if (!rt || !this.clients || !this.loadAbort || this.loadAbort.signal.aborted) throw new UserError("the run is not sending yet (or is stopping)", "try again once `akspilot status` shows the consumers");
+    const startIndex = LOAD_FIRST_INDEX + this.loadSent;
+    this.loadSent += messages;
+    const cluster = this.consumerCluster(rt);
+    const object = `queue/${this.names.queueName}`;
+    cluster.event("Normal", object, "LoadBurst", `${messages} message(s) enqueued at once (COUNT ${startIndex}…${startIndex + messages - 1}, from the control API)`);
+    const t0 = performance.now();
+    const sending = runProducer({
+      queue: this.storage.clients.queue(this.names.queueName),
+      count: messages,
+      rate: 0,
+      burst: messages,
+      startIndex,
+      concurrency: this.o.producerConcurrency,
+      signal: this.loadAbort.signal,
+      onSent: (i) => this.sentIndexes.push(i),
+    }).then((r) => {
+      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+      cluster.event(r.failed ? "Warning" : "Normal", object, "LoadBurstDone", `${r.sent} message(s) sent in ${seconds} s${r.failed ? `, ${r.failed} failed: ${(r.firstError ?? "").split("\n")[0]}` : ""}${r.cancelled ? `, ${r.cancelled} cancelled` : ""}`);
+    }, () => undefined);
+    this.loads.add(sending);
+    void sending.finally(() => this.loads.delete(sending));
+    return { queue: this.names.queueName, messages, firstIndex: startIndex };
+  }
+
+  /** Every ~2 s, in the background: the rows stored since the last look (their end-to-end latency). */
+  private pollLatency(): void {
+    const now = performance.now();
+    if (now - this.lastLatencyPollAt < 2000) return;
+    this.lastLatencyPollAt = now;
+    this.latency ??= new StoredLatency(this.storage.clients.table(this.names.tableName), nowMicros() - 1_000_000);
+    void this.latency.poll();
   }
 
   /** What a person watching would otherwise wonder about: why nothing moves yet. */

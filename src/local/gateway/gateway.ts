@@ -40,6 +40,8 @@ export interface GatewayOptions {
    * way (then the request is held). Without it, such a request gets 503 at once.
    */
   activate?: () => boolean;
+  /** Told each request's duration (ms) and whether its answer was a 5xx (the status's recent latency). */
+  observe?: (ms: number, failed: boolean) => void;
 }
 
 /** Safe to send twice (RFC 9110 §9.2.2 idempotent methods that also carry no side effects in practice). */
@@ -112,7 +114,9 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
     budget.requestStarted();
+    const t0 = performance.now();
     await forward(req, res);
+    o.observe?.(performance.now() - t0, res.statusCode >= 500);
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {

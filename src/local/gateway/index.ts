@@ -5,8 +5,18 @@ import { startGateway, type Gateway } from "./gateway.js";
 import { gatewaySettingsFor } from "./settings.js";
 import { startHttpScaler } from "./http-scaler.js";
 import { checkHttpScaling } from "../../scaling/http.js";
+import { LatencyWindow } from "./latency-window.js";
 
 export type { Gateway, GatewayStats } from "./gateway.js";
+export type { LatencyPercentiles } from "./latency-window.js";
+
+/** Each app gateway's recent request durations and failures (read by the status). */
+const windows = new WeakMap<Gateway, LatencyWindow>();
+
+/** The recent latency window of a gateway started by startAppGateway. */
+export function gatewayWindow(g: Gateway): LatencyWindow | undefined {
+  return windows.get(g);
+}
 
 /**
  * What answers at `gatewayUrl`: `kube` is the LoadBalancer Service's L4 proxy (AKS's default path: no
@@ -23,15 +33,22 @@ export function checkGatewaySettings(app: AppSpec, timeScale: number): void {
 
 /** The HTTP gateway for an app's LoadBalancer Service; its decisions are the cluster's events. */
 export async function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
-  const gateway = await startGatewayFor(app, endpoints, cluster, o);
-  if (!app.httpScaling) return gateway;
+  const window = new LatencyWindow(10);
+  const gateway = await startGatewayFor(app, endpoints, cluster, o, window);
+  if (!app.httpScaling) {
+    windows.set(gateway, window);
+    return gateway;
+  }
   // The app's HTTP scale rule runs next to its gateway, and stops with it.
   const scaler = startHttpScaler({ app: app.name, spec: app.httpScaling, cluster, timeScale: o.timeScale, stats: () => gateway.stats() });
-  return { ...gateway, port: gateway.port, url: gateway.url, stats: () => gateway.stats(), close: () => { scaler.stop(); return gateway.close(); } };
+  const wrapped: Gateway = { ...gateway, port: gateway.port, url: gateway.url, stats: () => gateway.stats(), close: () => { scaler.stop(); return gateway.close(); } };
+  windows.set(wrapped, window);
+  return wrapped;
 }
 
-function startGatewayFor(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
+function startGatewayFor(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }, window: LatencyWindow): Promise<Gateway> {
   return startGateway(endpoints, {
+    observe: (ms, failed) => window.record(ms, failed),
     settings: gatewaySettingsFor(app, o.timeScale),
     host: o.host,
     port: o.port,
