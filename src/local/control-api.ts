@@ -162,6 +162,8 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
       }
       return send(res, 200, { cluster: cluster.name, node: name, action });
     }
+    const own = await t.route?.(req.method ?? "GET", path, () => readJson(req));
+    if (own) return send(res, own.code, own.body);
     send(res, 404, { error: `no route ${req.method} ${path.slice(0, 80)}` });
   }
 

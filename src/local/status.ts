@@ -1,4 +1,4 @@
-import type { LocalRuntime } from "./runtime.js";
+import { KUBERNETES_VERSION_LABEL, type LocalRuntime } from "./runtime.js";
 import type { Cluster } from "./cluster/cluster.js";
 
 /** The autoscaler as the control API sees it: pause/resume and its last decisions. */
@@ -25,7 +25,27 @@ export interface StatusV1 {
   paused: boolean;
   gatewayUrl: string | null;
   /** What answers at gatewayUrl (`kube`: the Service's L4 proxy; `akspilot`: the HTTP gateway) and, for the latter, its view of the endpoints. */
-  gateway: { mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; held: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[] } | null;
+  gateway: {
+    mode: "kube" | "akspilot";
+    url: string;
+    requests: number | null;
+    retries: number | null;
+    retriesRefused: number | null;
+    held: number | null;
+    endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[];
+    /** Blue-green: tries the gateway sent to each cluster's endpoints, and how many failed (a failed try may have been retried elsewhere). */
+    byCluster?: Record<string, { requests: number; failed: number }>;
+  } | null;
+  /** Blue-green: the upgrade's stage (T0–T4), the clusters, the weights of the split and the gateway backend's owner. */
+  blueGreen?: {
+    stage: "T0" | "T1" | "T2" | "T3" | "T4";
+    phase: string;
+    activeCluster: string;
+    standbyCluster: string | null;
+    targetVersion: string | null;
+    weights: Record<string, number>;
+    owner: { holder: string; generation: number } | null;
+  } | null;
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
   queueDepth: number | null;
@@ -60,6 +80,8 @@ export interface StatusV1 {
   nodes: {
     cluster: string;
     name: string;
+    /** The node's Kubernetes version (its cluster's), when known. */
+    kubernetesVersion?: string;
     type: string;
     phase: string;
     powered: boolean;
@@ -81,11 +103,17 @@ export interface StatusV1 {
   extra: Record<string, unknown>;
 }
 
+/** A control API route a blueprint adds: an answer, or undefined when the route is not its own. */
+export type ControlRoute = (method: string, path: string, body: () => Promise<Record<string, unknown>>) => Promise<{ code: number; body: unknown } | undefined>;
+
 export interface StatusSource {
   runtime: LocalRuntime;
   autoscaler?: ControlAutoscaler;
   policy?: string;
   extra?: () => Promise<Record<string, unknown>>;
+  /** Adds blueprint-specific fields (e.g. `blueGreen`, `gateway.byCluster`). */
+  decorate?: (s: StatusV1) => void;
+  route?: ControlRoute;
 }
 
 function clusterStatus(c: Cluster, now: number) {
@@ -120,9 +148,11 @@ function clusterStatus(c: Cluster, now: number) {
   }));
   const nodes = c.liveNodes().map((n) => {
     const room = c.room(n);
+    const version = n.labels[KUBERNETES_VERSION_LABEL];
     return {
       cluster: c.name,
       name: n.name,
+      ...(version ? { kubernetesVersion: version } : {}),
       type: n.type.name,
       phase: n.phase,
       powered: n.powered,
@@ -142,12 +172,12 @@ function clusterStatus(c: Cluster, now: number) {
 
 function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
   const lb = rt.services.find((svc) => svc.type === "LoadBalancer");
-  if (!lb) return null;
-  if (!lb.gateway) return { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] };
-  const g = lb.gateway.stats();
+  const http = lb?.gateway ?? rt.ingressGateway;
+  if (!http) return lb ? { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] } : null;
+  const g = http.stats();
   return {
     mode: "akspilot",
-    url: lb.gateway.url,
+    url: http.url,
     requests: g.requests,
     retries: g.retries,
     retriesRefused: g.retriesRefused,
@@ -157,6 +187,12 @@ function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
 }
 
 export async function statusSnapshot(s: StatusSource): Promise<StatusV1> {
+  const status = await baseSnapshot(s);
+  s.decorate?.(status);
+  return status;
+}
+
+async function baseSnapshot(s: StatusSource): Promise<StatusV1> {
   const rt = s.runtime;
   const now = rt.clock.now();
   const per = [...rt.clusters.values()].map((c) => clusterStatus(c, now));

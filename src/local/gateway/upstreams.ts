@@ -172,6 +172,8 @@ export class UpstreamSet {
 
   /** Called when an endpoint joins (held requests go on). */
   onJoin?: (pod: string) => void;
+  /** Narrows the endpoints a try may go to (blue-green's weighted split between clusters). */
+  route?: (candidates: Upstream[]) => Upstream[];
 
   constructor(private readonly source: EndpointSource, private readonly s: GatewaySettings, private readonly emit: GatewayEventFn) {
     this.off = source.onUpdate(() => this.sync());
@@ -262,7 +264,8 @@ export class UpstreamSet {
     const open = all.filter((u) => !exclude.has(u) && u.eligible(now));
     const fresh = open.filter((u) => !u.stalled(now, stallMs, this.peersAnsweredAt(u)));
     const panic = all.filter((u) => !exclude.has(u) && !u.draining && u.healthy);
-    const from = fresh.length > 0 ? fresh : open.length > 0 ? open : panic;
+    const usable = fresh.length > 0 ? fresh : open.length > 0 ? open : panic;
+    const from = this.route ? this.route(usable) : usable;
     if (from.length === 0) return undefined;
     return from[this.next++ % from.length];
   }
