@@ -206,6 +206,16 @@ export class BlueGreenController {
     return this.status();
   }
 
+  /** An ingress controller asks to own the gateway's backend: granted only to the holder, else refused with an event. */
+  claimOwner(holder: string): { ok: true; owner: { holder: string; generation: number } } | { ok: false; error: string; owner: { holder: string; generation: number } | null } {
+    try {
+      return { ok: true, owner: this.lease.acquire(holder) };
+    } catch (e) {
+      if (e instanceof LeaseRefused) return { ok: false, error: e.message, owner: this.lease.owner };
+      throw e;
+    }
+  }
+
   private guard(fn: () => void): void {
     try {
       fn();
@@ -376,9 +386,5 @@ export class BlueGreenController {
   /** The clusters this state runs (for a restart). */
   static clusters(s: BlueGreenState): ClusterRef[] {
     return clustersOf(s);
-  }
-
-  isLeaseRefusal(e: unknown): boolean {
-    return e instanceof LeaseRefused;
   }
 }

@@ -94,9 +94,16 @@ export class BlueGreenDriver implements BlueprintDriver<WebReport> {
   }
 
   readonly route = async (method: string, path: string, body: () => Promise<Record<string, unknown>>): Promise<{ code: number; body: unknown } | undefined> => {
-    if (!path.startsWith("/v1/upgrade")) return undefined;
+    if (!path.startsWith("/v1/upgrade") && path !== "/v1/gateway/owner") return undefined;
     const c = this.controller;
     if (!c) return { code: 503, body: { error: "the upgrade controller is starting; try again in a moment" } };
+    if (method === "POST" && path === "/v1/gateway/owner") {
+      // An ingress controller asking to own the gateway's backend (AGIC installed on a cluster): one owner at a time.
+      const holder = (await body()).holder;
+      if (typeof holder !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(holder)) throw new UserError(`"holder" must be a controller name like "agic-green", got ${echo(holder)}`, 'send {"holder": "agic-green"}');
+      const r = c.claimOwner(holder);
+      return r.ok ? { code: 200, body: r.owner } : { code: 409, body: { error: r.error, owner: r.owner } };
+    }
     if (method === "GET" && path === "/v1/upgrade") return { code: 200, body: c.status() };
     if (method !== "POST") return undefined;
     if (path === "/v1/upgrade") return { code: 202, body: c.upgrade(parseUpgradeBody(await body())) };
