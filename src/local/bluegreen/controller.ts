@@ -108,6 +108,8 @@ export class BlueGreenController {
   private running?: { epoch: number; abort: AbortController; done: Promise<void> };
   private loop?: NodeJS.Timeout;
   private closed = false;
+  /** Resumed with green recreated: green must be Ready again before it gets traffic. */
+  private restoring = false;
   private readonly app;
 
   private constructor(private readonly o: BlueGreenControllerOptions, state: BlueGreenState) {
@@ -139,7 +141,15 @@ export class BlueGreenController {
     for (const cl of rt.clusters.values()) c.joinCluster(cl);
     c.split.write(state.owner, state.weights, o.resume ? "restored from .akspilot/bluegreen.json" : "the blueprint's active cluster serves");
     c.event("Normal", "GatewayReady", `Application Gateway on ${c.gateway.url}: backend owned by ${state.owner.holder} (generation ${state.owner.generation}), ${Object.entries(state.weights).map(([k, v]) => `${k} ${v}%`).join(", ")}`);
-    if (o.resume) c.event("Normal", "UpgradeResumed", `resuming at stage ${state.stage} (${state.phase}) from .akspilot/bluegreen.json`);
+    if (o.resume) {
+      c.event("Normal", "UpgradeResumed", `resuming at stage ${state.stage} (${state.phase}) from .akspilot/bluegreen.json`);
+      // The clusters of the interrupted upgrade run again: green is recreated as it was (version, fault).
+      const green = state.green;
+      if (green && state.phase !== "creating-green" && clustersOf(state).some((x) => x.name === green.name) && !rt.clusters.has(green.name)) {
+        await c.createCluster(green);
+        c.restoring = true;
+      }
+    }
     c.persist();
     c.loop = setInterval(() => c.pump(), 100);
     c.pump();
@@ -247,10 +257,15 @@ export class BlueGreenController {
       this.apply({ kind: "tick", greenReady: this.ready(s.green!) });
       return;
     }
-    if (this.running && this.running.epoch === this.epoch) return;
-    if (this.running) return; // an aborted action is still unwinding
+    if (this.running) return; // one action at a time (an aborted one may still be unwinding)
     const action = actionFor(s);
     if (!action) return;
+    // After a restart, an action that sends green traffic waits until green is Ready again.
+    if (this.restoring && (action.kind === "smoke-test" || action.kind === "canary-step" || action.kind === "switch")) {
+      if (!this.ready(s.green!)) return;
+      this.restoring = false;
+      this.event("Normal", "GreenRestored", `${s.green!.name} (${s.green!.version}) Ready again after the restart; going on with ${s.phase}`);
+    }
     const epoch = this.epoch;
     const abort = new AbortController();
     const done = this.perform(action, abort.signal).then(
@@ -316,7 +331,7 @@ export class BlueGreenController {
     }
   }
 
-  private async createCluster(ref: ClusterRef): Promise<{ ok: boolean; reason: string }> {
+  async createCluster(ref: ClusterRef): Promise<{ ok: boolean; reason: string }> {
     const rt = this.o.runtime;
     if (!rt.clusters.has(ref.name)) {
       const spec = clusterSpecFor(this.o.blueprint, ref);
