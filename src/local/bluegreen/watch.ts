@@ -75,13 +75,13 @@ export function startWatch(url: string, rate: number, timeoutMs = 5000): Watch {
 export interface CutOver {
   /** From the moment the backend was rewritten to the first request started afterwards that `to` answered, ms. */
   firstNewMs: number | null;
-  /** Requests started after the moment that the old cluster still answered (in flight at the moment: none can be). */
+  /** Requests started after the moment (and before `until`) that another cluster still answered. */
   oldAfter: number;
 }
 
-/** How fast traffic moved to `to` after `at` (ms since the epoch), from the client's own record. */
-export function cutOver(samples: WatchSample[], at: number, to: string): CutOver {
-  const after = samples.filter((s) => s.start >= at);
+/** How fast traffic moved to `to` after `at` (ms since the epoch, up to `until`), from the client's own record. */
+export function cutOver(samples: WatchSample[], at: number, to: string, until = Infinity): CutOver {
+  const after = samples.filter((s) => s.start >= at && s.start < until);
   const first = after.find((s) => s.cluster === to);
   return { firstNewMs: first ? first.end - at : null, oldAfter: after.filter((s) => s.cluster !== null && s.cluster !== to).length };
 }
