@@ -62,6 +62,8 @@ export function blueGreenBlueprint(): Blueprint {
       agicReleaseName: "agic",
       agicNamespace: "kube-system",
       verbosityLevel: 3,
+      // AKS versions of the seed's time (2021): what `akspilot upgrade --to` accepts for this blueprint.
+      kubernetesVersions: ["1.19.11", "1.20.7", "1.21.2"],
     },
   };
 }

@@ -250,6 +250,8 @@ export interface BlueGreenSpec {
   agicReleaseName: string;
   agicNamespace: string;
   verbosityLevel: number;
+  /** Kubernetes versions an upgrade may go to, besides the clusters' own (`akspilot upgrade --to`). */
+  kubernetesVersions?: string[];
 }
 
 export interface AirflowSpec {

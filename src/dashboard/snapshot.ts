@@ -50,7 +50,7 @@ export interface BlueGreenView {
 /** Fields of StatusV1 other parts of the runtime add within v1; read only when present. */
 type StatusAdditions = StatusV1 & {
   gateway: (NonNullable<StatusV1["gateway"]> & { byCluster?: Record<string, { requests: number; failed: number }> }) | null;
-  blueGreen?: Partial<BlueGreenView> | null;
+  blueGreen?: (Partial<Omit<BlueGreenView, "owner">> & { owner?: { holder?: unknown; generation?: unknown } | null }) | null;
 };
 
 /** The ScaledObject's thresholds, where the blueprint autoscales on a queue. */
@@ -202,7 +202,10 @@ export function blueGreenOf(s: StatusV1): BlueGreenView | null {
   const str = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? null : String(v));
   const weights: Record<string, number> = {};
   if (b.weights && typeof b.weights === "object") for (const [k, v] of Object.entries(b.weights)) if (typeof v === "number") weights[k] = v;
-  return { stage: str(b.stage) ?? "", phase: str(b.phase) ?? "", activeCluster: str(b.activeCluster), standbyCluster: str(b.standbyCluster), targetVersion: str(b.targetVersion), weights, owner: str(b.owner) };
+  // The backend lease: its holder and generation, shown as "blue (generation 3)".
+  const o = b.owner;
+  const owner = o && typeof o === "object" && typeof o.holder === "string" ? `${o.holder}${typeof o.generation === "number" ? ` (generation ${o.generation})` : ""}` : null;
+  return { stage: str(b.stage) ?? "", phase: str(b.phase) ?? "", activeCluster: str(b.activeCluster), standbyCluster: str(b.standbyCluster), targetVersion: str(b.targetVersion), weights, owner };
 }
 
 /** EDW end-to-end latency from the driver's status (`extra.latency`), p50 and p95. */

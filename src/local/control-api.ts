@@ -182,6 +182,8 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
       };
       return send(res, 202, actions.nodeFailure({ rate: num("rate", 20, 1000), durationSeconds: num("durationSeconds", 5, 3600) }));
     }
+    const own = await t.route?.(req.method ?? "GET", path, () => readJson(req));
+    if (own) return send(res, own.code, own.body);
     send(res, 404, { error: `no route ${req.method} ${path.slice(0, 80)}` });
   }
 

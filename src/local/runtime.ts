@@ -63,6 +63,9 @@ export interface RunningService {
   gateway?: Gateway;
 }
 
+/** The node label that carries the node's Kubernetes version (a cluster's nodes all run its version). */
+export const KUBERNETES_VERSION_LABEL = "akspilot.dev/kubernetes-version";
+
 /** A free loopback port (the OS's choice), for a pod's "IP". */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
   const server = createServer();
@@ -162,16 +165,19 @@ export class LocalRuntime {
     return this.o.blueprint;
   }
 
-  /** The URL of the blueprint's LoadBalancer Service, if it has one. */
+  /** An HTTP gateway in front of several clusters (blue-green's Application Gateway), set by its driver. */
+  ingressGateway?: Gateway;
+
+  /** The URL of the blueprint's LoadBalancer Service, if it has one (or of the gateway in front of the clusters). */
   get gatewayUrl(): string | undefined {
     const lb = this.services.find((s) => s.type === "LoadBalancer");
-    return lb?.gateway?.url ?? lb?.proxy.url;
+    return lb?.gateway?.url ?? lb?.proxy.url ?? this.ingressGateway?.url;
   }
 
   /** Which gateway answers at `gatewayUrl`, if there is one. */
   get gatewayMode(): GatewayMode | undefined {
     const lb = this.services.find((s) => s.type === "LoadBalancer");
-    return lb ? (lb.gateway ? "akspilot" : "kube") : undefined;
+    return lb ? (lb.gateway ? "akspilot" : "kube") : this.ingressGateway ? "akspilot" : undefined;
   }
 
   /** The first cluster (the only one, except for blue-green). */
@@ -199,64 +205,114 @@ export class LocalRuntime {
 
     const clock = o.clock ?? realClock;
     const rt = new LocalRuntime(o, clock);
-    const runner = o.runner ?? new ProcessRunner(o.logDir);
+    rt.runner = o.runner ?? new ProcessRunner(o.logDir);
+    rt.templates = templates;
+    rt.poolsOf = poolsOf;
     try {
-      for (const [ci, spec] of bp.clusters.entries()) {
-        const cluster = new Cluster({
-          name: spec.name,
-          kubernetesVersion: spec.kubernetesVersion,
-          clock,
-          runner,
-          allocatePort: () => rt.allocatePort(),
-          timeScale: o.timeScale,
-          events: rt.events,
-          qualifyNodeNames: bp.clusters.length > 1,
-          nodeLifecycle: o.nodeMonitorGraceSeconds !== undefined ? { gracePeriodMs: (o.nodeMonitorGraceSeconds * 1000) / o.timeScale } : {},
-        });
-        rt.clusters.set(spec.name, cluster);
-        for (const pool of spec.agentPools) {
-          for (let k = 0; k < pool.count; k++) {
-            cluster.addNode(instanceTypeFor(pool.vmSize), { kind: "agentPool", pool: pool.name, mode: pool.mode }, 0,
-              `${pool.mode.toLowerCase()} agent pool ${pool.name} (${pool.count} × ${pool.vmSize})`,
-              pool.taints ?? [], { ...pool.labels, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) });
-          }
-        }
-        // Services first: a port that cannot be bound fails the start before any pod process exists.
-        for (const { app } of templates) {
-          if (!app.service) continue;
-          const first = Object.entries(app.labels)[0];
-          const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
-          const endpoints = new Endpoints(cluster, svc);
-          const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
-          const http = lb && o.gateway === "akspilot";
-          const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb && !http ? o.gatewayPort : undefined });
-          const running: RunningService = { cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy };
-          rt.services.push(running);
-          cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
-          if (http) {
-            running.gateway = await startAppGateway(app, endpoints, cluster, { timeScale: o.timeScale, host: o.host, port: o.gatewayPort });
-            cluster.event("Normal", `gateway/${svc.name}`, "GatewayReady", `health-checked HTTP gateway in front of service/${svc.name}, on ${running.gateway.url}`);
-          }
-        }
-        for (const { app, how, template } of templates) {
-          cluster.addDeployment(app.name, template, how.replicas ?? app.replicas, app.disruptionBudget);
-        }
-        for (const pool of poolsOf(spec, ci === 0)) {
-          rt.provisioners.push(new Provisioner({
-            cluster,
-            pool,
-            clock: rt.clusterClock,
-            nodeStartupSeconds: o.nodeStartupSeconds,
-            buffer: ci === 0 && rt.provisioners.length === 0 ? o.buffer?.(rt) : undefined,
-          }));
-        }
-      }
+      for (const [ci, spec] of bp.clusters.entries()) await rt.startCluster(spec, ci);
       for (const p of rt.provisioners) p.start();
       return rt;
     } catch (e) {
       await rt.stop();
       throw e;
     }
+  }
+
+  private runner!: PodRunner;
+  private templates: { app: AppSpec; how: AppOverrides; template: PodTemplate }[] = [];
+  private poolsOf: (spec: ClusterSpec, first: boolean) => PoolSettings[] = () => [];
+  private readonly provisionersOf = new Map<string, Provisioner[]>();
+
+  /** One cluster: its agent-pool nodes (labelled with its Kubernetes version), Services, Deployments, provisioners. */
+  private async startCluster(spec: ClusterSpec, ci: number, extraEnv: Record<string, string> = {}): Promise<Cluster> {
+    const o = this.o;
+    const bp = o.blueprint;
+    const rt = this;
+    const cluster = new Cluster({
+      name: spec.name,
+      kubernetesVersion: spec.kubernetesVersion,
+      clock: this.clock,
+      runner: this.runner,
+      allocatePort: () => rt.allocatePort(),
+      timeScale: o.timeScale,
+      events: rt.events,
+      qualifyNodeNames: bp.clusters.length > 1 || bp.blueGreen !== undefined,
+      nodeLifecycle: o.nodeMonitorGraceSeconds !== undefined ? { gracePeriodMs: (o.nodeMonitorGraceSeconds * 1000) / o.timeScale } : {},
+    });
+    rt.clusters.set(spec.name, cluster);
+    const versionLabel: Record<string, string> = spec.kubernetesVersion ? { [KUBERNETES_VERSION_LABEL]: spec.kubernetesVersion } : {};
+    for (const pool of spec.agentPools) {
+      for (let k = 0; k < pool.count; k++) {
+        cluster.addNode(instanceTypeFor(pool.vmSize), { kind: "agentPool", pool: pool.name, mode: pool.mode }, 0,
+          `${pool.mode.toLowerCase()} agent pool ${pool.name} (${pool.count} × ${pool.vmSize})`,
+          pool.taints ?? [], { ...pool.labels, ...versionLabel, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) });
+      }
+    }
+    // Services first: a port that cannot be bound fails the start before any pod process exists.
+    for (const { app } of this.templates) {
+      if (!app.service) continue;
+      const first = Object.entries(app.labels)[0];
+      const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
+      const endpoints = new Endpoints(cluster, svc);
+      const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
+      const http = lb && o.gateway === "akspilot";
+      const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb && !http ? o.gatewayPort : undefined });
+      const running: RunningService = { cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy };
+      rt.services.push(running);
+      cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
+      if (http) {
+        running.gateway = await startAppGateway(app, endpoints, cluster, { timeScale: o.timeScale, host: o.host, port: o.gatewayPort });
+        cluster.event("Normal", `gateway/${svc.name}`, "GatewayReady", `health-checked HTTP gateway in front of service/${svc.name}, on ${running.gateway.url}`);
+      }
+    }
+    // With several clusters, each pod learns which one it runs on (the hello app names it in its answer).
+    const clusterEnv: Record<string, string> = bp.clusters.length > 1 || bp.blueGreen ? { CLUSTER_NAME: spec.name, ...(spec.kubernetesVersion ? { KUBERNETES_VERSION: spec.kubernetesVersion } : {}) } : {};
+    for (const { app, how, template } of this.templates) {
+      cluster.addDeployment(app.name, { ...template, env: { ...template.env, ...clusterEnv, ...extraEnv } }, how.replicas ?? app.replicas, app.disruptionBudget);
+    }
+    const mine: Provisioner[] = [];
+    for (const pool of this.poolsOf(spec, ci === 0)) {
+      mine.push(new Provisioner({
+        cluster,
+        pool,
+        clock: rt.clusterClock,
+        nodeStartupSeconds: o.nodeStartupSeconds,
+        buffer: ci === 0 && rt.provisioners.length === 0 && mine.length === 0 ? o.buffer?.(rt) : undefined,
+      }));
+    }
+    rt.provisioners.push(...mine);
+    this.provisionersOf.set(spec.name, mine);
+    return cluster;
+  }
+
+  /**
+   * A cluster added while the runtime runs (blue-green: the green cluster of an upgrade), with `env`
+   * added to its pods (e.g. a fault injected for a rehearsal).
+   */
+  async addCluster(spec: ClusterSpec, env: Record<string, string> = {}): Promise<Cluster> {
+    if (this.clusters.has(spec.name)) throw new UserError(`cluster ${clip(spec.name)} already runs`, "remove it first");
+    const cluster = await this.startCluster(spec, this.clusters.size, env);
+    for (const p of this.provisionersOf.get(spec.name) ?? []) p.start();
+    return cluster;
+  }
+
+  /** Removes a cluster: its provisioners, pods (gracefully), nodes and Services. */
+  async removeCluster(name: string): Promise<void> {
+    const cluster = this.clusters.get(name);
+    if (!cluster) return;
+    const provisioners = this.provisionersOf.get(name) ?? [];
+    await Promise.all(provisioners.map((p) => p.stop()));
+    this.provisioners.splice(0, this.provisioners.length, ...this.provisioners.filter((p) => !provisioners.includes(p)));
+    this.provisionersOf.delete(name);
+    await cluster.shutdown();
+    cluster.lifecycle.stop();
+    for (const n of cluster.liveNodes()) cluster.deleteNode(n.name, `cluster ${name} removed`);
+    const services = this.services.filter((s) => s.cluster === name);
+    for (const s of services) s.endpoints.close();
+    await Promise.all(services.map((s) => s.gateway?.close()));
+    await Promise.all(services.map((s) => s.proxy.close()));
+    this.services.splice(0, this.services.length, ...this.services.filter((s) => s.cluster !== name));
+    this.clusters.delete(name);
   }
 
   /** Ports handed to pods of this run: the OS may offer a just-closed port again, so it is checked here. */
@@ -319,6 +375,7 @@ export class LocalRuntime {
       for (const s of this.services) s.endpoints.close();
       await Promise.all(this.services.map((s) => s.gateway?.close()));
       await Promise.all(this.services.map((s) => s.proxy.close()));
+      await this.ingressGateway?.close();
     })());
   }
 }

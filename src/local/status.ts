@@ -1,4 +1,4 @@
-import type { LocalRuntime } from "./runtime.js";
+import { KUBERNETES_VERSION_LABEL, type LocalRuntime } from "./runtime.js";
 import type { Cluster } from "./cluster/cluster.js";
 import { gatewayWindow } from "./gateway/index.js";
 
@@ -27,11 +27,29 @@ export interface StatusV1 {
   gatewayUrl: string | null;
   /** What answers at gatewayUrl (`kube`: the Service's L4 proxy; `akspilot`: the HTTP gateway) and, for the latter, its view of the endpoints. */
   gateway: {
-    mode: "kube" | "akspilot"; url: string; requests: number | null; retries: number | null; retriesRefused: number | null; held: number | null; endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[];
+    mode: "kube" | "akspilot";
+    url: string;
+    requests: number | null;
+    retries: number | null;
+    retriesRefused: number | null;
+    held: number | null;
+    endpoints: { pod: string; healthy: boolean; ejected: boolean; inFlight: number; ejections: number }[];
     /** Requests answered with a 5xx since the start (a counter); null behind the L4 proxy. */
     failed?: number | null;
     /** Durations of the requests that finished in the last 10 s, ms (null: none, or the L4 proxy). */
     latencyMs?: { p50: number; p95: number; p99: number } | null;
+    /** Blue-green: tries the gateway sent to each cluster's endpoints, and how many failed (a failed try may have been retried elsewhere). */
+    byCluster?: Record<string, { requests: number; failed: number }>;
+  } | null;
+  /** Blue-green: the upgrade's stage (T0–T4), the clusters, the weights of the split and the gateway backend's owner. */
+  blueGreen?: {
+    stage: "T0" | "T1" | "T2" | "T3" | "T4";
+    phase: string;
+    activeCluster: string;
+    standbyCluster: string | null;
+    targetVersion: string | null;
+    weights: Record<string, number>;
+    owner: { holder: string; generation: number } | null;
   } | null;
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
@@ -67,6 +85,8 @@ export interface StatusV1 {
   nodes: {
     cluster: string;
     name: string;
+    /** The node's Kubernetes version (its cluster's), when known. */
+    kubernetesVersion?: string;
     type: string;
     phase: string;
     powered: boolean;
@@ -94,6 +114,9 @@ export interface StatusV1 {
   extra: Record<string, unknown>;
 }
 
+/** A control API route a blueprint adds: an answer, or undefined when the route is not its own. */
+export type ControlRoute = (method: string, path: string, body: () => Promise<Record<string, unknown>>) => Promise<{ code: number; body: unknown } | undefined>;
+
 export interface StatusSource {
   runtime: LocalRuntime;
   autoscaler?: ControlAutoscaler;
@@ -101,6 +124,9 @@ export interface StatusSource {
   extra?: () => Promise<Record<string, unknown>>;
   /** `POST /v1/load {"messages": N}`: the blueprint's own producer path (EDW), if it has one. */
   load?: (messages: number) => Record<string, unknown>;
+  /** Adds blueprint-specific fields (e.g. `blueGreen`, `gateway.byCluster`). */
+  decorate?: (s: StatusV1) => void;
+  route?: ControlRoute;
 }
 
 function clusterStatus(c: Cluster, now: number) {
@@ -135,9 +161,11 @@ function clusterStatus(c: Cluster, now: number) {
   }));
   const nodes = c.liveNodes().map((n) => {
     const room = c.room(n);
+    const version = n.labels[KUBERNETES_VERSION_LABEL];
     return {
       cluster: c.name,
       name: n.name,
+      ...(version ? { kubernetesVersion: version } : {}),
       type: n.type.name,
       phase: n.phase,
       powered: n.powered,
@@ -160,13 +188,13 @@ function clusterStatus(c: Cluster, now: number) {
 
 function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
   const lb = rt.services.find((svc) => svc.type === "LoadBalancer");
-  if (!lb) return null;
-  if (!lb.gateway) return { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] };
-  const g = lb.gateway.stats();
-  const recent = gatewayWindow(lb.gateway);
+  const http = lb?.gateway ?? rt.ingressGateway;
+  if (!http) return lb ? { mode: "kube", url: lb.proxy.url, requests: null, retries: null, retriesRefused: null, held: null, endpoints: [] } : null;
+  const g = http.stats();
+  const recent = gatewayWindow(http);
   return {
     mode: "akspilot",
-    url: lb.gateway.url,
+    url: http.url,
     requests: g.requests,
     retries: g.retries,
     retriesRefused: g.retriesRefused,
@@ -178,6 +206,12 @@ function gatewayStatus(rt: LocalRuntime): StatusV1["gateway"] {
 }
 
 export async function statusSnapshot(s: StatusSource): Promise<StatusV1> {
+  const status = await baseSnapshot(s);
+  s.decorate?.(status);
+  return status;
+}
+
+async function baseSnapshot(s: StatusSource): Promise<StatusV1> {
   const rt = s.runtime;
   const now = rt.clock.now();
   const per = [...rt.clusters.values()].map((c) => clusterStatus(c, now));

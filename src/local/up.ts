@@ -44,6 +44,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
       buffer: o.driver.buffer,
     });
     const runtime = rt;
+    await o.driver.started?.(runtime);
     if (o.control) {
       control = await startControlApi({
         runtime,
@@ -53,6 +54,8 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
         policy: o.driver.policy,
         extra: o.driver.status ? () => o.driver.status!() : undefined,
         load: o.driver.load ? (n) => o.driver.load!(n) : undefined,
+        decorate: o.driver.decorateStatus ? (s) => o.driver.decorateStatus!(s) : undefined,
+        route: o.driver.route,
       }, o.runtime.host);
       // The dashboard is a client of the control API, over HTTP like any other.
       if (o.dashboard) dashboard = await startDashboard({ controlUrl: control.url, token: control.token, host: o.dashboard.host });

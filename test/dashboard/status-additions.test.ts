@@ -82,8 +82,8 @@ test("the page's rates: failed requests and each cluster's requests per second; 
   assert.deepEqual(counters.next(1000, { a: 3 }), { a: 3 }, "a counter that went down counts from zero");
 
   assert.equal(blueGreenOf(status(0, null)), null);
-  const bg = blueGreenOf({ ...status(0, null), blueGreen: { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10, bad: "x" }, owner: "blue" } } as unknown as StatusV1);
-  assert.deepEqual(bg, { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10 }, owner: "blue" });
+  const bg = blueGreenOf({ ...status(0, null), blueGreen: { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10, bad: "x" }, owner: { holder: "blue", generation: 2 } } } as unknown as StatusV1);
+  assert.deepEqual(bg, { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10 }, owner: "blue (generation 2)" });
   assert.deepEqual(sampleOf({ ...status(0, null), extra: { latency: { p50Ms: 120, p95Ms: 800, samples: 10, windowSeconds: 30 } } } as unknown as StatusV1).x, [120, 800]);
 });
 

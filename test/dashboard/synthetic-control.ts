@@ -32,7 +32,7 @@ export async function startSynthetic(o: SyntheticOptions): Promise<Synthetic> {
   let time = Date.now();
   const events: ClusterEvent[] = [];
   const posts: { path: string; body: string }[] = [];
-  const bg = { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10 }, owner: "blue" };
+  const bg: { stage: "T0" | "T1" | "T2" | "T3" | "T4"; phase: string; activeCluster: string; standbyCluster: string | null; targetVersion: string | null; weights: Record<string, number>; owner: { holder: string; generation: number } } = { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10 }, owner: { holder: "blue", generation: 1 } };
   const counters = { blue: 0, green: 0, failed: 0 };
   const event = (type: ClusterEvent["type"], object: string, reason: string, message: string, cluster?: string) => {
     events.push({ time, type, object, reason, message, ...(cluster ? { cluster } : {}) });
@@ -104,7 +104,7 @@ export async function startSynthetic(o: SyntheticOptions): Promise<Synthetic> {
           const to = (JSON.parse(body || "{}") as { to?: unknown }).to;
           if (typeof to !== "string" || !to) return send(res, 400, { error: '"to" must name a Kubernetes version' });
           bg.weights = { blue: 0, green: 100 };
-          Object.assign(bg, { stage: "T3", phase: "switched", activeCluster: "green", standbyCluster: "blue", owner: "green", targetVersion: to });
+          Object.assign(bg, { stage: "T3", phase: "switched", activeCluster: "green", standbyCluster: "blue", owner: { holder: "green", generation: bg.owner.generation + 1 }, targetVersion: to });
           event("Normal", "gateway/web", "TrafficSwitched", `traffic switched to green (version ${to})`);
           return send(res, 200, { stage: bg.stage, activeCluster: "green" });
         }

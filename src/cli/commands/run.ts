@@ -180,12 +180,15 @@ export function registerRunCommands(program: Command): void {
         if (stray.length > 0) throw new UserError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the edw blueprint only`, `drop it for ${name}`);
         if (f.nodepool && !blueprint.clusters.some((c) => c.nodePools?.length)) throw new UserError(`--nodepool: blueprint ${name} has no Karpenter NodePool`, "drop --nodepool");
         const nodePool = f.nodepool ? (await scalingInputs(blueprint, f)).pool : undefined;
-        const [{ up }, { WebDriver }] = await Promise.all([import("../../local/up.js"), import("../../local/web/driver.js")]);
-        const driver = new WebDriver({ blueprint, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout });
+        const [{ up }, { WebDriver }, { BlueGreenDriver }] = await Promise.all([import("../../local/up.js"), import("../../local/web/driver.js"), import("../../local/bluegreen/driver.js")]);
+        // Blue-green: the Application Gateway in front of the clusters, and `akspilot upgrade` (docs/blue-green.md).
+        const driver = blueprint.blueGreen
+          ? new BlueGreenDriver({ blueprint, cwd: process.cwd(), timeScale: f.timeScale, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout })
+          : new WebDriver({ blueprint, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout });
         try {
           const report = await up<WebReport>({
             driver,
-            runtime: { ...runtime, ...(nodePool ? { nodePool } : {}) },
+            runtime: { ...runtime, ...(nodePool ? { nodePool } : {}), ...(driver instanceof BlueGreenDriver ? { blueprint: driver.runtimeBlueprint() } : {}) },
             cwd: process.cwd(),
             control: true,
             dashboard: await dashboardOption(f),

@@ -42,6 +42,10 @@ export interface GatewayOptions {
   activate?: () => boolean;
   /** Told each request's duration (ms) and whether its answer was a 5xx (the status's recent latency). */
   observe?: (ms: number, failed: boolean) => void;
+  /** Narrows the endpoints each try may go to (a weighted split between clusters). */
+  route?: (candidates: Upstream[]) => Upstream[];
+  /** Told the outcome of every try: the endpoint, whether it answered below 500, its time to headers (ms). */
+  observeTry?: (pod: string, ok: boolean, ms: number) => void;
 }
 
 /** Safe to send twice (RFC 9110 §9.2.2 idempotent methods that also carry no side effects in practice). */
@@ -99,6 +103,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
   const stats = { requests: 0, retries: 0, held: 0, ownAnswers: {} as Record<string, number> };
   const holding = new HoldQueue(s.hold, emit);
   upstreams.onJoin = (pod) => holding.release(pod);
+  upstreams.route = o.route;
 
   function answer(res: ServerResponse, code: number, why: string, extra: Record<string, string> = {}): void {
     stats.ownAnswers[code] = (stats.ownAnswers[code] ?? 0) + 1;
@@ -179,6 +184,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         tried.add(up);
         const remaining = s.retry.deadlineMs - (Date.now() - started);
         const r = await tryOnce(up, { path, method, headers, body, current, headersTimeout: Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining)) });
+        o.observeTry?.(up.pod, r.kind === "response" && r.status < 500, r.kind === "response" ? r.ms : 0);
         if (clientGone) return;
         if (r.kind === "response" || r.code !== "STALLED") counted++;
         const canRetry = counted < s.retry.attempts && !deadlinePassed;

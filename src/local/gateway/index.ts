@@ -13,9 +13,15 @@ export type { LatencyPercentiles } from "./latency-window.js";
 /** Each app gateway's recent request durations and failures (read by the status). */
 const windows = new WeakMap<Gateway, LatencyWindow>();
 
-/** The recent latency window of a gateway started by startAppGateway. */
+/** The recent latency window of a gateway started by startAppGateway or given one by watchLatency. */
 export function gatewayWindow(g: Gateway): LatencyWindow | undefined {
   return windows.get(g);
+}
+
+/** A latency window for a gateway started elsewhere (an ingress in front of several clusters): pass `observe` to it, then `attach` the gateway. */
+export function watchLatency(): { observe: (ms: number, failed: boolean) => void; attach(g: Gateway): void } {
+  const window = new LatencyWindow(10);
+  return { observe: (ms, failed) => window.record(ms, failed), attach: (g) => void windows.set(g, window) };
 }
 
 /**

@@ -172,6 +172,8 @@ export class UpstreamSet {
 
   /** Called when an endpoint joins (held requests go on). */
   onJoin?: (pod: string) => void;
+  /** Narrows the endpoints a try may go to (blue-green's weighted split between clusters). */
+  route?: (candidates: Upstream[]) => Upstream[];
 
   constructor(private readonly source: EndpointSource, private readonly s: GatewaySettings, private readonly emit: GatewayEventFn) {
     this.off = source.onUpdate(() => this.sync());
@@ -273,8 +275,9 @@ export class UpstreamSet {
       if (u.starts.size > 0 && u.stalled(now, stallMs, this.peersAnsweredAt(u))) allFresh = false;
       else (fresh ??= []).push(u);
     }
-    if (allFresh && n > 0) return fresh![this.next++ % n];
-    const from = fresh ?? open ?? this.list().filter((u) => !exclude.has(u) && !u.draining && u.healthy);
+    if (allFresh && n > 0 && !this.route) return fresh![this.next++ % n];
+    const usable = fresh ?? open ?? this.list().filter((u) => !exclude.has(u) && !u.draining && u.healthy);
+    const from = this.route ? this.route(usable) : usable;
     if (from.length === 0) return undefined;
     return from[this.next++ % from.length];
   }
