@@ -1,5 +1,5 @@
-// The dashboard with two clusters: a real `akspilot up bluegreen` (both clusters' nodes and pods on one
-// page), and the page driven by a status with a blue-green upgrade in it (a small status source in front of
+// The dashboard with two clusters: a real `akspilot up bluegreen` upgraded from the page (green created
+// beside blue, both clusters' nodes and pods on one page), and the page driven by a status with a blue-green upgrade in it (a small status source in front of
 // the real dashboard server, since the upgrade routes come with the blue-green work): each cluster's share
 // of the traffic, the upgrade's state, its buttons and their answers in the feed. Also: the server's memory
 // stays flat over a long synthetic run.
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { chromium, type Page } from "playwright-core";
+import { blueGreenBlueprint } from "../../src/blueprints/bluegreen.js";
 import { startDashboard } from "../../src/dashboard/server.js";
 import type { Backfill } from "../../src/dashboard/snapshot.js";
 import type { StatusV1 } from "../../src/local/status.js";
@@ -45,9 +46,24 @@ async function chart(page: Page, id: string): Promise<{ samples: number; now: (n
 test("dashboard on up bluegreen: both clusters' nodes, pods and replicas on one page", { skip: NO_CHROMIUM, timeout: 180_000 }, async (t) => {
   const run = await startUp(t, ["bluegreen", "--time-scale", "10"]);
   const page = await openPage(t, run.loginUrl);
-  const status = (await (await fetch(`${run.rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${run.token}` } })).json()) as StatusV1 & { blueGreen?: unknown };
+  const statusNow = async () => (await (await fetch(`${run.rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${run.token}` } })).json()) as StatusV1;
+  // T0: blue serves alone, behind the gateway it owns.
+  const t0 = await statusNow();
+  assert.equal(t0.blueGreen?.stage, "T0", JSON.stringify(t0.blueGreen));
+  assert.deepEqual(t0.clusters.map((c) => c.name), ["blue"]);
+  await page.locator("#bluegreen").waitFor();
+  // The upgrade, asked for from the page: green is created beside blue, checked, and takes the traffic.
+  const green = blueGreenBlueprint().clusters.find((c) => c.name === "green")!;
+  await page.fill("#upgrade-to", green.kubernetesVersion!);
+  await page.getByRole("button", { name: "Upgrade" }).click();
+  await page.waitForSelector(`#action-result:has-text("upgrade to ${green.kubernetesVersion}: started")`);
+  await page.locator('#events li[data-reason="Action"]', { hasText: "POST /v1/upgrade" }).first().waitFor();
+  const status = await waitFor("green created beside blue", async () => {
+    const s = await statusNow();
+    return s.clusters.length === 2 && s.pods.filter((p) => p.ready).length === s.deployments.reduce((a, d) => a + d.desired, 0) ? s : undefined;
+  }, 120_000, 500);
   const clusters = status.clusters.map((c) => c.name).sort();
-  assert.equal(clusters.length, 2, JSON.stringify(status.clusters));
+  assert.deepEqual(clusters, ["blue", "green"]);
   const rows = await waitFor("both clusters' ready pods in the table", async () => {
     const cells = await page.$$eval("#pods-table tbody tr", (trs) => trs.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent ?? "")));
     const ready = cells.filter((c) => c[4] === "1/1");
@@ -103,7 +119,7 @@ test("a status with a blue-green upgrade: each cluster's share of the requests, 
   assert.deepEqual((await chart(page, "chart-gw-latency")).now, [2.1, 6.5, 12.3]);
   assert.deepEqual((await chart(page, "chart-endpoints")).now, [2, 2]);
   assert.equal(await page.isVisible("#bluegreen"), true);
-  assert.match((await page.textContent("#bluegreen-state"))!, /upgrade stage T3 \(canary\), to version 1\.31; active blue, standby green; the gateway is owned by blue; weights: blue 90%, green 10%/);
+  assert.match((await page.textContent("#bluegreen-state"))!, /upgrade stage T3 \(canary\), to version 1\.31; active blue, standby green; the gateway is owned by blue \(generation 1\); weights: blue 90%, green 10%/);
   assert.match((await page.textContent("#why"))!, /Traffic.*upgrade stage T3/s);
   // A gateway: request bursts and the drill are offered; no queue: no message bursts.
   assert.equal(await page.textContent("#load-label"), "Requests (100 per second)");
