@@ -109,10 +109,10 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     res.end(body);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
     budget.requestStarted();
-    await forward(req, res);
+    return forward(req, res);
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -124,14 +124,17 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
     }
     let body: Buffer | undefined;
-    try {
-      // Buffered (bounded): a retry must be able to send the same body again.
-      body = await readBody(req, s.limits.maxBodyBytes);
-    } catch (e) {
-      if (e instanceof BodyTooLarge) return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
-      return; // the client went away while sending
+    if (declared === undefined && req.headers["transfer-encoding"] === undefined) req.resume(); // no body: no stream, no await
+    else {
+      try {
+        // Buffered (bounded): a retry must be able to send the same body again.
+        body = await readBody(req, s.limits.maxBodyBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
+        return; // the client went away while sending
+      }
     }
-    if (o.activate && upstreams.list().length === 0) {
+    if (o.activate && upstreams.size === 0) {
       const held = await holding.hold(o.activate);
       if (held !== "none") stats.held++;
       if (held === "full") return answer(res, 503, `no ready endpoint and ${s.hold.maxQueue} request(s) already waiting for one`, { "retry-after": "1" });
