@@ -10,6 +10,7 @@
 // before and after are measured side by side in one run. `--cpu-prof dir` profiles the gateway processes.
 import { spawn, type ChildProcess } from "node:child_process";
 import { Agent, request } from "node:http";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -69,11 +70,18 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
-interface Cannon { p50Ms: number; p99Ms: number; rps: number; errors: number }
+interface Cannon { p50Ms: number; p99Ms: number; rps: number; errors: number; total: number }
 
 async function cannon(url: string, seconds: number, connections: number): Promise<Cannon> {
   const r = await autocannon({ url, duration: seconds, connections, pipelining: 1 });
-  return { p50Ms: r.latency.p50, p99Ms: r.latency.p99, rps: r.requests.average, errors: r.errors + r.timeouts + r.non2xx };
+  return { p50Ms: r.latency.p50, p99Ms: r.latency.p99, rps: r.requests.average, errors: r.errors + r.timeouts + r.non2xx, total: r.requests.total };
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux): independent of how busy the machine is. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 /** One keep-alive GET, its time in ms (sub-millisecond). */
@@ -117,20 +125,29 @@ async function main(): Promise<void> {
     const builds: { name: string; module: string }[] = [];
     if (values.compare) builds.push({ name: "before", module: resolve(values.compare) });
     builds.push({ name: values.compare ? "after" : "gateway", module: OWN_GATEWAY });
-    const sides: { name: string; url: string }[] = [{ name: "direct", url: `http://127.0.0.1:${port}/` }];
+    const sides: { name: string; url: string; pid?: number }[] = [{ name: "direct", url: `http://127.0.0.1:${port}/` }];
     for (const b of builds) {
       const prof = values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(values["cpu-prof"]), "--cpu-prof-name", `gateway-${b.name}.cpuprofile`] : [];
       const c = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), "--serve", b.module, "--endpoint", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
       children.push(c);
-      sides.push({ name: b.name, url: `${await firstLine(c)}/` });
+      sides.push({ name: b.name, url: `${await firstLine(c)}/`, pid: c.pid });
     }
     for (const s of sides) await cannon(s.url, 1, connections); // warm-up
     const runs = new Map<string, Cannon[]>(sides.map((s) => [s.name, []]));
+    // CPU per request: the gateway process's own, and the pod's (the same pod on every side).
+    const cpu = new Map<string, { gateway: number; pod: number; requests: number }>(sides.map((s) => [s.name, { gateway: 0, pod: 0, requests: 0 }]));
     for (let i = 0; i < rounds; i++) {
       // Rotate the order each round so that no side always goes first.
       for (let k = 0; k < sides.length; k++) {
         const s = sides[(i + k) % sides.length]!;
-        runs.get(s.name)!.push(await cannon(s.url, seconds, connections));
+        const g0 = s.pid ? cpuMs(s.pid) : 0;
+        const p0 = cpuMs(pod.pid!);
+        const r = await cannon(s.url, seconds, connections);
+        const c = cpu.get(s.name)!;
+        c.gateway += s.pid ? cpuMs(s.pid) - g0 : 0;
+        c.pod += cpuMs(pod.pid!) - p0;
+        c.requests += r.total;
+        runs.get(s.name)!.push(r);
       }
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -140,7 +157,8 @@ async function main(): Promise<void> {
       const r = runs.get(s.name)!;
       return { side: s.name, p50Ms: med(r.map((x) => x.p50Ms)), p99Ms: med(r.map((x) => x.p99Ms)), rps: Math.round(med(r.map((x) => x.rps))), errors: r.reduce((a, x) => a + x.errors, 0),
         ratios: r.map((x, j) => Math.round((x.rps / runs.get("direct")![j]!.rps) * 100) / 100),
-        seqP50Ms: Math.round(q(seq.get(s.name)!, 0.5) * 1000) / 1000, seqP99Ms: Math.round(q(seq.get(s.name)!, 0.99) * 1000) / 1000 };
+        seqP50Ms: Math.round(q(seq.get(s.name)!, 0.5) * 1000) / 1000, seqP99Ms: Math.round(q(seq.get(s.name)!, 0.99) * 1000) / 1000,
+        gatewayCpuUsPerRequest: Math.round((cpu.get(s.name)!.gateway * 1000) / cpu.get(s.name)!.requests), podCpuUsPerRequest: Math.round((cpu.get(s.name)!.pod * 1000) / cpu.get(s.name)!.requests) };
     });
     const direct = summary[0]!;
     const result = {
@@ -156,6 +174,8 @@ async function main(): Promise<void> {
         process.stdout.write(`  ${s.side.padEnd(8)} p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.rps} req/s, errors ${s.errors}` +
           (s.side === "direct" ? "\n" : `; added p50 ${s.addedP50Ms} ms, throughput ${s.throughputRatio}× direct (per round ${s.ratios.join(", ")})\n`));
       }
+      process.stdout.write("CPU per request (from /proc, whatever else the machine runs):\n");
+      for (const s of result.sides) process.stdout.write(`  ${s.side.padEnd(8)} pod ${s.podCpuUsPerRequest} µs` + (s.side === "direct" ? "\n" : `, gateway ${s.gatewayCpuUsPerRequest} µs\n`));
       process.stdout.write(`sequential keep-alive GETs (${values.sequential} per side, alternating blocks of 100):\n`);
       for (const s of result.sides) {
         process.stdout.write(`  ${s.side.padEnd(8)} p50 ${s.seqP50Ms} ms, p99 ${s.seqP99Ms} ms` + (s.side === "direct" ? "\n" : `; added p50 ${s.seqAddedP50Ms} ms\n`));

@@ -69,7 +69,10 @@ test("protocol: with --yes one instance of the user pool is powered off, then st
 test("protocol: the instance is started again after an error mid-drill and after a failed power-off", { timeout: 30_000 }, async (t) => {
   const { fake, opts, instance } = await setup(t);
   // kubectl fails once the instance is off: the drill ends with that error, and starts the instance first.
-  const kubectl: Kubectl = async () => ({ code: 1, stdout: "", stderr: "error: You must be logged in to the server (Unauthorized)\n" });
+  const kubectl: Kubectl = async (args) => {
+    if (instance("0")?.powerState === "stopped") return { code: 1, stdout: "", stderr: "error: You must be logged in to the server (Unauthorized)\n" };
+    return { code: 0, stdout: JSON.stringify(args[1] === "deployment" ? { spec: { replicas: 2, selector: { matchLabels: { app: "helloworld" } } } } : { items: [] }), stderr: "" };
+  };
   await assert.rejects(aksNodeFailureDrill({ ...opts, deployment: "helloworld", kubectl }), /kubectl get deployment helloworld -n default failed: error: You must be logged in/);
   assert.deepEqual(fake.powerActions(), [`poweroff ${VMSS} ["0"]`, `start ${VMSS} ["0"]`]);
   assert.equal(instance("0")?.powerState, "running");
@@ -101,11 +104,12 @@ test("protocol: --deployment waits until the replicas are Ready off the stopped 
     assert.deepEqual(args, ["get", "pods", "-n", "default", "-l", "app=helloworld", "-o", "json"]);
     polls++;
     // The first polls still see a Ready pod on the stopped node; then its replacement is Ready elsewhere.
-    const items = polls < 2 ? [pod(node0, true), pod(`${VMSS}000001`, true)] : [pod(`${VMSS}000001`, true), pod(`${VMSS}000001`, true)];
+    const items = polls < 3 ? [pod(node0, true), pod(`${VMSS}000001`, true)] : [pod(`${VMSS}000001`, true), pod(`${VMSS}000001`, true)];
     return { code: 0, stdout: JSON.stringify({ items }), stderr: "" };
   };
   const report = await aksNodeFailureDrill({ ...opts, deployment: "helloworld", kubectl, durationSeconds: 0 });
-  assert.ok(polls >= 2);
+  assert.ok(polls >= 3);
+  assert.equal(report.replicasOnNode, 1, "the stopped instance held one of the two replicas");
   assert.equal(typeof report.replicasRestoredSeconds, "number");
   assert.deepEqual(fake.powerActions(), [`poweroff ${VMSS} ["0"]`, `start ${VMSS} ["0"]`]);
 });

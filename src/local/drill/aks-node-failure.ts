@@ -72,20 +72,22 @@ async function serviceUrl(k: Kubectl, service: string, ns: string): Promise<stri
 }
 
 /** The Deployment's Ready replicas off `node`, and how many it wants. */
-async function readyOff(k: Kubectl, deployment: string, ns: string, node: string): Promise<{ ready: number; desired: number }> {
+async function readyOff(k: Kubectl, deployment: string, ns: string, node: string): Promise<{ ready: number; desired: number; onNode: number }> {
   const d = await kubectlJson(k, ["get", "deployment", deployment, "-n", ns]);
   const desired = Number((d.spec as Json | undefined)?.replicas ?? 1);
   const labels = (((d.spec as Json | undefined)?.selector as Json | undefined)?.matchLabels ?? {}) as Record<string, string>;
   const selector = Object.entries(labels).map(([a, b]) => `${a}=${b}`).join(",");
   const pods = await kubectlJson(k, ["get", "pods", "-n", ns, ...(selector ? ["-l", selector] : [])]);
   let ready = 0;
+  let onNode = 0;
   for (const p of (pods.items ?? []) as Json[]) {
     if ((p.metadata as Json | undefined)?.deletionTimestamp) continue;
-    if ((p.spec as Json | undefined)?.nodeName === node) continue;
     const conds = ((p.status as Json | undefined)?.conditions ?? []) as Json[];
-    if (conds.some((c) => c.type === "Ready" && c.status === "True")) ready++;
+    if (!conds.some((c) => c.type === "Ready" && c.status === "True")) continue;
+    if ((p.spec as Json | undefined)?.nodeName === node) onNode++;
+    else ready++;
   }
-  return { ready, desired };
+  return { ready, desired, onNode };
 }
 
 /** Which scale set and instance the drill stops. */
@@ -134,6 +136,8 @@ export async function aksNodeFailureDrill(o: AksNodeFailureOptions): Promise<Nod
   const url = o.url ?? (await serviceUrl(o.kubectl!, o.service!, ns));
   o.progress(`drill node-failure (aks): ${o.rate} req/s at ${url}; powering off ${what}`);
 
+  // With the Deployment in view: how many of its Ready replicas the instance holds (the report's replicasOnNode).
+  const replicasOnNode = o.deployment !== undefined ? (await readyOff(o.kubectl!, o.deployment, ns, node)).onNode : 0;
   const load = startLoad(url, o.rate, o.requestTimeoutMs);
   const t0 = performance.now();
   const elapsed = () => performance.now() - t0;
@@ -180,5 +184,5 @@ export async function aksNodeFailureDrill(o: AksNodeFailureOptions): Promise<Nod
   await pause(1000, o.signal);
   const durationMs = elapsed();
   const samples = await load.stop();
-  return summarize(samples, { mode: "aks", node, replicasOnNode: 0, rate: o.rate, stoppedAt, restoredSeconds, durationMs });
+  return summarize(samples, { mode: "aks", node, replicasOnNode, rate: o.rate, stoppedAt, restoredSeconds, durationMs });
 }

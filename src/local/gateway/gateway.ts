@@ -116,12 +116,13 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     res.end(body);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
     budget.requestStarted();
+    const observe = o.observe;
+    if (!observe) return forward(req, res);
     const t0 = performance.now();
-    await forward(req, res);
-    o.observe?.(performance.now() - t0, res.statusCode >= 500);
+    return forward(req, res).then(() => observe(performance.now() - t0, res.statusCode >= 500));
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -133,14 +134,17 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
     }
     let body: Buffer | undefined;
-    try {
-      // Buffered (bounded): a retry must be able to send the same body again.
-      body = await readBody(req, s.limits.maxBodyBytes);
-    } catch (e) {
-      if (e instanceof BodyTooLarge) return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
-      return; // the client went away while sending
+    if (declared === undefined && req.headers["transfer-encoding"] === undefined) req.resume(); // no body: no stream, no await
+    else {
+      try {
+        // Buffered (bounded): a retry must be able to send the same body again.
+        body = await readBody(req, s.limits.maxBodyBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
+        return; // the client went away while sending
+      }
     }
-    if (o.activate && upstreams.list().length === 0) {
+    if (o.activate && upstreams.size === 0) {
       const held = await holding.hold(o.activate);
       if (held !== "none") stats.held++;
       if (held === "full") return answer(res, 503, `no ready endpoint and ${s.hold.maxQueue} request(s) already waiting for one`, { "retry-after": "1" });

@@ -242,6 +242,11 @@ export class UpstreamSet {
     return [...this.active.values()];
   }
 
+  /** How many endpoints take part (without copying them). */
+  get size(): number {
+    return this.active.size;
+  }
+
   /** How long a try may go unanswered before its endpoint gets no new work. */
   stallMs(): number {
     return Math.min(Math.max(50, 4 * this.ewmaMs), this.s.retry.perTryTimeoutMs / 2);
