@@ -93,11 +93,11 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   assert.equal(run.token, run.rt.token);
 
   // No token, or a wrong one: refused for the page, its assets, the API, the actions and the stream.
-  for (const [method, path] of [["GET", ""], ["GET", "assets/app.js"], ["GET", "api/history"], ["GET", "api/stream"], ["POST", "api/scale"], ["POST", "api/nodes/x/stop"]] as const) {
+  for (const [method, path] of [["GET", ""], ["GET", "assets/app.js"], ["GET", "api/history"], ["GET", "api/stream"], ["POST", "api/scale"], ["POST", "api/nodes/x/stop"], ["POST", "api/load"], ["POST", "api/drill/node-failure"], ["POST", "api/upgrade"], ["POST", "api/upgrade/rollback"], ["POST", "api/autoscaler"]] as const) {
     const none = await fetch(base + path, { method, redirect: "manual", ...(method === "POST" ? { headers: { "content-type": "application/json" }, body: "{}" } : {}) });
     assert.equal(none.status, 401, `${method} /${path} without a token`);
     const port = new URL(base).port;
-    const wrong = await fetch(base + path, { method, redirect: "manual", headers: { cookie: `akspilot_${port}=${run.token.slice(0, -1)}x`, ...(method === "POST" ? { "content-type": "application/json" } : {}) }, ...(method === "POST" ? { body: "{}" } : {}) });
+    const wrong = await fetch(base + path, { method, redirect: "manual", headers: { cookie: `akspilot_${port}=${run.token.slice(0, -1)}${run.token.endsWith("x") ? "y" : "x"}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) }, ...(method === "POST" ? { body: "{}" } : {}) });
     assert.equal(wrong.status, 401, `${method} /${path} with a wrong cookie`);
   }
   assert.equal((await fetch(`${base}?token=${run.token}x`, { redirect: "manual" })).status, 401, "a wrong token in the URL");
@@ -120,7 +120,7 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   assert.ok(!html.includes(run.token), "the page carries no token");
   assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
   // All assets are local: uPlot comes from node_modules through this server.
-  for (const asset of ["assets/uplot.js", "assets/uplot.css", "assets/app.js", "assets/app.css"]) {
+  for (const asset of ["assets/uplot.js", "assets/uplot.css", "assets/app.js", "assets/markers.js", "assets/app.css"]) {
     assert.equal((await fetch(base + asset, { headers: { cookie } })).status, 200, asset);
   }
   assert.doesNotMatch(html, /https?:\/\//, "the page loads nothing from elsewhere");

@@ -48,7 +48,9 @@ export async function startSynthetic(o: SyntheticOptions): Promise<Synthetic> {
     for (let i = 0; i < (o.eventsPerRead ?? 0); i++) event("Normal", `pod/p-${reads}-${i}`, "Pulled", "x".repeat(o.eventBytes ?? 40), "blue");
     const n = o.podsPerCluster ?? 2;
     const clusters = ["blue", "green"];
-    const nodes = clusters.flatMap((c) => [0, 1].map((i) => ({ cluster: c, name: `${c}-aks-system-0000${i}`, type: "Standard_D2s_v5", phase: "Ready", powered: true, schedulable: true, pool: "system", poolKind: "agentPool" as const, zone: null, taints: [], pods: n / 2, cpuRequestedMillis: 500, cpuAllocatableMillis: 2000, ageSeconds: reads, launchedAt: time - reads * 1000, expectedReadyAt: null, launchReason: "agent pool" })));
+    const nodes: StatusV1["nodes"] = clusters.flatMap((c) => [0, 1].map((i) => ({ cluster: c, name: `${c}-aks-system-0000${i}`, type: "Standard_D2s_v5", phase: "Ready", powered: true, schedulable: true, pool: "system", poolKind: "agentPool" as const, zone: null, taints: [], pods: n / 2, cpuRequestedMillis: 500, cpuAllocatableMillis: 2000, ageSeconds: reads, launchedAt: time - reads * 1000, expectedReadyAt: null, launchReason: "agent pool" })));
+    // A node on its way (a burst on green): the why panel's ETA.
+    if (o.blueGreen) nodes.push({ cluster: "green", name: "green-aks-burst-00000", type: "Standard_D4s_v5", phase: "Provisioning", powered: true, schedulable: false, pool: "burst", poolKind: "agentPool", zone: null, taints: [], pods: 0, cpuRequestedMillis: 0, cpuAllocatableMillis: 4000, ageSeconds: 5, launchedAt: time - 5000, expectedReadyAt: time + 25_000, launchReason: "2 pending pod(s) fit no ready node" });
     const pods = clusters.flatMap((c) => Array.from({ length: n }, (_, i) => ({ cluster: c, name: `web-${c}-${i}`, deployment: "web", phase: "Running", ready: true, node: `${c}-aks-system-0000${i % 2}`, port: 30000 + i, pid: null, restarts: 0, waiting: null, lastFailure: null, inFlight: 0, processed: 0, ageSeconds: reads })));
     return {
       apiVersion: "akspilot.dev/v1",

@@ -161,7 +161,7 @@ function makePlot(def: ChartDef): void {
     plugins: [markerPlugin(() => marks)],
     // At least a minute across, so the first seconds of a run do not show sub-second ticks.
     scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
-    axes: [{}, { size: 40 }],
+    axes: [{}, { size: 52 }],
     series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
   };
   plots.set(def.id, new uPlot(opts, [[], ...def.series.map(() => [])] as UPlot.AlignedData, target));

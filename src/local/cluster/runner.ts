@@ -105,7 +105,9 @@ export class ProcessRunner implements PodRunner {
       },
       onMessage: (fn) => child.on("message", fn),
       send: (m) => {
-        if (child.connected) child.send(m as never);
+        // A child that has just exited can still look connected: the send then fails (EPIPE) and, without
+        // a callback, that failure would be an unhandled 'error' event that ends the whole run.
+        if (child.connected) child.send(m as never, () => undefined);
       },
     };
   }
