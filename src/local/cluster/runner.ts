@@ -105,7 +105,9 @@ export class ProcessRunner implements PodRunner {
       },
       onMessage: (fn) => child.on("message", fn),
       send: (m) => {
-        if (child.connected) child.send(m as never);
+        // A container exiting closes its channel while `connected` still says true: the write then fails
+        // with EPIPE, which the callback takes instead of an unhandled 'error' event.
+        if (child.connected) child.send(m as never, () => undefined);
       },
     };
   }
