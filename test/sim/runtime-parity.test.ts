@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { Autoscaler } from "../../src/local/controllers/autoscaler.js";
 import { ClusterClock } from "../../src/local/controllers/clock.js";
 import { makePolicy } from "../../src/scaling/policy.js";
+import { resolveHpaPhase } from "../../src/scaling/phase.js";
 import type { ScalingRule } from "../../src/scaling/scaledobject.js";
 import { simulate } from "../../src/sim/engine.js";
 import { T0, harness, template } from "../runtime/harness.js";
@@ -14,7 +15,7 @@ import { seedInputs } from "./workloads.js";
 type Row = [t: number, queue: number];
 const valueAt = (rows: Row[], t: number) => [...rows].reverse().find(([at]) => at <= t + 1e-9)?.[1] ?? 0;
 
-async function live(rule: ScalingRule, rows: Row[], seconds: number, outages: [number, number][] = []): Promise<[number, string, string][]> {
+async function live(rule: ScalingRule, rows: Row[], seconds: number, outages: [number, number][] = [], phase = 0): Promise<[number, string, string][]> {
   const h = harness();
   h.cluster.addDeployment(rule.target, template({ app: rule.target, labels: { app: rule.target } }), 0);
   const clock = new ClusterClock(1, h.clock);
@@ -22,7 +23,7 @@ async function live(rule: ScalingRule, rows: Row[], seconds: number, outages: [n
     cluster: h.cluster,
     deployment: rule.target,
     object: rule.name,
-    policy: makePolicy("keda", rule),
+    policy: makePolicy("keda", rule, {}, phase),
     clock,
     queueLength: async () => {
       const t = clock.now();
@@ -31,14 +32,14 @@ async function live(rule: ScalingRule, rows: Row[], seconds: number, outages: [n
     },
   });
   scaler.start();
-  await h.run(seconds * 1000, 1000);
+  await h.run(seconds * 1000, 500);
   await scaler.stop();
   await h.cluster.shutdown();
   return h.cluster.events.list().filter((e) => e.object === `scaledobject/${rule.name}` && e.reason !== "KEDAScalerFailed").map((e) => [e.time - T0, e.reason, e.message]);
 }
 
-function simulated(rule: ScalingRule, rows: Row[], seconds: number, outages: [number, number][] = []): [number, string, string][] {
-  const r = simulate({ ...seedInputs(), rule, trace: { kind: "queue", points: rows.map(([t, v]) => ({ t, v })) }, durationSeconds: seconds, storageUnreachable: outages });
+function simulated(rule: ScalingRule, rows: Row[], seconds: number, outages: [number, number][] = [], phase = 0): [number, string, string][] {
+  const r = simulate({ ...seedInputs(), rule, trace: { kind: "queue", points: rows.map(([t, v]) => ({ t, v })) }, durationSeconds: seconds, storageUnreachable: outages, hpaPhaseSeconds: phase });
   return r.events.filter((e) => e.object === `scaledobject/${rule.name}` && e.reason !== "KEDAScalerFailed").map((e) => [e.time, e.reason, e.message]);
 }
 
@@ -58,4 +59,14 @@ test("same trace, same decisions with a storage outage and fallback, and with us
   const sim = simulated(rule, rows, 240, outages);
   assert.ok(sim.some(([, , m]) => m.includes("fallback")), "the fallback shows in the decisions");
   assert.deepEqual(await live(rule, rows, 240, outages), sim);
+});
+
+test("same trace, same decisions with the HPA's resync phase off KEDA's grid in both", async () => {
+  const rule = seedInputs().rule;
+  const rows: Row[] = [[0, 0], [40, 30], [100, 200], [200, 0]];
+  // A phase on the fake clock's 500 ms steps, so the runtime's decisions are recorded at their timer's time.
+  const phase = resolveHpaPhase(9.5);
+  const sim = simulated(rule, rows, 300, [], phase);
+  assert.ok(sim.some(([t, r]) => r === "HPAScaleUp" && t % 15000 !== 0), "the HPA syncs off KEDA's grid");
+  assert.deepEqual(await live(rule, rows, 300, [], phase), sim);
 });

@@ -45,8 +45,19 @@ export class Autoscaler {
         // Ticks are serialised so two loops never decide on the same stale replica count.
         this.running = this.running.then(() => this.tick(loop.name)).catch(() => undefined);
       };
-      tick();
-      this.timers.push(this.o.clock.setInterval(tick, periodMs));
+      // A loop with a phase (the HPA's resync after KEDA's poll) starts that much later, then keeps its period.
+      const offsetMs = this.o.clock.ms(loop.offsetSeconds ?? 0);
+      if (offsetMs <= 0) {
+        tick();
+        this.timers.push(this.o.clock.setInterval(tick, periodMs));
+      } else {
+        this.nextTicks.set(loop.name, this.o.clock.wallNow() + offsetMs);
+        this.timers.push(this.o.clock.setTimeout(() => {
+          if (this.stopped) return;
+          tick();
+          this.timers.push(this.o.clock.setInterval(tick, periodMs));
+        }, offsetMs));
+      }
     }
   }
 
@@ -64,6 +75,7 @@ export class Autoscaler {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) this.o.clock.clearInterval(t);
+    this.timers = [];
     await this.running;
   }
 

@@ -13,6 +13,8 @@ export interface ProvisionerOptions {
   clock: ClusterClock;
   /** VM create + kubelet registration, in cluster seconds. */
   nodeStartupSeconds: number;
+  /** Drained → VM deleted, in cluster seconds (the timing profile's vmDeleteSeconds). */
+  vmDeleteSeconds?: number;
   /** A capacity buffer: phantom pods (with these requests) that nodes must have room for but that never run. */
   buffer?: { pods: () => number; requests: Resources };
 }
@@ -155,7 +157,7 @@ export class Provisioner {
         const fresh = this.launch(d.replacement, `replaces ${d.node}`);
         while (fresh.phase === "Provisioning" && !this.stopped) await new Promise<void>((r) => this.o.clock.setTimeout(r, 50));
       }
-      if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`);
+      if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`, this.o.clock.ms(this.o.vmDeleteSeconds ?? 0));
     })().finally(() => {
       this.disrupting.delete(d.node);
       this.work.delete(job);
