@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import type { TimingProfile } from "../scaling/timings.js";
 import type { AddressInfo } from "node:net";
 import type { AppSpec, Blueprint, ClusterSpec, HttpProbe } from "../blueprints/types.js";
 import { Cluster } from "./cluster/cluster.js";
@@ -44,6 +45,8 @@ export interface LocalRuntimeOptions {
   nodeStartupSeconds: number;
   /** Overrides the node-monitor grace period of the cluster's Kubernetes version, in cluster seconds. */
   nodeMonitorGraceSeconds?: number;
+  /** The timing profile (image pull on a fresh node, VM deletion); node startup and grace come through the fields above. */
+  timings?: TimingProfile;
   /** The first Karpenter NodePool, resolved from a user's file instead of the blueprint's. */
   nodePool?: PoolSettings;
   /** Per app: what the driver adds, or "driver" when the driver runs it itself (e.g. the EDW producer). */
@@ -237,6 +240,7 @@ export class LocalRuntime {
       timeScale: o.timeScale,
       events: rt.events,
       qualifyNodeNames: bp.clusters.length > 1 || bp.blueGreen !== undefined,
+      imagePullMs: ((o.timings?.imagePullSeconds ?? 0) * 1000) / o.timeScale,
       nodeLifecycle: o.nodeMonitorGraceSeconds !== undefined ? { gracePeriodMs: (o.nodeMonitorGraceSeconds * 1000) / o.timeScale } : {},
     });
     rt.clusters.set(spec.name, cluster);
@@ -277,6 +281,7 @@ export class LocalRuntime {
         pool,
         clock: rt.clusterClock,
         nodeStartupSeconds: o.nodeStartupSeconds,
+        vmDeleteSeconds: o.timings?.vmDeleteSeconds,
         buffer: ci === 0 && rt.provisioners.length === 0 && mine.length === 0 ? o.buffer?.(rt) : undefined,
       }));
     }

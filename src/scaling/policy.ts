@@ -32,7 +32,8 @@ export interface PolicyTick {
  */
 export interface ScalingPolicy {
   readonly name: string;
-  loops(): { name: string; periodSeconds: number }[];
+  /** Each loop ticks at offsetSeconds + k × periodSeconds (offset 0 when absent); equal times in this order. */
+  loops(): { name: string; periodSeconds: number; offsetSeconds?: number }[];
   tick(loop: string, input: PolicyInput): PolicyTick;
   /**
    * Pods' worth of Ready node capacity to hold beyond the current replicas (a capacity buffer), so a
@@ -47,15 +48,16 @@ export class KedaHpaPolicy implements ScalingPolicy {
   private keda: KedaState;
   private hpa: HpaState = newHpaState();
 
-  constructor(readonly rule: ScalingRule, createdAt = 0) {
+  /** `hpaPhaseSeconds`: when the HPA's first sync comes after KEDA's first poll, in [0, 15) (phase.ts). */
+  constructor(readonly rule: ScalingRule, createdAt = 0, readonly hpaPhaseSeconds = 0) {
     this.keda = { createdAt };
   }
 
   loops() {
-    // KEDA's loop first: at t = 0 it activates before the HPA's first sync looks.
+    // KEDA's loop first: at equal times it activates before the HPA's sync looks.
     return [
       { name: "keda", periodSeconds: this.rule.pollingIntervalSeconds },
-      { name: "hpa", periodSeconds: HPA_SYNC_SECONDS },
+      { name: "hpa", periodSeconds: HPA_SYNC_SECONDS, offsetSeconds: this.hpaPhaseSeconds },
     ];
   }
 
@@ -200,6 +202,7 @@ export class PredictivePolicy implements ScalingPolicy {
 
 export type PolicyName = "keda" | "predictive";
 
-export function makePolicy(name: PolicyName, rule: ScalingRule, predictive: Partial<PredictiveOptions> = {}): ScalingPolicy {
-  return name === "keda" ? new KedaHpaPolicy(rule) : new PredictivePolicy(rule, { ...PREDICTIVE_DEFAULTS, ...predictive });
+/** `hpaPhaseSeconds`: the HPA's resync phase after KEDA's poll (keda policy only; see phase.ts). */
+export function makePolicy(name: PolicyName, rule: ScalingRule, predictive: Partial<PredictiveOptions> = {}, hpaPhaseSeconds = 0): ScalingPolicy {
+  return name === "keda" ? new KedaHpaPolicy(rule, 0, hpaPhaseSeconds) : new PredictivePolicy(rule, { ...PREDICTIVE_DEFAULTS, ...predictive });
 }

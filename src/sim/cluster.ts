@@ -2,6 +2,7 @@ import type { InstanceType } from "../scaling/catalog.js";
 import { REASONS, type EventRecorder } from "../scaling/events.js";
 import { consolidate, idleSince, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
 import { scaleInOrder, type RankedPod } from "../scaling/replicaset.js";
+import type { TimingProfile } from "../scaling/timings.js";
 import { pickNode, planLaunch, roomOf, type Room } from "../scaling/packing.js";
 import type { Resources } from "../scaling/quantity.js";
 
@@ -16,7 +17,14 @@ export interface SimNode {
   type: InstanceType;
   /** How many of the Deployment's pods fit on it. */
   capacity: number;
-  state: "provisioning" | "ready";
+  /** deleting: drained, waiting for its pods to terminate and its VM to go (it still costs). */
+  state: "provisioning" | "ready" | "deleting";
+  /** When a deleting node's VM is gone. */
+  deleteAt?: number;
+  /** Pods of the set that were removed and are still terminating on it (they hold their room). */
+  terminating: number;
+  /** When the app's image is on the node (set by the first pod bound to it). */
+  pulledAt?: number;
   createdAt: number;
   readyAt: number;
   /** Pods bound (starting or ready). */
@@ -32,6 +40,8 @@ export interface SimNode {
   replaces?: SimNode;
   /** Why this node is being replaced (its drain and deletion say so). */
   replacedBecause?: string;
+  /** Why it is being deleted (its Deleted event says so). */
+  deletionReason?: string;
 }
 
 interface StartingGroup {
@@ -41,10 +51,7 @@ interface StartingGroup {
   readyAt: number;
 }
 
-export interface ClusterTimings {
-  nodeStartupSeconds: number;
-  podStartupSeconds: number;
-}
+export type ClusterTimings = TimingProfile;
 
 export class SimCluster {
   nodes: SimNode[] = [];
@@ -60,6 +67,9 @@ export class SimCluster {
    * that Karpenter launches and keeps nodes for. They never run, so they count in no pod total.
    */
   warm = 0;
+  /** Removed pods still terminating: they hold their node's room and count in pod-seconds. */
+  terminatingPods = 0;
+  private terminatingGroups: { node: SimNode; count: number; until: number }[] = [];
   private starting: StartingGroup[] = [];
   private startHead = 0;
   private nextId = 1;
@@ -81,8 +91,26 @@ export class SimCluster {
     return this.pending + this.startingPods + this.readyPods;
   }
 
+  /** Pods holding a place on a node: starting, ready and terminating (what pod-seconds count). */
   get boundPods(): number {
-    return this.startingPods + this.readyPods;
+    return this.startingPods + this.readyPods + this.terminatingPods;
+  }
+
+  /** Slots a node's pods take (bound and terminating). */
+  private used(n: SimNode): number {
+    return n.bound + n.terminating;
+  }
+
+  /** A removed pod terminates for podTerminationSeconds on its node. */
+  private terminate(node: SimNode, count: number, t: number): void {
+    if (count <= 0) return;
+    const until = t + this.timings.podTerminationSeconds;
+    if (until <= t) return;
+    node.terminating += count;
+    this.terminatingPods += count;
+    const last = this.terminatingGroups[this.terminatingGroups.length - 1];
+    if (last && last.node === node && last.until === until) last.count += count;
+    else this.terminatingGroups.push({ node, count, until });
   }
 
   podsFitting(t: InstanceType): number {
@@ -110,7 +138,7 @@ export class SimCluster {
       for (let k = 0; k < g.count; k++) {
         pods.push({
           uid: `${pad(g.node.id)}-s${pad(gi)}-${pad(k)}`, node: g.node.name, phase: "Running", ready: false, restarts: 0, createdAt: g.boundAt,
-          remove: () => { g.count--; g.node.bound--; g.node.lastPodEventAt = t; this.startingPods--; },
+          remove: () => { g.count--; g.node.bound--; g.node.lastPodEventAt = t; this.startingPods--; this.terminate(g.node, 1, t); },
         });
       }
     }
@@ -119,7 +147,7 @@ export class SimCluster {
         for (let k = 0; k < grp.count; k++) {
           pods.push({
             uid: `${pad(n.id)}-r${pad(gi)}-${pad(k)}`, node: n.name, phase: "Running", ready: true, readySince: grp.since, restarts: 0, createdAt: grp.since,
-            remove: () => { grp.count--; n.ready--; n.bound--; n.lastPodEventAt = t; this.readyPods--; },
+            remove: () => { grp.count--; n.ready--; n.bound--; n.lastPodEventAt = t; this.readyPods--; this.terminate(n, 1, t); },
           });
         }
       });
@@ -134,10 +162,11 @@ export class SimCluster {
     if (this.pending === 0) return;
     const req = this.request;
     const cands = this.nodes
-      .filter((n) => n.state === "ready" && n.bound < n.capacity)
+      .filter((n) => n.state === "ready" && this.used(n) < n.capacity)
       .map((n) => {
         const cap = roomOf(n.type);
-        const room: Room = { cpuMillis: cap.cpuMillis - n.bound * req.cpuMillis, memoryBytes: cap.memoryBytes - n.bound * req.memoryBytes, pods: Math.min(cap.pods, n.capacity) - n.bound };
+        const u = this.used(n);
+        const room: Room = { cpuMillis: cap.cpuMillis - u * req.cpuMillis, memoryBytes: cap.memoryBytes - u * req.memoryBytes, pods: Math.min(cap.pods, n.capacity) - u };
         return { node: n, room, capacity: cap, placed: 0 };
       });
     if (cands.length === 0) return;
@@ -153,7 +182,9 @@ export class SimCluster {
       c.node.bound += c.placed;
       c.node.lastPodEventAt = t;
       this.startingPods += c.placed;
-      this.starting.push({ node: c.node, count: c.placed, boundAt: t, readyAt: t + this.timings.podStartupSeconds });
+      // The first pods on a fresh node wait for the image; later ones find it there (or wait for the same pull).
+      c.node.pulledAt ??= t + this.timings.imagePullSeconds;
+      this.starting.push({ node: c.node, count: c.placed, boundAt: t, readyAt: Math.max(t, c.node.pulledAt) + this.timings.podStartSeconds });
       this.version++;
     }
   }
@@ -169,14 +200,14 @@ export class SimCluster {
   /** Free pod slots on ready nodes that stay (not being replaced): where the buffer sits now. */
   private freeReady(): number {
     let room = 0;
-    for (const n of this.nodes) if (n.state === "ready" && !n.replacing) room += n.capacity - n.bound;
+    for (const n of this.nodes) if (n.state === "ready" && !n.replacing) room += n.capacity - this.used(n);
     return room;
   }
 
   /** Pending pods no in-flight node will take (Karpenter counts in-flight capacity). */
   private unnominatedReal(): number {
     let room = 0;
-    for (const n of this.nodes) if (n.state === "provisioning") room += n.capacity - n.bound;
+    for (const n of this.nodes) if (n.state === "provisioning") room += n.capacity - this.used(n);
     return Math.max(0, this.pending - room);
   }
 
@@ -184,7 +215,7 @@ export class SimCluster {
   private unnominatedWarm(): number {
     if (this.warm === 0) return 0;
     let inFlight = 0;
-    for (const n of this.nodes) if (n.state === "provisioning") inFlight += n.capacity - n.bound;
+    for (const n of this.nodes) if (n.state === "provisioning") inFlight += n.capacity - this.used(n);
     return Math.max(0, this.warm - this.freeReady() - Math.max(0, inFlight - this.pending));
   }
 
@@ -211,7 +242,7 @@ export class SimCluster {
       const forReal = p.pods.filter((i) => i < real).length;
       const forWarm = p.pods.length - forReal;
       const what = forWarm === 0 ? `${forReal} pending pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pending pod(s) and ${forWarm} pod(s) of capacity buffer`;
-      this.normal(t, `node/${node.name}`, REASONS.launched, `${p.type.name} for ${what} (cheapest type holding them); ready in ${this.timings.nodeStartupSeconds} s`);
+      this.normal(t, `node/${node.name}`, REASONS.launched, `${p.type.name} for ${what} (cheapest type holding them); ready in ${this.timings.nodeBootSeconds} s`);
     }
     if (plan.unschedulable.length > 0) {
       const forWarm = plan.unschedulable.filter((i) => i >= real).length;
@@ -223,7 +254,7 @@ export class SimCluster {
 
   private launch(type: InstanceType, t: number): SimNode {
     const id = this.nextId++;
-    const node: SimNode = { id, name: `${this.pool.name}-${id}`, type, capacity: this.podsFitting(type), state: "provisioning", createdAt: t, readyAt: t + this.timings.nodeStartupSeconds, bound: 0, ready: 0, readyGroups: [] };
+    const node: SimNode = { id, name: `${this.pool.name}-${id}`, type, capacity: this.podsFitting(type), state: "provisioning", createdAt: t, readyAt: t + this.timings.nodeBootSeconds, bound: 0, ready: 0, readyGroups: [], terminating: 0 };
     this.nodes.push(node);
     this.pricePerHour += type.pricePerHour;
     this.version++;
@@ -233,14 +264,34 @@ export class SimCluster {
   /** The next node-ready or pod-ready time. */
   nextChange(): number {
     let next = Infinity;
-    for (const n of this.nodes) if (n.state === "provisioning" && n.readyAt < next) next = n.readyAt;
+    for (const n of this.nodes) {
+      if (n.state === "provisioning" && n.readyAt < next) next = n.readyAt;
+      if (n.state === "deleting" && n.deleteAt! < next) next = n.deleteAt!;
+    }
+    for (const g of this.terminatingGroups) if (g.until < next) next = g.until;
     const g = this.starting[this.startHead];
     if (g && g.readyAt < next) next = g.readyAt;
     return next;
   }
 
-  /** Nodes and pods whose startup has elapsed become ready. */
+  /** Nodes and pods whose startup has elapsed become ready; terminations and VM deletions that are due finish. */
   advanceTo(t: number): void {
+    if (this.terminatingGroups.length > 0) {
+      const keep: typeof this.terminatingGroups = [];
+      for (const g of this.terminatingGroups) {
+        if (g.until > t + EPS) keep.push(g);
+        else {
+          g.node.terminating -= g.count;
+          this.terminatingPods -= g.count;
+          g.node.lastPodEventAt = t;
+          this.version++;
+        }
+      }
+      this.terminatingGroups = keep;
+    }
+    for (const n of [...this.nodes]) {
+      if (n.state === "deleting" && n.deleteAt! <= t + EPS) this.gone(n, t);
+    }
     for (const n of [...this.nodes]) {
       if (n.state !== "provisioning" || n.readyAt > t + EPS) continue;
       n.state = "ready";
@@ -266,23 +317,47 @@ export class SimCluster {
     }
   }
 
-  /** Drains and deletes a node (at once: the pods are evicted and the ReplicaSet recreates them as pending). */
+  /**
+   * Drains a node and deletes it: its pods are evicted (the ReplicaSet recreates them as pending at once)
+   * and terminate on it for podTerminationSeconds; then the VM takes vmDeleteSeconds to go. It is
+   * unschedulable from the start and costs until it is gone.
+   */
   remove(node: SimNode, t: number, why: string): void {
-    const i = this.nodes.indexOf(node);
-    if (i < 0) return;
-    this.nodes.splice(i, 1);
-    this.pricePerHour -= node.type.pricePerHour;
+    if (!this.nodes.includes(node) || node.state === "deleting") return;
     for (const n of this.nodes) if (n.replaces === node) n.replaces = undefined;
-    if (node.bound > 0) {
+    const evicted = node.bound;
+    if (evicted > 0) {
       this.starting = this.starting.slice(this.startHead).filter((g) => g.node !== node);
       this.startHead = 0;
       this.startingPods -= node.bound - node.ready;
       this.readyPods -= node.ready;
       this.pending += node.bound;
+      node.bound = 0;
+      node.ready = 0;
+      node.readyGroups = [];
+      this.terminate(node, evicted, t);
+    }
+    node.state = "deleting";
+    node.deleteAt = t + (node.terminating > 0 ? this.timings.podTerminationSeconds : 0) + this.timings.vmDeleteSeconds;
+    node.deletionReason = why;
+    this.version++;
+    this.normal(t, `node/${node.name}`, REASONS.draining, evicted > 0 ? `${why}; ${evicted} pod(s) evicted and recreated` : why);
+    if (node.deleteAt <= t + EPS) this.gone(node, t);
+  }
+
+  /** The VM is gone: the node leaves the cluster and stops costing. */
+  private gone(node: SimNode, t: number): void {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) return;
+    this.nodes.splice(i, 1);
+    this.pricePerHour -= node.type.pricePerHour;
+    if (node.terminating > 0) {
+      this.terminatingPods -= node.terminating;
+      this.terminatingGroups = this.terminatingGroups.filter((g) => g.node !== node);
+      node.terminating = 0;
     }
     this.version++;
-    this.normal(t, `node/${node.name}`, REASONS.draining, node.bound > 0 ? `${why}; ${node.bound} pod(s) evicted and recreated` : why);
-    this.normal(t, `node/${node.name}`, REASONS.deleted, why);
+    this.normal(t, `node/${node.name}`, REASONS.deleted, node.deletionReason ?? "deleted");
   }
 
   /**
@@ -296,11 +371,11 @@ export class SimCluster {
     let left = this.warm;
     if (left > 0) {
       const order = this.nodes
-        .filter((n) => !n.replacing && n.bound < n.capacity)
-        .sort((a, b) => (a.state === b.state ? 0 : a.state === "ready" ? -1 : 1) || b.bound - a.bound || a.id - b.id);
+        .filter((n) => !n.replacing && n.state !== "deleting" && this.used(n) < n.capacity)
+        .sort((a, b) => (a.state === b.state ? 0 : a.state === "ready" ? -1 : 1) || this.used(b) - this.used(a) || a.id - b.id);
       for (const n of order) {
         if (left === 0) break;
-        const k = Math.min(left, n.capacity - n.bound);
+        const k = Math.min(left, n.capacity - this.used(n));
         phantom.set(n, k);
         left -= k;
       }
@@ -308,9 +383,9 @@ export class SimCluster {
     return this.nodes.map((n) => ({
       name: n.name,
       type: n.type,
-      pods: new Array<Resources>(n.bound + (phantom.get(n) ?? 0)).fill(this.request),
+      pods: new Array<Resources>(this.used(n) + (phantom.get(n) ?? 0)).fill(this.request),
       ready: n.state === "ready",
-      deleting: n.replacing === true,
+      deleting: n.replacing === true || n.state === "deleting",
       lastPodEventAt: idleSince(n.readyAt, n.lastPodEventAt),
     }));
   }
@@ -335,7 +410,7 @@ export class SimCluster {
     node.replacedBecause = why;
     const repl = this.launch(d.replacement!, t);
     repl.replaces = node;
-    this.normal(t, `node/${repl.name}`, REASONS.launched, `${repl.type.name}: replaces ${node.name}; ready in ${this.timings.nodeStartupSeconds} s`);
+    this.normal(t, `node/${repl.name}`, REASONS.launched, `${repl.type.name}: replaces ${node.name}; ready in ${this.timings.nodeBootSeconds} s`);
   }
 
   /** The earliest time a node becomes quiet for consolidateAfter (consolidation's answer can change then). */

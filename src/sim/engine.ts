@@ -1,6 +1,7 @@
 import { UserError } from "../errors.js";
 import { EventRecorder, REASONS, disruptingReason, type ClusterEvent } from "../scaling/events.js";
 import { queueLengthFrom } from "../scaling/azure-queue.js";
+import { DEFAULT_TIMINGS, type TimingProfile } from "../scaling/timings.js";
 import { ArrivalRateEstimator } from "../scaling/estimator.js";
 import { Batcher, KARPENTER, ValidationQueue, revalidate, type PoolSettings } from "../scaling/karpenter.js";
 import { makePolicy, type PolicyInput, type PolicyName, type PredictiveOptions } from "../scaling/policy.js";
@@ -21,12 +22,18 @@ export interface SimOptions {
   /** Messages a pod works on at once. */
   concurrency?: number;
   initialReplicas?: number;
+  /** The timing profile (default DEFAULT_TIMINGS); the two fields below override it. */
+  timings?: Partial<TimingProfile>;
+  /** Overrides timings.nodeBootSeconds. */
   nodeStartupSeconds?: number;
+  /** Overrides timings.podStartSeconds. */
   podStartupSeconds?: number;
   /** Requests of one pod (default: the seed consumer's 250m / 64Mi). */
   podRequests?: Resources;
   /** Simulated seconds (default: the last trace row + 900 s). */
   durationSeconds?: number;
+  /** The HPA's resync phase after KEDA's poll, seconds in [0, 15) (default 0; the CLI resolves best/worst/random). */
+  hpaPhaseSeconds?: number;
   /** Spans [from, to) of simulated seconds during which the scaler cannot reach storage (every read fails). */
   storageUnreachable?: [number, number][];
 }
@@ -46,9 +53,9 @@ export interface SimSummary {
   durationSeconds: number;
   maxReplicas: number;
   maxNodes: number;
-  /** ∫ pods bound to nodes (starting or ready) dt. */
+  /** ∫ pods bound to nodes (starting, ready or terminating) dt. */
   podSeconds: number;
-  /** ∫ nodes (provisioning or ready) dt, including nodes held for the policy's capacity buffer. */
+  /** ∫ nodes (provisioning, ready, or drained until the VM is deleted) dt, including nodes held for the policy's capacity buffer. */
   nodeSeconds: number;
   /** USD at the catalog's list prices. */
   nodeCost: number;
@@ -73,7 +80,7 @@ export interface SimResult {
   events: ClusterEvent[];
 }
 
-export const SIM_DEFAULTS = { nodeStartupSeconds: 60, podStartupSeconds: 2, concurrency: 1, tailSeconds: 900 } as const;
+export const SIM_DEFAULTS = { nodeStartupSeconds: DEFAULT_TIMINGS.nodeBootSeconds, podStartupSeconds: DEFAULT_TIMINGS.podStartSeconds, concurrency: 1, tailSeconds: 900 } as const;
 /** Longest simulated span: 366 days. */
 export const SIM_MAX_SECONDS = 366 * 86400;
 export const SEED_POD_REQUESTS: Resources = { cpuMillis: 250, memoryBytes: 64 * 1024 ** 2 };
@@ -95,7 +102,12 @@ export function simulate(o: SimOptions): SimResult {
   const concurrency = o.concurrency ?? SIM_DEFAULTS.concurrency;
   if (!(concurrency >= 1)) throw new UserError(`--concurrency must be ≥ 1, got ${concurrency}`);
   const perPod = workMs ? (concurrency * 1000) / workMs : undefined;
-  const timings = { nodeStartupSeconds: o.nodeStartupSeconds ?? SIM_DEFAULTS.nodeStartupSeconds, podStartupSeconds: o.podStartupSeconds ?? SIM_DEFAULTS.podStartupSeconds };
+  const timings: TimingProfile = {
+    ...DEFAULT_TIMINGS,
+    ...o.timings,
+    ...(o.nodeStartupSeconds !== undefined ? { nodeBootSeconds: o.nodeStartupSeconds } : {}),
+    ...(o.podStartupSeconds !== undefined ? { podStartSeconds: o.podStartupSeconds } : {}),
+  };
   const lastRow = trace.points[trace.points.length - 1]!.t;
   const end = o.durationSeconds ?? lastRow + SIM_DEFAULTS.tailSeconds;
   // The loops tick every 10-30 s of simulated time whatever the load, so the cost grows with the span: a year takes seconds.
@@ -108,8 +120,8 @@ export function simulate(o: SimOptions): SimResult {
   const at = (t: number) => Math.round(t * 1000);
   const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, events);
   const fq = new FluidQueue((workMs ?? 0) / 1000);
-  const policy = makePolicy(policyName, rule, o.predictive);
-  const loops = policy.loops().map((l) => ({ ...l, next: 0 }));
+  const policy = makePolicy(policyName, rule, o.predictive, o.hpaPhaseSeconds ?? 0);
+  const loops = policy.loops().map((l) => ({ ...l, next: l.offsetSeconds ?? 0 }));
   // The runtime's estimator, sampled at every policy tick as the runtime's autoscaler samples it.
   const arrivals = new ArrivalRateEstimator();
 

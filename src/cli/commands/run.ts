@@ -33,7 +33,10 @@ interface UpFlags {
   policy: PolicyName;
   scaledobject?: string;
   nodepool?: string;
-  nodeStartupSeconds: number;
+  nodeStartupSeconds?: number;
+  timings?: string;
+  hpaPhase?: string;
+  seed?: number;
   nodeMonitorGrace?: number;
   gatewayPort?: number;
   gateway?: "kube" | "akspilot";
@@ -45,7 +48,7 @@ interface UpFlags {
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
-const EDW_ONLY: (keyof UpFlags)[] = ["messages", "rate", "burst", "burstEvery", "replicas", "workMs", "concurrency", "visibilityTimeout", "failMatch", "data", "exitWhenDrained", "scaledobject", "identity"];
+const EDW_ONLY: (keyof UpFlags)[] = ["hpaPhase", "seed", "messages", "rate", "burst", "burstEvery", "replicas", "workMs", "concurrency", "visibilityTimeout", "failMatch", "data", "exitWhenDrained", "scaledobject", "identity"];
 
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
 export async function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): Promise<{ rule: ScalingRule; pool: PoolSettings }> {
@@ -70,6 +73,12 @@ export async function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, 
       : undefined;
   if (!pool) throw new UserError(`blueprint ${blueprint.name} has no Karpenter NodePool`, "drop --nodepool");
   return { rule, pool };
+}
+
+/** The HPA's resync phase for `up`: as `simulate` resolves it, so both take the same phase from the same seed. */
+async function hpaPhase(f: { hpaPhase?: string; seed?: number }): Promise<number> {
+  const { parsePhaseFlag, resolveHpaPhase } = await import("../../scaling/phase.js");
+  return resolveHpaPhase(parsePhaseFlag(f.hpaPhase), f.seed ?? 1);
 }
 
 /** A live status line: rewritten in place on a terminal, every 10 s otherwise. */
@@ -149,7 +158,10 @@ export function registerRunCommands(program: Command): void {
     .option("--scaledobject <file>", "KEDA ScaledObject YAML to obey (default: the seed's)")
     .option("--nodepool <file>", "Karpenter NodePool YAML (default: the seed's)")
     .option("--identity <name>", "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced")
-    .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time)", numberOption(0, 3600), 45)
+    .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time; default: the timing profile's, 60)", numberOption(0, 3600))
+    .option("--hpa-phase <s|best|worst|random>", "the HPA's resync phase after KEDA's poll, seconds in [0, 15) (default: random from --seed)")
+    .option("--seed <n>", "seed of the random HPA phase (default 1)", intOption(0, 2 ** 31 - 1))
+    .option("--timings <file.yaml>", "timing profile: nodeBootSeconds, imagePullSeconds, vmDeleteSeconds, nodeMonitorGraceSeconds, … (docs/simulator.md)")
     .option("--node-monitor-grace <s>", "silence before a stopped node is NotReady (default: the cluster version's, 40 s or 50 s)", numberOption(1, 3600))
     .option("--gateway-port <port>", "fixed loopback port of the gateway (gatewayUrl)", intOption(1, 65535))
     .addOption(new Option("--gateway <mode>", "what answers at gatewayUrl: kube = the LoadBalancer Service's L4 proxy (AKS's default, no retries), akspilot = the health-checked, retrying HTTP gateway (default for resilient-web)").choices(["kube", "akspilot"]))
@@ -166,14 +178,17 @@ export function registerRunCommands(program: Command): void {
       if (!hasLoadBalancer && (f.gateway !== undefined || f.gatewayPort !== undefined)) {
         throw new UserError(`--${f.gateway !== undefined ? "gateway" : "gateway-port"}: blueprint ${name} has no LoadBalancer Service, so no gateway`, `drop it for ${name}`);
       }
+      const { loadTimings } = await import("./timings.js");
+      const timings = loadTimings(f.timings);
       const runtime = {
         blueprint,
         timeScale: f.timeScale,
+        timings,
         gatewayPort: f.gatewayPort,
         // The seed's web app gets the gateway that fails no request; `--gateway kube` reproduces AKS's default.
         gateway: f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"),
-        nodeStartupSeconds: f.nodeStartupSeconds,
-        nodeMonitorGraceSeconds: f.nodeMonitorGrace,
+        nodeStartupSeconds: f.nodeStartupSeconds ?? timings.nodeBootSeconds,
+        nodeMonitorGraceSeconds: f.nodeMonitorGrace ?? timings.nodeMonitorGraceSeconds,
       };
       if (blueprint.name !== "edw") {
         const stray = EDW_ONLY.filter((k) => f[k] !== undefined && f[k] !== false);
@@ -247,7 +262,7 @@ export function registerRunCommands(program: Command): void {
           },
           // Fixed: exactly --replicas. Autoscaled: the seed's Deployment starts at 1 and KEDA takes over.
           replicas: f.replicas,
-          policy: fixed ? undefined : makePolicy(f.policy, rule),
+          policy: fixed ? undefined : makePolicy(f.policy, rule, {}, await hpaPhase(f)),
           scaledObjectName: rule.name,
           scaledObject: fixed ? undefined : rule,
           identity: f.identity,

@@ -23,6 +23,9 @@ interface SimulateFlags {
   compare?: boolean;
   kubernetesVersion?: string;
   storageUnreachable?: string;
+  timings?: string;
+  hpaPhase?: string;
+  seed?: string;
 }
 
 /** "100-160,400-420" → [[100, 160], [400, 420]]: spans of simulated seconds when the scaler's reads fail. */
@@ -71,6 +74,9 @@ export function registerSimulateCommand(program: Command): void {
     .option("--initial-replicas <n>", "replicas at t = 0 (default 0)")
     .option("--node-startup-seconds <s>", `node launch to Ready (default ${SIM_DEFAULTS.nodeStartupSeconds})`)
     .option("--pod-startup-seconds <s>", `pod bound to Ready (default ${SIM_DEFAULTS.podStartupSeconds})`)
+    .option("--hpa-phase <s|best|worst|random>", "the HPA's resync phase after KEDA's poll, seconds in [0, 15) (default: random from --seed)")
+    .option("--seed <n>", "seed of the random phase (default 1: a run is reproducible)")
+    .option("--timings <file.yaml>", "timing profile: nodeBootSeconds, imagePullSeconds, podStartSeconds, podTerminationSeconds, vmDeleteSeconds")
     .option("--storage-unreachable <spans>", "FROM-TO[,FROM-TO…] simulated seconds when the scaler cannot reach storage (exercises fallback)")
     .option("--kubernetes-version <version>", "cluster version the HPA runs on; settings it would drop are dropped with a warning (default: the seed's cluster)")
     .option("--duration <s>", `simulated seconds, at most ${SIM_MAX_SECONDS} (default: last trace row + ${SIM_DEFAULTS.tailSeconds})`)
@@ -92,6 +98,10 @@ export function registerSimulateCommand(program: Command): void {
       if (f.kubernetesVersion !== undefined && !/^v?1\.\d+(\.\d+)?$/.test(f.kubernetesVersion.trim())) throw new UserError(`--kubernetes-version must look like 1.30 or 1.34.1, got "${clip(f.kubernetesVersion)}"`);
       const { warnings, ...inputs } = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}), ...(f.kubernetesVersion ? { kubernetesVersion: f.kubernetesVersion } : {}) });
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      const { loadTimings } = await import("./timings.js");
+      const timings = loadTimings(f.timings);
+      const { parsePhaseFlag, resolveHpaPhase } = await import("../../scaling/phase.js");
+      const hpaPhaseSeconds = resolveHpaPhase(parsePhaseFlag(f.hpaPhase), num(f.seed, "seed", { integer: true }) ?? 1);
       const policies: PolicyName[] = f.compare ? ["keda", "predictive"] : [f.policy];
       const results = policies.map((policy) => simulate({
         ...inputs,
@@ -102,6 +112,8 @@ export function registerSimulateCommand(program: Command): void {
         nodeStartupSeconds: num(f.nodeStartupSeconds, "node-startup-seconds"),
         podStartupSeconds: num(f.podStartupSeconds, "pod-startup-seconds"),
         durationSeconds: num(f.duration, "duration", { positive: true }),
+        timings,
+        hpaPhaseSeconds,
         ...(f.storageUnreachable !== undefined ? { storageUnreachable: parseOutages(f.storageUnreachable) } : {}),
       }));
       if (f.json) {

@@ -42,6 +42,8 @@ export interface ClusterOptions {
   nodeLifecycle?: Partial<NodeLifecycleSettings>;
   /** Prefix node names with the cluster's (a runtime with several clusters). */
   qualifyNodeNames?: boolean;
+  /** Clock ms the first pod of an app on a node waits for its image (the timing profile's imagePullSeconds, scaled). */
+  imagePullMs?: number;
 }
 
 /** DefaultTolerationSeconds admission: pods that do not say otherwise leave a dead node after 300 s. */
@@ -211,8 +213,8 @@ export class Cluster {
     this.event("Normal", `node/${name}`, "Drained", "every pod evicted");
   }
 
-  /** Karpenter's disruption: cordon, evict every pod gracefully (no PDB wait), then delete the node. */
-  async drainAndDelete(name: string, reason: string): Promise<void> {
+  /** Karpenter's disruption: cordon, evict every pod gracefully (no PDB wait), then delete the VM (`vmDeleteMs`). */
+  async drainAndDelete(name: string, reason: string, vmDeleteMs = 0): Promise<void> {
     const node = this.requireNode(name);
     if (node.phase === "Deleted" || node.phase === "Draining") return;
     node.unschedulable = true;
@@ -220,6 +222,8 @@ export class Cluster {
     this.event("Normal", `node/${name}`, "Draining", reason);
     this.changed();
     await Promise.all(this.podsOn(name).map((p) => p.terminate(`evicted from ${name}: ${reason}`)));
+    // The node costs until its VM is gone (node-seconds count to the deletion).
+    if (vmDeleteMs > 0 && !this.stopped) await new Promise<void>((r) => this.later(r, vmDeleteMs));
     this.deleteNode(name, reason);
   }
 
@@ -386,8 +390,13 @@ export class Cluster {
       target.podLabels.push(pod.template.labels);
       pod.unschedulable = undefined;
       this.event("Normal", `pod/${pod.name}`, "Scheduled", `assigned to ${r.node}`);
-      this.nodes.get(r.node)!.lastPodEventAt = this.clock.now();
-      pod.bind(r.node);
+      const node = this.nodes.get(r.node)!;
+      const now = this.clock.now();
+      node.lastPodEventAt = now;
+      // The first pod of the app on this node pulls the image; the others wait for the same pull.
+      const pulled = node.images.get(pod.template.app) ?? now + (this.o.imagePullMs ?? 0);
+      node.images.set(pod.template.app, pulled);
+      pod.bind(r.node, Math.max(0, pulled - now));
     }
   }
 

@@ -36,6 +36,8 @@ export class VirtualNode {
   /** Last pod bind or removal, ms (Karpenter's consolidateAfter counts from here). */
   lastPodEventAt: number;
   readonly taints: Taint[];
+  /** Apps whose image is on the node, and when its pull finishes (clock ms). */
+  readonly images = new Map<string, number>();
   readonly labels: Record<string, string>;
 
   constructor(

@@ -124,13 +124,15 @@ export class Pod {
     return this.nodeName !== undefined && (this.phase === "Running" || this.phase === "Terminating");
   }
 
-  bind(nodeName: string): void {
+  /** `pullMs`: the node does not have the image yet (the kubelet pulls it before the container starts). */
+  bind(nodeName: string, pullMs = 0): void {
     this.nodeName = nodeName;
     this.scheduledAt = this.ctx.clock.now();
     this.phase = "Running";
     this.waiting = "ContainerCreating";
     this.done = new Promise((r) => (this.resolveDone = r));
-    void this.startContainer();
+    if (pullMs > 0) this.timers.push(this.ctx.clock.setTimeout(() => void this.startContainer(), pullMs));
+    else void this.startContainer();
   }
 
   private async startContainer(): Promise<void> {

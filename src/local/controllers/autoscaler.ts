@@ -1,6 +1,7 @@
 import type { Cluster } from "../cluster/cluster.js";
 import type { ScalingPolicy } from "../../scaling/policy.js";
 import type { ClusterClock } from "./clock.js";
+import type { Timer } from "../cluster/clock.js";
 import { ArrivalRateEstimator } from "../../scaling/estimator.js";
 
 export interface AutoscalerOptions {
@@ -21,7 +22,7 @@ export interface AutoscalerOptions {
  * the arrival rate (Δqueue + Δprocessed) and per-pod throughput.
  */
 export class Autoscaler {
-  private timers: NodeJS.Timeout[] = [];
+  private timers: Timer[] = [];
   private paused = false;
   private stopped = false;
   private running = Promise.resolve();
@@ -40,14 +41,23 @@ export class Autoscaler {
     for (const loop of this.o.policy.loops()) {
       const periodMs = this.o.clock.ms(loop.periodSeconds);
       const tick = () => {
-        this.nextTicks.set(loop.name, Date.now() + periodMs);
+        this.nextTicks.set(loop.name, this.o.clock.wallNow() + periodMs);
         // Ticks are serialised so two loops never decide on the same stale replica count.
         this.running = this.running.then(() => this.tick(loop.name)).catch(() => undefined);
       };
-      tick();
-      const t = setInterval(tick, periodMs);
-      t.unref();
-      this.timers.push(t);
+      // A loop with a phase (the HPA's resync after KEDA's poll) starts that much later, then keeps its period.
+      const offsetMs = this.o.clock.ms(loop.offsetSeconds ?? 0);
+      if (offsetMs <= 0) {
+        tick();
+        this.timers.push(this.o.clock.setInterval(tick, periodMs));
+      } else {
+        this.nextTicks.set(loop.name, this.o.clock.wallNow() + offsetMs);
+        this.timers.push(this.o.clock.setTimeout(() => {
+          if (this.stopped) return;
+          tick();
+          this.timers.push(this.o.clock.setInterval(tick, periodMs));
+        }, offsetMs));
+      }
     }
   }
 
@@ -64,7 +74,8 @@ export class Autoscaler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) this.o.clock.clearInterval(t);
+    this.timers = [];
     await this.running;
   }
 

@@ -3,6 +3,7 @@ import type { VirtualNode } from "../cluster/node.js";
 import { Batcher, KARPENTER, ValidationQueue, consolidate, fitsOn, idleSince, revalidate, type Disruption, type NodeView, type PoolSettings } from "../../scaling/karpenter.js";
 import { fits, planLaunch, take, type Room } from "../../scaling/packing.js";
 import type { ClusterClock } from "./clock.js";
+import type { Timer } from "../cluster/clock.js";
 import type { Resources } from "../../scaling/quantity.js";
 import type { InstanceType } from "../../scaling/catalog.js";
 
@@ -12,6 +13,8 @@ export interface ProvisionerOptions {
   clock: ClusterClock;
   /** VM create + kubelet registration, in cluster seconds. */
   nodeStartupSeconds: number;
+  /** Drained → VM deleted, in cluster seconds (the timing profile's vmDeleteSeconds). */
+  vmDeleteSeconds?: number;
   /** A capacity buffer: phantom pods (with these requests) that nodes must have room for but that never run. */
   buffer?: { pods: () => number; requests: Resources };
 }
@@ -24,7 +27,7 @@ export interface ProvisionerOptions {
  */
 export class Provisioner {
   private readonly batcher = new Batcher();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers: Timer[] = [];
   private lastPending = new Set<string>();
   /** Consolidation proposals waiting out the validation delay (the simulator's queue). */
   private readonly validations = new ValidationQueue();
@@ -35,16 +38,15 @@ export class Provisioner {
   constructor(private readonly o: ProvisionerOptions) {}
 
   start(): void {
-    const batchTick = setInterval(() => this.provisionTick(), Math.max(20, this.o.clock.ms(0.25)));
-    const disruptTick = setInterval(() => this.disruptionTick(), this.o.clock.ms(KARPENTER.disruptionPollSeconds));
-    batchTick.unref();
-    disruptTick.unref();
-    this.timers.push(batchTick, disruptTick);
+    this.timers.push(
+      this.o.clock.setInterval(() => this.provisionTick(), Math.max(20, this.o.clock.ms(0.25))),
+      this.o.clock.setInterval(() => this.disruptionTick(), this.o.clock.ms(KARPENTER.disruptionPollSeconds)),
+    );
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) this.o.clock.clearInterval(t);
     await Promise.all(this.work);
   }
 
@@ -110,7 +112,7 @@ export class Provisioner {
 
   /** Karpenter's view of the pool's nodes, with the capacity buffer's phantom pods in free room. */
   private views(now: number): NodeView[] {
-    const t0 = Date.now();
+    const t0 = this.o.clock.wallNow();
     const toCluster = (wallMs: number) => now - ((t0 - wallMs) / 1000) * this.o.clock.timeScale;
     const views: NodeView[] = this.poolNodes().map((n) => ({
       name: n.name,
@@ -153,9 +155,9 @@ export class Provisioner {
     const job = (async () => {
       if (d.action === "replace" && d.replacement) {
         const fresh = this.launch(d.replacement, `replaces ${d.node}`);
-        while (fresh.phase === "Provisioning" && !this.stopped) await new Promise((r) => setTimeout(r, 50));
+        while (fresh.phase === "Provisioning" && !this.stopped) await new Promise<void>((r) => this.o.clock.setTimeout(r, 50));
       }
-      if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`);
+      if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`, this.o.clock.ms(this.o.vmDeleteSeconds ?? 0));
     })().finally(() => {
       this.disrupting.delete(d.node);
       this.work.delete(job);
