@@ -26,7 +26,7 @@ function firstExisting(...candidates: URL[]): string {
  * A small young generation: the consumer's garbage is short-lived request buffers, and V8's default
  * 16 MiB semi-spaces alone would put a pod near its 64Mi memory request.
  */
-const POD_NODE_ARGS = (process.env.AKSPILOT_POD_NODE_ARGS ?? "--max-semi-space-size=1 --max-old-space-size=64").split(" ").filter(Boolean);
+export const POD_NODE_ARGS = (process.env.AKSPILOT_POD_NODE_ARGS ?? "--max-semi-space-size=1 --max-old-space-size=64").split(" ").filter(Boolean);
 
 const PROGRAMS: Partial<Record<AppProgram, () => ProgramEntry>> = {
   consumer: () => ({

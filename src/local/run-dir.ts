@@ -1,5 +1,6 @@
 import { makeDirectory } from "../util/secure-fs.js";
-import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, rmSync, writeFileSync } from "node:fs";
+import { readRuntimeFile } from "./runtime-file.js";
 import { join } from "node:path";
 import { acquireRunLock, runLogDir } from "./run-lock.js";
 import { UserError } from "../errors.js";
@@ -9,6 +10,8 @@ export interface RunDir {
   /** This run's own log folder (`.akspilot/logs/<runId>`, with `logs/latest` pointing at it). */
   logDir: string;
   release(): void;
+  /** What a previous run that was killed left here and this start removed, one line each (empty if nothing). */
+  cleanedUp: string[];
 }
 
 function unusable(what: string, path: string, e: unknown, hint: string): UserError {
@@ -31,12 +34,28 @@ export function prepareRunDir(cwd: string): RunDir {
     throw unusable("the state directory", state, e, "run akspilot from a directory you can write to");
   }
   try {
-    return { runId: lock.runId, logDir: runLogDir(cwd, lock.runId), release: lock.release };
+    return { runId: lock.runId, logDir: runLogDir(cwd, lock.runId), release: lock.release, cleanedUp: cleanUpAfterKilledRun(cwd, lock.cleared) };
   } catch (e) {
     lock.release();
     if (e instanceof UserError) throw e;
     throw unusable("the log directory", join(state, "logs"), e, "run akspilot from a directory you can write to");
   }
+}
+
+/**
+ * After a run that was killed (SIGKILL, power loss): its lock was cleared to take this run's; its runtime
+ * file still names its dead process and is removed. Its children (storage, pods) stop by themselves when
+ * their parent dies, so no process is left to find.
+ */
+function cleanUpAfterKilledRun(cwd: string, cleared: { pid: number; startedAt?: string } | undefined): string[] {
+  const lines: string[] = [];
+  if (cleared) lines.push(`a previous run here (pid ${cleared.pid}${cleared.startedAt ? `, started ${cleared.startedAt}` : ""}) ended without cleaning up: removed its lock`);
+  const runtimeFile = join(cwd, ".akspilot", "runtime.json");
+  if (existsSync(runtimeFile) && !readRuntimeFile(cwd)) {
+    rmSync(runtimeFile, { force: true });
+    lines.push("removed the runtime file (.akspilot/runtime.json) of a run whose process is gone");
+  }
+  return lines;
 }
 
 /** `--data DIR`: a directory that exists or can be made, and takes a file — checked before storage starts. */

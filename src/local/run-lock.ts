@@ -20,6 +20,8 @@ export interface RunLock {
   release(): void;
   /** Names this run: its log directory is `.akspilot/logs/<runId>`. */
   runId: string;
+  /** A lock left by a run that ended without releasing it (killed), cleared to take this one. */
+  cleared?: { pid: number; startedAt?: string };
 }
 
 export function runLockPath(cwd = process.cwd()): string {
@@ -123,8 +125,9 @@ export function acquireRunLock(cwd = process.cwd()): RunLock {
   ensurePrivateDir(join(cwd, ".akspilot"));
   const path = runLockPath(cwd);
   const content: LockContent = { pid: process.pid, runId: newRunId(), startedAt: new Date().toISOString(), procStart: procStart(process.pid), argv: process.argv.slice(1) };
+  let cleared: RunLock["cleared"];
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (tryCreate(path, content)) return holding(path, content);
+    if (tryCreate(path, content)) return { ...holding(path, content), ...(cleared ? { cleared } : {}) };
     const held = readLock(path);
     if (!held) continue; // released meanwhile
     if (held.content && holderAlive(held.content)) {
@@ -135,6 +138,7 @@ export function acquireRunLock(cwd = process.cwd()): RunLock {
       );
     }
     clearStale(path, held.text);
+    cleared = { pid: held.content?.pid ?? 0, startedAt: held.content?.startedAt };
   }
   throw new UserError(`could not take ${relative(cwd, path)}`, "another run may have started at the same moment; re-run");
 }

@@ -15,6 +15,8 @@ export interface UpOptions<Report> {
   control: boolean;
   runner?: PodRunner;
   status: (line: string) => void;
+  /** One-off notices (what a killed previous run left and this start removed); default: stderr. */
+  notice?: (line: string) => void;
   signal?: AbortSignal;
   /** Called once the runtime serves (tests and the CLI print URLs here). */
   onStarted?: (rt: LocalRuntime, control?: { url: string; token: string }) => void | Promise<void>;
@@ -30,6 +32,8 @@ export interface UpOptions<Report> {
  */
 export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
   const run = prepareRunDir(o.cwd);
+  // Said even with --quiet: the user should know the last run here did not end cleanly.
+  for (const line of run.cleanedUp) (o.notice ?? ((l: string) => process.stderr.write(`akspilot: ${l}\n`)))(line);
   let rt: LocalRuntime | undefined;
   let control: Awaited<ReturnType<typeof startControlApi>> | undefined;
   let dashboard: Dashboard | undefined;

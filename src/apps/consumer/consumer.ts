@@ -14,7 +14,15 @@ export interface ConsumerOptions extends Pick<ConsumerSettings, "batchSize" | "c
   table: TableClient;
   counter: CallCounter;
   log?: (line: string) => void;
+  /**
+   * Limit of one receive, all tries included (default RECEIVE_DEADLINE_MS). Past it the receive is abandoned
+   * and the loop goes on, so a receive that never returns cannot leave a replica deaf to new work.
+   */
+  receiveDeadlineMs?: number;
 }
+
+/** A receive is one short call; storage that has not answered within this is treated as a failed try. */
+export const RECEIVE_DEADLINE_MS = 10_000;
 
 export interface ConsumerStats {
   received: number;
@@ -118,8 +126,13 @@ export class Consumer {
         continue;
       }
       let items: DequeuedMessageItem[];
+      const deadlineMs = o.receiveDeadlineMs ?? RECEIVE_DEADLINE_MS;
       try {
-        const res = await o.queue.receiveMessages({ numberOfMessages: Math.min(o.batchSize, free), visibilityTimeout: o.visibilityTimeoutSeconds });
+        const res = await o.queue.receiveMessages({
+          numberOfMessages: Math.min(o.batchSize, free),
+          visibilityTimeout: o.visibilityTimeoutSeconds,
+          abortSignal: AbortSignal.timeout(deadlineMs),
+        });
         items = res.receivedMessageItems;
         this.stats.firstReceiveAt ??= Date.now();
       } catch (e) {
@@ -131,7 +144,8 @@ export class Consumer {
           this.fatalListener?.(e);
           break;
         }
-        o.log?.(`receive failed: ${(e as Error).message}`);
+        const timedOut = (e as Error).name === "AbortError";
+        o.log?.(timedOut ? `receive got no answer within ${deadlineMs} ms; receiving again` : `receive failed: ${(e as Error).message}`);
         await this.idle.wait(Math.min(this.backoff(), 5000));
         continue;
       }

@@ -1,0 +1,214 @@
+// The fault suite's shared pieces: one way to run Azurite (in memory or durable, restartable behind a
+// stable address), a loopback fault proxy in front of storage, and seed queues/table per test.
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectionStringFor, startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
+import { storageClients, type StorageClients } from "../../src/storage/clients.js";
+import { poisonQueueName } from "../../src/storage/names.js";
+import type { QueueClient } from "@azure/storage-queue";
+import type { TableClient } from "@azure/data-tables";
+
+export interface AfterHost {
+  after: (fn: () => void | Promise<void>) => void;
+}
+
+export interface FaultRules {
+  /** Added before forwarding each request. */
+  latencyMs?: number;
+  /** Share of requests whose connection is destroyed without an answer (0–1). */
+  resetRate?: number;
+  /** Share of requests answered 503 Server Busy without reaching storage (0–1). */
+  busyRate?: number;
+  /** Requests for which this is true are held without an answer until the client gives up. */
+  hold?: (req: http.IncomingMessage) => boolean;
+}
+
+export interface FaultProxy {
+  /** The proxy's base URL (http://127.0.0.1:port): what clients are given instead of storage's. */
+  url: string;
+  rules: FaultRules;
+  /** Where requests go (changes when storage restarts on new ports). */
+  setTarget(url: string): void;
+  counts: { forwarded: number; reset: number; busy: number; held: number };
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy on loopback that forwards to `target` (keeping the path) and injects faults by its rules.
+ * Random choices use `random` (seedable), so a failing run can be replayed.
+ */
+export async function startFaultProxy(target: string, o: { rules?: FaultRules; random?: () => number } = {}): Promise<FaultProxy> {
+  let base = new URL(target);
+  const agent = new http.Agent({ keepAlive: true });
+  const counts = { forwarded: 0, reset: 0, busy: 0, held: 0 };
+  const rules: FaultRules = o.rules ?? {};
+  const random = o.random ?? Math.random;
+  const held = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    if (rules.hold?.(req)) {
+      counts.held++;
+      held.add(res);
+      res.on("close", () => held.delete(res));
+      req.resume();
+      return;
+    }
+    if (rules.resetRate && random() < rules.resetRate) {
+      counts.reset++;
+      req.socket.destroy();
+      return;
+    }
+    if (rules.busyRate && random() < rules.busyRate) {
+      counts.busy++;
+      req.resume();
+      res.writeHead(503, { "content-type": "application/xml", "x-ms-error-code": "ServerBusy" });
+      res.end('<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>injected</Message></Error>');
+      return;
+    }
+    const forward = () => {
+      counts.forwarded++;
+      const up = http.request(
+        { host: base.hostname, port: base.port, method: req.method, path: req.url, headers: req.headers, agent },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
+      up.on("error", () => req.socket.destroy());
+      req.pipe(up);
+    };
+    if (rules.latencyMs) setTimeout(forward, rules.latencyMs);
+    else forward();
+  });
+  server.on("clientError", (_e, socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    rules,
+    counts,
+    setTarget(url) {
+      base = new URL(url);
+    },
+    async close() {
+      for (const r of held) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}
+
+/** Storage behind a fault proxy: clients only ever see the proxy's stable address. */
+export interface ProxiedStorage {
+  azurite: AzuriteHandle;
+  proxy: FaultProxy;
+  /** Connection string through the proxy (queue and table). */
+  connectionString: string;
+  /** Kills Azurite outright (SIGKILL) and starts it again on the same data directory (durable only). */
+  crashAndRestart(downMs?: number): Promise<void>;
+}
+
+/** Azurite with a fault proxy in front of its queue and table services (one proxy each, shared rules). */
+export async function startStorage(t: AfterHost, o: { durable?: boolean; random?: () => number } = {}): Promise<ProxiedStorage> {
+  const dataDir = o.durable ? mkdtempSync(join(tmpdir(), "akspilot-faults-data-")) : undefined;
+  let azurite = await startAzurite({ dataDir });
+  // Queue and table go through separate proxies (Azurite serves them on separate ports).
+  const rules: FaultRules = {};
+  const random = o.random;
+  const queueProxy = await startFaultProxy(origin(azurite.endpoints.queue), { rules, random });
+  const tableProxy = await startFaultProxy(origin(azurite.endpoints.table), { rules, random });
+  const shared = combined(queueProxy, tableProxy);
+  const s: ProxiedStorage = {
+    get azurite() {
+      return azurite;
+    },
+    proxy: shared,
+    connectionString: connectionStringFor({
+      blob: azurite.endpoints.blob,
+      queue: `${queueProxy.url}/devstoreaccount1`,
+      table: `${tableProxy.url}/devstoreaccount1`,
+    }),
+    async crashAndRestart(downMs = 1000) {
+      if (!dataDir) throw new Error("crashAndRestart needs durable storage");
+      process.kill(azurite.pid, "SIGKILL");
+      await azurite.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      azurite = await startAzurite({ dataDir });
+      queueProxy.setTarget(origin(azurite.endpoints.queue));
+      tableProxy.setTarget(origin(azurite.endpoints.table));
+    },
+  };
+  t.after(async () => {
+    await queueProxy.close();
+    await tableProxy.close();
+    await azurite.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+  return s;
+}
+
+function origin(endpoint: string): string {
+  return new URL(endpoint).origin;
+}
+
+/** The two proxies (sharing one rules object) seen as one: summed counts. */
+function combined(a: FaultProxy, b: FaultProxy): FaultProxy {
+  return {
+    url: a.url,
+    rules: a.rules,
+    get counts() {
+      return {
+        forwarded: a.counts.forwarded + b.counts.forwarded,
+        reset: a.counts.reset + b.counts.reset,
+        busy: a.counts.busy + b.counts.busy,
+        held: a.counts.held + b.counts.held,
+      };
+    },
+    setTarget() {
+      throw new Error("set each service's target separately");
+    },
+    close: async () => {
+      await a.close();
+      await b.close();
+    },
+  };
+}
+
+export interface SeedStorage {
+  clients: StorageClients;
+  queueName: string;
+  tableName: string;
+  queue: QueueClient;
+  poison: QueueClient;
+  table: TableClient;
+  /** Environment naming these for a consumer process. */
+  env: Record<string, string>;
+}
+
+/** A fresh queue, poison queue and table with unique names, created (so tests can share one Azurite). */
+export async function seedStorage(connectionString: string): Promise<SeedStorage> {
+  const id = randomUUID().replace(/-/g, "").slice(0, 12);
+  const queueName = `faults${id}`;
+  const tableName = `faults${id}`;
+  const clients = storageClients({ kind: "connection-string", connectionString, origin: "env" });
+  const s = { clients, queueName, tableName, queue: clients.queue(queueName), poison: clients.queue(poisonQueueName(queueName)), table: clients.table(tableName) };
+  await s.queue.createIfNotExists();
+  await s.poison.createIfNotExists();
+  await s.table.createTable();
+  return { ...s, env: { AZURE_QUEUE_NAME: queueName, AZURE_TABLE_NAME: tableName } };
+}
+
+/** Seeded PRNG (mulberry32): fault choices that can be replayed from the printed seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,66 @@
+// An idle replica never goes deaf: a receive that storage never answers is abandoned at its deadline and
+// the loop receives again; a replica at its longest idle backoff wakes at once when told work is waiting.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Consumer } from "../../src/apps/consumer/consumer.js";
+import { buildMessage } from "../../src/apps/message.js";
+import { seedStorage, startStorage } from "./helpers.js";
+import { waitFor } from "../edw/helpers.js";
+
+function consumerOn(s: Awaited<ReturnType<typeof seedStorage>>, o: { idleMinMs: number; idleMaxMs: number; receiveDeadlineMs?: number }, log: string[]) {
+  return new Consumer({
+    queue: s.queue,
+    poisonQueue: s.poison,
+    table: s.table,
+    counter: s.clients.counter,
+    batchSize: 32,
+    concurrency: 32,
+    workMs: 0,
+    visibilityTimeoutSeconds: 60,
+    maxDequeue: 5,
+    idleMinMs: o.idleMinMs,
+    idleMaxMs: o.idleMaxMs,
+    receiveDeadlineMs: o.receiveDeadlineMs,
+    log: (l) => log.push(l),
+  });
+}
+
+describe("an idle replica always wakes for new work", () => {
+  it("a receive that storage holds without an answer ends at its deadline; the next one gets the work", async (t) => {
+    const storage = await startStorage(t);
+    const s = await seedStorage(storage.connectionString);
+    const log: string[] = [];
+    // The per-try limit of the HTTP client is 30 s with 3 tries: without the receive's own deadline, a held
+    // receive would keep this replica away from the queue for about 90 s (the bound below is far shorter).
+    const c = consumerOn(s, { idleMinMs: 50, idleMaxMs: 200, receiveDeadlineMs: 1000 }, log);
+    let holdNext = true;
+    storage.proxy.rules.hold = (req) => {
+      if (holdNext && req.method === "GET" && /\/messages/.test(req.url ?? "")) {
+        holdNext = false;
+        return true;
+      }
+      return false;
+    };
+    c.start();
+    t.after(() => c.stop(0));
+    await waitFor("a receive held by storage", () => (storage.proxy.counts.held === 1 ? true : undefined), 20_000);
+    for (let i = 1; i <= 5; i++) await s.queue.sendMessage(buildMessage(i));
+    await waitFor("the 5 messages processed after the held receive", () => (c.snapshot().processed === 5 ? true : undefined), 20_000);
+    assert.ok(c.snapshot().receiveErrors >= 1, "the held receive counts as a failed receive");
+    assert.ok(log.some((l) => /receive got no answer within 1000 ms/.test(l)), log.join("\n"));
+  });
+
+  it("at its longest backoff (10 min), a wake ends the wait and the new message is processed", async (t) => {
+    const storage = await startStorage(t);
+    const s = await seedStorage(storage.connectionString);
+    const c = consumerOn(s, { idleMinMs: 600_000, idleMaxMs: 600_000 }, []);
+    c.start();
+    t.after(() => c.stop(0));
+    await waitFor("the first (empty) receive", () => (c.snapshot().emptyReceives === 1 ? true : undefined), 20_000);
+    await s.queue.sendMessage(buildMessage(1));
+    c.wake();
+    await waitFor("the message processed after the wake", () => (c.snapshot().processed === 1 ? true : undefined), 20_000);
+    // The idle timer was 10 min: only the wake can have brought the receive that found the message.
+    assert.equal(c.snapshot().received, 1);
+  });
+});
