@@ -73,7 +73,13 @@ async function drive(o: AksUpgradeOptions, s: BlueGreenState, first?: Input): Pr
   if (first) apply(first);
   for (let guard = 0; guard < 50; guard++) {
     if (s.phase === "waiting-ready") {
-      // The deploy returns once ARM reports the cluster Succeeded, and the kube target once the app is applied.
+      // ARM reported green Succeeded; it is Ready for traffic once the kube target has applied the app and
+      // its rollout finished. Without a kubeconfig context for green the run stops here, to be re-run with one.
+      if (!o.applyApp) {
+        out(`green is provisioned; get its credentials (az aks get-credentials) and re-run with --new-context <context> to apply the app and switch`);
+        return s;
+      }
+      await o.applyApp(color(s.green!.name));
       apply({ kind: "tick", greenReady: true });
       continue;
     }
@@ -104,8 +110,7 @@ async function perform(o: AksUpgradeOptions, s: BlueGreenState, a: Action): Prom
     case "create-green": {
       const g = color(a.cluster.name);
       await run(blue, []);
-      await o.applyApp?.(g);
-      return { ok: true, reason: `aks ${g} at Kubernetes ${a.cluster.version} provisioned from the bluegreen graph${o.applyApp ? ", app applied with the kube target" : ""}; AGIC stays on ${blue}` };
+      return { ok: true, reason: `aks ${g} at Kubernetes ${a.cluster.version} provisioned from the bluegreen graph; AGIC stays on ${blue}` };
     }
     case "smoke-test": {
       const v = deployedVersion(o, color(a.cluster.name));
@@ -155,7 +160,7 @@ export async function aksUpgrade(o: AksUpgradeOptions, req: { to: string; canary
   if (sv.version !== "unknown" && compareVersions(req.to, sv.version) < 0) throw new UserError(`--to ${req.to} is older than the running ${sv.version}: a blue-green upgrade only goes forward`, "pick a newer version");
   if (sv.version === req.to) throw new UserError(`--to ${req.to} is the version cluster ${sv.name} already runs`, "pick a newer version");
   const greenName = sv.name === "blue" ? "green" : "blue";
-  return drive(o, s, { kind: "upgrade", greenName, plan: { to: req.to, canary: [], holdSeconds: 0, readyTimeoutSeconds: 3600, smokeRequests: 0 } });
+  return drive(o, s, { kind: "upgrade", greenName, plan: { to: req.to, canary: [], holdSeconds: 0, readyTimeoutSeconds: 7 * 24 * 3600, smokeRequests: 0 } });
 }
 
 export async function aksFinish(o: AksUpgradeOptions): Promise<BlueGreenState> {

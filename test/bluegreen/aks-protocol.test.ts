@@ -39,7 +39,13 @@ test("protocol: upgrade --target aks: green at the new version, AGIC moved green
   await assert.rejects(aksUpgrade(x.o, { to: "latest" }), /is not a Kubernetes version/);
 
   const mark = x.fake.calls.length;
-  let s = await aksUpgrade(x.o, { to: "1.31.2" });
+  // Without a context for green, the run provisions green and stops before any traffic moves.
+  let s = await aksUpgrade({ ...x.o, applyApp: undefined }, { to: "1.31.2" });
+  assert.deepEqual([s.stage, s.phase], ["T1", "waiting-ready"]);
+  assert.equal(x.version("green"), "1.31.2");
+  assert.equal(x.agic("blue"), true);
+  assert.ok(x.lines.some((l) => /re-run with --new-context/.test(l)));
+  s = await aksUpgrade(x.o, { to: "1.31.2" });
   assert.deepEqual([s.stage, s.phase], ["T3", "standby"]);
   assert.equal(x.version("green"), "1.31.2");
   assert.deepEqual(x.applied, ["green"], "the app is applied to green with the kube target");
