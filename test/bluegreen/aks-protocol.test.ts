@@ -1,6 +1,7 @@
-// Protocol tests (in-process fake ARM, not Azure): `upgrade --target aks` drives provisioning through the
-// same state machine as the local rehearsal — green created at the new version, AGIC moved, rollback,
-// --finish deleting blue, and a run interrupted by a failed ARM operation resumed.
+// Protocol tests (in-process fake ARM, not Azure; FAKE CLUSTER: a kubectl stand-in, not an API server):
+// `upgrade --target aks` drives provisioning and the kube target through the same state machine as the local
+// rehearsal — green created at the new version, the app applied to it, AGIC moved, rollback, --finish
+// deleting blue, and a run interrupted by a failed ARM operation resumed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,6 +12,26 @@ import { AzureProvider } from "../../src/provisioning/azure/provider.js";
 import { UserError } from "../../src/errors.js";
 import { aksFinish, aksRollback, aksStatePath, aksUpgrade, type AksUpgradeOptions } from "../../src/upgrade/aks.js";
 import { FakeArm } from "../provisioning/fake-arm.js";
+import { applyToAks } from "../../src/kube/apply.js";
+import type { Kubectl } from "../../src/kube/kubectl.js";
+import { sourcePath } from "../kube/helpers.js";
+
+/** FAKE CLUSTER: kubectl answering apply/get/rollout from memory. */
+function kubectlStandIn() {
+  const applied: { kind: string; name: string }[] = [];
+  const run: Kubectl = async (args, stdin) => {
+    if (args.includes("--raw")) return { code: 0, stdout: '{"gitVersion":"v1.31.2"}', stderr: "" };
+    if (args[0] === "get") return { code: 0, stdout: "", stderr: "" };
+    if (args[0] === "apply") {
+      const o = JSON.parse(stdin!) as { kind: string; metadata: { name: string } };
+      applied.push({ kind: o.kind, name: o.metadata.name });
+      return { code: 0, stdout: String(applied.length), stderr: "" };
+    }
+    if (args[0] === "rollout") return { code: 0, stdout: "successfully rolled out\n", stderr: "" };
+    return { code: 1, stdout: "", stderr: `kubectl stand-in: unexpected ${args.join(" ")}` };
+  };
+  return { run, applied };
+}
 
 function setup(t: { after(fn: () => void): void }) {
   const fake = new FakeArm();
@@ -18,15 +39,23 @@ function setup(t: { after(fn: () => void): void }) {
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const lines: string[] = [];
   const applied: string[] = [];
+  const kubectl = kubectlStandIn();
   const provision: ProvisionOptions = {
     blueprint: "bluegreen", target: "azure", root, suffix: "t3st01", out: () => undefined,
     provider: (g) => new AzureProvider({ cloud: g.cloud, subscriptionId: fake.subscriptionId, credential: fake.credentialFor(), httpClient: fake.httpClient, pollMs: 1, replicationDelayMs: 1 }),
   };
-  const o: AksUpgradeOptions = { provision, out: (l) => lines.push(l), applyApp: async (c) => { applied.push(c); } };
+  const o: AksUpgradeOptions = {
+    provision,
+    out: (l) => lines.push(l),
+    applyApp: async (c) => {
+      applied.push(c);
+      await applyToAks({ blueprint: "bluegreen", cluster: c, context: `aks-${c}`, dryRun: false, out: (l) => lines.push(l), valuesFile: sourcePath("fixtures", "values.yaml"), kubectl: kubectl.run, stateDir: join(root, ".akspilot", "kube") });
+    },
+  };
   const cluster = (name: string) => fake.resources.get(`/subscriptions/${fake.subscriptionId}/resourcegroups/aks_upgrade-t3st01/providers/microsoft.containerservice/managedclusters/aks-${name}-t3st01`);
   const agic = (name: string) => ((cluster(name)?.properties as { addonProfiles?: Record<string, { enabled: boolean }> } | undefined)?.addonProfiles?.ingressApplicationGateway?.enabled) ?? false;
   const version = (name: string) => (cluster(name)?.properties as { kubernetesVersion?: string } | undefined)?.kubernetesVersion;
-  return { fake, root, lines, applied, provision, o, cluster, agic, version };
+  return { fake, root, lines, applied, kubectl, provision, o, cluster, agic, version };
 }
 
 test("protocol: upgrade --target aks: green at the new version, AGIC moved green-first, rollback deletes green, --finish deletes blue", async (t) => {
@@ -49,6 +78,8 @@ test("protocol: upgrade --target aks: green at the new version, AGIC moved green
   assert.deepEqual([s.stage, s.phase], ["T3", "standby"]);
   assert.equal(x.version("green"), "1.31.2");
   assert.deepEqual(x.applied, ["green"], "the app is applied to green with the kube target");
+  assert.ok(x.kubectl.applied.some((a) => a.kind === "Deployment" && a.name === "webapp"), "the app's Deployment was applied");
+  assert.ok(existsSync(join(x.root, ".akspilot", "kube", "bluegreen.green.json")), "recorded as applied to cluster green");
   assert.equal(x.agic("green"), true);
   assert.equal(x.agic("blue"), false);
   const clusterPuts = x.fake.calls.slice(mark).filter((c) => c.method === "PUT" && /managedClusters/.test(c.path)).map((c) => c.path.split("/").pop());
