@@ -74,10 +74,10 @@ export async function benchBlueGreen(o: { rate?: number; holdSeconds?: number; t
     await new Promise((r) => setTimeout(r, 1000));
     const upg = await run(["upgrade", "--to", "1.20.7", "--canary", "10,50,100", "--hold-seconds", String(holdSeconds), "--wait"], cwd);
     if (upg.code !== 0) throw new Error(`upgrade failed: ${upg.stdout}${upg.stderr}`);
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 5000));
     const rb = await run(["rollback", "--wait"], cwd);
     if (rb.code !== 0) throw new Error(`rollback failed: ${rb.stderr}`);
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 3000));
     w.kill("SIGTERM");
     await exited;
     const samples = (JSON.parse(out.trim().split("\n").at(-1)!) as { samples: WatchSample[] }).samples;

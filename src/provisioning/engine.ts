@@ -23,6 +23,9 @@ export interface ProvisionOptions {
   clientIp?: string;
   /** Blue-green: the cluster whose AGIC owns the gateway. */
   active?: "blue" | "green";
+  /** Blue-green upgrade: one cluster's version, and clusters left out (see GraphContext). */
+  clusterVersions?: Partial<Record<"blue" | "green", string>>;
+  retired?: ("blue" | "green")[];
   kubernetesVersion?: string;
   /** Write the seed's deploy.state (KEY=value) here after a deploy. */
   exportEnv?: string;
@@ -111,6 +114,8 @@ function openRun(given: ProvisionOptions): ProvisionRun {
     clientIp: opts.clientIp,
     active: opts.active ?? (previousActive === "green" ? "green" : previousActive === "blue" ? "blue" : undefined),
     kubernetesVersion: opts.kubernetesVersion,
+    ...(opts.clusterVersions ? { clusterVersions: opts.clusterVersions } : {}),
+    ...(opts.retired ? { retired: opts.retired } : {}),
   });
   return { opts, root, graph, statePath: path, state };
 }

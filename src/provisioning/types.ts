@@ -244,6 +244,10 @@ export interface GraphContext {
   active?: "blue" | "green";
   /** Overrides the version of every cluster of the blueprint (`--kubernetes-version`). */
   kubernetesVersion?: string;
+  /** Blue-green upgrade: the version of one cluster (`akspilot upgrade --target aks --to`), over the above. */
+  clusterVersions?: Partial<Record<"blue" | "green", string>>;
+  /** Blue-green upgrade: clusters left out of the graph (removed by `--finish` or a rollback). */
+  retired?: ("blue" | "green")[];
 }
 
 /**

@@ -38,6 +38,8 @@ test("upgrade T0 → T4 with canary, switch and rollback under 100 req/s from an
   const up = await runCli(t, ["upgrade", "--to", "1.20.7", "--canary", "10,50,100", "--hold-seconds", "1", "--wait"], { cwd });
   assert.equal(up.code, 0, up.stderr + up.stdout);
   for (const reason of ["UpgradeStarted", "GreenCreated", "GreenReady", "SmokeTestPassed", "CanaryStep", "CanaryPassed", "TrafficSwitched"]) assert.match(up.stdout, new RegExp(reason));
+  const text = await runCli(t, ["status"], { cwd });
+  assert.match(text.stdout, /blue-green: stage T3 \(standby\) · serving green · standby blue · target 1\.20\.7 · weights green 100% · owner agic-green \(generation 2\) · tries blue \d+ \(\d+ failed\), green \d+ \(\d+ failed\)/);
   s = await status(rt);
   assert.deepEqual(blueGreen(s), { stage: "T3", phase: "standby", activeCluster: "green", standbyCluster: "blue", targetVersion: "1.20.7", weights: { green: 100 }, owner: { holder: "agic-green", generation: 2 } });
   assert.ok(s.nodes.filter((n) => n.cluster === "green").every((n) => n.kubernetesVersion === "1.20.7"));

@@ -58,6 +58,11 @@ function printStatus(s: Status): void {
     const g = s.gateway;
     out.push("", `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget), ${g.held} held for a replica; endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`);
   }
+  if (s.blueGreen) {
+    const b = s.blueGreen;
+    const tries = s.gateway?.byCluster ? ` · tries ${Object.entries(s.gateway.byCluster).map(([c, t]) => `${c} ${t.requests} (${t.failed} failed)`).join(", ")}` : "";
+    out.push("", `blue-green: stage ${b.stage} (${b.phase}) · serving ${b.activeCluster}${b.standbyCluster ? ` · standby ${b.standbyCluster}` : ""}${b.targetVersion ? ` · target ${b.targetVersion}` : ""} · weights ${Object.entries(b.weights).map(([c, w]) => `${c} ${w}%`).join(", ")} · owner ${b.owner ? `${b.owner.holder} (generation ${b.owner.generation})` : "none"}${tries}`);
+  }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
   process.stdout.write(out.join("\n") + "\n");
 }

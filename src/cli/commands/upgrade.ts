@@ -57,7 +57,40 @@ async function follow(since: number, until: (b: BlueGreenStatus) => boolean): Pr
   }
 }
 
-interface UpgradeFlags {
+interface AksFlags {
+  target: "local" | "aks";
+  subscription?: string;
+  newContext?: string;
+  values?: string;
+}
+
+/** `--target aks`: the upgrade driven through provisioning (ARM) and the kube target, run to its next rest here. */
+async function aks(f: AksFlags, what: { kind: "upgrade"; to: string; canary?: number[] } | { kind: "finish" } | { kind: "rollback" }): Promise<void> {
+  const [{ aksUpgrade, aksFinish, aksRollback }, { AzureProvider }, { applyToAks }] = await Promise.all([
+    import("../../upgrade/aks.js"),
+    import("../../provisioning/azure/provider.js"),
+    import("../../kube/apply.js"),
+  ]);
+  const out = (l: string) => process.stdout.write(`${l}\n`);
+  const o = {
+    provision: {
+      blueprint: "bluegreen",
+      target: "azure" as const,
+      root: process.cwd(),
+      out,
+      provider: (g: { cloud: import("../../provisioning/clouds.js").CloudName }) => new AzureProvider({ cloud: g.cloud, subscriptionId: f.subscription }),
+    },
+    out,
+    ...(f.newContext
+      ? { applyApp: (cluster: "blue" | "green") => applyToAks({ blueprint: "bluegreen", context: f.newContext, cluster, dryRun: false, out, ...(f.values ? { valuesFile: f.values } : {}) }) }
+      : {}),
+  };
+  const s = what.kind === "upgrade" ? await aksUpgrade(o, { to: what.to, ...(what.canary ? { canary: what.canary } : {}) }) : what.kind === "finish" ? await aksFinish(o) : await aksRollback(o);
+  out(`stage ${s.stage} (${s.phase})`);
+  if (s.phase === "rolled-back" && what.kind === "upgrade") process.exitCode = 1;
+}
+
+interface UpgradeFlags extends AksFlags {
   to?: string;
   canary?: string;
   holdSeconds?: number;
@@ -80,19 +113,33 @@ export function registerUpgradeCommands(program: Command): void {
     .addOption(new Option("--fault <fault>", "rehearsal: inject a fault into green's app (http-500, never-ready, slow) to see the gates stop it").choices(["http-500", "never-ready", "slow"]))
     .option("--finish", "end the upgrade: remove the old (blue) cluster, kept on standby since the switch")
     .option("--wait", "print the upgrade's events until it switches, rolls back or finishes")
+    .addOption(new Option("--target <target>", "local (the running `up bluegreen`) or aks (provisioning and the kube target; see docs/blue-green.md)").choices(["local", "aks"]).default("local"))
+    .option("--subscription <id>", "--target aks: Azure subscription (default: AZURE_SUBSCRIPTION_ID, else az's current one)")
+    .option("--new-context <name>", "--target aks: kubeconfig context of the new cluster, to apply the app before the switch")
+    .option("--values <file>", "--target aks: YAML values for the manifests, as for `akspilot manifests`")
     .action(async (f: UpgradeFlags) => {
+      if (f.target === "local") {
+        const stray = (["subscription", "newContext", "values"] as const).find((k) => f[k] !== undefined);
+        if (stray) throw new UserError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --target aks`, "drop it, or add --target aks");
+      }
       if (f.finish && f.to !== undefined) throw new UserError("--finish and --to together", "run `akspilot upgrade --to <version>` first, then `akspilot upgrade --finish`");
       if (!f.finish && f.to === undefined) throw new UserError("say where to: --to <version>, or --finish to end an upgrade", "e.g. `akspilot upgrade --to 1.20.7 --canary 10,50,100`");
       const t0 = Date.now();
       if (f.finish) {
         const stray = (["canary", "holdSeconds", "readyTimeout", "smokeRequests", "fault"] as const).find((k) => f[k] !== undefined);
         if (stray) throw new UserError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --to, not --finish`, "drop it");
+        if (f.target === "aks") return aks(f, { kind: "finish" });
         const b = await call<BlueGreenStatus>("POST", "/v1/upgrade/finish");
         process.stdout.write(`finishing: ${line(b)}\n`);
         if (f.wait) process.stdout.write(`${line(await follow(t0, (x) => x.phase === "finished"))}\n`);
         return;
       }
       const canary = f.canary !== undefined ? parseCanary(f.canary) : undefined;
+      if (f.target === "aks") {
+        const stray = (["holdSeconds", "readyTimeout", "smokeRequests", "fault", "wait"] as const).find((k) => f[k] !== undefined);
+        if (stray) throw new UserError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the local rehearsal, not --target aks`, "drop it");
+        return aks(f, { kind: "upgrade", to: f.to!, ...(canary ? { canary } : {}) });
+      }
       const b = await call<BlueGreenStatus>("POST", "/v1/upgrade", {
         to: f.to,
         ...(canary ? { canary } : {}),
@@ -115,7 +162,10 @@ export function registerUpgradeCommands(program: Command): void {
     .command("rollback")
     .description("return traffic to the old (blue) cluster at once, from any stage of an upgrade, and remove green")
     .option("--wait", "print events until the rollback is complete")
-    .action(async (f: { wait?: boolean }) => {
+    .addOption(new Option("--target <target>", "local (the running `up bluegreen`) or aks").choices(["local", "aks"]).default("local"))
+    .option("--subscription <id>", "--target aks: Azure subscription")
+    .action(async (f: { wait?: boolean } & AksFlags) => {
+      if (f.target === "aks") return aks(f, { kind: "rollback" });
       const t0 = Date.now();
       const b = await call<BlueGreenStatus>("POST", "/v1/upgrade/rollback");
       process.stdout.write(`rolling back: ${line(b)}\n`);

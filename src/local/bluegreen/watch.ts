@@ -2,6 +2,7 @@ import { Agent, request } from "node:http";
 
 /** One request as a client watching an upgrade saw it: when (ms since the epoch), the status, who answered. */
 export interface WatchSample {
+  /** When the request was written to its connection (a request waiting for a free connection has not started). */
   start: number;
   end: number;
   /** HTTP status, or 0 when the request failed without one. */
@@ -23,7 +24,7 @@ export interface Watch {
  */
 export function startWatch(url: string, rate: number, timeoutMs = 5000): Watch {
   const target = new URL(url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const samples: WatchSample[] = [];
   const pending = new Set<Promise<void>>();
   const t0 = Date.now();
@@ -32,7 +33,7 @@ export function startWatch(url: string, rate: number, timeoutMs = 5000): Watch {
   let timer: NodeJS.Timeout | undefined;
   const one = () =>
     new Promise<void>((resolve) => {
-      const start = Date.now();
+      let start = Date.now();
       let settled = false;
       const done = (s: Omit<WatchSample, "start" | "end">) => {
         if (settled) return;
@@ -47,6 +48,7 @@ export function startWatch(url: string, rate: number, timeoutMs = 5000): Watch {
         res.on("end", () => done({ status: res.statusCode ?? 0, cluster, version }));
         res.on("error", (e) => done({ status: 0, cluster, version, error: e.message }));
       });
+      req.once("finish", () => (start = Date.now()));
       req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
       req.on("error", (e: NodeJS.ErrnoException) => done({ status: 0, cluster: null, version: null, error: e.code ?? e.message }));
       req.end();

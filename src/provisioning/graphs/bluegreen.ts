@@ -30,7 +30,7 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
       const spec = clusterSpec(bp, color);
       return {
         id: color, kind: "managedCluster", name: `aks-${spec.name}-${s}`, resourceGroup: rg, location,
-        kubernetesVersion: kubernetesVersion(ctx, spec),
+        kubernetesVersion: ctx.clusterVersions?.[color] ?? kubernetesVersion(ctx, spec),
         tier: "Free",
         dnsPrefix: `aks-${spec.name}-${s}`,
         pools: agentPools(spec, ref("vnet", `subnet:${SUBNETS[color]}`)),
@@ -45,7 +45,11 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
       };
     };
     const gatewayId: Ref = ref("appGateway", "id");
-    return {
+    // An upgrade's `--finish` (or a rollback) leaves a cluster out: the engine deletes it, its subnet role and the switch.
+    const retired = new Set(ctx.retired ?? []);
+    const keep = (n: { id: string }) => !(retired.has("blue") && ["blue", "blueSubnetRole"].includes(n.id)) && !(retired.has("green") && ["green", "greenSubnetRole"].includes(n.id)) && !(retired.size > 0 && n.id === "switch");
+    const keepExport = ([k]: [string, unknown]) => !(retired.has("blue") && k === "AKS_OLD") && !(retired.has("green") && k === "AKS_NEW");
+    const graph: ResourceGraph = {
       blueprint: "bluegreen",
       cloud: ctx.cloud,
       location,
@@ -97,5 +101,6 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
         ["ACTIVE_CLUSTER", active],
       ],
     };
+    return retired.size === 0 ? graph : { ...graph, nodes: graph.nodes.filter(keep), exports: graph.exports.filter(keepExport) };
   },
 };
