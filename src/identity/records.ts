@@ -52,6 +52,8 @@ export interface IdentityRecords {
   clusters: ClusterRecord[];
   roles: RoleRecord[];
   vaults: VaultRecord[];
+  /** Storage account names (every one is served by the same local storage). */
+  accounts: string[];
 }
 
 /** What the local provider recorded, read fresh (a later `deploy` changes it while services run). */
@@ -70,6 +72,7 @@ export function readRecords(root: string): IdentityRecords {
       id: e.outputs.id ?? id, name: e.name,
       accessPolicies: Array.isArray(e.props.accessPolicies) ? (e.props.accessPolicies as Array<{ objectId: unknown; secrets: unknown }>).map((p) => ({ objectId: String(p.objectId), secrets: Array.isArray(p.secrets) ? p.secrets.map(String) : [] })) : [],
     })),
+    accounts: of("storageAccount").map(([, e]) => e.name),
   };
 }
 
@@ -84,7 +87,7 @@ export class RecordCache {
     const p = ledgerPath(this.root);
     const m = existsSync(p) ? statSync(p).mtimeMs : 0;
     if (!this.cached || m !== this.at) {
-      this.cached = existsSync(p) ? readRecords(this.root) : { identities: [], federated: [], clusters: [], roles: [], vaults: [] };
+      this.cached = existsSync(p) ? readRecords(this.root) : { identities: [], federated: [], clusters: [], roles: [], vaults: [], accounts: [] };
       this.at = m;
     }
     return this.cached;

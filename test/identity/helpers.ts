@@ -51,3 +51,30 @@ export function writeTokenFile(dir: string, token: string, name = "token"): stri
   writeFileSync(p, token, { mode: 0o600 });
   return p;
 }
+
+export const AZURE_APP = fileURLToPath(new URL("./fixtures/azure-app.js", import.meta.url));
+
+export interface StepResult {
+  op: string;
+  ok: boolean;
+  result?: unknown;
+  status?: number;
+  code?: string;
+  name?: string;
+  message?: string;
+}
+
+/** Runs the Azure-written fixture program with `env` (a pod's environment) and returns each step's outcome. */
+export async function runAzureApp(env: Record<string, string>, steps: Array<Record<string, string>>): Promise<{ results: StepResult[]; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [AZURE_APP, JSON.stringify(steps)], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
+  if (code !== 0) throw new Error(`azure-app exited ${code}: ${stderr}`);
+  return { results: JSON.parse(stdout.trim().split("\n").pop()!) as StepResult[], stdout, stderr };
+}
