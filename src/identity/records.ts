@@ -93,3 +93,29 @@ export class RecordCache {
     return this.cached;
   }
 }
+
+/**
+ * Records a federated identity credential on a local identity, as `az identity federated-credential
+ * create` does on Azure (airflow-deploy.md step 5). Idempotent by name.
+ */
+export function recordFederatedCredential(root: string, fc: { identity: string; name: string; issuer: string; subject: string; audiences?: string[] }): FederatedRecord {
+  const ledger = Ledger.open(root);
+  const identity = ledger.all().find(([, e]) => e.kind === "userAssignedIdentity" && e.name === fc.identity);
+  if (!identity) throw new Error(`no local identity named ${fc.identity}`);
+  const identityId = identity[1].outputs.id ?? identity[0];
+  const id = `${identityId}/federatedIdentityCredentials/${fc.name}`;
+  const audiences = fc.audiences ?? [TOKEN_EXCHANGE_AUDIENCE];
+  ledger.put(id, { kind: "federatedCredential", name: fc.name, props: { identity: fc.identity, resourceGroup: String(identity[1].props.resourceGroup ?? ""), issuer: fc.issuer, subject: fc.subject, audiences }, outputs: { id, name: fc.name } });
+  return { id, name: fc.name, identity: fc.identity, issuer: fc.issuer, subject: fc.subject, audiences };
+}
+
+/** Sets the secret permissions of one principal on a local vault, as `az keyvault set-policy` does. */
+export function recordAccessPolicy(root: string, vault: string, objectId: string, secrets: string[]): void {
+  const ledger = Ledger.open(root);
+  const found = ledger.all().find(([, e]) => e.kind === "keyVault" && e.name === vault);
+  if (!found) throw new Error(`no local vault named ${vault}`);
+  const [id, entry] = found;
+  const policies = (Array.isArray(entry.props.accessPolicies) ? entry.props.accessPolicies : []) as Array<{ objectId: string; secrets: string[] }>;
+  const rest = policies.filter((p) => String(p.objectId).toLowerCase() !== objectId.toLowerCase());
+  ledger.put(id, { kind: entry.kind, name: entry.name, props: { ...entry.props, accessPolicies: [...rest, ...(secrets.length ? [{ objectId, secrets }] : [])] }, outputs: entry.outputs });
+}

@@ -78,3 +78,12 @@ export async function runAzureApp(env: Record<string, string>, steps: Array<Reco
   if (code !== 0) throw new Error(`azure-app exited ${code}: ${stderr}`);
   return { results: JSON.parse(stdout.trim().split("\n").pop()!) as StepResult[], stdout, stderr };
 }
+
+/** A project directory after `akspilot deploy airflow-infra --target local`. */
+export async function deployedAirflow(t: AfterHost): Promise<{ root: string; identity: IdentityRecord }> {
+  const root = tempDir(t, "akspilot-identity-af-");
+  const r = await runCli(t, ["deploy", "airflow-infra", "--target", "local"], { cwd: root });
+  if (r.code !== 0) throw new Error(`deploy failed: ${r.stderr}`);
+  const identity = readRecords(root).identities.find((i) => i.name.startsWith("airflow-identity-"))!;
+  return { root, identity };
+}
