@@ -9,6 +9,7 @@ import { registerProvisionCommands } from "./commands/provision.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
 import { registerControlCommands } from "./commands/control.js";
 import { registerDrillCommands } from "./commands/drill.js";
+import { registerIdentityCommands } from "./commands/identity.js";
 
 export function buildProgram(): Command {
   const program = new Command("akspilot")
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerControlCommands(program);
   registerDrillCommands(program);
+  registerIdentityCommands(program);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) {
     cmd.exitOverride();
