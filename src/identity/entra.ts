@@ -47,6 +47,8 @@ export interface AccessClaims extends JWTPayload {
 export interface TokenServiceOptions {
   root: string;
   accessTokenTtlSeconds?: number;
+  /** Clock skew allowed on an assertion's nbf/exp (Entra's five minutes unless a test asks for less). */
+  assertionSkewSeconds?: number;
   now?: () => number;
 }
 
@@ -129,7 +131,8 @@ export class EntraTokenService {
       throw new EntraError(400, "invalid_request", 50027, "JWT token is invalid or malformed.");
     }
     const nowS = Math.floor(this.now() / 1000);
-    if (typeof claims.exp !== "number" || nowS - SKEW_SECONDS >= claims.exp || (typeof claims.nbf === "number" && nowS + SKEW_SECONDS < claims.nbf)) {
+    const skew = this.o.assertionSkewSeconds ?? SKEW_SECONDS;
+    if (typeof claims.exp !== "number" || nowS - skew >= claims.exp || (typeof claims.nbf === "number" && nowS + skew < claims.nbf)) {
       const at = (s?: number) => (s === undefined ? "unknown" : new Date(s * 1000).toISOString().replace(/\.\d+Z$/, "Z"));
       throw new EntraError(401, "invalid_client", 700024, `Client assertion is not within its valid time range. Current time: ${at(nowS)}, assertion valid from ${at(claims.nbf ?? claims.iat)}, expiry time of assertion ${at(claims.exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
     }

@@ -21,6 +21,7 @@ export interface IdentityServicesOptions {
   /** Start the proxy for Azure's public host names. */
   proxy?: boolean;
   accessTokenTtlSeconds?: number;
+  assertionSkewSeconds?: number;
   /** Lifetime of projected service-account tokens written for pods (refreshed at 80 %). */
   serviceAccountTokenTtlSeconds?: number;
   now?: () => number;
@@ -71,7 +72,7 @@ export class IdentityServices {
     // A bundle for tools that take one file (Python's requests, OpenSSL): the public roots and the local CA.
     const bundle = join(caDir(root), "bundle.pem");
     writeSecretFile(bundle, [...rootCertificates, ca.certPem].join("\n"));
-    const tokens = new EntraTokenService({ root, accessTokenTtlSeconds: opts.accessTokenTtlSeconds, now: opts.now });
+    const tokens = new EntraTokenService({ root, accessTokenTtlSeconds: opts.accessTokenTtlSeconds, assertionSkewSeconds: opts.assertionSkewSeconds, now: opts.now });
     await tokens.signingRing();
     const listener = await listenHttps(cert, (req, res) => tokens.handle(req, res));
     const s = new IdentityServices({ ...opts, root }, tokens, ca.certPath, bundle, cert, listener);
