@@ -9,14 +9,11 @@ export function appStorageNames(env: NodeJS.ProcessEnv = process.env): StorageNa
 }
 
 /**
- * Data-plane clients for an app. A local identity (AKSPILOT_LOCAL_IDENTITY, set by a local run) is held to
- * the role assignments a local deploy recorded; that code is loaded only then, so a pod on AKS never carries it.
+ * Data-plane clients for an app: a connection string, or the account with DefaultAzureCredential (workload
+ * identity in a pod, locally as on AKS: the local runtime enforces roles at the service, not here).
  */
-export async function appStorageClients(endpoint: StorageEndpoint, counter?: CallCounter, env: NodeJS.ProcessEnv = process.env): Promise<StorageClients> {
-  const identity = env.AKSPILOT_LOCAL_IDENTITY?.trim();
-  if (!identity) return storageClients(endpoint, { counter });
-  const { localRbacGuard } = await import("../provisioning/local/storage-guard.js");
-  return storageClients(endpoint, { counter, guard: localRbacGuard(identity, env.AKSPILOT_LOCAL_ROOT || process.cwd()) });
+export async function appStorageClients(endpoint: StorageEndpoint, counter?: CallCounter, _env: NodeJS.ProcessEnv = process.env): Promise<StorageClients> {
+  return storageClients(endpoint, { counter });
 }
 
 /** Storage for an app process: only what its environment names (a container has nothing else). */

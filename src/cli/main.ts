@@ -10,6 +10,7 @@ import { registerSimulateCommand } from "./commands/simulate.js";
 import { registerControlCommands } from "./commands/control.js";
 import { registerDrillCommands } from "./commands/drill.js";
 import { registerUpgradeCommands } from "./commands/upgrade.js";
+import { registerIdentityCommands } from "./commands/identity.js";
 
 export function buildProgram(): Command {
   const program = new Command("akspilot")
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerControlCommands(program);
   registerDrillCommands(program);
   registerUpgradeCommands(program);
+  registerIdentityCommands(program);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) {
     cmd.exitOverride();

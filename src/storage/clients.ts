@@ -68,15 +68,8 @@ function lazyDefaultCredential(): TokenCredential {
   };
 }
 
-/**
- * Wraps the HTTP client of one service's clients, e.g. to authorise each data-plane request as a service
- * would (local RBAC). `table` is the table a table client serves (a batch names it only in its body).
- */
-export type StorageGuard = (inner: HttpClient, service: "queue" | "table", table?: string) => HttpClient;
-
 export interface StorageClientOptions {
   counter?: CallCounter;
-  guard?: StorageGuard;
 }
 
 /** Data-plane clients for one storage endpoint, sharing one counting HTTP client (and its keep-alive pool). */
@@ -84,9 +77,8 @@ export function storageClients(endpoint: StorageEndpoint, options: StorageClient
   const counter = options.counter ?? new CallCounter();
   // Each try has a client-side limit (see TRY_TIMEOUT_MS): a silent endpoint costs a bounded wait, then a retry.
   const counting = timedHttpClient(countingHttpClient(counter));
-  const guard = options.guard;
-  const forTable = (table?: string): HttpClient => (guard ? guard(counting, "table", table) : counting);
-  const httpClient = guard ? guard(counting, "queue") : counting;
+  const forTable = (_table?: string): HttpClient => counting;
+  const httpClient = counting;
   // Fail fast on a dead endpoint instead of the SDK's multi-minute default backoff.
   // tryTimeoutInMs only tells the server its limit; the client-side limit of a try is timedHttpClient's.
   const retryOptions = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000, tryTimeoutInMs: TRY_TIMEOUT_MS };

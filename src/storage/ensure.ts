@@ -43,6 +43,11 @@ export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
   if (isRefused(e)) {
     return new UserError(`storage refused access at ${where} (${code ?? status})`, "grant the identity Storage Queue Data Contributor and Storage Table Data Contributor on the account");
   }
+  // Entra's own code and first sentence (AADSTS70021, AADSTS700024 …), wherever the credential chain put it.
+  const aadsts = /AADSTS\d+: [^.]*\./.exec(errorMessage(e))?.[0];
+  if (endpoint.kind === "identity" && aadsts) {
+    return new UserError(`cannot get an Entra ID token for ${where}: ${aadsts}`, "see `akspilot identity explain <namespace>/<serviceaccount>`");
+  }
   if (endpoint.kind === "identity" && /credential|token|authenticat/i.test(msg)) {
     return new UserError(`cannot get an Entra ID token for ${where}: ${msg}`, "run `az login`, or set AZURE_STORAGE_CONNECTION_STRING");
   }
@@ -51,3 +56,4 @@ export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
     : "check the account name and network access";
   return new UserError(`cannot reach storage at ${where}: ${msg}`, hint);
 }
+

@@ -1,6 +1,7 @@
 import type { DequeuedMessageItem, QueueClient } from "@azure/storage-queue";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import type { CallCounter } from "../../storage/clients.js";
+import { isPermanentFailure } from "../../storage/permanent.js";
 import { formatStamp, nowMicros, parseMessage } from "../message.js";
 import { sleep, Waker } from "../../util/time.js";
 import { entityKeys, type ProcessedEntity } from "./entity.js";
@@ -137,8 +138,8 @@ export class Consumer {
         this.stats.firstReceiveAt ??= Date.now();
       } catch (e) {
         this.stats.receiveErrors++;
-        if ((e as { statusCode?: number }).statusCode === 403) {
-          // Missing RBAC does not heal by retrying: stop, as a pod would crash-loop on AKS.
+        if (isPermanentFailure(e)) {
+          // Missing RBAC or federation does not heal by retrying: stop, as a pod would crash-loop on AKS.
           this.fatal = e;
           this.stopping = true;
           this.fatalListener?.(e);

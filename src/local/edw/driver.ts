@@ -23,6 +23,7 @@ import { defaultVisibilitySeconds } from "../../apps/consumer/consumer.js";
 import { unlessAborted } from "../../util/time.js";
 import { checkDataDir } from "../run-dir.js";
 import { StoredLatency } from "./latency.js";
+import { findIdentity, startWorkloadIdentity, usesWorkloadIdentity, type WorkloadIdentityWiring } from "../identity/workload.js";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -51,7 +52,11 @@ export interface EdwDriverOptions {
   scaledObjectName: string;
   /** The ScaledObject's thresholds, shown by the status (the dashboard draws them); none for fixed replicas. */
   scaledObject?: Pick<ScalingRule, "activationQueueLength" | "queueLength" | "pollingIntervalSeconds" | "minReplicas" | "maxReplicas"> & Partial<Pick<ScalingRule, "queueLengthStrategy">>;
-  /** Consumer pods act as this local identity (role assignments from `deploy --target local` enforced). */
+  /**
+   * Consumer pods use workload identity as this local identity (name, client or principal id): their
+   * service account is annotated with its client id, tokens come from the local token service, and
+   * storage is reached through the enforcing front (role assignments from `deploy --target local`).
+   */
   identity?: string;
   dataDir?: string;
   timeScale: number;
@@ -144,6 +149,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private loadAbort?: AbortController;
   private loadSent = 0;
   private readonly loads = new Set<Promise<void>>();
+  private wiring?: WorkloadIdentityWiring;
+  private consumerEnv?: Record<string, string>;
   readonly policy?: string;
 
   constructor(private readonly o: EdwDriverOptions) {
@@ -203,6 +210,13 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.endpoint = endpoint;
     this.clients = storageClients(endpoint);
     await ensureStorage(endpoint, this.clients, this.names, { signal: this.o.signal });
+    if (this.o.identity && usesWorkloadIdentity(this.consumerApp)) {
+      if (endpoint.kind !== "connection-string") throw new UserError("--identity needs local storage (embedded Azurite or an Azurite connection string)", "unset AZURE_STORAGE_ACCOUNT_NAME");
+      const clientId = findIdentity(this.o.cwd, this.o.identity).clientId;
+      this.wiring = await startWorkloadIdentity({ root: this.o.cwd, blueprint: this.o.blueprint, connectionString: endpoint.connectionString });
+      if (!this.wiring.account) throw new UserError("no storage account is recorded by a local deploy here", "run `akspilot deploy edw --target local` first");
+      this.consumerEnv = { ...(await this.wiring.podEnv(this.consumerApp, clientId)), AZURE_STORAGE_ACCOUNT_NAME: this.wiring.account };
+    }
   }
 
   app(app: AppSpec): AppOverrides | "driver" {
@@ -221,11 +235,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     if (c.failMatch) args.push("--fail-match", c.failMatch);
     const { endpoint } = this.storage;
     const env: Record<string, string> = { AZURE_QUEUE_NAME: this.names.queueName, AZURE_TABLE_NAME: this.names.tableName, AKSPILOT_SKIP_ENSURE: "1" };
-    if (this.o.identity) {
-      env.AKSPILOT_LOCAL_IDENTITY = this.o.identity;
-      env.AKSPILOT_LOCAL_ROOT = this.o.cwd;
-    }
-    if (endpoint.kind === "connection-string") env.AZURE_STORAGE_CONNECTION_STRING = endpoint.connectionString;
+    if (this.consumerEnv) Object.assign(env, this.consumerEnv);
+    else if (endpoint.kind === "connection-string") env.AZURE_STORAGE_CONNECTION_STRING = endpoint.connectionString;
     else env.AZURE_STORAGE_ACCOUNT_NAME = endpoint.accountName;
     return { args, env, replicas: this.o.replicas };
   }
@@ -296,7 +307,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
 
   runtimeFile(): Record<string, unknown> {
     // Only embedded Azurite's connection string: its account key is the public development key.
-    return this.embedded && this.endpoint?.kind === "connection-string" ? { storage: { connectionString: this.endpoint.connectionString } } : {};
+    const identity = this.wiring?.runtimeFields() ?? {};
+    return this.embedded && this.endpoint?.kind === "connection-string" ? { storage: { connectionString: this.endpoint.connectionString }, ...identity } : identity;
   }
 
   async run(rt: LocalRuntime, ctx: { signal: AbortSignal; status(line: string): void }): Promise<void> {
@@ -507,6 +519,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   stop(): Promise<void> {
     // Graceful: Azurite saves --data on SIGTERM.
     return (this.stopped ??= (async () => {
+      await this.wiring?.stop();
       await this.azurite?.stop();
     })());
   }
