@@ -7,26 +7,103 @@ export interface InstanceType {
   pricePerHour: number;
 }
 
+const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
 /**
- * D-family sizes (the seed's NodePool asks for sku-family D). Allocatable is capacity less the AKS
- * kube/system reservations (approximate); prices are list prices in USD for East US, for ranking only.
+ * AKS node resource reservations (learn.microsoft.com/azure/aks/node-resource-reservations).
+ * CPU (kube-reserved): 60m for the first core, +40m for the second, +20m each for the third and fourth,
+ * +10m per core above four (the documented table: 1→60, 2→100, 4→140, 8→180, 16→260, 32→420, 64→740).
  */
-export const DEFAULT_CATALOG: InstanceType[] = [
-  { name: "Standard_D2s_v5", cpuMillis: 1900, memoryBytes: 5.5 * GiB, maxPods: 30, pricePerHour: 0.096 },
-  { name: "Standard_D4s_v5", cpuMillis: 3860, memoryBytes: 12.5 * GiB, maxPods: 30, pricePerHour: 0.192 },
-  { name: "Standard_D8s_v5", cpuMillis: 7820, memoryBytes: 27 * GiB, maxPods: 30, pricePerHour: 0.384 },
-  { name: "Standard_D16s_v5", cpuMillis: 15740, memoryBytes: 57 * GiB, maxPods: 30, pricePerHour: 0.768 },
+export function reservedCpuMillis(vcpu: number): number {
+  return 60 + 40 * Math.max(0, Math.min(vcpu, 2) - 1) + 20 * Math.max(0, Math.min(vcpu, 4) - 2) + 10 * Math.max(0, vcpu - 4);
+}
+
+/**
+ * Memory, AKS 1.29 and later: kube-reserved = min(20 MiB × maxPods + 50 MiB, 25 % of the VM's memory),
+ * plus the kubelet's hard eviction threshold of 100 Mi. (Before 1.29 a regressive 25/20/10/6/2 % rate
+ * plus 750 Mi eviction applied; AKS's supported versions are past it.)
+ */
+export function reservedMemoryBytes(memoryBytes: number, maxPods: number): number {
+  return Math.min((20 * maxPods + 50) * MiB, 0.25 * memoryBytes) + 100 * MiB;
+}
+
+/** Requests of the DaemonSets on every node, taken from each node's allocatable. */
+export interface DaemonSetOverhead {
+  cpuMillis: number;
+  memoryBytes: number;
+  pods: number;
+}
+
+/**
+ * DaemonSets AKS runs on every Linux node, with their manifests' requests: kube-proxy (100m),
+ * cloud-node-manager (50m, 50Mi; cloud-provider-azure), csi-azuredisk-node and csi-azurefile-node (three
+ * containers of 10m/20Mi each; the Azure Disk and Azure File CSI driver charts). Add-ons a cluster
+ * enables (monitoring agents, …) add theirs.
+ */
+export const AKS_DAEMONSETS: DaemonSetOverhead = { cpuMillis: 100 + 50 + 30 + 30, memoryBytes: (50 + 60 + 60) * MiB, pods: 4 };
+
+/** Azure CNI Overlay's default pods per node (AKS node auto-provisioning uses it). */
+export const DEFAULT_MAX_PODS = 250;
+
+/** A SKU as the price snapshot lists it. */
+export interface Sku {
+  name: string;
+  vcpu: number;
+  memoryGiB: number;
+  pricePerHour: number;
+}
+
+/**
+ * D-family SKUs (amd64; the NAP default pool's requirement is sku-family D) and their list prices.
+ * PRICE SNAPSHOT — source: Azure Linux virtual machine pricing, pay-as-you-go, region East US, USD per hour
+ * (azure.microsoft.com/pricing/details/virtual-machines/linux/), as transcribed on 2025-01-15. Prices change;
+ * they serve to rank SKUs as Karpenter does (cheapest compatible first). Refresh from the Retail Prices API
+ * (https://prices.azure.com/api/retail/prices).
+ */
+export const D_FAMILY_SKUS: Sku[] = [
+  ...[2, 4, 8, 16, 32, 48, 64, 96].map((v) => ({ name: `Standard_D${v}s_v5`, vcpu: v, memoryGiB: 4 * v, pricePerHour: round4(0.048 * v) })),
+  ...[2, 4, 8, 16, 32, 48, 64, 96].map((v) => ({ name: `Standard_D${v}as_v5`, vcpu: v, memoryGiB: 4 * v, pricePerHour: round4(0.043 * v) })),
+  ...[2, 4, 8, 16, 32, 48, 64, 96].map((v) => ({ name: `Standard_D${v}ds_v5`, vcpu: v, memoryGiB: 4 * v, pricePerHour: round4(0.0565 * v) })),
 ];
+
+function round4(n: number): number {
+  return Math.round(n * 10000) / 10000;
+}
+
+export interface CatalogOptions {
+  maxPods?: number;
+  daemonSets?: DaemonSetOverhead;
+}
+
+/** Allocatable for the pods a user schedules: capacity less AKS's reservations and the DaemonSets' requests. */
+export function instanceTypeOf(sku: Sku, o: CatalogOptions = {}): InstanceType {
+  const maxPods = o.maxPods ?? DEFAULT_MAX_PODS;
+  const ds = o.daemonSets ?? AKS_DAEMONSETS;
+  const mem = sku.memoryGiB * GiB;
+  return {
+    name: sku.name,
+    cpuMillis: sku.vcpu * 1000 - reservedCpuMillis(sku.vcpu) - ds.cpuMillis,
+    memoryBytes: Math.floor(mem - reservedMemoryBytes(mem, maxPods) - ds.memoryBytes),
+    maxPods: maxPods - ds.pods,
+    pricePerHour: sku.pricePerHour,
+  };
+}
+
+export function catalogOf(skus: Sku[], o: CatalogOptions = {}): InstanceType[] {
+  return skus.map((s) => instanceTypeOf(s, o));
+}
+
+/** The D family as Karpenter on AKS sees it: every SKU of the snapshot, allocatable by AKS's rules. */
+export const DEFAULT_CATALOG: InstanceType[] = catalogOf(D_FAMILY_SKUS);
 
 /**
  * The allocatable capacity of a VM size named by a blueprint's agent pool. Sizes outside the catalog are
- * estimated from the vCPU count in the name (D<n>: n vCPU, 4 GiB each), less the same reservations.
+ * estimated from the vCPU count in the name (D<n>: n vCPU, 4 GiB each), with the same reservations.
  */
 export function instanceTypeFor(vmSize: string, catalog: InstanceType[] = DEFAULT_CATALOG): InstanceType {
   const known = catalog.find((t) => t.name.toLowerCase() === vmSize.toLowerCase());
   if (known) return known;
   const vcpu = Number(/^Standard_[A-Z]+?(\d+)/i.exec(vmSize)?.[1] ?? 2) || 2;
-  return { name: vmSize, cpuMillis: vcpu * 1000 - 100 - 40 * Math.max(0, vcpu - 2), memoryBytes: (vcpu * 4 - 2.5) * GiB, maxPods: 30, pricePerHour: 0.048 * vcpu };
+  return instanceTypeOf({ name: vmSize, vcpu, memoryGiB: 4 * vcpu, pricePerHour: round4(0.048 * vcpu) });
 }

@@ -1,5 +1,5 @@
 import { seedNodePool, seedScaledObject } from "../../src/blueprints/edw.js";
-import { DEFAULT_CATALOG } from "../../src/scaling/catalog.js";
+import { TEST_CATALOG as DEFAULT_CATALOG } from "../scaling/fixture-catalog.js";
 import { poolSettings } from "../../src/scaling/karpenter.js";
 import { scalingRuleFrom } from "../../src/scaling/scaledobject.js";
 import type { Trace } from "../../src/sim/trace.js";
