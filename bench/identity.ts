@@ -1,0 +1,139 @@
+// Workload identity on the local target: the token exchange's latency, and a consumer's throughput through
+// the enforcing front (proxy → front → Azurite, bearer tokens, role checks) against Azurite directly,
+// measured side by side in one run. Exported for the benchmark runner; `node dist/bench/identity.js` runs it.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { QueueClient } from "@azure/storage-queue";
+import { startAzurite } from "../src/process/azurite.js";
+import { ClusterIssuer, findCluster } from "../src/identity/issuer.js";
+import { readRecords, LOCAL_TENANT_ID } from "../src/identity/records.js";
+import { IdentityServices } from "../src/identity/services.js";
+import { run } from "./cli.js";
+
+const CLIENT = fileURLToPath(new URL("./identity-client.js", import.meta.url));
+
+export interface IdentityBenchFigures {
+  tokenExchangeP50Ms: number;
+  tokenExchangeP95Ms: number;
+  directPerSecond: number;
+  frontPerSecond: number;
+  /** front ÷ direct (goal ≥ 0.9). */
+  frontRatio: number;
+  directCallsPerMessage: number;
+  frontCallsPerMessage: number;
+  /** Token exchanges the front run needed (goal: 1, cached by the SDK). */
+  frontTokenExchanges: number;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function fill(q: QueueClient, n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < n) {
+      next++;
+      await q.sendMessage(`m${next}`);
+    }
+  }));
+}
+
+function child(env: NodeJS.ProcessEnv, queue: string, n: number): Promise<{ perSecond: number; callsPerMessage: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [CLIENT, queue, String(n)], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d: Buffer) => (out += d));
+    c.stderr.on("data", (d: Buffer) => (err += d));
+    c.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!) as { perSecond: number; callsPerMessage: number }) : reject(new Error(`client failed: ${err}`))));
+  });
+}
+
+export async function benchIdentity(o: { messages?: number; rounds?: number; exchanges?: number } = {}): Promise<IdentityBenchFigures> {
+  const messages = o.messages ?? 1000;
+  const rounds = o.rounds ?? 2;
+  const root = mkdtempSync(join(tmpdir(), "akspilot-bench-identity-"));
+  const azurite = await startAzurite();
+  let services: IdentityServices | undefined;
+  try {
+    const d = await run(["deploy", "edw", "--target", "local"], root);
+    if (d.code !== 0) throw new Error(`deploy failed: ${d.stderr}`);
+    const records = readRecords(root);
+    const workload = records.identities.find((i) => i.name.startsWith("mi-aks-workload-identity-"))!;
+    const account = records.accounts[0]!;
+    services = await IdentityServices.start({ root, storageConnectionString: azurite.connectionString, proxy: true });
+    const cluster = findCluster(root);
+
+    // Token exchange over HTTPS, one keep-alive connection, as a client's retries would reuse it.
+    const { token } = await (await ClusterIssuer.open(root, cluster)).serviceAccountToken("aqs-demo", "aqs-app-service-account");
+    const body = new URLSearchParams({ grant_type: "client_credentials", client_id: workload.clientId, scope: "https://storage.azure.com/.default", client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: token }).toString();
+    const agent = new Agent({ keepAlive: true, ca: readFileSync(services.caCertPath) });
+    const url = new URL(`${services.authorityHost}${LOCAL_TENANT_ID}/oauth2/v2.0/token`);
+    const times: number[] = [];
+    for (let i = 0; i < (o.exchanges ?? 300); i++) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const req = request(url, { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`token endpoint answered ${res.statusCode}`))));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+      if (i >= 20) times.push(performance.now() - t0);
+    }
+    agent.destroy();
+
+    const queue = "benchidentity";
+    const direct = new QueueClient(azurite.connectionString, queue);
+    await direct.createIfNotExists();
+    const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+    const frontEnv = { ...base, ...(await services.workloadEnv(cluster, "aqs-demo", "aqs-app-service-account", workload.clientId)), AZURE_STORAGE_ACCOUNT_NAME: account };
+    // The bench queue needs the role the seed grants on its own queue: account-wide here.
+    const { Ledger } = await import("../src/provisioning/local/ledger.js");
+    const ledger = Ledger.open(root);
+    const acctScope = records.roles.find((r) => /storageAccounts\//i.test(r.scope))!.scope.replace(/(\/storageAccounts\/[^/]+).*$/i, "$1");
+    ledger.put(`${acctScope}/providers/Microsoft.Authorization/roleAssignments/bench`, { kind: "roleAssignment", name: "bench", props: { scope: acctScope, role: "Storage Queue Data Contributor", principalId: workload.principalId, principalType: "ServicePrincipal" }, outputs: {} });
+    const d1: number[] = [];
+    const f1: number[] = [];
+    let dc = 0;
+    let fc = 0;
+    const before = services.tokens.issued;
+    for (let r = 0; r < rounds; r++) {
+      await fill(direct, messages);
+      const a = await child({ ...base, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString }, queue, messages);
+      d1.push(a.perSecond);
+      dc = a.callsPerMessage;
+      await fill(direct, messages);
+      const b = await child(frontEnv, queue, messages);
+      f1.push(b.perSecond);
+      fc = b.callsPerMessage;
+    }
+    const directPerSecond = pct(d1, 50);
+    const frontPerSecond = pct(f1, 50);
+    return {
+      tokenExchangeP50Ms: Math.round(pct(times, 50) * 100) / 100,
+      tokenExchangeP95Ms: Math.round(pct(times, 95) * 100) / 100,
+      directPerSecond: Math.round(directPerSecond),
+      frontPerSecond: Math.round(frontPerSecond),
+      frontRatio: Math.round((frontPerSecond / directPerSecond) * 100) / 100,
+      directCallsPerMessage: Math.round(dc * 100) / 100,
+      frontCallsPerMessage: Math.round(fc * 100) / 100,
+      frontTokenExchanges: (services.tokens.issued - before) / rounds,
+    };
+  } finally {
+    await services?.stop();
+    await azurite.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(JSON.stringify(await benchIdentity(), null, 2));
+}
