@@ -1,0 +1,48 @@
+// Benchmarks of the blue-green upgrade (bench/bluegreen.ts: cut-over seen by an independent client) and of
+// workload identity (bench/identity.ts: token exchange, consumer throughput through the enforcing front).
+import { benchBlueGreen } from "../bluegreen.js";
+import { benchIdentity } from "../identity.js";
+import { markdownTable, round, type Benchmark, type BenchResult } from "../types.js";
+
+export const blueGreenSwitch: Benchmark = {
+  name: "bluegreen-switch",
+  description: "up bluegreen under 100 req/s from another process: failed requests and the switch's and rollback's cut-over in the client's record",
+  async run({ full }): Promise<BenchResult> {
+    const f = await benchBlueGreen({ rate: 100, holdSeconds: full ? 10 : 4 });
+    const figures = {
+      requests: f.requests,
+      failed: f.failed,
+      switchCutOverMs: f.switch.firstNewMs,
+      rollbackCutOverMs: f.rollback.firstNewMs,
+      p50Ms: round(f.p50Ms),
+      p99Ms: round(f.p99Ms),
+    };
+    const ratios = { failedShare: f.requests ? round(f.failed / f.requests, 4) : null };
+    const table = markdownTable(
+      ["requests", "failed", "switch cut-over ms", "rollback cut-over ms", "p50 ms", "p99 ms", "canary shares (green %)"],
+      [[f.requests, f.failed, f.switch.firstNewMs, f.rollback.firstNewMs, figures.p50Ms, figures.p99Ms, f.canaryShares.map((c) => `${c.weight}%→${round(c.greenPercent, 1)}`).join(", ")]],
+    );
+    return { figures, ratios, table };
+  },
+};
+
+export const identity: Benchmark = {
+  name: "identity",
+  description: "workload identity: token exchange p50/p95, and the consumer's throughput through the enforcing HTTPS front vs Azurite directly (goal ≥ 0.9×)",
+  async run({ full }): Promise<BenchResult> {
+    const f = await benchIdentity(full ? {} : { messages: 1000, rounds: 1 });
+    const figures = {
+      tokenExchangeP50Ms: round(f.tokenExchangeP50Ms),
+      tokenExchangeP95Ms: round(f.tokenExchangeP95Ms),
+      directPerSecond: round(f.directPerSecond),
+      frontPerSecond: round(f.frontPerSecond),
+      frontTokenExchanges: f.frontTokenExchanges,
+    };
+    const ratios = { frontOverDirect: round(f.frontRatio), callsPerMessageFrontOverDirect: f.directCallsPerMessage ? round(f.frontCallsPerMessage / f.directCallsPerMessage) : null };
+    const table = markdownTable(
+      ["token p50 ms", "token p95 ms", "direct msg/s", "front msg/s", "front ÷ direct", "calls/msg direct", "calls/msg front", "token exchanges"],
+      [[figures.tokenExchangeP50Ms, figures.tokenExchangeP95Ms, figures.directPerSecond, figures.frontPerSecond, ratios.frontOverDirect, f.directCallsPerMessage, f.frontCallsPerMessage, f.frontTokenExchanges]],
+    );
+    return { figures, ratios, table };
+  },
+};
