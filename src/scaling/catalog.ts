@@ -57,7 +57,7 @@ export interface Sku {
 /**
  * D-family SKUs (amd64; the NAP default pool's requirement is sku-family D) and their list prices.
  * PRICE SNAPSHOT — source: Azure Linux virtual machine pricing, pay-as-you-go, region East US, USD per hour
- * (azure.microsoft.com/pricing/details/virtual-machines/linux/), as transcribed on 2025-01-15. Prices change;
+ * (azure.microsoft.com/pricing/details/virtual-machines/linux/), list prices as of early 2025 (snapshot date 2025-01). Prices change;
  * they serve to rank SKUs as Karpenter does (cheapest compatible first). Refresh from the Retail Prices API
  * (https://prices.azure.com/api/retail/prices).
  */

@@ -135,7 +135,7 @@ export class Batcher {
  * a proposal it gives again.
  */
 export class ValidationQueue {
-  private readonly items: { node: string; action: Disruption["action"]; since: number; at: number }[] = [];
+  private readonly items: { node: string; action: Disruption["action"]; also?: string[]; since: number; at: number }[] = [];
 
   constructor(private readonly delay = KARPENTER.validationSeconds) {}
 
@@ -143,18 +143,18 @@ export class ValidationQueue {
   propose(now: number, decisions: Disruption[]): void {
     for (const d of decisions) {
       if (this.items.some((i) => i.node === d.node)) continue;
-      this.items.push({ node: d.node, action: d.action, since: now, at: now + this.delay });
+      this.items.push({ node: d.node, action: d.action, ...(d.also ? { also: d.also } : {}), since: now, at: now + this.delay });
     }
   }
 
   /** Proposals whose validation time has come (removed from the queue). `eps`: slack for float times. */
-  due(now: number, eps = 0): { node: string; action: Disruption["action"]; since: number }[] {
-    const out: { node: string; action: Disruption["action"]; since: number }[] = [];
+  due(now: number, eps = 0): { node: string; action: Disruption["action"]; also?: string[]; since: number }[] {
+    const out: { node: string; action: Disruption["action"]; also?: string[]; since: number }[] = [];
     for (let i = 0; i < this.items.length; i++) {
       const it = this.items[i]!;
       if (it.at > now + eps) continue;
       this.items.splice(i--, 1);
-      out.push({ node: it.node, action: it.action, since: it.since });
+      out.push({ node: it.node, action: it.action, ...(it.also ? { also: it.also } : {}), since: it.since });
     }
     return out;
   }
@@ -170,9 +170,10 @@ export class ValidationQueue {
   }
 }
 
-/** The validated form of a proposal: the same node and action in a fresh consolidation pass, or nothing. */
-export function revalidate(proposal: { node: string; action: Disruption["action"] }, fresh: Disruption[]): Disruption | undefined {
-  return fresh.find((d) => d.node === proposal.node && d.action === proposal.action);
+/** The validated form of a proposal: the same node(s) and action in a fresh consolidation pass, or nothing. */
+export function revalidate(proposal: { node: string; action: Disruption["action"]; also?: string[] }, fresh: Disruption[]): Disruption | undefined {
+  const key = (a?: string[]) => [...(a ?? [])].sort().join(",");
+  return fresh.find((d) => d.node === proposal.node && d.action === proposal.action && key(d.also) === key(proposal.also));
 }
 
 /**
@@ -206,6 +207,8 @@ export interface NodeView {
 
 export interface Disruption {
   node: string;
+  /** Multi-node consolidation: the other nodes of the same command (deleted together). */
+  also?: string[];
   action: "delete" | "replace";
   replacement?: InstanceType;
   reason: "Empty" | "Underutilized";
@@ -214,10 +217,13 @@ export interface Disruption {
 
 /**
  * One disruption pass (every 10 s): empty nodes first (all the budget allows), then, with
- * WhenEmptyOrUnderutilized, one node whose pods fit elsewhere (delete) or on a cheaper single node
- * (replace). Only nodes quiet for consolidateAfter are candidates.
+ * WhenEmptyOrUnderutilized, multi-node consolidation (multinodeconsolidation.go: the most candidates, in
+ * disruption-cost order, whose pods all fit on the remaining nodes, deleted in one command), then
+ * single-node (singlenodeconsolidation.go: one node whose pods fit elsewhere, or on a cheaper single node).
+ * Only nodes quiet for consolidateAfter are candidates. As Karpenter's scheduling simulation does, pending
+ * pods (`pending`) must still fit after the change: capacity they would use is not removed.
  */
-export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number): Disruption[] {
+export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, pending: Resources[] = []): Disruption[] {
   if (pool.consolidateAfterSeconds === undefined) return [];
   const live = nodes.filter((n) => !n.deleting);
   const deleting = nodes.filter((n) => n.deleting).length;
@@ -226,19 +232,35 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number):
   if (allowed <= 0) return [];
   const quiet = (n: NodeView) => n.ready && now - n.lastPodEventAt >= pool.consolidateAfterSeconds!;
   const out: Disruption[] = [];
+  const removed = new Set<NodeView>();
+  const pendingNote = pending.length > 0 ? ` (the ${pending.length} pending pod(s) still fit)` : "";
   for (const n of live) {
     if (allowed <= 0) break;
     if (n.pods.length === 0 && quiet(n)) {
-      out.push({ node: n.name, action: "delete", reason: "Empty", message: `empty for ${Math.round(now - n.lastPodEventAt)} s ≥ consolidateAfter ${pool.consolidateAfterSeconds} s` });
+      // Pending pods that need this node's room keep it.
+      if (pending.length > 0 && !fitsOn(pending, live.filter((x) => x !== n && !removed.has(x) && x.ready))) continue;
+      removed.add(n);
+      out.push({ node: n.name, action: "delete", reason: "Empty", message: `empty for ${Math.round(now - n.lastPodEventAt)} s ≥ consolidateAfter ${pool.consolidateAfterSeconds} s${pendingNote}` });
       allowed--;
     }
   }
   if (out.length > 0 || pool.consolidationPolicy === "WhenEmpty" || allowed <= 0) return out;
-  // Single-node consolidation: cheapest disruption first (fewest pods, then lowest price).
+  // Cheapest disruption first (fewest pods, then lowest price).
   const candidates = live.filter((n) => n.pods.length > 0 && quiet(n)).sort((a, b) => a.pods.length - b.pods.length || a.type.pricePerHour - b.type.pricePerHour);
+  // Multi-node: the largest prefix of candidates (at most the budget) whose pods and the pending ones fit on the rest.
+  for (let k = Math.min(candidates.length, allowed, 100); k >= 2; k--) {
+    const group = candidates.slice(0, k);
+    const rest = live.filter((n) => !group.includes(n) && n.ready);
+    if (fitsOn([...group.flatMap((g) => g.pods), ...pending], rest)) {
+      const pods = group.reduce((a, g) => a + g.pods.length, 0);
+      return [{ node: group[0]!.name, also: group.slice(1).map((g) => g.name), action: "delete", reason: "Underutilized", message: `multi-node: the ${pods} pod(s) of ${k} nodes fit on the other ${rest.length} node(s)${pendingNote}` }];
+    }
+  }
+  // Single-node consolidation.
   for (const c of candidates) {
     const others = live.filter((n) => n !== c && n.ready);
-    if (fitsOn(c.pods, others)) {
+    if (pending.length > 0 && !fitsOn(pending, others)) continue;
+    if (fitsOn([...c.pods, ...pending], others)) {
       return [{ node: c.name, action: "delete", reason: "Underutilized", message: `its ${c.pods.length} pod(s) fit on the other ${others.length} node(s)` }];
     }
     const plan = planLaunch(c.pods, pool.catalog);

@@ -391,7 +391,7 @@ export class SimCluster {
   }
 
   consolidate(t: number): Disruption[] {
-    return consolidate(this.pool, this.views(), t);
+    return consolidate(this.pool, this.views(), t, new Array<Resources>(this.pending).fill(this.request));
   }
 
   /**
@@ -404,6 +404,10 @@ export class SimCluster {
     const why = `consolidation (${d.reason}): ${d.message}`;
     if (d.action === "delete") {
       this.remove(node, t, why);
+      for (const name of d.also ?? []) {
+        const other = this.nodes.find((n) => n.name === name);
+        if (other) this.remove(other, t, why);
+      }
       return;
     }
     node.replacing = true;

@@ -95,7 +95,13 @@ test("planLaunch: a pod larger than every type is unschedulable", () => {
   assert.deepEqual([plan.nodes.length, plan.unschedulable], [0, [0]]);
 });
 
-const consolidationCases: { name: string; rule: string; pool?: Partial<PoolSettings>; nodes: NodeView[]; now: number; want: string[] }[] = [
+const consolidationCases: { name: string; rule: string; pool?: Partial<PoolSettings>; nodes: NodeView[]; now: number; want: string[]; pending?: number }[] = [
+  { name: "multi-node: three light nodes whose pods fit on the fourth → one command for the three", rule: "multinodeconsolidation.go: largest prefix of candidates", nodes: [node("a", "Standard_D2s_v5", 1), node("b", "Standard_D2s_v5", 1), node("c", "Standard_D2s_v5", 1), node("d", "Standard_D4s_v5", 5)], now: 10, want: ["a+b,c:delete:Underutilized"] },
+  { name: "multi-node stops at what fits: two of three", rule: "multinodeconsolidation.go", nodes: [node("a", "Standard_D2s_v5", 2), node("b", "Standard_D2s_v5", 2), node("c", "Standard_D2s_v5", 3), node("d", "Standard_D4s_v5", 11)], now: 10, want: ["a+b:delete:Underutilized"] },
+  { name: "an empty node that pending pods need is kept", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 7)], now: 10, pending: 3, want: [] },
+  { name: "an empty node is deleted when the pending pods fit elsewhere", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 4)], now: 10, pending: 3, want: ["a:delete:Empty"] },
+  { name: "underutilized node not deleted when its pods and the pending ones would not fit on the rest: replaced by a cheaper one instead", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 10)], now: 10, pending: 4, want: ["a:replace:Underutilized:Standard_D2s_v5"] },
+  { name: "without the pending pods the same node is deleted", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 10)], now: 10, want: ["a:delete:Underutilized"] },
   { name: "empty and quiet → delete (Empty)", rule: "emptiness.go", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 3)], now: 10, want: ["a:delete:Empty"] },
   { name: "empty but inside consolidateAfter → kept", rule: "consolidateAfter from lastPodEventTime", pool: { consolidateAfterSeconds: 30 }, nodes: [node("a", "Standard_D2s_v5", 0, 0), node("b", "Standard_D2s_v5", 3, 0)], now: 20, want: [] },
   { name: "consolidateAfter Never → nothing", rule: "consolidateAfter: Never disables consolidation", pool: { consolidateAfterSeconds: undefined }, nodes: [node("a", "Standard_D2s_v5", 0)], now: 100, want: [] },
@@ -109,7 +115,7 @@ const consolidationCases: { name: string; rule: string; pool?: Partial<PoolSetti
 ];
 for (const c of consolidationCases) {
   test(`consolidate: ${c.name} — ${c.rule}`, () => {
-    const got = consolidate(pool(c.pool), c.nodes, c.now).map((d) => [d.node, d.action, d.reason, ...(d.replacement ? [d.replacement.name] : [])].join(":"));
+    const got = consolidate(pool(c.pool), c.nodes, c.now, pods(c.pending ?? 0)).map((d) => [d.also ? `${d.node}+${d.also.join(",")}` : d.node, d.action, d.reason, ...(d.replacement ? [d.replacement.name] : [])].join(":"));
     assert.deepEqual(got, c.want);
   });
 }

@@ -136,20 +136,29 @@ export class Provisioner {
   private disruptionTick(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    this.validations.propose(now, consolidate(this.o.pool, this.views(now), now));
+    this.validations.propose(now, consolidate(this.o.pool, this.views(now), now, this.pendingRequests()));
   }
 
   private validateDue(now: number): void {
     const due = this.validations.due(now);
     if (due.length === 0) return;
-    const fresh = consolidate(this.o.pool, this.views(now), now);
+    const fresh = consolidate(this.o.pool, this.views(now), now, this.pendingRequests());
     for (const v of due) {
       const d = revalidate(v, fresh);
       if (d) this.act(d, now - v.since);
     }
   }
 
+  /** Pods waiting for a node: consolidation keeps the room they would use. */
+  private pendingRequests(): Resources[] {
+    return this.o.cluster.unschedulablePods().map((p) => p.requests);
+  }
+
   private act(d: Disruption, waitedSeconds: number): void {
+    for (const other of d.also ?? []) {
+      const extra: Disruption = { ...d, node: other, also: undefined };
+      this.act(extra, waitedSeconds);
+    }
     this.disrupting.add(d.node);
     this.o.cluster.events.normal(`node/${d.node}`, `Disrupting${d.reason}`, `${d.action}: ${d.message} (validated ${Math.round(waitedSeconds)} s later)`);
     const job = (async () => {
