@@ -9,7 +9,7 @@ import { ROOT } from "./cli.js";
 import { Skip, type Benchmark, type BenchResult } from "./types.js";
 import { consumerEfficiency, consumerThroughput, referenceConsumer } from "./suite/consumer.js";
 import { backlogDrain, failover, gatewayOverhead, simulatorScale, startup } from "./suite/runtime.js";
-import { blueGreenSwitch, identity } from "./suite/upgrade-identity.js";
+import { blueGreenSwitch, fidelityBench, identity } from "./suite/upgrade-identity-fidelity.js";
 
 /**
  * Every benchmark, in the order `npm run bench` runs them. To add one: a module exporting a `Benchmark`
@@ -25,6 +25,7 @@ export const BENCHMARKS: Benchmark[] = [
   blueGreenSwitch,
   identity,
   simulatorScale,
+  fidelityBench,
   startup,
 ];
 

@@ -1,7 +1,9 @@
 // Benchmarks of the blue-green upgrade (bench/bluegreen.ts: cut-over seen by an independent client) and of
-// workload identity (bench/identity.ts: token exchange, consumer throughput through the enforcing front).
+// workload identity (bench/identity.ts: token exchange, consumer throughput through the enforcing front), and
+// the simulator's fidelity to the live runtime (bench/fidelity.ts).
 import { benchBlueGreen } from "../bluegreen.js";
 import { benchIdentity } from "../identity.js";
+import { fidelity } from "../fidelity.js";
 import { markdownTable, round, type Benchmark, type BenchResult } from "../types.js";
 
 export const blueGreenSwitch: Benchmark = {
@@ -42,6 +44,35 @@ export const identity: Benchmark = {
     const table = markdownTable(
       ["token p50 ms", "token p95 ms", "direct msg/s", "front msg/s", "front ÷ direct", "calls/msg direct", "calls/msg front", "token exchanges"],
       [[figures.tokenExchangeP50Ms, figures.tokenExchangeP95Ms, figures.directPerSecond, figures.frontPerSecond, ratios.frontOverDirect, f.directCallsPerMessage, f.frontCallsPerMessage, f.frontTokenExchanges]],
+    );
+    return { figures, ratios, table };
+  },
+};
+
+export const fidelityBench: Benchmark = {
+  name: "fidelity",
+  description: "the same burst through the simulator and a time-scaled live `up edw`: replica steps, drain and pod-seconds side by side",
+  async run({ full }): Promise<BenchResult> {
+    const f = await fidelity(full ? { messages: 300 } : {});
+    const figures = {
+      sameSteps: f.sameSteps ? "yes" : "no",
+      simSteps: f.sim.steps.join(" "),
+      liveSteps: f.live.steps.join(" "),
+      simDrainSeconds: f.sim.drainSeconds,
+      liveDrainSeconds: f.live.drainSeconds,
+      simPodSeconds: round(f.sim.podSeconds),
+      livePodSeconds: round(f.live.podSeconds),
+    };
+    const ratios = {
+      drainLiveOverSim: f.sim.drainSeconds && f.live.drainSeconds !== null ? round(f.live.drainSeconds / f.sim.drainSeconds) : null,
+      podSecondsLiveOverSim: f.sim.podSeconds ? round(f.live.podSeconds / f.sim.podSeconds) : null,
+    };
+    const table = markdownTable(
+      ["", "replica steps", "drain s", "pod-seconds"],
+      [
+        ["simulator", figures.simSteps, f.sim.drainSeconds, figures.simPodSeconds],
+        ["live up", figures.liveSteps, f.live.drainSeconds, figures.livePodSeconds],
+      ],
     );
     return { figures, ratios, table };
   },
