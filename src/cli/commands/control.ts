@@ -59,6 +59,11 @@ function printStatus(s: Status): void {
     out.push("", `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget), ${g.held} held for a replica; endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`);
   }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
+  // Workload identity: each pod's chain, each link passed or Azure's error (see `identity explain`).
+  const wi = (s.extra as { workloadIdentity?: { chains?: Record<string, Array<{ link: string; ok: boolean; detail: string; error?: string }>> } }).workloadIdentity;
+  for (const [app, links] of Object.entries(wi?.chains ?? {})) {
+    out.push("", `workload identity of ${app}:`, ...links.map((l) => `  ${l.ok ? "✓" : "✗"} ${l.link}: ${l.detail}${l.error ? ` — ${l.error}` : ""}`));
+  }
   process.stdout.write(out.join("\n") + "\n");
 }
 

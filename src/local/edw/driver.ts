@@ -258,6 +258,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       storage: describeStorage(this.storage.endpoint),
       ...(this.o.scaledObject ? { scaledObject: { name: this.o.scaledObjectName, ...pickRule(this.o.scaledObject) } } : {}),
       ...(this.unreadable ? { queue: { unreadable: this.unreadable } } : {}),
+      ...(this.wiring ? { workloadIdentity: await this.wiring.status() } : {}),
     };
   }
 
