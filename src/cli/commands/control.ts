@@ -64,6 +64,11 @@ function printStatus(s: Status): void {
     out.push("", `blue-green: stage ${b.stage} (${b.phase}) · serving ${b.activeCluster}${b.standbyCluster ? ` · standby ${b.standbyCluster}` : ""}${b.targetVersion ? ` · target ${b.targetVersion}` : ""} · weights ${Object.entries(b.weights).map(([c, w]) => `${c} ${w}%`).join(", ")} · owner ${b.owner ? `${b.owner.holder} (generation ${b.owner.generation})` : "none"}${tries}`);
   }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
+  // Workload identity: each pod's chain, each link passed or Azure's error (see `identity explain`).
+  const wi = (s.extra as { workloadIdentity?: { chains?: Record<string, Array<{ link: string; ok: boolean; detail: string; error?: string }>> } }).workloadIdentity;
+  for (const [app, links] of Object.entries(wi?.chains ?? {})) {
+    out.push("", `workload identity of ${app}:`, ...links.map((l) => `  ${l.ok ? "✓" : "✗"} ${l.link}: ${l.detail}${l.error ? ` — ${l.error}` : ""}`));
+  }
   process.stdout.write(out.join("\n") + "\n");
 }
 

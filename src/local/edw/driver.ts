@@ -290,6 +290,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       ...(this.o.scaledObject ? { scaledObject: { name: this.o.scaledObjectName, ...pickRule(this.o.scaledObject) } } : {}),
       ...(this.unreadable ? { queue: { unreadable: this.unreadable } } : {}),
       latency: this.latency?.recent() ?? null,
+      ...(this.wiring ? { workloadIdentity: await this.wiring.status() } : {}),
     };
   }
 

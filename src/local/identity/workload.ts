@@ -3,6 +3,7 @@ import type { AppSpec, Blueprint } from "../../blueprints/types.js";
 import { readRecords, type ClusterRecord, type IdentityRecord } from "../../identity/records.js";
 import { IdentityServices } from "../../identity/services.js";
 import { findCluster } from "../../identity/issuer.js";
+import { explainChain, type ChainLink } from "../../identity/explain.js";
 
 /** The label AKS's workload-identity webhook looks for. */
 export const WI_LABEL = "azure.workload.identity/use";
@@ -28,6 +29,8 @@ export interface WorkloadIdentityWiring {
   /** Environment of a workload-identity pod of `app` whose service account is annotated with `clientId`. */
   podEnv(app: AppSpec, clientId: string): Promise<Record<string, string>>;
   runtimeFields(): Record<string, string>;
+  /** For `status`: each workload-identity pod's chain (service account → … → resource) and the front's last refusal. */
+  status(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -46,15 +49,30 @@ export async function startWorkloadIdentity(o: { root: string; blueprint: Bluepr
     accessTokenTtlSeconds: o.accessTokenTtlSeconds,
   });
   const account = readRecords(o.root).accounts[0];
+  const pods = new Map<string, { app: AppSpec; clientId: string }>();
+  let cached: { at: number; value: Record<string, unknown> } | undefined;
   return {
     services,
     cluster,
     account,
     async podEnv(app, clientId) {
       const sa = app.serviceAccountName ?? "default";
+      pods.set(app.name, { app, clientId });
       return services.workloadEnv(cluster, o.blueprint.namespace, sa, clientId);
     },
     runtimeFields: () => services.runtimeFields(account),
+    async status() {
+      // The chain runs a real exchange: at most every 10 s, whatever polls the status.
+      if (cached && Date.now() - cached.at < 10_000) return cached.value;
+      const chains: Record<string, ChainLink[]> = {};
+      for (const [name, p] of pods) {
+        chains[name] = await explainChain(o.root, { namespace: o.blueprint.namespace, serviceAccount: p.app.serviceAccountName ?? "default", resource: "queue", identity: p.clientId, cluster: cluster.name }).catch((e: Error) => [{ link: "token" as const, ok: false, detail: e.message }]);
+      }
+      const refusal = [...(services.front?.recent ?? [])].reverse().find((d) => d.status >= 400);
+      const value = { chains, ...(refusal ? { lastRefusal: { status: refusal.status, code: refusal.code, method: refusal.method, path: refusal.path, at: new Date(refusal.at).toISOString() } } : {}), projectedTokens: services.projectedTokens().map((t) => ({ serviceAccount: t.serviceAccount, refreshedAt: t.refreshedAt ? new Date(t.refreshedAt).toISOString() : undefined, ...(t.lastError ? { lastError: t.lastError } : {}) })) };
+      cached = { at: Date.now(), value };
+      return value;
+    },
     stop: () => services.stop(),
   };
 }
