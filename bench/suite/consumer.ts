@@ -89,7 +89,11 @@ export const consumerThroughput: Benchmark = {
         const v = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
         other.push([v, x.peakRssBytes / MiB]);
       }
-      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const med = (xs: number[]) => {
+        const s = [...xs].sort((a, b) => a - b);
+        const m = Math.floor(s.length / 2);
+        return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+      };
       const figures = {
         messages: n, rounds, bareMsgPerSec: round(med(bare), 0), oursMsgPerSec: round(med(ours), 0),
         peakRssMiB: round(Math.max(...rss), 1), firstReceiveMs: med(first),
