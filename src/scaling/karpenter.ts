@@ -57,11 +57,17 @@ export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): Poo
   }
   const reqs = np.spec?.template?.spec?.requirements ?? [];
   let allowed = catalog;
-  for (const r of reqs) {
+  for (const [i, r] of reqs.entries()) {
+    // The schema check lets a scalar through where Kubernetes wants a list of strings; refuse it here.
+    const values: unknown = r.values ?? [];
+    if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) {
+      throw new UserError(`NodePool .spec.template.spec.requirements[${i}].values: must be a list of strings, got ${JSON.stringify(r.values)}`, 'write it as a YAML list, e.g. values: ["D"]');
+    }
     if (r.key === "karpenter.azure.com/sku-family" && r.operator === "In") {
-      allowed = allowed.filter((t) => (r.values ?? []).some((f) => new RegExp(`^Standard_${f}\\d`).test(t.name)));
+      // A family is a literal prefix of the SKU name ("D" → Standard_D2s_v5), never a pattern.
+      allowed = allowed.filter((t) => values.some((f) => t.name.startsWith(`Standard_${f}`) && /^\d/.test(t.name.slice(`Standard_${f}`.length))));
     } else if (r.key === "node.kubernetes.io/instance-type" && r.operator === "In") {
-      allowed = allowed.filter((t) => (r.values ?? []).includes(t.name));
+      allowed = allowed.filter((t) => values.includes(t.name));
     }
   }
   if (allowed.length === 0) throw new UserError("NodePool requirements allow no instance type of the catalog", "widen karpenter.azure.com/sku-family or the catalog");

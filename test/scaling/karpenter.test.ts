@@ -35,6 +35,18 @@ test("durations: s, m, h, Never; anything else is a UserError naming the path", 
   assert.throws(() => poolSettings(np, DEFAULT_CATALOG), (e: unknown) => e instanceof UserError && e.message.includes(".spec.disruption.budgets[0].nodes"));
 });
 
+test("requirements: values must be a list of strings; a family is a literal SKU prefix, not a pattern", () => {
+  const np = seedNodePool();
+  const reqs = np.spec.template.spec.requirements!;
+  const family = reqs.findIndex((r) => r.key === "karpenter.azure.com/sku-family");
+  assert.ok(family >= 0, "the seed NodePool names a SKU family");
+  (reqs[family] as { values: unknown }).values = "D";
+  assert.throws(() => poolSettings(np, DEFAULT_CATALOG), (e: unknown) => e instanceof UserError && e.message.includes(`requirements[${family}].values: must be a list of strings`));
+  // A family with regular-expression characters matches nothing (and throws no SyntaxError).
+  (reqs[family] as { values: unknown }).values = ["(D"];
+  assert.throws(() => poolSettings(np, DEFAULT_CATALOG), (e: unknown) => e instanceof UserError && e.message.includes("allow no instance type"));
+});
+
 test("Batcher: closes 1 s after the last trigger — batcher.go BATCH_IDLE_DURATION", () => {
   const b = new Batcher();
   b.trigger(0);
