@@ -13,6 +13,8 @@ export interface AutoscalerOptions {
   clock: ClusterClock;
   /** Fresh queue length at every loop tick, as the scaler reads it (KEDA calls the scaler each time). */
   queueLength: () => Promise<number>;
+  /** Starts paused (a pause asked for before the loops existed, already announced by an event). */
+  paused?: boolean;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface AutoscalerOptions {
  */
 export class Autoscaler {
   private timers: Timer[] = [];
-  private paused = false;
+  private paused: boolean;
   private stopped = false;
   private running = Promise.resolve();
   private lastSample?: { t: number; queue: number; processed: number };
@@ -35,7 +37,9 @@ export class Autoscaler {
   /** When each loop ticks next, in ms since the epoch (the dashboard counts down to KEDA's next poll). */
   readonly nextTicks = new Map<string, number>();
 
-  constructor(private readonly o: AutoscalerOptions) {}
+  constructor(private readonly o: AutoscalerOptions) {
+    this.paused = o.paused ?? false;
+  }
 
   start(): void {
     for (const loop of this.o.policy.loops()) {

@@ -175,8 +175,13 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     const driver = this;
     return {
       setPaused(p: boolean) {
+        const changed = driver.pausedBeforeStart !== p;
         driver.pausedBeforeStart = p;
-        driver.scaler?.setPaused(p);
+        if (driver.scaler) return driver.scaler.setPaused(p);
+        // KEDA's loops are not running yet (the first consumers are starting): the pause is recorded now, so
+        // that it shows in the events at once, and the autoscaler starts paused.
+        const cluster = driver.rt ? [...driver.rt.clusters.values()][0] : undefined;
+        if (changed && cluster) cluster.events.normal(`scaledobject/${driver.o.scaledObjectName}`, p ? "ScaledObjectPaused" : "ScaledObjectResumed", p ? "autoscaling paused by `akspilot scale` (before KEDA's first poll)" : "autoscaling resumed");
       },
       get isPaused() {
         return driver.scaler?.isPaused ?? driver.pausedBeforeStart;
@@ -312,6 +317,11 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     return this.embedded && this.endpoint?.kind === "connection-string" ? { storage: { connectionString: this.endpoint.connectionString }, ...identity } : identity;
   }
 
+  /** The runtime, as soon as it runs: the control API may pause the autoscaler before run() creates it. */
+  async started(rt: LocalRuntime): Promise<void> {
+    this.rt = rt;
+  }
+
   async run(rt: LocalRuntime, ctx: { signal: AbortSignal; status(line: string): void }): Promise<void> {
     const o = this.o;
     const cluster = this.consumerCluster(rt);
@@ -321,8 +331,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.readySeconds = (performance.now() - this.t0) / 1000;
     this.maxReplicas = cluster.podsOf(deployment).filter((p) => p.phase === "Running").length;
     if (o.policy) {
-      this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.scalerRead() });
-      if (this.pausedBeforeStart) this.scaler.setPaused(true);
+      this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.scalerRead(), paused: this.pausedBeforeStart });
       this.scaler.start();
     }
     const abort = new AbortController();
