@@ -52,6 +52,7 @@ const KIND_ORDER = [
   "Ingress",
   "TriggerAuthentication",
   "ScaledObject",
+  "HTTPScaledObject",
   "AKSNodeClass",
   "NodePool",
 ];

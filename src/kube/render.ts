@@ -6,6 +6,7 @@ import { checkAppNames, Settings, type KubeConfig } from "./config.js";
 import { labelsFor, type BuildContext } from "./context.js";
 import { accountOf, deploymentFor, jobFor, wantsDeletionCost } from "./deployment.js";
 import { airflowAppExternalSecrets, airflowSecretsFromKeyVault, keyVaultSecretStore, logStorageExternalSecret } from "./external-secrets.js";
+import { httpScaledObjectFor } from "./http-scaled-object.js";
 import { ingressFor } from "./ingress.js";
 import { namespaceFor } from "./namespace.js";
 import { aksNodeClassFor, NodePoolResource } from "./node-pool.js";
@@ -149,7 +150,8 @@ function appObjects(ctx: BuildContext, app: AppSpec, scaledByKeda: boolean): Kub
     const d = deploymentFor(ctx, app);
     // KEDA owns the replica count of its target; re-applying a fixed count would fight it (and the
     // server-side apply would conflict with KEDA's field manager). The API server's default is 1, as in the seed.
-    if (scaledByKeda && ctx.s.app(app.name).replicas === undefined) delete d.spec!.replicas;
+    // The HTTP add-on drives its target through a ScaledObject of its own: the same holds.
+    if ((scaledByKeda || app.httpScaling) && ctx.s.app(app.name).replicas === undefined) delete d.spec!.replicas;
     out.push(d);
   }
   if (wantsDeletionCost(ctx, app)) {
@@ -162,6 +164,10 @@ function appObjects(ctx: BuildContext, app: AppSpec, scaledByKeda: boolean): Kub
   if (app.ingress) {
     if (!app.service) throw new UserError(`app ${app.name} has an ingress but no service`, "add a service to the app");
     out.push(ingressFor(ctx, app, app.ingress, app.service));
+  }
+  if (app.httpScaling) {
+    if (!app.service) throw new UserError(`app ${app.name} has an httpScaling rule but no service`, "add a service to the app");
+    out.push(httpScaledObjectFor(ctx, app, app.httpScaling, app.service));
   }
   return out;
 }

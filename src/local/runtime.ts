@@ -317,8 +317,15 @@ export class LocalRuntime {
     await Promise.all(services.map((s) => s.gateway?.close()));
     await Promise.all(services.map((s) => s.proxy.close()));
     this.services.splice(0, this.services.length, ...this.services.filter((s) => s.cluster !== name));
+    // Its pods have finished and its nodes are deleted, so its totals are final: kept, so the run's never go down.
+    this.removedPodSeconds += cluster.podSeconds();
+    this.removedNodeSeconds += cluster.nodeSeconds();
     this.clusters.delete(name);
   }
+
+  /** Pod- and node-seconds of the clusters removed during the run (blue after `upgrade --finish`). */
+  private removedPodSeconds = 0;
+  private removedNodeSeconds = 0;
 
   /** Ports handed to pods of this run: the OS may offer a just-closed port again, so it is checked here. */
   private readonly handedOut = new Set<number>();
@@ -364,11 +371,11 @@ export class LocalRuntime {
   }
 
   podSeconds(): number {
-    return [...this.clusters.values()].reduce((a, c) => a + c.podSeconds(), 0);
+    return [...this.clusters.values()].reduce((a, c) => a + c.podSeconds(), this.removedPodSeconds);
   }
 
   nodeSeconds(): number {
-    return [...this.clusters.values()].reduce((a, c) => a + c.nodeSeconds(), 0);
+    return [...this.clusters.values()].reduce((a, c) => a + c.nodeSeconds(), this.removedNodeSeconds);
   }
 
   /** Stops the provisioners, every pod (gracefully), the Services and the gateway. Idempotent. */

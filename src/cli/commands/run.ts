@@ -175,7 +175,9 @@ export function registerRunCommands(program: Command): void {
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
       const hasLoadBalancer = blueprint.apps.some((a) => a.service?.type === "LoadBalancer");
-      if (!hasLoadBalancer && (f.gateway !== undefined || f.gatewayPort !== undefined)) {
+      // Blue-green's gateway is the Application Gateway in front of its clusters: its port can be fixed, its mode cannot.
+      if (blueprint.blueGreen && f.gateway !== undefined) throw new UserError(`--gateway: blueprint ${name} is always served by its Application Gateway (the akspilot gateway)`, "drop --gateway; --gateway-port fixes its port");
+      if (!hasLoadBalancer && (f.gateway !== undefined || (f.gatewayPort !== undefined && !blueprint.blueGreen))) {
         throw new UserError(`--${f.gateway !== undefined ? "gateway" : "gateway-port"}: blueprint ${name} has no LoadBalancer Service, so no gateway`, `drop it for ${name}`);
       }
       const { loadTimings } = await import("./timings.js");
@@ -198,7 +200,7 @@ export function registerRunCommands(program: Command): void {
         const [{ up }, { WebDriver }, { BlueGreenDriver }] = await Promise.all([import("../../local/up.js"), import("../../local/web/driver.js"), import("../../local/bluegreen/driver.js")]);
         // Blue-green: the Application Gateway in front of the clusters, and `akspilot upgrade` (docs/blue-green.md).
         const driver = blueprint.blueGreen
-          ? new BlueGreenDriver({ blueprint, cwd: process.cwd(), timeScale: f.timeScale, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout })
+          ? new BlueGreenDriver({ blueprint, cwd: process.cwd(), timeScale: f.timeScale, gatewayPort: f.gatewayPort, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout })
           : new WebDriver({ blueprint, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout });
         try {
           const report = await up<WebReport>({

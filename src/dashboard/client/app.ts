@@ -288,7 +288,7 @@ function renderRows<T>(table: string, items: T[], key: (x: T) => string, cells: 
   for (const [k, tr] of existing) if (!keep.has(k)) tr.remove();
 }
 
-function nodeButton(node: string, action: "stop" | "start" | "drain"): HTMLElement {
+function nodeButton(node: string, action: "stop" | "start" | "drain" | "uncordon"): HTMLElement {
   const b = el("button", action, { type: "button", "aria-label": `${action} node ${node}` });
   b.addEventListener("click", () => void act(`/api/nodes/${encodeURIComponent(node)}/${action}`, {}, `${action} ${node}`));
   return b;
@@ -297,7 +297,7 @@ function nodeButton(node: string, action: "stop" | "start" | "drain"): HTMLEleme
 function renderTables(v: View): void {
   renderRows("nodes-table", v.nodes, (n) => `${n.cluster}/${n.name}`,
     (n) => [n.cluster, n.name, `${n.pool} (${n.poolKind === "agentPool" ? "agent pool" : "NodePool"})`, n.type, `${n.phase}${n.powered ? "" : ", VM off"}${n.schedulable ? "" : ", unschedulable"}`, String(n.pods), `${n.cpuRequestedMillis}m / ${n.cpuAllocatableMillis}m`, age(n.ageSeconds)],
-    (n) => [nodeButton(n.name, "stop"), nodeButton(n.name, "start"), nodeButton(n.name, "drain")]);
+    (n) => [nodeButton(n.name, "stop"), nodeButton(n.name, "start"), nodeButton(n.name, "drain"), nodeButton(n.name, "uncordon")]);
   renderRows("pods-table", v.pods, (p) => `${p.cluster}/${p.name}`,
     (p) => [p.cluster, p.name, p.node ?? "<none>", p.waiting && p.phase !== "Terminating" ? `${p.phase}: ${p.waiting}` : p.phase, p.ready ? "1/1" : "0/1", String(p.restarts), age(p.ageSeconds), String(p.inFlight)]);
 }

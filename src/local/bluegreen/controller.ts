@@ -45,6 +45,8 @@ export interface BlueGreenControllerOptions {
   resume?: BlueGreenState;
   timeScale: number;
   host?: string;
+  /** A fixed port for the Application Gateway (its `gatewayUrl`); a free one when absent. */
+  port?: number;
   now?: () => number;
 }
 
@@ -136,6 +138,7 @@ export class BlueGreenController {
       observe: latency.observe,
       settings: gatewaySettingsFor(c.app, o.timeScale),
       host: o.host,
+      port: o.port,
       onEvent: (type, reason, message) => c.event(type, reason, message),
       route: c.split.route,
       observeTry: c.split.observe,

@@ -14,6 +14,8 @@ export interface BlueGreenDriverOptions {
   cwd: string;
   timeScale: number;
   host?: string;
+  /** `--gateway-port`: the Application Gateway's fixed port. */
+  gatewayPort?: number;
   exitWhenReady: boolean;
   readyTimeoutSeconds: number;
 }
@@ -90,6 +92,7 @@ export class BlueGreenDriver implements BlueprintDriver<WebReport> {
       ...(this.resumed ? { resume: this.initial } : {}),
       timeScale: this.o.timeScale,
       host: this.o.host,
+      ...(this.o.gatewayPort !== undefined ? { port: this.o.gatewayPort } : {}),
     });
   }
 
