@@ -117,15 +117,23 @@ export async function benchBlueGreen(o: { rate?: number; holdSeconds?: number; t
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { rate: { type: "string", default: "100" }, "hold-seconds": { type: "string", default: "3" }, json: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: { rate: { type: "string", default: "100" }, "hold-seconds": { type: "string", default: "3" }, json: { type: "boolean", default: false } },
+  });
   const r = await benchBlueGreen({ rate: Number(values.rate), holdSeconds: Number(values["hold-seconds"]) });
   if (values.json) process.stdout.write(JSON.stringify(r) + "\n");
   else {
     process.stdout.write(`${r.machine}\n`);
     process.stdout.write(`blue-green upgrade 1.19.11 → 1.20.7, canary 10,50,100 (${r.holdSeconds} s holds), then rollback; ${r.rate} req/s keep-alive from another process:\n`);
-    process.stdout.write(`  requests ${r.requests}, failed ${r.failed}, answered by ${Object.entries(r.answered).map(([c, n]) => `${c} ${n}`).join(", ")}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms\n`);
+    process.stdout.write(
+      `  requests ${r.requests}, failed ${r.failed}, answered by ${Object.entries(r.answered)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(", ")}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms\n`,
+    );
     process.stdout.write(`  canary: ${r.canaryShares.map((c) => `weight ${c.weight}% → green answered ${c.greenPercent}% of ${c.requests}`).join("; ")}\n`);
     process.stdout.write(`  switch: first request answered by green ${r.switch.firstNewMs} ms after the backend write; blue answered ${r.switch.oldAfter} started afterwards\n`);
-    process.stdout.write(`  rollback: first request answered by blue ${r.rollback.firstNewMs} ms after the backend write; green answered ${r.rollback.oldAfter} started afterwards\n`);
+    process.stdout.write(
+      `  rollback: first request answered by blue ${r.rollback.firstNewMs} ms after the backend write; green answered ${r.rollback.oldAfter} started afterwards\n`,
+    );
   }
 }

@@ -153,9 +153,15 @@ async function upRun(replicas: number): Promise<UpReport> {
     const env = { ...process.env };
     delete env.AZURE_STORAGE_CONNECTION_STRING;
     delete env.AZURE_STORAGE_ACCOUNT_NAME;
-    const child = spawn(process.execPath, [BIN, "up", "edw", "--messages", String(N), "--replicas", String(replicas), "--exit-when-drained", "--json", "--quiet"], { cwd, env, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [BIN, "up", "edw", "--messages", String(N), "--replicas", String(replicas), "--exit-when-drained", "--json", "--quiet"], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
-    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
     if (code !== 0) throw new Error(`akspilot up edw exited ${code}`);
     const lines = out.trim().split("\n");
@@ -213,7 +219,9 @@ async function main(): Promise<void> {
           oursCalls.push(r.calls / r.handled);
           rss.push(r.maxRss);
           firstReceive.push(r.firstReceiveMs);
-          log(`round ${round} ours: ${r.handled} in ${r.seconds.toFixed(2)} s = ${o.toFixed(0)} msg/s, ${(r.calls / r.handled).toFixed(3)} calls/msg, rss ${(r.maxRss / 2 ** 20).toFixed(1)} MiB`);
+          log(
+            `round ${round} ours: ${r.handled} in ${r.seconds.toFixed(2)} s = ${o.toFixed(0)} msg/s, ${(r.calls / r.handled).toFixed(3)} calls/msg, rss ${(r.maxRss / 2 ** 20).toFixed(1)} MiB`,
+          );
         }
       }
       ratios.push(o / b);
@@ -223,7 +231,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < UP_RUNS; i++) {
       const r = await upRun(2);
       ups.push(r);
-      log(`up edw run ${i + 1}: ready ${r.readySeconds} s, drain ${r.drainSeconds} s, ${r.storageCallsPerMessage} calls/msg, rss ${r.maxConsumerRssMiB} MiB, first receive ${r.maxPodFirstReceiveMs} ms, lost ${r.lost}, duplicates ${r.duplicates}`);
+      log(
+        `up edw run ${i + 1}: ready ${r.readySeconds} s, drain ${r.drainSeconds} s, ${r.storageCallsPerMessage} calls/msg, rss ${r.maxConsumerRssMiB} MiB, first receive ${r.maxPodFirstReceiveMs} ms, lost ${r.lost}, duplicates ${r.duplicates}`,
+      );
     }
     const idleResult = idle ? await idle : undefined;
     if (idleResult) log(`idle: ${idleResult.callsPerMinute.toFixed(2)} calls/min over ${idleResult.windowSeconds} s`);
@@ -244,17 +254,57 @@ async function main(): Promise<void> {
     };
     process.stdout.write(JSON.stringify(summary) + "\n\n");
     const rows: [string, string, string, string][] = [
-      ["storage calls per processed message (up edw, 2 replicas)", range(ups.map((u) => u.storageCallsPerMessage), 3), "≤ 1.1", "3"],
+      [
+        "storage calls per processed message (up edw, 2 replicas)",
+        range(
+          ups.map((u) => u.storageCallsPerMessage),
+          3,
+        ),
+        "≤ 1.1",
+        "3",
+      ],
       ["storage calls per message (1 replica, zero work)", range(oursCalls, 3), "≤ 1.1", "3"],
       ["idle calls per minute per replica", idleResult ? idleResult.callsPerMinute.toFixed(2) : "skipped", "≤ 2", "60"],
       [`throughput, bare receive(32)+delete loop (msg/s)`, range(bare, 0), "", ""],
       [`throughput, one replica, zero work (msg/s)`, range(ours, 0), "", "≤ 1"],
       ["throughput ratio ours / bare", range(ratios, 2), "≥ 0.8", ""],
-      ["consumer max RSS, MiB (1 replica run)", range(rss.map((r) => r / 2 ** 20), 1), "≤ 64", ""],
-      ["consumer max RSS, MiB (up edw)", range(ups.map((u) => u.maxConsumerRssMiB), 1), "≤ 64", ""],
+      [
+        "consumer max RSS, MiB (1 replica run)",
+        range(
+          rss.map((r) => r / 2 ** 20),
+          1,
+        ),
+        "≤ 64",
+        "",
+      ],
+      [
+        "consumer max RSS, MiB (up edw)",
+        range(
+          ups.map((u) => u.maxConsumerRssMiB),
+          1,
+        ),
+        "≤ 64",
+        "",
+      ],
       ["first receive after spawn, ms (1 replica run)", range(firstReceive, 0), "≤ 300", ""],
-      ["first receive after spawn, ms (up edw, worst pod)", range(ups.map((u) => u.maxPodFirstReceiveMs), 0), "≤ 300", ""],
-      ["`akspilot up edw` ready, s", range(ups.map((u) => u.readySeconds), 2), "≤ 3", ""],
+      [
+        "first receive after spawn, ms (up edw, worst pod)",
+        range(
+          ups.map((u) => u.maxPodFirstReceiveMs),
+          0,
+        ),
+        "≤ 300",
+        "",
+      ],
+      [
+        "`akspilot up edw` ready, s",
+        range(
+          ups.map((u) => u.readySeconds),
+          2,
+        ),
+        "≤ 3",
+        "",
+      ],
     ];
     const table = ["| measure | result (range over runs) | goal | seed |", "| --- | --- | --- | --- |", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
     process.stdout.write(table + "\n");

@@ -41,14 +41,24 @@ export interface FidelityFigures {
 }
 
 const peak = (steps: string[], start: number) => Math.max(start, ...steps.map((s) => Number(s.split("→")[1])));
-const stepsOf = (messages: string[]) => messages.map((m) => /: (\d+) → (\d+):/.exec(m)).filter((m): m is RegExpExecArray => m !== null).map((m) => `${m[1]}→${m[2]}`);
+const stepsOf = (messages: string[]) =>
+  messages
+    .map((m) => /: (\d+) → (\d+):/.exec(m))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `${m[1]}→${m[2]}`);
 
 /** The simulator's side: a burst of `messages` in the first second; the seed's Deployment starts at 1 replica as live. */
 export function simulatedSide(o: FidelityOptions): Side {
   const r = simulate({
     rule: scalingRuleFrom(seedScaledObject()),
     pool: poolSettings(seedNodePool(), DEFAULT_CATALOG),
-    trace: { kind: "arrivals", points: [{ t: 0, v: o.messages }, { t: 1, v: 0 }] },
+    trace: {
+      kind: "arrivals",
+      points: [
+        { t: 0, v: o.messages },
+        { t: 1, v: 0 },
+      ],
+    },
     workMs: o.workMs,
     concurrency: o.concurrency,
     initialReplicas: 1,
@@ -57,7 +67,9 @@ export function simulatedSide(o: FidelityOptions): Side {
   });
   // Up to the drain, as the live run stops there (the tail's scale to zero has no live counterpart).
   const until = (r.summary.drainSeconds ?? Infinity) * 1000;
-  const steps = stepsOf(r.events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && !e.message.startsWith("initial:") && e.time <= until).map((e) => e.message));
+  const steps = stepsOf(
+    r.events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && !e.message.startsWith("initial:") && e.time <= until).map((e) => e.message),
+  );
   return {
     steps,
     peakDesired: peak(steps, 1),
@@ -70,8 +82,33 @@ export function simulatedSide(o: FidelityOptions): Side {
 export async function liveSide(o: FidelityOptions): Promise<Side> {
   const cwd = mkdtempSync(join(tmpdir(), "akspilot-fidelity-"));
   try {
-    const child = spawn(process.execPath, [BIN, "up", "edw", "--messages", String(o.messages), "--rate", "0", "--burst", "0", "--work-ms", String(o.workMs),
-      "--concurrency", String(o.concurrency), "--time-scale", String(o.timeScale), "--hpa-phase", "best", "--exit-when-drained", "--json", "--quiet", "--no-dashboard"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "up",
+        "edw",
+        "--messages",
+        String(o.messages),
+        "--rate",
+        "0",
+        "--burst",
+        "0",
+        "--work-ms",
+        String(o.workMs),
+        "--concurrency",
+        String(o.concurrency),
+        "--time-scale",
+        String(o.timeScale),
+        "--hpa-phase",
+        "best",
+        "--exit-when-drained",
+        "--json",
+        "--quiet",
+        "--no-dashboard",
+      ],
+      { cwd, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
     child.stderr.resume();
@@ -81,7 +118,11 @@ export async function liveSide(o: FidelityOptions): Promise<Side> {
     void exited.then(() => (done = true));
     while (!done) {
       const e = await run(["events", "--json"], cwd);
-      if (e.code === 0 && e.stdout.trim()) events = e.stdout.trim().split("\n").map((l) => JSON.parse(l) as (typeof events)[number]);
+      if (e.code === 0 && e.stdout.trim())
+        events = e.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as (typeof events)[number]);
       await new Promise((r) => setTimeout(r, 300));
     }
     await exited;

@@ -22,17 +22,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const OWN_GATEWAY = resolve(here, "../src/local/gateway/gateway.js");
 const HELLO = resolve(here, "../src/apps/hello/main.js");
 
-const { values } = parseArgs({ options: {
-  serve: { type: "string" },
-  endpoint: { type: "string" },
-  rounds: { type: "string", default: "5" },
-  seconds: { type: "string", default: "5" },
-  connections: { type: "string", default: "10" },
-  sequential: { type: "string", default: "3000" },
-  compare: { type: "string" },
-  "cpu-prof": { type: "string" },
-  json: { type: "boolean", default: false },
-} });
+const { values } = parseArgs({
+  options: {
+    serve: { type: "string" },
+    endpoint: { type: "string" },
+    rounds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "5" },
+    connections: { type: "string", default: "10" },
+    sequential: { type: "string", default: "3000" },
+    compare: { type: "string" },
+    "cpu-prof": { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
 
 if (values.serve) {
   // Gateway process: the given build's startGateway in front of one endpoint, default settings.
@@ -70,7 +72,13 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
-interface Cannon { p50Ms: number; p99Ms: number; rps: number; errors: number; total: number }
+interface Cannon {
+  p50Ms: number;
+  p99Ms: number;
+  rps: number;
+  errors: number;
+  total: number;
+}
 
 async function cannon(url: string, seconds: number, connections: number): Promise<Cannon> {
   const r = await autocannon({ url, duration: seconds, connections, pipelining: 1 });
@@ -155,27 +163,44 @@ async function main(): Promise<void> {
     const seq = await sequential(sides, Number(values.sequential));
     const summary = sides.map((s) => {
       const r = runs.get(s.name)!;
-      return { side: s.name, p50Ms: med(r.map((x) => x.p50Ms)), p99Ms: med(r.map((x) => x.p99Ms)), rps: Math.round(med(r.map((x) => x.rps))), errors: r.reduce((a, x) => a + x.errors, 0),
+      return {
+        side: s.name,
+        p50Ms: med(r.map((x) => x.p50Ms)),
+        p99Ms: med(r.map((x) => x.p99Ms)),
+        rps: Math.round(med(r.map((x) => x.rps))),
+        errors: r.reduce((a, x) => a + x.errors, 0),
         ratios: r.map((x, j) => Math.round((x.rps / runs.get("direct")![j]!.rps) * 100) / 100),
-        seqP50Ms: Math.round(q(seq.get(s.name)!, 0.5) * 1000) / 1000, seqP99Ms: Math.round(q(seq.get(s.name)!, 0.99) * 1000) / 1000,
-        gatewayCpuUsPerRequest: Math.round((cpu.get(s.name)!.gateway * 1000) / cpu.get(s.name)!.requests), podCpuUsPerRequest: Math.round((cpu.get(s.name)!.pod * 1000) / cpu.get(s.name)!.requests) };
+        seqP50Ms: Math.round(q(seq.get(s.name)!, 0.5) * 1000) / 1000,
+        seqP99Ms: Math.round(q(seq.get(s.name)!, 0.99) * 1000) / 1000,
+        gatewayCpuUsPerRequest: Math.round((cpu.get(s.name)!.gateway * 1000) / cpu.get(s.name)!.requests),
+        podCpuUsPerRequest: Math.round((cpu.get(s.name)!.pod * 1000) / cpu.get(s.name)!.requests),
+      };
     });
     const direct = summary[0]!;
     const result = {
       machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at start`,
-      rounds, seconds, connections,
-      sides: summary.map((s) => ({ ...s, addedP50Ms: s.p50Ms - direct.p50Ms, throughputRatio: Math.round((s.rps / direct.rps) * 100) / 100,
-        seqAddedP50Ms: Math.round((s.seqP50Ms - direct.seqP50Ms) * 1000) / 1000 })),
+      rounds,
+      seconds,
+      connections,
+      sides: summary.map((s) => ({
+        ...s,
+        addedP50Ms: s.p50Ms - direct.p50Ms,
+        throughputRatio: Math.round((s.rps / direct.rps) * 100) / 100,
+        seqAddedP50Ms: Math.round((s.seqP50Ms - direct.seqP50Ms) * 1000) / 1000,
+      })),
     };
     if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
     else {
       process.stdout.write(`${result.machine}\nautocannon ${connections} connections, ${rounds} × ${seconds} s per side, one hello pod\n`);
       for (const s of result.sides) {
-        process.stdout.write(`  ${s.side.padEnd(8)} p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.rps} req/s, errors ${s.errors}` +
-          (s.side === "direct" ? "\n" : `; added p50 ${s.addedP50Ms} ms, throughput ${s.throughputRatio}× direct (per round ${s.ratios.join(", ")})\n`));
+        process.stdout.write(
+          `  ${s.side.padEnd(8)} p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.rps} req/s, errors ${s.errors}` +
+            (s.side === "direct" ? "\n" : `; added p50 ${s.addedP50Ms} ms, throughput ${s.throughputRatio}× direct (per round ${s.ratios.join(", ")})\n`),
+        );
       }
       process.stdout.write("CPU per request (from /proc, whatever else the machine runs):\n");
-      for (const s of result.sides) process.stdout.write(`  ${s.side.padEnd(8)} pod ${s.podCpuUsPerRequest} µs` + (s.side === "direct" ? "\n" : `, gateway ${s.gatewayCpuUsPerRequest} µs\n`));
+      for (const s of result.sides)
+        process.stdout.write(`  ${s.side.padEnd(8)} pod ${s.podCpuUsPerRequest} µs` + (s.side === "direct" ? "\n" : `, gateway ${s.gatewayCpuUsPerRequest} µs\n`));
       process.stdout.write(`sequential keep-alive GETs (${values.sequential} per side, alternating blocks of 100):\n`);
       for (const s of result.sides) {
         process.stdout.write(`  ${s.side.padEnd(8)} p50 ${s.seqP50Ms} ms, p99 ${s.seqP99Ms} ms` + (s.side === "direct" ? "\n" : `; added p50 ${s.seqAddedP50Ms} ms\n`));

@@ -19,7 +19,6 @@ import type { RuntimeFile } from "../src/local/runtime-file.js";
 import type { StatusV1 } from "../src/local/status.js";
 import type { NodeFailureReport } from "../src/local/drill/report.js";
 
-
 async function waitFor<T>(check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
   const end = Date.now() + boundMs;
   for (;;) {
@@ -91,8 +90,18 @@ async function overhead(rounds: number, seconds: number, connections: number) {
       gateway.push(await cannon(gw, seconds, connections));
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const d = { p50Ms: med(direct.map((x) => x.p50Ms)), p99Ms: med(direct.map((x) => x.p99Ms)), rps: med(direct.map((x) => x.rps)), errors: direct.reduce((a, x) => a + x.errors, 0) };
-    const g = { p50Ms: med(gateway.map((x) => x.p50Ms)), p99Ms: med(gateway.map((x) => x.p99Ms)), rps: med(gateway.map((x) => x.rps)), errors: gateway.reduce((a, x) => a + x.errors, 0) };
+    const d = {
+      p50Ms: med(direct.map((x) => x.p50Ms)),
+      p99Ms: med(direct.map((x) => x.p99Ms)),
+      rps: med(direct.map((x) => x.rps)),
+      errors: direct.reduce((a, x) => a + x.errors, 0),
+    };
+    const g = {
+      p50Ms: med(gateway.map((x) => x.p50Ms)),
+      p99Ms: med(gateway.map((x) => x.p99Ms)),
+      rps: med(gateway.map((x) => x.rps)),
+      errors: gateway.reduce((a, x) => a + x.errors, 0),
+    };
     // Cold start: no pod at all, then a request.
     const zero = await run(["scale", "0"], cwd);
     if (zero.code !== 0) throw new Error(zero.stderr);
@@ -102,18 +111,29 @@ async function overhead(rounds: number, seconds: number, connections: number) {
     const coldBody = await first.text();
     const coldStartMs = Math.round(performance.now() - t0);
     if (first.status !== 200) throw new Error(`cold start answered ${first.status}: ${coldBody}`);
-    return { connections, seconds, rounds, direct: d, gateway: g, addedP50Ms: Math.round((g.p50Ms - d.p50Ms) * 100) / 100, throughputRatio: Math.round((g.rps / d.rps) * 100) / 100, coldStartMs };
+    return {
+      connections,
+      seconds,
+      rounds,
+      direct: d,
+      gateway: g,
+      addedP50Ms: Math.round((g.p50Ms - d.p50Ms) * 100) / 100,
+      throughputRatio: Math.round((g.rps / d.rps) * 100) / 100,
+      coldStartMs,
+    };
   });
 }
 
-const { values } = parseArgs({ options: {
-  "time-scale": { type: "string", default: "1" },
-  rate: { type: "string", default: "50" },
-  rounds: { type: "string", default: "3" },
-  seconds: { type: "string", default: "5" },
-  connections: { type: "string", default: "10" },
-  json: { type: "boolean", default: false },
-} });
+const { values } = parseArgs({
+  options: {
+    "time-scale": { type: "string", default: "1" },
+    rate: { type: "string", default: "50" },
+    rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "5" },
+    connections: { type: "string", default: "10" },
+    json: { type: "boolean", default: false },
+  },
+});
 const timeScale = Number(values["time-scale"]);
 const rate = Number(values.rate);
 const result = {
@@ -127,7 +147,9 @@ else {
   process.stdout.write(`node-failure drill, 4 replicas on 2 nodes, ${rate} req/s, --time-scale ${timeScale}:\n`);
   for (const m of ["kube", "akspilot"] as const) {
     const r = result.drill[m];
-    process.stdout.write(`  --gateway ${m.padEnd(8)} requests ${r.requests}, failed ${r.failed} ${JSON.stringify(r.failures)}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (steady p99 ${r.steadyP99Ms} ms), max gap ${r.maxGapMs} ms, replicas restored ${r.replicasRestoredSeconds} s\n`);
+    process.stdout.write(
+      `  --gateway ${m.padEnd(8)} requests ${r.requests}, failed ${r.failed} ${JSON.stringify(r.failures)}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (steady p99 ${r.steadyP99Ms} ms), max gap ${r.maxGapMs} ms, replicas restored ${r.replicasRestoredSeconds} s\n`,
+    );
   }
   const o = result.overhead;
   process.stdout.write(`gateway overhead, autocannon ${o.connections} connections, ${o.rounds} × ${o.seconds} s per side, one pod:\n`);

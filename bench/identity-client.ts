@@ -23,9 +23,13 @@ async function worker(): Promise<void> {
       continue;
     }
     // A delete retried after a slow first try finds the message gone: that is a success.
-    await Promise.all(r.receivedMessageItems.map((m) => q.deleteMessage(m.messageId, m.popReceipt).catch((e: { statusCode?: number }) => {
-      if (e.statusCode !== 404) throw e;
-    })));
+    await Promise.all(
+      r.receivedMessageItems.map((m) =>
+        q.deleteMessage(m.messageId, m.popReceipt).catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e;
+        }),
+      ),
+    );
     done += r.receivedMessageItems.length;
   }
 }

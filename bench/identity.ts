@@ -36,12 +36,14 @@ function pct(xs: number[], p: number): number {
 
 async function fill(q: QueueClient, n: number): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < n) {
-      next++;
-      await q.sendMessage(`m${next}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) {
+        next++;
+        await q.sendMessage(`m${next}`);
+      }
+    }),
+  );
 }
 
 function child(env: NodeJS.ProcessEnv, queue: string, n: number): Promise<{ perSecond: number; callsPerMessage: number }> {
@@ -51,7 +53,9 @@ function child(env: NodeJS.ProcessEnv, queue: string, n: number): Promise<{ perS
     let err = "";
     c.stdout.on("data", (d: Buffer) => (out += d));
     c.stderr.on("data", (d: Buffer) => (err += d));
-    c.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!) as { perSecond: number; callsPerMessage: number }) : reject(new Error(`client failed: ${err}`))));
+    c.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!) as { perSecond: number; callsPerMessage: number }) : reject(new Error(`client failed: ${err}`)),
+    );
   });
 }
 
@@ -72,7 +76,13 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
 
     // Token exchange over HTTPS, one keep-alive connection, as a client's retries would reuse it.
     const { token } = await (await ClusterIssuer.open(root, cluster)).serviceAccountToken("aqs-demo", "aqs-app-service-account");
-    const body = new URLSearchParams({ grant_type: "client_credentials", client_id: workload.clientId, scope: "https://storage.azure.com/.default", client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: token }).toString();
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: workload.clientId,
+      scope: "https://storage.azure.com/.default",
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: token,
+    }).toString();
     const agent = new Agent({ keepAlive: true, ca: readFileSync(services.caCertPath) });
     const url = new URL(`${services.authorityHost}${LOCAL_TENANT_ID}/oauth2/v2.0/token`);
     const times: number[] = [];
@@ -99,7 +109,12 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
     const { Ledger } = await import("../src/provisioning/local/ledger.js");
     const ledger = Ledger.open(root);
     const acctScope = records.roles.find((r) => /storageAccounts\//i.test(r.scope))!.scope.replace(/(\/storageAccounts\/[^/]+).*$/i, "$1");
-    ledger.put(`${acctScope}/providers/Microsoft.Authorization/roleAssignments/bench`, { kind: "roleAssignment", name: "bench", props: { scope: acctScope, role: "Storage Queue Data Contributor", principalId: workload.principalId, principalType: "ServicePrincipal" }, outputs: {} });
+    ledger.put(`${acctScope}/providers/Microsoft.Authorization/roleAssignments/bench`, {
+      kind: "roleAssignment",
+      name: "bench",
+      props: { scope: acctScope, role: "Storage Queue Data Contributor", principalId: workload.principalId, principalType: "ServicePrincipal" },
+      outputs: {},
+    });
     const d1: number[] = [];
     const f1: number[] = [];
     let dc = 0;

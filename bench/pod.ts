@@ -99,8 +99,17 @@ export async function drainWithPod(o: PodOptions, n: number): Promise<DrainResul
       const s = await pod.stats();
       if (s.processed >= n) {
         const done = Date.now();
-        if (process.env.BENCH_POD_SMAPS) process.stderr.write(`RssAnon ${procStatusKiB(pod.child.pid!, "RssAnon")} kB, RssFile ${procStatusKiB(pod.child.pid!, "RssFile")} kB, threads ${readFileSync(`/proc/${pod.child.pid}/status`, "utf8").match(/Threads:\s+(\d+)/)?.[1]}\n`);
-        return { seconds: (done - s.firstReceiveAt!) / 1000, handled: s.processed, calls: s.storageCalls, peakRssBytes: pod.peakRssBytes(), firstReceiveMs: s.firstReceiveAt! - pod.spawnedAt };
+        if (process.env.BENCH_POD_SMAPS)
+          process.stderr.write(
+            `RssAnon ${procStatusKiB(pod.child.pid!, "RssAnon")} kB, RssFile ${procStatusKiB(pod.child.pid!, "RssFile")} kB, threads ${readFileSync(`/proc/${pod.child.pid}/status`, "utf8").match(/Threads:\s+(\d+)/)?.[1]}\n`,
+          );
+        return {
+          seconds: (done - s.firstReceiveAt!) / 1000,
+          handled: s.processed,
+          calls: s.storageCalls,
+          peakRssBytes: pod.peakRssBytes(),
+          firstReceiveMs: s.firstReceiveAt! - pod.spawnedAt,
+        };
       }
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -35,7 +35,11 @@ function commit(): string {
   try {
     const sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     // The rows this runner appends do not make the measured code "changed".
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return dirty ? `${sha}+changes` : sha;
   } catch {
     return "unknown";
@@ -46,7 +50,10 @@ function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg()[0]!.toFixed(1)}`;
 }
 
-const fmt = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${k} ${v ?? "—"}`).join("; ");
+const fmt = (o: Record<string, unknown>) =>
+  Object.entries(o)
+    .map(([k, v]) => `${k} ${v ?? "—"}`)
+    .join("; ");
 
 /** One row: date, benchmark, mode, machine, Node.js, commit, figures, ratios (or why it was skipped). */
 function record(b: Benchmark, full: boolean, r: BenchResult | { skipped: string }): void {

@@ -67,7 +67,8 @@ const log = (line: string) => {
 /** The child environment: embedded storage, default names, no identity: nothing inherited steers the run. */
 function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ["AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_QUEUE_NAME", "AZURE_TABLE_NAME", "AKSPILOT_LOCAL_IDENTITY", "AKSPILOT_LOCAL_ROOT"]) delete env[k];
+  for (const k of ["AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_QUEUE_NAME", "AZURE_TABLE_NAME", "AKSPILOT_LOCAL_IDENTITY", "AKSPILOT_LOCAL_ROOT"])
+    delete env[k];
   return env;
 }
 
@@ -242,7 +243,11 @@ async function readRows(table: TableClient): Promise<Row[]> {
 
 function runProduce(cwd: string, count: number, rate: number): Promise<{ sent: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "produce", "--count", String(count), "--rate", String(rate), "--json"], { cwd, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "produce", "--count", String(count), "--rate", String(rate), "--json"], {
+      cwd,
+      env: childEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -336,7 +341,17 @@ async function oneRun(w: Workload, policy: Policy, round: number): Promise<RunRe
   }
 }
 
-function analyse(w: Workload, policy: Policy, round: number, sent: number, rows: Row[], audit: AuditResult, report: UpReport, timeline: Sample[], horizonMicros: number): Omit<RunResult, "wallSeconds"> {
+function analyse(
+  w: Workload,
+  policy: Policy,
+  round: number,
+  sent: number,
+  rows: Row[],
+  audit: AuditResult,
+  report: UpReport,
+  timeline: Sample[],
+  horizonMicros: number,
+): Omit<RunResult, "wallSeconds"> {
   const firstSrc = Math.min(...rows.map((r) => r.srcMicros));
   const lastStored = Math.max(...rows.map((r) => r.storedMicros));
   const storedIdx = new Set(rows.map((r) => r.index));
@@ -407,7 +422,8 @@ interface Range {
 function range(xs: number[]): Range | null {
   return xs.length === 0 ? null : { min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) };
 }
-const fmtRange = (r: Range | null, digits = 2, suffix = "") => (r === null ? "n/a" : r.min === r.max ? `${r.min.toFixed(digits)}${suffix}` : `${r.min.toFixed(digits)}–${r.max.toFixed(digits)}${suffix}`);
+const fmtRange = (r: Range | null, digits = 2, suffix = "") =>
+  r === null ? "n/a" : r.min === r.max ? `${r.min.toFixed(digits)}${suffix}` : `${r.min.toFixed(digits)}–${r.max.toFixed(digits)}${suffix}`;
 const fmtNum = (xs: (number | null)[], digits = 0) => xs.map((x) => (x === null ? "never" : x.toFixed(digits))).join(", ");
 
 interface Comparison {
@@ -430,10 +446,12 @@ interface Comparison {
 
 function compare(w: Workload, results: RunResult[]): Comparison {
   const rounds = [...new Set(results.map((r) => r.round))].sort();
-  const pairs = rounds.map((round) => ({
-    k: results.find((r) => r.round === round && r.policy === "keda")!,
-    p: results.find((r) => r.round === round && r.policy === "predictive")!,
-  })).filter((x) => x.k && x.p);
+  const pairs = rounds
+    .map((round) => ({
+      k: results.find((r) => r.round === round && r.policy === "keda")!,
+      p: results.find((r) => r.round === round && r.policy === "predictive")!,
+    }))
+    .filter((x) => x.k && x.p);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const burstRatio = (k: RunResult, p: RunResult) => {
     const both = k.burstDrainSeconds.map((b, i) => [b, p.burstDrainSeconds[i]] as const).filter(([a, b]) => a !== null && b !== null && b !== undefined) as [number, number][];
@@ -448,10 +466,10 @@ function compare(w: Workload, results: RunResult[]): Comparison {
   const nodeSecondsRatio = pairs.map(({ k, p }) => round2(p.nodeSeconds / k.nodeSeconds));
   const poolNodeSecondsRatio = pairs.map(({ k, p }) => round2(p.poolNodeSeconds / k.poolNodeSeconds));
   // The drain criterion uses the workload's drain: the single burst's, or the mean per-burst drain.
-  const drainMetric = w.name === "idle"
-    ? pairs.map(({ k, p }) => (p.drainSeconds === null ? 0 : k.drainSeconds === null ? Infinity : k.drainSeconds / p.drainSeconds))
-    : burstDrainRatio;
-  const verdict = (ok: boolean[], what: string) => (ok.every(Boolean) ? `met in ${ok.length}/${ok.length} rounds` : ok.some(Boolean) ? `met in ${ok.filter(Boolean).length}/${ok.length} rounds (${what})` : `not met (${what})`);
+  const drainMetric =
+    w.name === "idle" ? pairs.map(({ k, p }) => (p.drainSeconds === null ? 0 : k.drainSeconds === null ? Infinity : k.drainSeconds / p.drainSeconds)) : burstDrainRatio;
+  const verdict = (ok: boolean[], what: string) =>
+    ok.every(Boolean) ? `met in ${ok.length}/${ok.length} rounds` : ok.some(Boolean) ? `met in ${ok.filter(Boolean).length}/${ok.length} rounds (${what})` : `not met (${what})`;
   return {
     workload: w.name,
     label: w.label,
@@ -464,9 +482,18 @@ function compare(w: Workload, results: RunResult[]): Comparison {
     nodeSecondsRatio,
     poolNodeSecondsRatio,
     criteria: {
-      drain2x: verdict(drainMetric.map((r) => r >= 2), "needs ≥ 2×"),
-      lowerP95: verdict(p95Ratio.map((r) => r > 1), "needs keda/predictive > 1"),
-      noMorePodSeconds: verdict(podSecondsRatio.map((r) => r <= 1), "needs predictive/keda ≤ 1"),
+      drain2x: verdict(
+        drainMetric.map((r) => r >= 2),
+        "needs ≥ 2×",
+      ),
+      lowerP95: verdict(
+        p95Ratio.map((r) => r > 1),
+        "needs keda/predictive > 1",
+      ),
+      noMorePodSeconds: verdict(
+        podSecondsRatio.map((r) => r <= 1),
+        "needs predictive/keda ≤ 1",
+      ),
     },
   };
 }
@@ -476,7 +503,9 @@ function markdown(results: RunResult[], comparisons: Comparison[]): string {
   for (const c of comparisons) {
     const rs = results.filter((r) => r.workload === c.workload);
     out.push(`**${c.label}**`, "");
-    out.push("| policy | drain s (wall) | stored except residue s | per-burst drain s | residue | p50 ms | p95 ms | pod-s | node-s (all) | pool node-s | max pods | max pool nodes | lost | dup |");
+    out.push(
+      "| policy | drain s (wall) | stored except residue s | per-burst drain s | residue | p50 ms | p95 ms | pod-s | node-s (all) | pool node-s | max pods | max pool nodes | lost | dup |",
+    );
     out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const policy of ["keda", "predictive"] as const) {
       const p = rs.filter((r) => r.policy === policy);
@@ -489,14 +518,18 @@ function markdown(results: RunResult[], comparisons: Comparison[]): string {
     const nums = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
     const drainText = c.drainRatio.some((x) => x === null) ? `${fmtNum(c.drainRatio, 2)} (never: keda left residue)` : fmtRange(range(nums(c.drainRatio)), 2, "×");
     out.push("");
-    out.push(`keda ÷ predictive: drain ${drainText}; stored-except-residue ${fmtRange(range(c.storedExceptResidueRatio), 2, "×")}; mean per-burst drain ${fmtRange(range(nums(c.burstDrainRatio)), 2, "×")}; p95 ${fmtRange(range(c.p95Ratio), 2, "×")} (residue counted to the horizon: ${fmtRange(range(c.p95WithResidueRatio), 2, "×")}). predictive ÷ keda: pod-seconds ${fmtRange(range(c.podSecondsRatio))}, node-seconds ${fmtRange(range(c.nodeSecondsRatio))} (pool nodes only: ${fmtRange(range(c.poolNodeSecondsRatio))}).`);
+    out.push(
+      `keda ÷ predictive: drain ${drainText}; stored-except-residue ${fmtRange(range(c.storedExceptResidueRatio), 2, "×")}; mean per-burst drain ${fmtRange(range(nums(c.burstDrainRatio)), 2, "×")}; p95 ${fmtRange(range(c.p95Ratio), 2, "×")} (residue counted to the horizon: ${fmtRange(range(c.p95WithResidueRatio), 2, "×")}). predictive ÷ keda: pod-seconds ${fmtRange(range(c.podSecondsRatio))}, node-seconds ${fmtRange(range(c.nodeSecondsRatio))} (pool nodes only: ${fmtRange(range(c.poolNodeSecondsRatio))}).`,
+    );
     out.push(`Criteria: drain ≥ 2× ${c.criteria.drain2x}; lower p95 ${c.criteria.lowerP95}; no more pod-seconds ${c.criteria.noMorePodSeconds}.`, "");
   }
   return out.join("\n");
 }
 
 async function main(): Promise<void> {
-  log(`node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} CPUs; time-scale ${TS}, node startup ${NODE_STARTUP} cluster-s, pods ${POD_ARGS.join(" ")} (${PER_POD_MSGS} msg/s each)`);
+  log(
+    `node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} CPUs; time-scale ${TS}, node startup ${NODE_STARTUP} cluster-s, pods ${POD_ARGS.join(" ")} (${PER_POD_MSGS} msg/s each)`,
+  );
   const results: RunResult[] = [];
   const t0 = performance.now();
   for (let round = 1; round <= RUNS; round++) {
@@ -507,12 +540,19 @@ async function main(): Promise<void> {
       for (const policy of order) {
         log(`round ${round}: ${name} / ${policy} …`);
         const r = await oneRun(w, policy, round);
-        log(`  drain ${r.drainSeconds ?? "never"} s (stored except residue ${r.storedExceptResidueSeconds} s, bursts ${fmtNum(r.burstDrainSeconds, 1)}), residue ${r.residue}, p95 ${r.p95LatencyMs} ms, pod-s ${r.podSeconds}, node-s ${r.nodeSeconds} (pool ${r.poolNodeSeconds}), max pods ${r.maxReplicas}, lost ${r.lost}, dup ${r.duplicates}; ${r.wallSeconds.toFixed(0)} s`);
+        log(
+          `  drain ${r.drainSeconds ?? "never"} s (stored except residue ${r.storedExceptResidueSeconds} s, bursts ${fmtNum(r.burstDrainSeconds, 1)}), residue ${r.residue}, p95 ${r.p95LatencyMs} ms, pod-s ${r.podSeconds}, node-s ${r.nodeSeconds} (pool ${r.poolNodeSeconds}), max pods ${r.maxReplicas}, lost ${r.lost}, dup ${r.duplicates}; ${r.wallSeconds.toFixed(0)} s`,
+        );
         results.push(r);
       }
     }
   }
-  const comparisons = WORKLOADS.map((n) => compare(workload(n), results.filter((r) => r.workload === n)));
+  const comparisons = WORKLOADS.map((n) =>
+    compare(
+      workload(n),
+      results.filter((r) => r.workload === n),
+    ),
+  );
   const summary = {
     node: process.version,
     platform: `${process.platform}/${process.arch}`,

@@ -38,8 +38,21 @@ function recurringBursts(): Trace {
   points.push({ t: 1800, v: 0 });
   return { kind: "arrivals", points };
 }
-const singleBurst = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 100 }, { t: 60, v: 0 }] });
-const burstAfterIdle = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 0 }, { t: 300, v: 100 }, { t: 360, v: 0 }] });
+const singleBurst = (): Trace => ({
+  kind: "arrivals",
+  points: [
+    { t: 0, v: 100 },
+    { t: 60, v: 0 },
+  ],
+});
+const burstAfterIdle = (): Trace => ({
+  kind: "arrivals",
+  points: [
+    { t: 0, v: 0 },
+    { t: 300, v: 100 },
+    { t: 360, v: 0 },
+  ],
+});
 
 function compare(name: string, trace: Trace): void {
   const rule = scalingRuleFrom(seedScaledObject());
@@ -51,9 +64,18 @@ function compare(name: string, trace: Trace): void {
   console.log(`\n${name} (seed ScaledObject and NodePool, 10 msg/s per pod, nodes ready in 60 s, pods in 2 s)`);
   console.log("| policy | drainSeconds | backlogSeconds | p50 ms | p95 ms | podSeconds | nodeSeconds | maxReplicas | maxNodes |");
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const [label, s] of [["keda", k], ["predictive", p], ["predictive, no buffer", nb]] as const) console.log(`| ${label} | ${s.drainSeconds} | ${s.backlogSeconds} | ${s.p50LatencyMs} | ${s.p95LatencyMs} | ${s.podSeconds} | ${s.nodeSeconds} | ${s.maxReplicas} | ${s.maxNodes} |`);
+  for (const [label, s] of [
+    ["keda", k],
+    ["predictive", p],
+    ["predictive, no buffer", nb],
+  ] as const)
+    console.log(
+      `| ${label} | ${s.drainSeconds} | ${s.backlogSeconds} | ${s.p50LatencyMs} | ${s.p95LatencyMs} | ${s.podSeconds} | ${s.nodeSeconds} | ${s.maxReplicas} | ${s.maxNodes} |`,
+    );
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
-  console.log(`keda/predictive: drain ${ratio(k.drainSeconds!, p.drainSeconds!)}×, backlog time ${ratio(k.backlogSeconds!, p.backlogSeconds!)}×, p95 ${ratio(k.p95LatencyMs!, p.p95LatencyMs!)}×, pod-seconds ${ratio(p.podSeconds, k.podSeconds)} of keda's, node-seconds ${ratio(p.nodeSeconds, k.nodeSeconds)} of keda's (buffer: +${(p.nodeSeconds - nb.nodeSeconds).toFixed(0)} node-s over the same policy without it)`);
+  console.log(
+    `keda/predictive: drain ${ratio(k.drainSeconds!, p.drainSeconds!)}×, backlog time ${ratio(k.backlogSeconds!, p.backlogSeconds!)}×, p95 ${ratio(k.p95LatencyMs!, p.p95LatencyMs!)}×, pod-seconds ${ratio(p.podSeconds, k.podSeconds)} of keda's, node-seconds ${ratio(p.nodeSeconds, k.nodeSeconds)} of keda's (buffer: +${(p.nodeSeconds - nb.nodeSeconds).toFixed(0)} node-s over the same policy without it)`,
+  );
 }
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
@@ -62,7 +84,9 @@ for (const policy of ["keda", "predictive"] as const) {
   const runs = [day(policy), day(policy), day(policy)];
   const best = runs.reduce((a, b) => (a.ms < b.ms ? a : b));
   const s = best.s;
-  console.log(`simulated day, ${policy}: ${best.ms.toFixed(0)} ms (best of 3; ${runs.map((r) => r.ms.toFixed(0)).join(", ")}) — ${s.arrived} msgs, maxReplicas ${s.maxReplicas}, maxNodes ${s.maxNodes}, p95 ${s.p95LatencyMs} ms, ${best.timeline} timeline entries, ${best.events} events`);
+  console.log(
+    `simulated day, ${policy}: ${best.ms.toFixed(0)} ms (best of 3; ${runs.map((r) => r.ms.toFixed(0)).join(", ")}) — ${s.arrived} msgs, maxReplicas ${s.maxReplicas}, maxNodes ${s.maxNodes}, p95 ${s.p95LatencyMs} ms, ${best.timeline} timeline entries, ${best.events} events`,
+  );
 }
 compare("Recurring bursts: 1 msg/s base + 3,000 messages every 5 min, 30 min", recurringBursts());
 compare("One burst after 5 min idle: nothing for 300 s, then 100 msg/s for 60 s", burstAfterIdle());

@@ -17,7 +17,6 @@ import type { RuntimeFile } from "../src/local/runtime-file.js";
 import type { StatusV1 } from "../src/local/status.js";
 import { percentile } from "../src/util/time.js";
 
-
 async function readySeconds(runs: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -114,6 +113,10 @@ if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
 else {
   const f = (x: number) => x.toFixed(3);
   process.stdout.write(`${result.machine}\n`);
-  process.stdout.write(`up resilient-web → 4 Ready pods: median ${f(result.readySeconds.median)} s, max ${f(result.readySeconds.max)} s over ${runs} runs (${ready.map(f).join(", ")})\n`);
-  process.stdout.write(`GET / direct to a pod: p50 ${f(result.proxy.directP50Ms)} ms, p99 ${f(result.proxy.directP99Ms)} ms; through the gateway: p50 ${f(result.proxy.gatewayP50Ms)} ms, p99 ${f(result.proxy.gatewayP99Ms)} ms; added p50 ${f(result.proxy.addedP50Ms)} ms (${requests} each, alternating blocks of 100)\n`);
+  process.stdout.write(
+    `up resilient-web → 4 Ready pods: median ${f(result.readySeconds.median)} s, max ${f(result.readySeconds.max)} s over ${runs} runs (${ready.map(f).join(", ")})\n`,
+  );
+  process.stdout.write(
+    `GET / direct to a pod: p50 ${f(result.proxy.directP50Ms)} ms, p99 ${f(result.proxy.directP99Ms)} ms; through the gateway: p50 ${f(result.proxy.gatewayP50Ms)} ms, p99 ${f(result.proxy.gatewayP99Ms)} ms; added p50 ${f(result.proxy.addedP50Ms)} ms (${requests} each, alternating blocks of 100)\n`,
+  );
 }

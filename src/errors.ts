@@ -3,7 +3,11 @@
  * (no stack trace) and exits non-zero. The message says what is wrong; `hint` says what to do.
  */
 export class UserError extends Error {
-  constructor(message: string, readonly hint?: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = "UserError";
   }

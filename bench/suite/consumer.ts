@@ -95,19 +95,26 @@ export const consumerThroughput: Benchmark = {
         return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
       };
       const figures = {
-        messages: n, rounds, bareMsgPerSec: round(med(bare), 0), oursMsgPerSec: round(med(ours), 0),
-        peakRssMiB: round(Math.max(...rss), 1), firstReceiveMs: med(first),
+        messages: n,
+        rounds,
+        bareMsgPerSec: round(med(bare), 0),
+        oursMsgPerSec: round(med(ours), 0),
+        peakRssMiB: round(Math.max(...rss), 1),
+        firstReceiveMs: med(first),
         ...Object.fromEntries(other.map(([v, m]) => [`peakRssMiB_${v}`, round(m, 1)])),
       };
       const ratio = round(med(ratios), 2);
-      const table = markdownTable(["measure", "result", "goal"], [
-        ["bare receive(32)+delete loop, msg/s (median)", figures.bareMsgPerSec, ""],
-        ["one replica, zero work, msg/s (median)", figures.oursMsgPerSec, ""],
-        ["**ratio ours / bare** (per round)", `${ratios.map((x) => x.toFixed(2)).join(", ")} (median ${ratio})`, "≥ 0.95"],
-        [`peak RSS while draining, MiB (${process.version})`, figures.peakRssMiB, "≤ 64"],
-        ...other.map(([v, m]) => [`peak RSS while draining, MiB (${v})`, round(m, 1), "≤ 64"]),
-        ["first receive after spawn, ms (median)", figures.firstReceiveMs, "≤ 300 (idle machine)"],
-      ]);
+      const table = markdownTable(
+        ["measure", "result", "goal"],
+        [
+          ["bare receive(32)+delete loop, msg/s (median)", figures.bareMsgPerSec, ""],
+          ["one replica, zero work, msg/s (median)", figures.oursMsgPerSec, ""],
+          ["**ratio ours / bare** (per round)", `${ratios.map((x) => x.toFixed(2)).join(", ")} (median ${ratio})`, "≥ 0.95"],
+          [`peak RSS while draining, MiB (${process.version})`, figures.peakRssMiB, "≤ 64"],
+          ...other.map(([v, m]) => [`peak RSS while draining, MiB (${v})`, round(m, 1), "≤ 64"]),
+          ["first receive after spawn, ms (median)", figures.firstReceiveMs, "≤ 300 (idle machine)"],
+        ],
+      );
       return { figures, ratios: { oursOverBare: ratio }, table };
     });
   },
@@ -140,11 +147,18 @@ export const consumerEfficiency: Benchmark = {
       }
       const callsPerMessage = round(busy.calls / busy.handled, 3);
       const idleLabel = full ? "idle receives per minute, backoff at its maximum" : "idle receives in the first minute (backoff ramping up)";
-      const table = markdownTable(["measure", "ours", "seed (by design)", "ratio ours / seed"], [
-        [`storage calls per processed message (${n} messages)`, callsPerMessage, 3, round(callsPerMessage / 3, 3)],
-        [idleLabel, round(idlePerMin, 1), 60, round(idlePerMin / 60, 3)],
-      ]);
-      return { figures: { messages: n, callsPerMessage, idleCallsPerMinute: round(idlePerMin, 1), idleWindow: full ? "after 70 s, 120 s" : "first 60 s" }, ratios: { callsVsSeed: round(callsPerMessage / 3, 3), idleVsSeed: round(idlePerMin / 60, 3) }, table };
+      const table = markdownTable(
+        ["measure", "ours", "seed (by design)", "ratio ours / seed"],
+        [
+          [`storage calls per processed message (${n} messages)`, callsPerMessage, 3, round(callsPerMessage / 3, 3)],
+          [idleLabel, round(idlePerMin, 1), 60, round(idlePerMin / 60, 3)],
+        ],
+      );
+      return {
+        figures: { messages: n, callsPerMessage, idleCallsPerMinute: round(idlePerMin, 1), idleWindow: full ? "after 70 s, 120 s" : "first 60 s" },
+        ratios: { callsVsSeed: round(callsPerMessage / 3, 3), idleVsSeed: round(idlePerMin / 60, 3) },
+        table,
+      };
     });
   },
 };
@@ -167,7 +181,10 @@ export const referenceConsumer: Benchmark = {
       const cs = connectionStringFor({ blob: az.endpoints.blob, queue: `${qp.url}/devstoreaccount1`, table: `${tp.url}/devstoreaccount1` });
       const runRef = async (tick: string) => {
         const before = qp.counts.forwarded + tp.counts.forwarded;
-        const child = spawn(PYTHON, ["-u", join(ROOT, "bench", "reference", "consumer.py")], { env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: cs, AZURE_QUEUE_NAME: "benchref", AZURE_TABLE_NAME: "benchref", BENCH_TICK_SECONDS: tick }, stdio: ["ignore", "pipe", "ignore"] });
+        const child = spawn(PYTHON, ["-u", join(ROOT, "bench", "reference", "consumer.py")], {
+          env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: cs, AZURE_QUEUE_NAME: "benchref", AZURE_TABLE_NAME: "benchref", BENCH_TICK_SECONDS: tick },
+          stdio: ["ignore", "pipe", "ignore"],
+        });
         let processed = 0;
         child.stdout.on("data", (d: Buffer) => {
           const m = /processed (\d+)\s*$/.exec(d.toString());
@@ -184,14 +201,29 @@ export const referenceConsumer: Benchmark = {
         const untimed = await runRef("0");
         const ours = await drainWithPod({ connectionString: az.connectionString, env: { AZURE_QUEUE_NAME: "benchref", AZURE_TABLE_NAME: "benchref" } }, 1000);
         const oursRate = ours.handled / ours.seconds;
-        const table = markdownTable(["measure", "seed consumer (1 s tick)", "seed logic without the tick", "ours (one replica)"], [
-          ["msg/s", round(seed.msgPerSec, 2), round(untimed.msgPerSec, 1), round(oursRate, 0)],
-          ["storage calls per message", round(seed.callsPerMessage, 2), round(untimed.callsPerMessage, 2), round(ours.calls / ours.handled, 3)],
-          ["peak RSS, MiB", round(seed.rssMiB, 1), round(untimed.rssMiB, 1), round(ours.peakRssBytes / MiB, 1)],
-        ]);
+        const table = markdownTable(
+          ["measure", "seed consumer (1 s tick)", "seed logic without the tick", "ours (one replica)"],
+          [
+            ["msg/s", round(seed.msgPerSec, 2), round(untimed.msgPerSec, 1), round(oursRate, 0)],
+            ["storage calls per message", round(seed.callsPerMessage, 2), round(untimed.callsPerMessage, 2), round(ours.calls / ours.handled, 3)],
+            ["peak RSS, MiB", round(seed.rssMiB, 1), round(untimed.rssMiB, 1), round(ours.peakRssBytes / MiB, 1)],
+          ],
+        );
         return {
-          figures: { seedMsgPerSec: round(seed.msgPerSec, 2), seedUntimedMsgPerSec: round(untimed.msgPerSec, 1), oursMsgPerSec: round(oursRate, 0), seedCallsPerMessage: round(seed.callsPerMessage, 2), oursCallsPerMessage: round(ours.calls / ours.handled, 3), seedRssMiB: round(seed.rssMiB, 1), oursRssMiB: round(ours.peakRssBytes / MiB, 1) },
-          ratios: { throughputOursOverSeed: round(oursRate / seed.msgPerSec, 1), throughputOursOverUntimedSeed: round(oursRate / untimed.msgPerSec, 1), callsOursOverSeed: round(ours.calls / ours.handled / seed.callsPerMessage, 3) },
+          figures: {
+            seedMsgPerSec: round(seed.msgPerSec, 2),
+            seedUntimedMsgPerSec: round(untimed.msgPerSec, 1),
+            oursMsgPerSec: round(oursRate, 0),
+            seedCallsPerMessage: round(seed.callsPerMessage, 2),
+            oursCallsPerMessage: round(ours.calls / ours.handled, 3),
+            seedRssMiB: round(seed.rssMiB, 1),
+            oursRssMiB: round(ours.peakRssBytes / MiB, 1),
+          },
+          ratios: {
+            throughputOursOverSeed: round(oursRate / seed.msgPerSec, 1),
+            throughputOursOverUntimedSeed: round(oursRate / untimed.msgPerSec, 1),
+            callsOursOverSeed: round(ours.calls / ours.handled / seed.callsPerMessage, 3),
+          },
           table,
         };
       } finally {

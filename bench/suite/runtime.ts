@@ -13,7 +13,14 @@ import type { NodeFailureReport } from "../../src/local/drill/report.js";
 import { run } from "../cli.js";
 import { jsonLine, markdownTable, round, runScript, type Benchmark, type BenchResult } from "../types.js";
 
-const burstAfterIdle = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 0 }, { t: 300, v: 100 }, { t: 360, v: 0 }] });
+const burstAfterIdle = (): Trace => ({
+  kind: "arrivals",
+  points: [
+    { t: 0, v: 0 },
+    { t: 300, v: 100 },
+    { t: 360, v: 0 },
+  ],
+});
 
 interface LiveComparison {
   label: string;
@@ -25,7 +32,8 @@ interface LiveComparison {
 
 export const backlogDrain: Benchmark = {
   name: "backlog-drain",
-  description: "one burst after idle drained with the seed's ScaledObject (keda) and the predictive policy: drain, p95, pod- and node-seconds as ratios; simulated, and live with --full",
+  description:
+    "one burst after idle drained with the seed's ScaledObject (keda) and the predictive policy: drain, p95, pod- and node-seconds as ratios; simulated, and live with --full",
   async run({ full }): Promise<BenchResult> {
     const rule = scalingRuleFrom(seedScaledObject());
     const pool = poolSettings(seedNodePool(), DEFAULT_CATALOG);
@@ -45,7 +53,8 @@ export const backlogDrain: Benchmark = {
       ["simulated", "node-seconds", k.nodeSeconds, p.nodeSeconds, ratios.simNodeSecondsPredictiveOverKeda],
     ];
     if (full) {
-      const live = jsonLine<{ comparisons: LiveComparison[] }>(await runScript("runtime", ["--runs", "1", "--time-scale", "10", "--workloads", "idle", "--json-only"])).comparisons[0]!;
+      const live = jsonLine<{ comparisons: LiveComparison[] }>(await runScript("runtime", ["--runs", "1", "--time-scale", "10", "--workloads", "idle", "--json-only"]))
+        .comparisons[0]!;
       ratios.liveDrainKedaOverPredictive = live.drainRatio[0] ?? null;
       ratios.liveP95KedaOverPredictive = live.p95Ratio[0] ?? null;
       ratios.livePodSecondsPredictiveOverKeda = live.podSecondsRatio[0] ?? null;
@@ -65,7 +74,13 @@ export const backlogDrain: Benchmark = {
 interface GatewayResult {
   machine: string;
   drill: { kube: NodeFailureReport; akspilot: NodeFailureReport };
-  overhead: { direct: { rps: number; p50Ms: number; p99Ms: number }; gateway: { rps: number; p50Ms: number; p99Ms: number }; addedP50Ms: number; throughputRatio: number; coldStartMs: number };
+  overhead: {
+    direct: { rps: number; p50Ms: number; p99Ms: number };
+    gateway: { rps: number; p50Ms: number; p99Ms: number };
+    addedP50Ms: number;
+    throughputRatio: number;
+    coldStartMs: number;
+  };
 }
 
 const gatewayRun = (full: boolean) => runScript("gateway", ["--json", "--rounds", full ? "5" : "1", "--seconds", full ? "5" : "3"]).then((o) => jsonLine<GatewayResult>(o));
@@ -77,13 +92,16 @@ export const failover: Benchmark = {
     const r = await gatewayRun(full);
     const k = r.drill.kube;
     const a = r.drill.akspilot;
-    const table = markdownTable(["measure", "--gateway kube", "--gateway akspilot"], [
-      ["requests", k.requests, a.requests],
-      ["**failed**", k.failed, a.failed],
-      ["p50 / p99 ms", `${k.p50Ms} / ${k.p99Ms}`, `${a.p50Ms} / ${a.p99Ms}`],
-      ["longest gap without a success, ms", k.maxGapMs, a.maxGapMs],
-      ["replicas restored, s", k.replicasRestoredSeconds, a.replicasRestoredSeconds],
-    ]);
+    const table = markdownTable(
+      ["measure", "--gateway kube", "--gateway akspilot"],
+      [
+        ["requests", k.requests, a.requests],
+        ["**failed**", k.failed, a.failed],
+        ["p50 / p99 ms", `${k.p50Ms} / ${k.p99Ms}`, `${a.p50Ms} / ${a.p99Ms}`],
+        ["longest gap without a success, ms", k.maxGapMs, a.maxGapMs],
+        ["replicas restored, s", k.replicasRestoredSeconds, a.replicasRestoredSeconds],
+      ],
+    );
     return {
       figures: { kubeFailed: k.failed, akspilotFailed: a.failed, kubeP99Ms: k.p99Ms, akspilotP99Ms: a.p99Ms, restoredSeconds: a.replicasRestoredSeconds },
       ratios: { failedShareKube: round(k.failed / k.requests, 3), failedShareAkspilot: round(a.failed / a.requests, 3), p99AkspilotOverKube: round(a.p99Ms / k.p99Ms) },
@@ -97,12 +115,19 @@ export const gatewayOverhead: Benchmark = {
   description: "autocannon against one pod directly and through the HTTP gateway, alternating rounds; cold start from zero through the gateway",
   async run({ full }): Promise<BenchResult> {
     const o = (await gatewayRun(full)).overhead;
-    const table = markdownTable(["measure", "direct", "through the gateway", "goal"], [
-      ["req/s", Math.round(o.direct.rps), `${Math.round(o.gateway.rps)} (${o.throughputRatio}×)`, "≥ 0.7×"],
-      ["p50 / p99 ms", `${o.direct.p50Ms} / ${o.direct.p99Ms}`, `${o.gateway.p50Ms} / ${o.gateway.p99Ms}`, "< 1 ms added"],
-      ["cold start from zero, ms", "", o.coldStartMs, "< 2000"],
-    ]);
-    return { figures: { directRps: Math.round(o.direct.rps), gatewayRps: Math.round(o.gateway.rps), addedP50Ms: o.addedP50Ms, coldStartMs: o.coldStartMs }, ratios: { gatewayOverDirectThroughput: o.throughputRatio }, table };
+    const table = markdownTable(
+      ["measure", "direct", "through the gateway", "goal"],
+      [
+        ["req/s", Math.round(o.direct.rps), `${Math.round(o.gateway.rps)} (${o.throughputRatio}×)`, "≥ 0.7×"],
+        ["p50 / p99 ms", `${o.direct.p50Ms} / ${o.direct.p99Ms}`, `${o.gateway.p50Ms} / ${o.gateway.p99Ms}`, "< 1 ms added"],
+        ["cold start from zero, ms", "", o.coldStartMs, "< 2000"],
+      ],
+    );
+    return {
+      figures: { directRps: Math.round(o.direct.rps), gatewayRps: Math.round(o.gateway.rps), addedP50Ms: o.addedP50Ms, coldStartMs: o.coldStartMs },
+      ratios: { gatewayOverDirectThroughput: o.throughputRatio },
+      table,
+    };
   },
 };
 
@@ -165,14 +190,23 @@ export const startup: Benchmark = {
       }
     }
     const max = (xs: number[]) => Math.max(...xs);
-    const table = markdownTable(["measure", "result (worst of runs)", "goal"], [
-      ["`up edw` ready (storage up, 2 replicas receiving), s", max(edw.map((e) => e.readySeconds)), "≤ 3"],
-      ["consumer pod spawn → first receive, ms (worst pod)", max(edw.map((e) => e.maxPodFirstReceiveMs)), "≤ 300"],
-      ["consumer pod RSS, MiB (max)", max(edw.map((e) => e.maxConsumerRssMiB)), "≤ 64"],
-      ["`up resilient-web` to 4 Ready pods, s", max(web), "≤ 3"],
-    ]);
+    const table = markdownTable(
+      ["measure", "result (worst of runs)", "goal"],
+      [
+        ["`up edw` ready (storage up, 2 replicas receiving), s", max(edw.map((e) => e.readySeconds)), "≤ 3"],
+        ["consumer pod spawn → first receive, ms (worst pod)", max(edw.map((e) => e.maxPodFirstReceiveMs)), "≤ 300"],
+        ["consumer pod RSS, MiB (max)", max(edw.map((e) => e.maxConsumerRssMiB)), "≤ 64"],
+        ["`up resilient-web` to 4 Ready pods, s", max(web), "≤ 3"],
+      ],
+    );
     return {
-      figures: { runs, edwReadySeconds: max(edw.map((e) => e.readySeconds)), podFirstReceiveMs: max(edw.map((e) => e.maxPodFirstReceiveMs)), podRssMiB: max(edw.map((e) => e.maxConsumerRssMiB)), webReadySeconds: max(web) },
+      figures: {
+        runs,
+        edwReadySeconds: max(edw.map((e) => e.readySeconds)),
+        podFirstReceiveMs: max(edw.map((e) => e.maxPodFirstReceiveMs)),
+        podRssMiB: max(edw.map((e) => e.maxConsumerRssMiB)),
+        webReadySeconds: max(web),
+      },
       ratios: { edwReadyOverGoal: round(max(edw.map((e) => e.readySeconds)) / 3), firstReceiveOverGoal: round(max(edw.map((e) => e.maxPodFirstReceiveMs)) / 300) },
       table,
     };

@@ -22,7 +22,17 @@ export const blueGreenSwitch: Benchmark = {
     const ratios = { failedShare: f.requests ? round(f.failed / f.requests, 4) : null };
     const table = markdownTable(
       ["requests", "failed", "switch cut-over ms", "rollback cut-over ms", "p50 ms", "p99 ms", "canary shares (green %)"],
-      [[f.requests, f.failed, f.switch.firstNewMs, f.rollback.firstNewMs, figures.p50Ms, figures.p99Ms, f.canaryShares.map((c) => `${c.weight}%→${round(c.greenPercent, 1)}`).join(", ")]],
+      [
+        [
+          f.requests,
+          f.failed,
+          f.switch.firstNewMs,
+          f.rollback.firstNewMs,
+          figures.p50Ms,
+          figures.p99Ms,
+          f.canaryShares.map((c) => `${c.weight}%→${round(c.greenPercent, 1)}`).join(", "),
+        ],
+      ],
     );
     return { figures, ratios, table };
   },
@@ -40,10 +50,24 @@ export const identity: Benchmark = {
       frontPerSecond: round(f.frontPerSecond),
       frontTokenExchanges: f.frontTokenExchanges,
     };
-    const ratios = { frontOverDirect: round(f.frontRatio), callsPerMessageFrontOverDirect: f.directCallsPerMessage ? round(f.frontCallsPerMessage / f.directCallsPerMessage) : null };
+    const ratios = {
+      frontOverDirect: round(f.frontRatio),
+      callsPerMessageFrontOverDirect: f.directCallsPerMessage ? round(f.frontCallsPerMessage / f.directCallsPerMessage) : null,
+    };
     const table = markdownTable(
       ["token p50 ms", "token p95 ms", "direct msg/s", "front msg/s", "front ÷ direct", "calls/msg direct", "calls/msg front", "token exchanges"],
-      [[figures.tokenExchangeP50Ms, figures.tokenExchangeP95Ms, figures.directPerSecond, figures.frontPerSecond, ratios.frontOverDirect, f.directCallsPerMessage, f.frontCallsPerMessage, f.frontTokenExchanges]],
+      [
+        [
+          figures.tokenExchangeP50Ms,
+          figures.tokenExchangeP95Ms,
+          figures.directPerSecond,
+          figures.frontPerSecond,
+          ratios.frontOverDirect,
+          f.directCallsPerMessage,
+          f.frontCallsPerMessage,
+          f.frontTokenExchanges,
+        ],
+      ],
     );
     return { figures, ratios, table };
   },

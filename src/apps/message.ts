@@ -42,9 +42,10 @@ export function parseStamp(stamp: string): number | undefined {
 
 /** Python json.dumps for a flat object of strings (ensure_ascii, default separators). */
 export function pythonJson(obj: Record<string, string>): string {
-  const str = (s: string) =>
-    JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return `{${Object.entries(obj).map(([k, v]) => `${str(k)}: ${str(v)}`).join(", ")}}`;
+  const str = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return `{${Object.entries(obj)
+    .map(([k, v]) => `${str(k)}: ${str(v)}`)
+    .join(", ")}}`;
 }
 
 export function buildMessage(index: number, micros = nowMicros()): string {

@@ -20,7 +20,10 @@ export async function appStorageClients(endpoint: StorageEndpoint, counter?: Cal
 export function appStorageEndpoint(env: NodeJS.ProcessEnv = process.env): StorageEndpoint {
   const endpoint = storageFromEnv(env);
   if (!endpoint) {
-    throw new UserError("no storage configured: AZURE_STORAGE_CONNECTION_STRING and AZURE_STORAGE_ACCOUNT_NAME are unset", "set one of them (or use `akspilot consume`/`akspilot produce`, which find a running `akspilot up`)");
+    throw new UserError(
+      "no storage configured: AZURE_STORAGE_CONNECTION_STRING and AZURE_STORAGE_ACCOUNT_NAME are unset",
+      "set one of them (or use `akspilot consume`/`akspilot produce`, which find a running `akspilot up`)",
+    );
   }
   return endpoint;
 }

@@ -36,7 +36,11 @@ export function airflowBlueprint(): Blueprint {
       // In the order seed 002 imports them (airflow-create-infrastructure.md); the provisioning steps import1…6 follow it.
       images: {
         pgbouncer: { repository: "airflow", tag: "airflow-pgbouncer-2024.01.19-1.21.0", source: "docker.io/apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0" },
-        pgbouncerExporter: { repository: "airflow", tag: "airflow-pgbouncer-exporter-2024.06.18-0.17.0", source: "docker.io/apache/airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0" },
+        pgbouncerExporter: {
+          repository: "airflow",
+          tag: "airflow-pgbouncer-exporter-2024.06.18-0.17.0",
+          source: "docker.io/apache/airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0",
+        },
         postgresql: { repository: "postgresql", tag: "16.1.0-debian-11-r15", source: "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r15" },
         statsd: { repository: "statsd-exporter", tag: "v0.26.1", source: "quay.io/prometheus/statsd-exporter:v0.26.1" },
         airflow: { repository: "airflow", tag: "2.9.3", source: "docker.io/apache/airflow:2.9.3" },

@@ -58,7 +58,10 @@ function exitCodeFor(e: unknown): number {
   }
   if (e instanceof UserError) {
     // Backstop for echoed input a message quotes without clipping it first.
-    const line = e.line().replace(/"([^"\n]{81,})"/g, (_, s: string) => `"${clip(s)}"`).replace(/\n/g, " ");
+    const line = e
+      .line()
+      .replace(/"([^"\n]{81,})"/g, (_, s: string) => `"${clip(s)}"`)
+      .replace(/\n/g, " ");
     process.stderr.write(`akspilot: ${line}\n`);
     return e.exitCode;
   }

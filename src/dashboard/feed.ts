@@ -42,7 +42,9 @@ export class Feed {
   start(): void {
     const tick = () => {
       // One read at a time: a slow runtime skips a beat instead of piling requests up.
-      this.running ??= this.read().catch(() => undefined).finally(() => (this.running = undefined));
+      this.running ??= this.read()
+        .catch(() => undefined)
+        .finally(() => (this.running = undefined));
     };
     tick();
     this.timer = setInterval(tick, this.o.intervalMs);

@@ -65,7 +65,8 @@ const ACTIONS = [
 
 const SECURITY_HEADERS = {
   // Scripts and styles only from this server; no inline script, no framing, no referrer carrying a URL.
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
@@ -85,7 +86,13 @@ function json(res: ServerResponse, code: number, body: unknown): void {
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const host = o.host ?? "127.0.0.1";
   const files = assets();
-  const feed = new Feed({ controlUrl: o.controlUrl, token: o.token, windowSeconds: o.windowSeconds ?? 900, intervalMs: o.intervalMs ?? 1000, eventCapacity: o.eventCapacity ?? 1000 });
+  const feed = new Feed({
+    controlUrl: o.controlUrl,
+    token: o.token,
+    windowSeconds: o.windowSeconds ?? 900,
+    intervalMs: o.intervalMs ?? 1000,
+    eventCapacity: o.eventCapacity ?? 1000,
+  });
   const streams = new Set<ServerResponse>();
   let port = 0;
   // Cookies are not scoped by port: each run's cookie has its own name, so two runs do not log each other out.
@@ -179,7 +186,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     res.writeHead(r.status, { ...SECURITY_HEADERS, "content-type": r.headers.get("content-type") ?? "application/json" });
     // A drain streams its progress (NDJSON): it is passed on as it comes.
-    if (r.body) Readable.fromWeb(r.body as import("node:stream/web").ReadableStream<Uint8Array>).on("error", () => res.end()).pipe(res);
+    if (r.body)
+      Readable.fromWeb(r.body as import("node:stream/web").ReadableStream<Uint8Array>)
+        .on("error", () => res.end())
+        .pipe(res);
     else res.end();
   }
 

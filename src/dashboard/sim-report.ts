@@ -37,7 +37,10 @@ table.summary th, table.summary td { text-align: left; padding: .1rem .6rem; bor
 
 /** JSON that is safe inside a <script> element: no "</script>" or "<!--" can end or change it. */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(v)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** Text inlined into a <script> or <style> element, with any closing tag of that element broken up. */

@@ -77,8 +77,35 @@ export interface View {
   load: { messages: boolean; requests: boolean };
   blueGreen: BlueGreenView | null;
   deployments: StatusV1["deployments"];
-  pods: { cluster: string; name: string; deployment: string; node: string | null; phase: string; waiting: string | null; ready: boolean; restarts: number; ageSeconds: number; inFlight: number }[];
-  nodes: { cluster: string; name: string; pool: string; poolKind: string; type: string; phase: string; powered: boolean; schedulable: boolean; pods: number; cpuRequestedMillis: number; cpuAllocatableMillis: number; ageSeconds: number; launchedAt: number | null; expectedReadyAt: number | null; launchReason: string | null }[];
+  pods: {
+    cluster: string;
+    name: string;
+    deployment: string;
+    node: string | null;
+    phase: string;
+    waiting: string | null;
+    ready: boolean;
+    restarts: number;
+    ageSeconds: number;
+    inFlight: number;
+  }[];
+  nodes: {
+    cluster: string;
+    name: string;
+    pool: string;
+    poolKind: string;
+    type: string;
+    phase: string;
+    powered: boolean;
+    schedulable: boolean;
+    pods: number;
+    cpuRequestedMillis: number;
+    cpuAllocatableMillis: number;
+    ageSeconds: number;
+    launchedAt: number | null;
+    expectedReadyAt: number | null;
+    launchReason: string | null;
+  }[];
 }
 
 /** The first message of every stream: the history window and the newest view (a reload backfills from it). */
@@ -205,7 +232,15 @@ export function blueGreenOf(s: StatusV1): BlueGreenView | null {
   // The backend lease: its holder and generation, shown as "blue (generation 3)".
   const o = b.owner;
   const owner = o && typeof o === "object" && typeof o.holder === "string" ? `${o.holder}${typeof o.generation === "number" ? ` (generation ${o.generation})` : ""}` : null;
-  return { stage: str(b.stage) ?? "", phase: str(b.phase) ?? "", activeCluster: str(b.activeCluster), standbyCluster: str(b.standbyCluster), targetVersion: str(b.targetVersion), weights, owner };
+  return {
+    stage: str(b.stage) ?? "",
+    phase: str(b.phase) ?? "",
+    activeCluster: str(b.activeCluster),
+    standbyCluster: str(b.standbyCluster),
+    targetVersion: str(b.targetVersion),
+    weights,
+    owner,
+  };
 }
 
 /** EDW end-to-end latency from the driver's status (`extra.latency`), p50 and p95. */
@@ -265,7 +300,34 @@ export function viewOf(s: StatusV1): View {
     load: { messages: s.queueDepth !== null, requests: s.gateway !== null },
     blueGreen: blueGreenOf(s),
     deployments: s.deployments,
-    pods: s.pods.map((p) => ({ cluster: p.cluster, name: p.name, deployment: p.deployment, node: p.node, phase: p.phase, waiting: p.waiting, ready: p.ready, restarts: p.restarts, ageSeconds: p.ageSeconds, inFlight: p.inFlight })),
-    nodes: s.nodes.map((n) => ({ cluster: n.cluster, name: n.name, pool: n.pool, poolKind: n.poolKind, type: n.type, phase: n.phase, powered: n.powered, schedulable: n.schedulable, pods: n.pods, cpuRequestedMillis: n.cpuRequestedMillis, cpuAllocatableMillis: n.cpuAllocatableMillis, ageSeconds: n.ageSeconds, launchedAt: n.launchedAt ?? null, expectedReadyAt: n.expectedReadyAt ?? null, launchReason: n.launchReason ?? null })),
+    pods: s.pods.map((p) => ({
+      cluster: p.cluster,
+      name: p.name,
+      deployment: p.deployment,
+      node: p.node,
+      phase: p.phase,
+      waiting: p.waiting,
+      ready: p.ready,
+      restarts: p.restarts,
+      ageSeconds: p.ageSeconds,
+      inFlight: p.inFlight,
+    })),
+    nodes: s.nodes.map((n) => ({
+      cluster: n.cluster,
+      name: n.name,
+      pool: n.pool,
+      poolKind: n.poolKind,
+      type: n.type,
+      phase: n.phase,
+      powered: n.powered,
+      schedulable: n.schedulable,
+      pods: n.pods,
+      cpuRequestedMillis: n.cpuRequestedMillis,
+      cpuAllocatableMillis: n.cpuAllocatableMillis,
+      ageSeconds: n.ageSeconds,
+      launchedAt: n.launchedAt ?? null,
+      expectedReadyAt: n.expectedReadyAt ?? null,
+      launchReason: n.launchReason ?? null,
+    })),
   };
 }

@@ -36,7 +36,8 @@ function openssl(args: string[]): void {
     execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (err.code === "ENOENT") throw new UserError("openssl is not installed; akspilot needs it to make the local CA for its HTTPS endpoints", "install openssl (e.g. `apt-get install openssl`)");
+    if (err.code === "ENOENT")
+      throw new UserError("openssl is not installed; akspilot needs it to make the local CA for its HTTPS endpoints", "install openssl (e.g. `apt-get install openssl`)");
     throw new Error(`openssl ${args[0]} failed: ${err.stderr?.toString().trim().split("\n")[0] ?? err.message}`);
   }
 }
@@ -57,14 +58,27 @@ export function ensureLocalCa(root: string): LocalCa {
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     writeSecretFile(keyPath, privateKeyPem());
     openssl([
-      "req", "-x509", "-new", "-key", keyPath, "-out", certPath, "-days", "3650", "-sha256",
-      "-subj", "/O=akspilot/CN=akspilot local CA",
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "3650",
+      "-sha256",
+      "-subj",
+      "/O=akspilot/CN=akspilot local CA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ]);
   }
   const mode = statSync(keyPath).mode & 0o777;
-  if ((mode & 0o077) !== 0) throw new UserError(`the local CA key ${keyPath} is readable by other users (mode ${mode.toString(8)})`, `run \`chmod 600 ${keyPath}\` or delete ${dir} to make a new CA`);
+  if ((mode & 0o077) !== 0)
+    throw new UserError(`the local CA key ${keyPath} is readable by other users (mode ${mode.toString(8)})`, `run \`chmod 600 ${keyPath}\` or delete ${dir} to make a new CA`);
   return { certPath, keyPath, certPem: readFileSync(certPath, "utf8") };
 }
 
@@ -94,15 +108,18 @@ export function serverCertificate(root: string, names: string[] = SERVER_NAMES):
   writeSecretFile(keyPath, privateKeyPem());
   const san = names.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
   const ext = join(dir, `server-${tag}.ext`);
-  writeFileSync(ext, [
-    "basicConstraints=critical,CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
-    "extendedKeyUsage=serverAuth",
-    `subjectAltName=${san}`,
-    "subjectKeyIdentifier=hash",
-    "authorityKeyIdentifier=keyid",
-    "",
-  ].join("\n"));
+  writeFileSync(
+    ext,
+    [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth",
+      `subjectAltName=${san}`,
+      "subjectKeyIdentifier=hash",
+      "authorityKeyIdentifier=keyid",
+      "",
+    ].join("\n"),
+  );
   const csr = join(dir, `server-${tag}.csr`);
   openssl(["req", "-new", "-key", keyPath, "-out", csr, "-subj", "/O=akspilot/CN=akspilot local services"]);
   openssl(["x509", "-req", "-in", csr, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial", "-out", certPath, "-days", "397", "-sha256", "-extfile", ext]);

@@ -16,7 +16,12 @@ export const STS_ISSUER = (tenant: string) => `https://sts.windows.net/${tenant}
 
 /** Entra's error response: the AADSTS code leads the description, and is repeated in error_codes. */
 export class EntraError extends Error {
-  constructor(readonly status: number, readonly error: string, readonly code: number, readonly description: string) {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly code: number,
+    readonly description: string,
+  ) {
     super(`AADSTS${code}: ${description}`);
     this.name = "EntraError";
   }
@@ -24,7 +29,10 @@ export class EntraError extends Error {
   body(): Record<string, unknown> {
     const traceId = randomUUID();
     const correlationId = randomUUID();
-    const timestamp = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+    const timestamp = new Date()
+      .toISOString()
+      .replace("T", " ")
+      .replace(/\.\d+Z$/, "Z");
     return {
       error: this.error,
       error_description: `AADSTS${this.code}: ${this.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
@@ -101,7 +109,12 @@ export class EntraTokenService {
   /** The exchange itself: form fields in, token response out (or an EntraError). */
   async exchange(tenant: string, form: URLSearchParams): Promise<Record<string, unknown>> {
     if (!isLocalTenant(tenant)) {
-      throw new EntraError(400, "invalid_request", 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      throw new EntraError(
+        400,
+        "invalid_request",
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     }
     const grant = form.get("grant_type");
     if (grant !== "client_credentials") {
@@ -112,12 +125,23 @@ export class EntraTokenService {
     const scope = form.get("scope") ?? "";
     if (!scope) throw new EntraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
     const resource = resourceOfScope(scope);
-    if (!resource) throw new EntraError(400, "invalid_scope", 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    if (!resource)
+      throw new EntraError(
+        400,
+        "invalid_scope",
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
 
     const records = this.records.get();
     const identity = records.identities.find((i) => i.clientId.toLowerCase() === clientId.toLowerCase());
     if (!identity) {
-      throw new EntraError(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+      throw new EntraError(
+        400,
+        "unauthorized_client",
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+      );
     }
     if (form.get("client_assertion_type") !== "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || !form.get("client_assertion")) {
       throw new EntraError(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
@@ -134,20 +158,35 @@ export class EntraTokenService {
     const skew = this.o.assertionSkewSeconds ?? SKEW_SECONDS;
     if (typeof claims.exp !== "number" || nowS - skew >= claims.exp || (typeof claims.nbf === "number" && nowS + skew < claims.nbf)) {
       const at = (s?: number) => (s === undefined ? "unknown" : new Date(s * 1000).toISOString().replace(/\.\d+Z$/, "Z"));
-      throw new EntraError(401, "invalid_client", 700024, `Client assertion is not within its valid time range. Current time: ${at(nowS)}, assertion valid from ${at(claims.nbf ?? claims.iat)}, expiry time of assertion ${at(claims.exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
+      throw new EntraError(
+        401,
+        "invalid_client",
+        700024,
+        `Client assertion is not within its valid time range. Current time: ${at(nowS)}, assertion valid from ${at(claims.nbf ?? claims.iat)}, expiry time of assertion ${at(claims.exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
+      );
     }
     const aud = Array.isArray(claims.aud) ? claims.aud : claims.aud ? [claims.aud] : [];
     const mine = records.federated.filter((f) => f.identity.toLowerCase() === identity.name.toLowerCase());
     const match = mine.find((f) => f.issuer === claims.iss && f.subject === claims.sub && f.audiences.some((a) => aud.includes(a)));
     if (!match) {
-      throw new EntraError(400, "invalid_request", 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${claims.iss ?? ""}'. Assertion Subject: '${claims.sub ?? ""}'. Assertion Audience: '${aud.join(",")}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`);
+      throw new EntraError(
+        400,
+        "invalid_request",
+        70021,
+        `No matching federated identity record found for presented assertion. Assertion Issuer: '${claims.iss ?? ""}'. Assertion Subject: '${claims.sub ?? ""}'. Assertion Audience: '${aud.join(",")}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
+      );
     }
     const issuer = await this.issuerFor(match.issuer);
     try {
       if (!issuer) throw new Error("no keys");
       await compactVerify(assertion, createLocalJWKSet(issuer.ring.jwks()));
     } catch {
-      throw new EntraError(401, "invalid_client", 700027, "Client assertion failed signature validation. Trace the key identifier (kid) of the assertion against the issuer's published keys.");
+      throw new EntraError(
+        401,
+        "invalid_client",
+        700027,
+        "Client assertion failed signature validation. Trace the key identifier (kid) of the assertion against the issuer's published keys.",
+      );
     }
     const ttl = this.o.accessTokenTtlSeconds ?? ACCESS_TOKEN_TTL_SECONDS;
     const token = await this.accessToken(identity, resource, ttl, nowS);
@@ -157,7 +196,16 @@ export class EntraTokenService {
 
   private async accessToken(identity: IdentityRecord, resource: string, ttl: number, nowS: number): Promise<string> {
     const key = (await this.signingRing()).current;
-    return new SignJWT({ appid: identity.clientId, appidacr: "2", idp: STS_ISSUER(LOCAL_TENANT_ID), idtyp: "app", oid: identity.principalId, tid: LOCAL_TENANT_ID, ver: "1.0", xms_mirid: identity.id })
+    return new SignJWT({
+      appid: identity.clientId,
+      appidacr: "2",
+      idp: STS_ISSUER(LOCAL_TENANT_ID),
+      idtyp: "app",
+      oid: identity.principalId,
+      tid: LOCAL_TENANT_ID,
+      ver: "1.0",
+      xms_mirid: identity.id,
+    })
       .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "JWT" })
       .setIssuer(STS_ISSUER(LOCAL_TENANT_ID))
       .setSubject(identity.principalId)

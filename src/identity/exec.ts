@@ -34,7 +34,8 @@ export function clientIdFor(root: string, namespace: string, serviceAccount: str
   const subject = `system:serviceaccount:${namespace}:${serviceAccount}`;
   const fed = r.federated.find((f) => f.subject === subject && f.issuer === issuerUrl);
   const i = fed && r.identities.find((x) => x.name === fed.identity);
-  if (!i) throw new UserError(`no identity is federated with ${subject}`, `pass --identity <name>, or run \`akspilot identity explain ${namespace}/${serviceAccount} --resource queue\``);
+  if (!i)
+    throw new UserError(`no identity is federated with ${subject}`, `pass --identity <name>, or run \`akspilot identity explain ${namespace}/${serviceAccount} --resource queue\``);
   return i.clientId;
 }
 
@@ -69,7 +70,9 @@ export async function execWithIdentity(o: ExecOptions): Promise<number> {
     process.on("SIGTERM", onTerm);
     try {
       return await new Promise<number>((resolve, reject) => {
-        child.once("error", (e) => reject((e as NodeJS.ErrnoException).code === "ENOENT" ? new UserError(`cannot run "${o.command[0]}": not found`, "check the command and PATH") : e));
+        child.once("error", (e) =>
+          reject((e as NodeJS.ErrnoException).code === "ENOENT" ? new UserError(`cannot run "${o.command[0]}": not found`, "check the command and PATH") : e),
+        );
         child.once("close", (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
       });
     } finally {

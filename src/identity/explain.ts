@@ -60,7 +60,13 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
     const w = o.identity.toLowerCase();
     identity = records.identities.find((i) => [i.name, i.clientId, i.principalId].some((x) => x.toLowerCase() === w));
     if (!identity) {
-      links.push({ link: "service account", ok: false, detail: `${o.namespace}/${o.serviceAccount} is annotated with "${o.identity}", which is no identity recorded here`, error: `AADSTS700016: Application with identifier '${o.identity}' was not found in the directory '${LOCAL_TENANT_ID}'.`, fix: `kubectl annotate serviceaccount ${o.serviceAccount} -n ${o.namespace} --overwrite azure.workload.identity/client-id=$(az identity show --name <identity> --resource-group <rg> --query clientId -o tsv)` });
+      links.push({
+        link: "service account",
+        ok: false,
+        detail: `${o.namespace}/${o.serviceAccount} is annotated with "${o.identity}", which is no identity recorded here`,
+        error: `AADSTS700016: Application with identifier '${o.identity}' was not found in the directory '${LOCAL_TENANT_ID}'.`,
+        fix: `kubectl annotate serviceaccount ${o.serviceAccount} -n ${o.namespace} --overwrite azure.workload.identity/client-id=$(az identity show --name <identity> --resource-group <rg> --query clientId -o tsv)`,
+      });
       return links;
     }
   } else {
@@ -69,7 +75,8 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
     if (!identity) {
       const candidate = records.identities[0];
       links.push({
-        link: "service account", ok: false,
+        link: "service account",
+        ok: false,
         detail: `no identity has a federated credential for ${subject} on issuer ${cluster.issuerUrl}, so no client id belongs on ${o.namespace}/${o.serviceAccount}`,
         error: "AADSTS70021: No matching federated identity record found for presented assertion.",
         fix: candidate ? fedFix(candidate.name, candidate.id) : "az identity create --name <identity> --resource-group <rg>",
@@ -85,7 +92,8 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
   if (!match) {
     const near = mine.map((f) => `${f.name}: ${f.subject}${f.issuer !== cluster.issuerUrl ? ` (issuer ${f.issuer})` : ""}`).join("; ");
     links.push({
-      link: "federated credential", ok: false,
+      link: "federated credential",
+      ok: false,
       detail: `${identity.name} has no federated credential for issuer ${cluster.issuerUrl} and subject ${subject}${near ? ` (it has: ${near})` : " (it has none)"}`,
       error: `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '${cluster.issuerUrl}'. Assertion Subject: '${subject}'. Assertion Audience: '${TOKEN_EXCHANGE_AUDIENCE}'.`,
       fix: fedFix(identity.name, identity.id),
@@ -98,7 +106,13 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
   const issuer = await ClusterIssuer.open(root, cluster);
   const { token } = await issuer.serviceAccountToken(o.namespace, o.serviceAccount, { now: o.now });
   const tokens = new EntraTokenService({ root, now: o.now === undefined ? undefined : () => o.now! });
-  const form = new URLSearchParams({ grant_type: "client_credentials", client_id: identity.clientId, scope: SCOPES[o.resource], client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: token });
+  const form = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: identity.clientId,
+    scope: SCOPES[o.resource],
+    client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    client_assertion: token,
+  });
   try {
     await tokens.exchange(LOCAL_TENANT_ID, form);
   } catch (e) {
@@ -112,13 +126,19 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
   if (o.resource === "keyvault") {
     const vault = o.name ? records.vaults.find((v) => v.name === o.name) : records.vaults[0];
     if (!vault) {
-      links.push({ link: "resource", ok: false, detail: o.name ? `no vault named ${o.name} is recorded here` : "no vault is recorded here", fix: "az keyvault create --name <vault> --resource-group <rg> --enable-rbac-authorization false" });
+      links.push({
+        link: "resource",
+        ok: false,
+        detail: o.name ? `no vault named ${o.name} is recorded here` : "no vault is recorded here",
+        fix: "az keyvault create --name <vault> --resource-group <rg> --enable-rbac-authorization false",
+      });
       return links;
     }
     const policy = vault.accessPolicies.find((p) => p.objectId.toLowerCase() === identity.principalId.toLowerCase());
     if (!policy || !policy.secrets.includes("get")) {
       links.push({
-        link: "access policy", ok: false,
+        link: "access policy",
+        ok: false,
         detail: `${vault.name} has no access policy giving ${identity.name} (object id ${identity.principalId}) secrets get${policy ? ` (it has: ${policy.secrets.join(", ")})` : ""}`,
         error: `Forbidden (AccessDenied): The user, group or application 'appid=${identity.clientId};oid=${identity.principalId}' does not have secrets get permission on key vault '${vault.name}'.`,
         fix: `az keyvault set-policy --name ${vault.name} --object-id ${identity.principalId} --secret-permissions get`,
@@ -143,7 +163,8 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
     const sub = o.resource === "queue" ? "queueServices/default/queues" : o.resource === "table" ? "tableServices/default/tables" : "blobServices/default/containers";
     const scope = `${accountId ?? "<storage-account-id>"}/${sub}/${o.name ?? "<name>"}`;
     links.push({
-      link: "role", ok: false,
+      link: "role",
+      ok: false,
       detail: `${identity.name} holds no role allowing ${need.dataAction} on ${o.resource}${o.name ? ` ${o.name}` : "s"} of ${account ?? "the account"}`,
       error: "403 AuthorizationPermissionMismatch: This request is not authorized to perform this operation using this permission.",
       fix: `az role assignment create --assignee-object-id ${identity.principalId} --assignee-principal-type ServicePrincipal --role "${roleFor(need)}" --scope ${scope}`,

@@ -28,9 +28,10 @@ export async function listenHttps(cert: ServerCert, handler: (req: IncomingMessa
     server,
     port: p,
     origin: `https://127.0.0.1:${p}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -16,7 +16,10 @@ export function identityDir(root: string): string {
  * federated credentials name), its keys a KeyRing under `.akspilot/identity/issuers/`.
  */
 export class ClusterIssuer {
-  private constructor(readonly cluster: ClusterRecord, readonly ring: KeyRing) {}
+  private constructor(
+    readonly cluster: ClusterRecord,
+    readonly ring: KeyRing,
+  ) {}
 
   static async open(root: string, cluster: ClusterRecord): Promise<ClusterIssuer> {
     return new ClusterIssuer(cluster, await KeyRing.open(join(identityDir(root), "issuers", `${cluster.name}.json`)));
@@ -38,7 +41,11 @@ export class ClusterIssuer {
   }
 
   /** A projected service-account token, as the kubelet writes it for the workload-identity webhook. */
-  async serviceAccountToken(namespace: string, serviceAccount: string, opts: { ttlSeconds?: number; now?: number; pod?: string; audience?: string } = {}): Promise<{ token: string; expiresOn: number }> {
+  async serviceAccountToken(
+    namespace: string,
+    serviceAccount: string,
+    opts: { ttlSeconds?: number; now?: number; pod?: string; audience?: string } = {},
+  ): Promise<{ token: string; expiresOn: number }> {
     const now = Math.floor((opts.now ?? Date.now()) / 1000);
     const exp = now + (opts.ttlSeconds ?? SA_TOKEN_TTL_SECONDS);
     const key = this.ring.current;

@@ -29,7 +29,10 @@ export interface SigningKey {
  * (in a JWKS) so that tokens signed before a rotation still verify until they expire.
  */
 export class KeyRing {
-  private constructor(private readonly path: string, private keys: SigningKey[]) {}
+  private constructor(
+    private readonly path: string,
+    private keys: SigningKey[],
+  ) {}
 
   static async open(path: string): Promise<KeyRing> {
     if (!existsSync(path)) {
@@ -73,7 +76,9 @@ export class KeyRing {
   }
 
   private async save(): Promise<void> {
-    const stored: StoredKey[] = await Promise.all(this.keys.map(async (k) => ({ kid: k.kid, createdAt: new Date(k.createdAt).toISOString(), privateJwk: await exportJWK(k.privateKey) })));
+    const stored: StoredKey[] = await Promise.all(
+      this.keys.map(async (k) => ({ kid: k.kid, createdAt: new Date(k.createdAt).toISOString(), privateJwk: await exportJWK(k.privateKey) })),
+    );
     const file: KeyFile = { format: "akspilot.signing-keys/v1", keys: stored };
     writeSecretFile(this.path, JSON.stringify(file) + "\n");
   }

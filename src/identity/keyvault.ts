@@ -22,7 +22,13 @@ export interface VaultDecision {
 }
 
 class KvError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly inner?: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly inner?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -37,12 +43,23 @@ class KvError extends Error {
 export class KeyVaultPlane {
   readonly recent: VaultDecision[] = [];
 
-  constructor(private readonly root: string, private readonly tokens: EntraTokenService, private readonly records: RecordCache) {}
+  constructor(
+    private readonly root: string,
+    private readonly tokens: EntraTokenService,
+    private readonly records: RecordCache,
+  ) {}
 
   private vaultRecord(name?: string): VaultRecord {
     const vaults = this.records.get().vaults;
     const v = name ? vaults.find((x) => x.name.toLowerCase() === name.toLowerCase()) : vaults.length === 1 ? vaults[0] : undefined;
-    if (!v) throw new KvError(404, "VaultNotFound", name ? `The vault '${name}' was not found.` : "This endpoint serves one vault; more than one (or none) is recorded: use https://<vault>.vault.azure.net/ through the proxy.");
+    if (!v)
+      throw new KvError(
+        404,
+        "VaultNotFound",
+        name
+          ? `The vault '${name}' was not found.`
+          : "This endpoint serves one vault; more than one (or none) is recorded: use https://<vault>.vault.azure.net/ through the proxy.",
+      );
     return v;
   }
 
@@ -58,7 +75,9 @@ export class KeyVaultPlane {
       const auth = req.headers.authorization;
       if (!auth || !/^Bearer /i.test(auth)) {
         // Key Vault's challenge: the client learns the tenant and resource, then asks for a token.
-        for await (const _ of req) { /* drain the body, if any */ }
+        for await (const _ of req) {
+          /* drain the body, if any */
+        }
         throw new KvError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", undefined, {
           "www-authenticate": `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="${KEY_VAULT_RESOURCE}"`,
         });
@@ -68,16 +87,27 @@ export class KeyVaultPlane {
         claims = await this.tokens.verifyAccessToken(auth.slice(7).trim(), [KEY_VAULT_RESOURCE, `${KEY_VAULT_RESOURCE}/`]);
       } catch (e) {
         const expired = (e as { code?: string }).code === "ERR_JWT_EXPIRED";
-        throw new KvError(401, "Unauthorized", expired ? "AKV10022: Invalid audience or the token is expired." : "AKV10022: Invalid audience or the token was not issued by the expected authority.", undefined, {
-          "www-authenticate": `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="${KEY_VAULT_RESOURCE}", error="invalid_token"`,
-        });
+        throw new KvError(
+          401,
+          "Unauthorized",
+          expired ? "AKV10022: Invalid audience or the token is expired." : "AKV10022: Invalid audience or the token was not issued by the expected authority.",
+          undefined,
+          {
+            "www-authenticate": `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="${KEY_VAULT_RESOURCE}", error="invalid_token"`,
+          },
+        );
       }
       principal = claims.oid;
       const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
       const op = operation(method, parts);
       const policy = rec.accessPolicies.find((p) => p.objectId.toLowerCase() === claims.oid.toLowerCase());
       if (!policy || !policy.secrets.map((s) => s.toLowerCase()).includes(op.permission)) {
-        throw new KvError(403, "Forbidden", `The user, group or application 'appid=${claims.appid};oid=${claims.oid};iss=${claims.iss}' does not have secrets ${op.permission} permission on key vault '${rec.name};location=local'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`, "AccessDenied");
+        throw new KvError(
+          403,
+          "Forbidden",
+          `The user, group or application 'appid=${claims.appid};oid=${claims.oid};iss=${claims.iss}' does not have secrets ${op.permission} permission on key vault '${rec.name};location=local'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`,
+          "AccessDenied",
+        );
       }
       const body = method === "PUT" || method === "PATCH" || method === "POST" ? await readJson(req) : undefined;
       const out = this.serve(rec, op.name, parts, base, body);
@@ -124,7 +154,15 @@ export class KeyVaultPlane {
         return { status: 200, body: { id: `${base}secrets/${name}`, attributes: attrs(d.deletedDate, true, v.retentionDays), ...deletedFields(base, name, v) } };
       }
       case "listDeleted":
-        return { status: 200, body: { value: v.listDeletedSecrets().map((d) => ({ id: `${base}secrets/${d.name}`, attributes: attrs(d.deletedDate, true, v.retentionDays), ...deletedFields(base, d.name, v) })), nextLink: null } };
+        return {
+          status: 200,
+          body: {
+            value: v
+              .listDeletedSecrets()
+              .map((d) => ({ id: `${base}secrets/${d.name}`, attributes: attrs(d.deletedDate, true, v.retentionDays), ...deletedFields(base, d.name, v) })),
+            nextLink: null,
+          },
+        };
       case "recover": {
         const p = v.recoverDeletedSecret(name);
         return { status: 200, body: item(base, p, true, v.retentionDays) };
@@ -176,7 +214,13 @@ function bundle(base: string, p: SecretProperties, value: string, days: number):
 
 function deletedFields(base: string, name: string, v: LocalSecretVault): Record<string, unknown> {
   const d = v.listDeletedSecrets().find((x) => x.name === name);
-  return d ? { recoveryId: `${base}deletedsecrets/${name}`, deletedDate: Math.floor(Date.parse(d.deletedDate) / 1000), scheduledPurgeDate: Math.floor(Date.parse(d.scheduledPurgeDate) / 1000) } : {};
+  return d
+    ? {
+        recoveryId: `${base}deletedsecrets/${name}`,
+        deletedDate: Math.floor(Date.parse(d.deletedDate) / 1000),
+        scheduledPurgeDate: Math.floor(Date.parse(d.scheduledPurgeDate) / 1000),
+      }
+    : {};
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -199,6 +243,13 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "x-ms-request-id": requestId, "x-ms-keyvault-service-version": "1.9.0.0", "cache-control": "no-cache", ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "x-ms-request-id": requestId,
+    "x-ms-keyvault-service-version": "1.9.0.0",
+    "cache-control": "no-cache",
+    ...headers,
+  });
   res.end(text);
 }

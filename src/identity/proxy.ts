@@ -102,11 +102,12 @@ export async function startLocalProxy(cert: ServerCert, route: HostRouter, port 
     url: `http://127.0.0.1:${p}`,
     port: p,
     counts,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      inner.closeAllConnections();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        inner.closeAllConnections();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -61,16 +61,33 @@ export function readRecords(root: string): IdentityRecords {
   const all = Ledger.open(root).all();
   const of = (kind: string) => all.filter(([, e]) => e.kind === kind);
   return {
-    identities: of("userAssignedIdentity").map(([id, e]) => ({ id: e.outputs.id ?? id, name: e.name, principalId: String(e.outputs.principalId), clientId: String(e.outputs.clientId) })),
+    identities: of("userAssignedIdentity").map(([id, e]) => ({
+      id: e.outputs.id ?? id,
+      name: e.name,
+      principalId: String(e.outputs.principalId),
+      clientId: String(e.outputs.clientId),
+    })),
     federated: of("federatedCredential").map(([id, e]) => ({
-      id: e.outputs.id ?? id, name: e.name, identity: String(e.props.identity), issuer: String(e.props.issuer), subject: String(e.props.subject),
+      id: e.outputs.id ?? id,
+      name: e.name,
+      identity: String(e.props.identity),
+      issuer: String(e.props.issuer),
+      subject: String(e.props.subject),
       audiences: Array.isArray(e.props.audiences) ? (e.props.audiences as unknown[]).map(String) : [],
     })),
-    clusters: of("managedCluster").filter(([, e]) => e.outputs.oidcIssuerUrl).map(([id, e]) => ({ id: e.outputs.id ?? id, name: e.name, issuerUrl: String(e.outputs.oidcIssuerUrl) })),
+    clusters: of("managedCluster")
+      .filter(([, e]) => e.outputs.oidcIssuerUrl)
+      .map(([id, e]) => ({ id: e.outputs.id ?? id, name: e.name, issuerUrl: String(e.outputs.oidcIssuerUrl) })),
     roles: of("roleAssignment").map(([id, e]) => ({ id, scope: String(e.props.scope), role: e.props.role as RoleName, principalId: String(e.props.principalId) })),
     vaults: of("keyVault").map(([id, e]) => ({
-      id: e.outputs.id ?? id, name: e.name,
-      accessPolicies: Array.isArray(e.props.accessPolicies) ? (e.props.accessPolicies as Array<{ objectId: unknown; secrets: unknown }>).map((p) => ({ objectId: String(p.objectId), secrets: Array.isArray(p.secrets) ? p.secrets.map(String) : [] })) : [],
+      id: e.outputs.id ?? id,
+      name: e.name,
+      accessPolicies: Array.isArray(e.props.accessPolicies)
+        ? (e.props.accessPolicies as Array<{ objectId: unknown; secrets: unknown }>).map((p) => ({
+            objectId: String(p.objectId),
+            secrets: Array.isArray(p.secrets) ? p.secrets.map(String) : [],
+          }))
+        : [],
     })),
     accounts: of("storageAccount").map(([, e]) => e.name),
   };
@@ -105,7 +122,12 @@ export function recordFederatedCredential(root: string, fc: { identity: string; 
   const identityId = identity[1].outputs.id ?? identity[0];
   const id = `${identityId}/federatedIdentityCredentials/${fc.name}`;
   const audiences = fc.audiences ?? [TOKEN_EXCHANGE_AUDIENCE];
-  ledger.put(id, { kind: "federatedCredential", name: fc.name, props: { identity: fc.identity, resourceGroup: String(identity[1].props.resourceGroup ?? ""), issuer: fc.issuer, subject: fc.subject, audiences }, outputs: { id, name: fc.name } });
+  ledger.put(id, {
+    kind: "federatedCredential",
+    name: fc.name,
+    props: { identity: fc.identity, resourceGroup: String(identity[1].props.resourceGroup ?? ""), issuer: fc.issuer, subject: fc.subject, audiences },
+    outputs: { id, name: fc.name },
+  });
   return { id, name: fc.name, identity: fc.identity, issuer: fc.issuer, subject: fc.subject, audiences };
 }
 
@@ -117,5 +139,10 @@ export function recordAccessPolicy(root: string, vault: string, objectId: string
   const [id, entry] = found;
   const policies = (Array.isArray(entry.props.accessPolicies) ? entry.props.accessPolicies : []) as Array<{ objectId: string; secrets: string[] }>;
   const rest = policies.filter((p) => String(p.objectId).toLowerCase() !== objectId.toLowerCase());
-  ledger.put(id, { kind: entry.kind, name: entry.name, props: { ...entry.props, accessPolicies: [...rest, ...(secrets.length ? [{ objectId, secrets }] : [])] }, outputs: entry.outputs });
+  ledger.put(id, {
+    kind: entry.kind,
+    name: entry.name,
+    props: { ...entry.props, accessPolicies: [...rest, ...(secrets.length ? [{ objectId, secrets }] : [])] },
+    outputs: entry.outputs,
+  });
 }

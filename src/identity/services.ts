@@ -60,7 +60,14 @@ export class IdentityServices {
   readonly endpoints: Partial<Record<StorageService, string>> = {};
   keyVaultUrl?: string;
 
-  private constructor(readonly o: IdentityServicesOptions & { root: string }, readonly tokens: EntraTokenService, readonly caCertPath: string, readonly caBundlePath: string, private readonly cert: ServerCert, private readonly tokenListener: HttpsListener) {
+  private constructor(
+    readonly o: IdentityServicesOptions & { root: string },
+    readonly tokens: EntraTokenService,
+    readonly caCertPath: string,
+    readonly caBundlePath: string,
+    private readonly cert: ServerCert,
+    private readonly tokenListener: HttpsListener,
+  ) {
     this.listeners.push(tokenListener);
     this.records = new RecordCache(o.root);
   }
@@ -171,7 +178,12 @@ export class IdentityServices {
     const have = this.projected.get(key);
     if (have) return have.path;
     const issuer = await ClusterIssuer.open(this.o.root, cluster);
-    const p: ProjectedToken = { path: join(identityDir(this.o.root), "tokens", cluster.name, namespace, serviceAccount, "azure-identity-token"), issuer, namespace, serviceAccount };
+    const p: ProjectedToken = {
+      path: join(identityDir(this.o.root), "tokens", cluster.name, namespace, serviceAccount, "azure-identity-token"),
+      issuer,
+      namespace,
+      serviceAccount,
+    };
     this.projected.set(key, p);
     await this.refresh(p);
     return p.path;

@@ -48,7 +48,11 @@ export class StorageFront {
   /** Requests forwarded to Azurite (a figure for benchmarks). */
   forwarded = 0;
 
-  constructor(private readonly tokens: EntraTokenService, private readonly records: RecordCache, connectionString: string) {
+  constructor(
+    private readonly tokens: EntraTokenService,
+    private readonly records: RecordCache,
+    connectionString: string,
+  ) {
     this.backend = parseBackend(connectionString);
   }
 
@@ -56,13 +60,16 @@ export class StorageFront {
     const now = Date.now();
     if (this.sas && this.sas.until - now > 3600_000) return this.sas.query;
     const expiresOn = new Date(now + 6 * 3600_000);
-    const q = generateAccountSASQueryParameters({
-      services: AccountSASServices.parse("bqt").toString(),
-      resourceTypes: AccountSASResourceTypes.parse("sco").toString(),
-      permissions: AccountSASPermissions.parse("rwdlacup"),
-      startsOn: new Date(now - 5 * 60_000),
-      expiresOn,
-    }, new StorageSharedKeyCredential(this.backend.accountName, this.backend.accountKey)).toString();
+    const q = generateAccountSASQueryParameters(
+      {
+        services: AccountSASServices.parse("bqt").toString(),
+        resourceTypes: AccountSASResourceTypes.parse("sco").toString(),
+        permissions: AccountSASPermissions.parse("rwdlacup"),
+        startsOn: new Date(now - 5 * 60_000),
+        expiresOn,
+      },
+      new StorageSharedKeyCredential(this.backend.accountName, this.backend.accountKey),
+    ).toString();
     this.sas = { query: q, until: expiresOn.getTime() };
     return q;
   }
@@ -87,7 +94,14 @@ export class StorageFront {
     const auth = req.headers.authorization;
     if (!auth) {
       record(401, "NoAuthenticationInformation");
-      return this.fail(res, service, 401, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.", { "www-authenticate": bearerChallenge() });
+      return this.fail(
+        res,
+        service,
+        401,
+        "NoAuthenticationInformation",
+        "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+        { "www-authenticate": bearerChallenge() },
+      );
     }
     if (!/^Bearer /i.test(auth) || url.searchParams.has("sig")) {
       record(403, "KeyBasedAuthenticationNotPermitted");
@@ -96,13 +110,24 @@ export class StorageFront {
     let claims: { oid: string; appid: string };
     try {
       claims = await this.tokens.verifyAccessToken(auth.slice(7).trim(), [
-        "https://storage.azure.com", "https://storage.azure.com/",
-        `https://${acct}.${service}.core.windows.net`, `https://${acct}.${service}.core.windows.net/`,
+        "https://storage.azure.com",
+        "https://storage.azure.com/",
+        `https://${acct}.${service}.core.windows.net`,
+        `https://${acct}.${service}.core.windows.net/`,
       ]);
     } catch (e) {
       const expired = (e as { code?: string }).code === "ERR_JWT_EXPIRED";
       record(401, "InvalidAuthenticationInfo");
-      return this.fail(res, service, 401, "InvalidAuthenticationInfo", expired ? "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.\nLifetime validation failed. The token is expired." : "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.", { "www-authenticate": bearerChallenge(expired ? "invalid_token" : undefined) });
+      return this.fail(
+        res,
+        service,
+        401,
+        "InvalidAuthenticationInfo",
+        expired
+          ? "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.\nLifetime validation failed. The token is expired."
+          : "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+        { "www-authenticate": bearerChallenge(expired ? "invalid_token" : undefined) },
+      );
     }
 
     // A table batch names its tables only in its body: each change is checked.
@@ -126,7 +151,15 @@ export class StorageFront {
     for (const need of needs) {
       if (grantingRoles(roles, claims.oid, need).length === 0) {
         record(403, "AuthorizationPermissionMismatch", claims);
-        return this.fail(res, service, 403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.", {}, roleFor(need));
+        return this.fail(
+          res,
+          service,
+          403,
+          "AuthorizationPermissionMismatch",
+          "This request is not authorized to perform this operation using this permission.",
+          {},
+          roleFor(need),
+        );
       }
     }
     record(200, undefined, claims);

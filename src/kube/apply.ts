@@ -84,7 +84,10 @@ export async function applyToAks(opts: ApplyToAksOptions): Promise<void> {
     opts.out(`waiting for ${describeRef(ref)} to roll out…`);
     const r = await kubectl(["rollout", "status", `deployment.apps/${ref.name}`, "-n", ref.namespace ?? "default", `--timeout=${timeout}s`]);
     if (r.code !== 0) {
-      throw new UserError(`${describeRef(ref)} did not roll out within ${timeout}s: ${firstLine(r.stderr || r.stdout)}`, `inspect it with kubectl describe deployment ${ref.name} -n ${ref.namespace}`);
+      throw new UserError(
+        `${describeRef(ref)} did not roll out within ${timeout}s: ${firstLine(r.stderr || r.stdout)}`,
+        `inspect it with kubectl describe deployment ${ref.name} -n ${ref.namespace}`,
+      );
     }
   }
   for (const h of rendered.helm) opts.out(`next: ${h}`);
@@ -125,7 +128,8 @@ export async function checkCluster(kubectl: Kubectl, context?: string): Promise<
   try {
     r = await kubectl(["--request-timeout=10s", "get", "--raw", "/version"]);
   } catch (e) {
-    if (e instanceof KubectlNotFound) throw new UserError("kubectl is not installed (not found on PATH)", "install it (az aks install-cli) or use `akspilot manifests` and apply the YAML yourself");
+    if (e instanceof KubectlNotFound)
+      throw new UserError("kubectl is not installed (not found on PATH)", "install it (az aks install-cli) or use `akspilot manifests` and apply the YAML yourself");
     throw e;
   }
   if (r.code !== 0) {

@@ -23,7 +23,7 @@ export function containerSecurityContext(h: HardeningOverride): SecurityContext 
   return {
     allowPrivilegeEscalation: h.allowPrivilegeEscalation ?? false,
     readOnlyRootFilesystem: h.readOnlyRootFilesystem ?? true,
-    ...(h.dropAllCapabilities ?? true ? { capabilities: { drop: ["ALL"] } } : {}),
+    ...((h.dropAllCapabilities ?? true) ? { capabilities: { drop: ["ALL"] } } : {}),
   };
 }
 

@@ -31,6 +31,10 @@ export function systemKubectl(context?: string, bin = "kubectl"): Kubectl {
 
 /** The first meaningful line of kubectl's error output, for one-line messages. */
 export function firstLine(text: string): string {
-  const line = text.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  const line =
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? "";
   return line.length > 240 ? `${line.slice(0, 237)}...` : line;
 }

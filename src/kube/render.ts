@@ -43,7 +43,11 @@ export interface Rendered {
 
 /** Builds, validates and prints every object and values file of a blueprint. Nothing is written here. */
 export function renderBlueprint(bp: Blueprint, config: KubeConfig, opts: { cluster?: string } = {}): Rendered {
-  checkAppNames(bp.apps.map((a) => a.name), config.values, bp.name);
+  checkAppNames(
+    bp.apps.map((a) => a.name),
+    config.values,
+    bp.name,
+  );
   const s = new Settings(config);
   const clusters = bp.blueGreen ? bp.clusters.map((c) => c.name) : undefined;
   const active = config.values.bluegreen?.activeCluster ?? bp.blueGreen?.activeCluster;
@@ -58,9 +62,7 @@ export function renderBlueprint(bp: Blueprint, config: KubeConfig, opts: { clust
   }
 
   const files: RenderedFile[] = [];
-  const header = (cluster?: string) => [
-    `akspilot manifests ${bp.name}${cluster ? ` --cluster ${cluster}` : ""} (seed ${bp.seed}, ${s.cloud.name})`,
-  ];
+  const header = (cluster?: string) => [`akspilot manifests ${bp.name}${cluster ? ` --cluster ${cluster}` : ""} (seed ${bp.seed}, ${s.cloud.name})`];
   let objects: KubeObject[] = [];
   const helm: string[] = [];
   const selected = opts.cluster ?? active;
@@ -68,7 +70,15 @@ export function renderBlueprint(bp: Blueprint, config: KubeConfig, opts: { clust
     const built = inApplyOrder(buildObjects({ bp, s, ...(cluster ? { cluster } : {}) }));
     validateObjects(built);
     const name = cluster ? `${bp.name}-${cluster}.yaml` : `${bp.name}.yaml`;
-    files.push({ name, kind: "manifests", ...(cluster ? { cluster } : {}), text: toYamlStream(built.map((o) => o.toJSON()), header(cluster)) });
+    files.push({
+      name,
+      kind: "manifests",
+      ...(cluster ? { cluster } : {}),
+      text: toYamlStream(
+        built.map((o) => o.toJSON()),
+        header(cluster),
+      ),
+    });
     if (cluster === selected) objects = built;
   }
 

@@ -41,7 +41,11 @@ export class ScaledObjectResource implements KubeObject {
 
 /** One TriggerAuthentication per name the triggers refer to: KEDA's operator reads the queue as the workload identity. */
 export function triggerAuthenticationsFor(ctx: BuildContext, so: ScaledObjectManifest): TriggerAuthentication[] {
-  const names = [...new Set(so.spec.triggers.flatMap((t) => (t.authenticationRef && (t.authenticationRef.kind ?? "TriggerAuthentication") === "TriggerAuthentication" ? [t.authenticationRef.name] : [])))];
+  const names = [
+    ...new Set(
+      so.spec.triggers.flatMap((t) => (t.authenticationRef && (t.authenticationRef.kind ?? "TriggerAuthentication") === "TriggerAuthentication" ? [t.authenticationRef.name] : [])),
+    ),
+  ];
   return names.map(
     (name) =>
       new TriggerAuthentication({

@@ -24,7 +24,8 @@ function wholeNumber(v: unknown, field: string, max: number, example: string): n
 /** `{"messages": N}` (a queue blueprint) or `{"requests": N, "rate"?: R}` (a blueprint with a gateway). */
 export function parseLoad(body: Record<string, unknown>): LoadRequest {
   const has = (k: string) => body[k] !== undefined;
-  if (has("messages") === has("requests")) throw new UserError('send either "messages" (a queue blueprint) or "requests" (a blueprint with a gateway)', 'send {"messages": 500} or {"requests": 1000}');
+  if (has("messages") === has("requests"))
+    throw new UserError('send either "messages" (a queue blueprint) or "requests" (a blueprint with a gateway)', 'send {"messages": 500} or {"requests": 1000}');
   if (has("messages")) return { kind: "messages", count: wholeNumber(body.messages, "messages", LOAD_MAX, '{"messages": 500}') };
   const count = wholeNumber(body.requests, "requests", LOAD_MAX, '{"requests": 1000}');
   const rate = has("rate") ? wholeNumber(body.rate, "rate", REQUEST_RATE_MAX, '{"requests": 1000, "rate": 100}') : 100;
@@ -43,7 +44,10 @@ export class ControlActions {
   private burst?: Promise<void>;
   private drill?: Promise<void>;
 
-  constructor(private readonly rt: LocalRuntime, private readonly self: { url: () => string; token: string }) {}
+  constructor(
+    private readonly rt: LocalRuntime,
+    private readonly self: { url: () => string; token: string },
+  ) {}
 
   private event(type: "Normal" | "Warning", object: string, reason: string, message: string): void {
     this.rt.events.record(type, object, reason, message, undefined, this.rt.primary.name);
@@ -62,18 +66,30 @@ export class ControlActions {
     if (this.burst) throw new UserError("a request burst is already running", "wait for its LoadBurstDone event");
     const object = `gateway/${this.rt.services.find((s) => s.type === "LoadBalancer")?.name ?? "gateway"}`;
     this.event("Normal", object, "LoadBurst", `${count} request(s) at ${rate}/s to ${url} (from the control API)`);
-    this.burst = this.track((async () => {
-      const load = startLoad(url, rate, 2000);
-      const until = performance.now() + (count / rate) * 1000;
-      while (performance.now() < until && !this.stop.signal.aborted) await new Promise((r) => setTimeout(r, Math.min(100, until - performance.now())));
-      const samples = (await load.stop()).slice(0, count);
-      const failed = samples.filter((s) => !s.ok);
-      const kinds: Record<string, number> = {};
-      for (const s of failed) kinds[s.why ?? "error"] = (kinds[s.why ?? "error"] ?? 0) + 1;
-      const lat = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
-      this.event(failed.length ? "Warning" : "Normal", object, "LoadBurstDone",
-        `${samples.length} request(s), ${failed.length} failed${failed.length ? ` (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ")})` : ""}; p50 ${r1(percentile(lat, 50))} ms, p99 ${r1(percentile(lat, 99))} ms`);
-    })().finally(() => (this.burst = undefined)));
+    this.burst = this.track(
+      (async () => {
+        const load = startLoad(url, rate, 2000);
+        const until = performance.now() + (count / rate) * 1000;
+        while (performance.now() < until && !this.stop.signal.aborted) await new Promise((r) => setTimeout(r, Math.min(100, until - performance.now())));
+        const samples = (await load.stop()).slice(0, count);
+        const failed = samples.filter((s) => !s.ok);
+        const kinds: Record<string, number> = {};
+        for (const s of failed) kinds[s.why ?? "error"] = (kinds[s.why ?? "error"] ?? 0) + 1;
+        const lat = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
+        this.event(
+          failed.length ? "Warning" : "Normal",
+          object,
+          "LoadBurstDone",
+          `${samples.length} request(s), ${failed.length} failed${
+            failed.length
+              ? ` (${Object.entries(kinds)
+                  .map(([k, n]) => `${n} ${k}`)
+                  .join(", ")})`
+              : ""
+          }; p50 ${r1(percentile(lat, 50))} ms, p99 ${r1(percentile(lat, 99))} ms`,
+        );
+      })().finally(() => (this.burst = undefined)),
+    );
     return { gatewayUrl: url, requests: count, rate };
   }
 
@@ -83,25 +99,33 @@ export class ControlActions {
     if (!this.rt.gatewayUrl) throw new UserError(`blueprint ${this.rt.blueprint.name} has no gateway to drill against`, "run `akspilot up resilient-web`");
     const object = "drill/node-failure";
     this.event("Normal", object, "DrillStarted", `node-failure drill: ${o.rate} req/s at ${this.rt.gatewayUrl} (from the control API)`);
-    this.drill = this.track((async () => {
-      try {
-        const report: NodeFailureReport = await nodeFailureDrill({
-          runtime: { controlUrl: this.self.url(), token: this.self.token, pid: process.pid, blueprint: this.rt.blueprint.name },
-          rate: o.rate,
-          durationSeconds: o.durationSeconds,
-          requestTimeoutMs: 2000,
-          restoreTimeoutSeconds: 300,
-          signal: this.stop.signal,
-          progress: (line) => this.event("Normal", object, "DrillProgress", line.replace(/^drill node-failure: /, "")),
-        });
-        const kinds = Object.entries(report.failures).map(([k, n]) => `${n} ${k}`).join(", ");
-        this.event(report.failed > 0 ? "Warning" : "Normal", object, "DrillDone",
-          `stopped ${report.node} (${report.replicasOnNode} replicas), gateway ${report.mode}: ${report.requests} requests, ${report.failed} failed${kinds ? ` (${kinds})` : ""}; p99 ${report.p99Ms} ms (steady ${report.steadyP99Ms} ms); longest gap ${report.maxGapMs} ms; ${report.replicasRestoredSeconds === null ? "replicas not restored in time" : `replicas restored in ${report.replicasRestoredSeconds} s`}`);
-      } catch (e) {
-        this.event("Warning", object, "DrillFailed", e instanceof UserError ? e.line() : "the drill failed (AKSPILOT_DEBUG=1 on `up` prints why)");
-        if (!(e instanceof UserError) && process.env.AKSPILOT_DEBUG) process.stderr.write(`drill: ${(e as Error).stack}\n`);
-      }
-    })().finally(() => (this.drill = undefined)));
+    this.drill = this.track(
+      (async () => {
+        try {
+          const report: NodeFailureReport = await nodeFailureDrill({
+            runtime: { controlUrl: this.self.url(), token: this.self.token, pid: process.pid, blueprint: this.rt.blueprint.name },
+            rate: o.rate,
+            durationSeconds: o.durationSeconds,
+            requestTimeoutMs: 2000,
+            restoreTimeoutSeconds: 300,
+            signal: this.stop.signal,
+            progress: (line) => this.event("Normal", object, "DrillProgress", line.replace(/^drill node-failure: /, "")),
+          });
+          const kinds = Object.entries(report.failures)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(", ");
+          this.event(
+            report.failed > 0 ? "Warning" : "Normal",
+            object,
+            "DrillDone",
+            `stopped ${report.node} (${report.replicasOnNode} replicas), gateway ${report.mode}: ${report.requests} requests, ${report.failed} failed${kinds ? ` (${kinds})` : ""}; p99 ${report.p99Ms} ms (steady ${report.steadyP99Ms} ms); longest gap ${report.maxGapMs} ms; ${report.replicasRestoredSeconds === null ? "replicas not restored in time" : `replicas restored in ${report.replicasRestoredSeconds} s`}`,
+          );
+        } catch (e) {
+          this.event("Warning", object, "DrillFailed", e instanceof UserError ? e.line() : "the drill failed (AKSPILOT_DEBUG=1 on `up` prints why)");
+          if (!(e instanceof UserError) && process.env.AKSPILOT_DEBUG) process.stderr.write(`drill: ${(e as Error).stack}\n`);
+        }
+      })().finally(() => (this.drill = undefined)),
+    );
     return o;
   }
 

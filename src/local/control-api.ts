@@ -20,7 +20,7 @@ function sameToken(given: string, expected: string): boolean {
 
 /** Echoed input is cut short: an error message never carries a whole hostile string back. */
 function echo(v: unknown): string {
-  const s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
@@ -128,7 +128,12 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
       if (!deployment) throw new UserError("this runtime has no Deployment to scale", "check `akspilot status`");
       const cluster = rt.clusterOfDeployment(deployment, optionalString(body, "cluster"));
       if (typeof body.pause === "boolean") t.autoscaler?.setPaused(body.pause);
-      cluster.setReplicas(deployment, replicas, "akspilot scale", t.autoscaler && !t.autoscaler.isPaused ? "manual; the autoscaler may change it at its next tick (pause it with --pause)" : "manual");
+      cluster.setReplicas(
+        deployment,
+        replicas,
+        "akspilot scale",
+        t.autoscaler && !t.autoscaler.isPaused ? "manual; the autoscaler may change it at its next tick (pause it with --pause)" : "manual",
+      );
       return send(res, 200, { cluster: cluster.name, deployment, replicas, paused: t.autoscaler?.isPaused ?? false });
     }
     if (req.method === "POST" && path === "/v1/autoscaler") {
@@ -141,7 +146,8 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
     const node = /^\/v1\/nodes\/([^/]*)\/([a-z]+)$/.exec(path);
     if (req.method === "POST" && node) {
       const action = node[2]!;
-      if (!["stop", "start", "drain", "cordon", "uncordon"].includes(action)) throw new UserError(`unknown node action "${action.slice(0, 20)}"`, "use stop, start, drain, cordon or uncordon");
+      if (!["stop", "start", "drain", "cordon", "uncordon"].includes(action))
+        throw new UserError(`unknown node action "${action.slice(0, 20)}"`, "use stop, start, drain, cordon or uncordon");
       const name = segment(node[1]!, "node name");
       const cluster = rt.clusterOfNode(name);
       if (action === "stop") cluster.stopNode(name);
@@ -177,7 +183,8 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
       const body = await readJson(req);
       const num = (k: string, dflt: number, max: number) => {
         const v = body[k] ?? dflt;
-        if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max) throw new UserError(`"${k}" must be a number above 0 and at most ${max}, got ${echo(v)}`, `send {"${k}": ${dflt}} or leave it out`);
+        if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max)
+          throw new UserError(`"${k}" must be a number above 0 and at most ${max}, got ${echo(v)}`, `send {"${k}": ${dflt}} or leave it out`);
         return v;
       };
       return send(res, 202, actions.nodeFailure({ rate: num("rate", 20, 1000), durationSeconds: num("durationSeconds", 5, 3600) }));

@@ -16,7 +16,15 @@ export interface RunDir {
 
 function unusable(what: string, path: string, e: unknown, hint: string): UserError {
   const code = (e as NodeJS.ErrnoException).code ?? "";
-  const why = { EACCES: "permission denied", EPERM: "not permitted", EROFS: "read-only file system", ENOTDIR: "a part of the path is not a directory", ENOENT: "it cannot be created there", EEXIST: "a file is in the way" }[code] ?? (e as Error).message;
+  const why =
+    {
+      EACCES: "permission denied",
+      EPERM: "not permitted",
+      EROFS: "read-only file system",
+      ENOTDIR: "a part of the path is not a directory",
+      ENOENT: "it cannot be created there",
+      EEXIST: "a file is in the way",
+    }[code] ?? (e as Error).message;
   return new UserError(`${what} ${path} cannot be used: ${why}`, hint);
 }
 

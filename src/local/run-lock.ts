@@ -90,7 +90,11 @@ function tryCreate(path: string, content: LockContent): boolean {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw e;
   } finally {
-    try { unlinkSync(tmp); } catch { /* gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -107,12 +111,24 @@ function clearStale(path: string, staleText: string): void {
     throw e;
   }
   let moved = "";
-  try { moved = readFileSync(aside, "utf8"); } catch { /* gone */ }
+  try {
+    moved = readFileSync(aside, "utf8");
+  } catch {
+    /* gone */
+  }
   if (moved !== staleText) {
     // A live lock taken between our read and the rename: put it back.
-    try { linkSync(aside, path); } catch { /* another run holds the path now; either way not ours */ }
+    try {
+      linkSync(aside, path);
+    } catch {
+      /* another run holds the path now; either way not ours */
+    }
   }
-  try { unlinkSync(aside); } catch { /* already gone */ }
+  try {
+    unlinkSync(aside);
+  } catch {
+    /* already gone */
+  }
 }
 
 /**
@@ -152,7 +168,11 @@ function holding(path: string, content: LockContent): RunLock {
     const now = readLock(path);
     // Only this run's lock: a stale-cleared and re-taken lock belongs to someone else.
     if (now?.content?.pid === content.pid && now.content.runId === content.runId) {
-      try { unlinkSync(path); } catch { /* already gone */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
     }
   };
   process.on("exit", release);
@@ -177,7 +197,11 @@ export function runLogDir(cwd: string, runId: string): string {
   try {
     renameSync(tmp, join(logs, "latest"));
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
     throw e;
   }
   return dir;

@@ -132,7 +132,17 @@ export function checkSchedulable(bp: Blueprint, cluster: ClusterSpec, apps: AppS
       const t = instanceTypeFor(p.vmSize);
       return { name: `pool ${p.name}`, labels: {}, taints: p.taints ?? [], unschedulable: false, room: roomOf(t), capacity: roomOf(t), podLabels: [] };
     }),
-    ...pools.flatMap((pool) => pool.catalog.map((t) => ({ name: `NodePool ${pool.name} (${t.name})`, labels: {}, taints: pool.taints ?? [], unschedulable: false, room: roomOf(t), capacity: roomOf(t), podLabels: [] }))),
+    ...pools.flatMap((pool) =>
+      pool.catalog.map((t) => ({
+        name: `NodePool ${pool.name} (${t.name})`,
+        labels: {},
+        taints: pool.taints ?? [],
+        unschedulable: false,
+        room: roomOf(t),
+        capacity: roomOf(t),
+        podLabels: [],
+      })),
+    ),
   ];
   for (const app of apps) {
     const r = schedulePod({ requests: resources(app.resources.requests), tolerations: app.tolerations, labels: app.labels, selector: {}, topologySpread: [] }, candidates);
@@ -159,7 +169,10 @@ export class LocalRuntime {
   private readonly provisioners: Provisioner[] = [];
   private stopping?: Promise<void>;
 
-  private constructor(readonly o: LocalRuntimeOptions, readonly clock: Clock) {
+  private constructor(
+    readonly o: LocalRuntimeOptions,
+    readonly clock: Clock,
+  ) {
     this.events = new EventRecorder(5000, () => clock.now());
     this.clusterClock = new ClusterClock(o.timeScale);
   }
@@ -194,16 +207,26 @@ export class LocalRuntime {
     const plans = bp.apps.map((app) => ({ app, how: o.apps?.(app) ?? {} }));
     const runnable = plans.filter((p): p is { app: AppSpec; how: AppOverrides } => p.how !== "driver");
     if (runnable.length === 0) {
-      throw new UserError(`blueprint ${bp.name} has nothing the local runtime can run (its workloads come from ${bp.airflow ? "the Airflow Helm chart" : "outside akspilot"})`, `use \`akspilot manifests ${bp.name}\` and \`akspilot plan ${bp.name}\``);
+      throw new UserError(
+        `blueprint ${bp.name} has nothing the local runtime can run (its workloads come from ${bp.airflow ? "the Airflow Helm chart" : "outside akspilot"})`,
+        `use \`akspilot manifests ${bp.name}\` and \`akspilot plan ${bp.name}\``,
+      );
     }
     for (const { app } of runnable) {
-      if (app.kind === "Job") throw new UserError(`app ${app.name} of ${bp.name} is a Job, which the local runtime runs only through its blueprint's driver`, "run it as a Deployment");
+      if (app.kind === "Job")
+        throw new UserError(`app ${app.name} of ${bp.name} is a Job, which the local runtime runs only through its blueprint's driver`, "run it as a Deployment");
     }
     // Everything that can be checked is checked before the first process starts.
     const templates = runnable.map(({ app, how }) => ({ app, how, template: podTemplate(bp, app, how, o.timeScale) }));
-    const poolsOf = (spec: ClusterSpec, first: boolean) =>
-      (spec.nodePools ?? []).map((np, i) => (first && i === 0 && o.nodePool ? o.nodePool : poolSettings(np, DEFAULT_CATALOG)));
-    bp.clusters.forEach((spec, i) => checkSchedulable(bp, spec, runnable.map((r) => r.app), poolsOf(spec, i === 0)));
+    const poolsOf = (spec: ClusterSpec, first: boolean) => (spec.nodePools ?? []).map((np, i) => (first && i === 0 && o.nodePool ? o.nodePool : poolSettings(np, DEFAULT_CATALOG)));
+    for (const [i, spec] of bp.clusters.entries()) {
+      checkSchedulable(
+        bp,
+        spec,
+        runnable.map((r) => r.app),
+        poolsOf(spec, i === 0),
+      );
+    }
     if (o.gateway === "akspilot") for (const { app } of runnable) if (app.service?.type === "LoadBalancer") checkGatewaySettings(app, o.timeScale);
 
     const clock = o.clock ?? realClock;
@@ -230,26 +253,30 @@ export class LocalRuntime {
   private async startCluster(spec: ClusterSpec, ci: number, extraEnv: Record<string, string> = {}): Promise<Cluster> {
     const o = this.o;
     const bp = o.blueprint;
-    const rt = this;
     const cluster = new Cluster({
       name: spec.name,
       kubernetesVersion: spec.kubernetesVersion,
       clock: this.clock,
       runner: this.runner,
-      allocatePort: () => rt.allocatePort(),
+      allocatePort: () => this.allocatePort(),
       timeScale: o.timeScale,
-      events: rt.events,
+      events: this.events,
       qualifyNodeNames: bp.clusters.length > 1 || bp.blueGreen !== undefined,
       imagePullMs: ((o.timings?.imagePullSeconds ?? 0) * 1000) / o.timeScale,
       nodeLifecycle: o.nodeMonitorGraceSeconds !== undefined ? { gracePeriodMs: (o.nodeMonitorGraceSeconds * 1000) / o.timeScale } : {},
     });
-    rt.clusters.set(spec.name, cluster);
+    this.clusters.set(spec.name, cluster);
     const versionLabel: Record<string, string> = spec.kubernetesVersion ? { [KUBERNETES_VERSION_LABEL]: spec.kubernetesVersion } : {};
     for (const pool of spec.agentPools) {
       for (let k = 0; k < pool.count; k++) {
-        cluster.addNode(instanceTypeFor(pool.vmSize), { kind: "agentPool", pool: pool.name, mode: pool.mode }, 0,
+        cluster.addNode(
+          instanceTypeFor(pool.vmSize),
+          { kind: "agentPool", pool: pool.name, mode: pool.mode },
+          0,
           `${pool.mode.toLowerCase()} agent pool ${pool.name} (${pool.count} × ${pool.vmSize})`,
-          pool.taints ?? [], { ...pool.labels, ...versionLabel, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) });
+          pool.taints ?? [],
+          { ...pool.labels, ...versionLabel, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) },
+        );
       }
     }
     // Services first: a port that cannot be bound fails the start before any pod process exists.
@@ -258,11 +285,11 @@ export class LocalRuntime {
       const first = Object.entries(app.labels)[0];
       const svc: ServiceSpec = { name: app.name, type: app.service.type, selector: first ? { [first[0]]: first[1] } : {}, port: app.service.port };
       const endpoints = new Endpoints(cluster, svc);
-      const lb = svc.type === "LoadBalancer" && !rt.services.some((s) => s.type === "LoadBalancer");
+      const lb = svc.type === "LoadBalancer" && !this.services.some((s) => s.type === "LoadBalancer");
       const http = lb && o.gateway === "akspilot";
       const proxy = await startServiceProxy(endpoints, { host: o.host, port: lb && !http ? o.gatewayPort : undefined });
       const running: RunningService = { cluster: spec.name, name: svc.name, type: svc.type, port: svc.port, endpoints, proxy };
-      rt.services.push(running);
+      this.services.push(running);
       cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
       if (http) {
         running.gateway = await startAppGateway(app, endpoints, cluster, { timeScale: o.timeScale, host: o.host, port: o.gatewayPort });
@@ -270,22 +297,25 @@ export class LocalRuntime {
       }
     }
     // With several clusters, each pod learns which one it runs on (the hello app names it in its answer).
-    const clusterEnv: Record<string, string> = bp.clusters.length > 1 || bp.blueGreen ? { CLUSTER_NAME: spec.name, ...(spec.kubernetesVersion ? { KUBERNETES_VERSION: spec.kubernetesVersion } : {}) } : {};
+    const clusterEnv: Record<string, string> =
+      bp.clusters.length > 1 || bp.blueGreen ? { CLUSTER_NAME: spec.name, ...(spec.kubernetesVersion ? { KUBERNETES_VERSION: spec.kubernetesVersion } : {}) } : {};
     for (const { app, how, template } of this.templates) {
       cluster.addDeployment(app.name, { ...template, env: { ...template.env, ...clusterEnv, ...extraEnv } }, how.replicas ?? app.replicas, app.disruptionBudget);
     }
     const mine: Provisioner[] = [];
     for (const pool of this.poolsOf(spec, ci === 0)) {
-      mine.push(new Provisioner({
-        cluster,
-        pool,
-        clock: rt.clusterClock,
-        nodeStartupSeconds: o.nodeStartupSeconds,
-        vmDeleteSeconds: o.timings?.vmDeleteSeconds,
-        buffer: ci === 0 && rt.provisioners.length === 0 && mine.length === 0 ? o.buffer?.(rt) : undefined,
-      }));
+      mine.push(
+        new Provisioner({
+          cluster,
+          pool,
+          clock: this.clusterClock,
+          nodeStartupSeconds: o.nodeStartupSeconds,
+          vmDeleteSeconds: o.timings?.vmDeleteSeconds,
+          buffer: ci === 0 && this.provisioners.length === 0 && mine.length === 0 ? o.buffer?.(this) : undefined,
+        }),
+      );
     }
-    rt.provisioners.push(...mine);
+    this.provisioners.push(...mine);
     this.provisionersOf.set(spec.name, mine);
     return cluster;
   }

@@ -107,7 +107,14 @@ export interface StatusV1 {
     /** Why it was launched, in the provisioner's words. */
     launchReason?: string | null;
   }[];
-  services: { cluster: string; name: string; type: string; port: number; url: string; endpoints: { pod: string; node: string; port: number; ready: boolean; terminating: boolean }[] }[];
+  services: {
+    cluster: string;
+    name: string;
+    type: string;
+    port: number;
+    url: string;
+    endpoints: { pod: string; node: string; port: number; ready: boolean; terminating: boolean }[];
+  }[];
   podSeconds: number;
   nodeSeconds: number;
   /** Blueprint-specific additions (e.g. queue consistency). */
@@ -143,22 +150,24 @@ function clusterStatus(c: Cluster, now: number) {
     };
   });
   // Finished pods are history (events keep it); status shows what is there now.
-  const pods = [...c.pods.values()].filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed").map((p) => ({
-    cluster: c.name,
-    name: p.name,
-    deployment: p.template.app,
-    phase: p.phase,
-    ready: p.ready,
-    node: p.nodeName ?? null,
-    port: p.port ?? null,
-    pid: p.pid ?? null,
-    restarts: p.restarts,
-    waiting: p.phase === "Pending" ? (p.unschedulable ?? "Pending") : (p.waiting ?? null),
-    lastFailure: p.lastFailure ?? null,
-    inFlight: Number(p.stats.inFlight ?? 0),
-    processed: Number(p.stats.processed ?? 0),
-    ageSeconds: Math.round((now - p.createdAt) / 1000),
-  }));
+  const pods = [...c.pods.values()]
+    .filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed")
+    .map((p) => ({
+      cluster: c.name,
+      name: p.name,
+      deployment: p.template.app,
+      phase: p.phase,
+      ready: p.ready,
+      node: p.nodeName ?? null,
+      port: p.port ?? null,
+      pid: p.pid ?? null,
+      restarts: p.restarts,
+      waiting: p.phase === "Pending" ? (p.unschedulable ?? "Pending") : (p.waiting ?? null),
+      lastFailure: p.lastFailure ?? null,
+      inFlight: Number(p.stats.inFlight ?? 0),
+      processed: Number(p.stats.processed ?? 0),
+      ageSeconds: Math.round((now - p.createdAt) / 1000),
+    }));
   const nodes = c.liveNodes().map((n) => {
     const room = c.room(n);
     const version = n.labels[KUBERNETES_VERSION_LABEL];
@@ -227,10 +236,20 @@ async function baseSnapshot(s: StatusSource): Promise<StatusV1> {
     paused: s.autoscaler?.isPaused ?? false,
     gatewayUrl: rt.gatewayUrl ?? null,
     gateway: gatewayStatus(rt),
-    clusters: [...rt.clusters.values()].map((c) => ({ name: c.name, kubernetesVersion: c.kubernetesVersion ?? null, nodeMonitorGraceMs: Math.round(c.lifecycle.settings.gracePeriodMs) })),
+    clusters: [...rt.clusters.values()].map((c) => ({
+      name: c.name,
+      kubernetesVersion: c.kubernetesVersion ?? null,
+      nodeMonitorGraceMs: Math.round(c.lifecycle.settings.gracePeriodMs),
+    })),
     queueDepth: typeof depth === "number" ? depth : null,
     // Notes older than the current decision are dropped by the autoscaler itself.
-    autoscaler: s.autoscaler ? { notes: Object.fromEntries(s.autoscaler.lastNotes), ...s.autoscaler.measured(), ...(s.autoscaler.nextTicks ? { nextTicks: Object.fromEntries(s.autoscaler.nextTicks) } : {}) } : null,
+    autoscaler: s.autoscaler
+      ? {
+          notes: Object.fromEntries(s.autoscaler.lastNotes),
+          ...s.autoscaler.measured(),
+          ...(s.autoscaler.nextTicks ? { nextTicks: Object.fromEntries(s.autoscaler.nextTicks) } : {}),
+        }
+      : null,
     deployments: per.flatMap((x) => x.deployments),
     pods: per.flatMap((x) => x.pods),
     nodes: per.flatMap((x) => x.nodes),

@@ -50,29 +50,35 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
     const runtime = rt;
     await o.driver.started?.(runtime);
     if (o.control) {
-      control = await startControlApi({
-        runtime,
-        get autoscaler() {
-          return o.driver.autoscaler;
+      control = await startControlApi(
+        {
+          runtime,
+          get autoscaler() {
+            return o.driver.autoscaler;
+          },
+          policy: o.driver.policy,
+          extra: o.driver.status ? () => o.driver.status!() : undefined,
+          load: o.driver.load ? (n) => o.driver.load!(n) : undefined,
+          decorate: o.driver.decorateStatus ? (s) => o.driver.decorateStatus!(s) : undefined,
+          route: o.driver.route,
         },
-        policy: o.driver.policy,
-        extra: o.driver.status ? () => o.driver.status!() : undefined,
-        load: o.driver.load ? (n) => o.driver.load!(n) : undefined,
-        decorate: o.driver.decorateStatus ? (s) => o.driver.decorateStatus!(s) : undefined,
-        route: o.driver.route,
-      }, o.runtime.host);
+        o.runtime.host,
+      );
       // The dashboard is a client of the control API, over HTTP like any other.
       if (o.dashboard) dashboard = await startDashboard({ controlUrl: control.url, token: control.token, host: o.dashboard.host });
-      writeRuntimeFile({
-        controlUrl: control.url,
-        token: control.token,
-        pid: process.pid,
-        blueprint: runtime.blueprint.name,
-        ...(runtime.gatewayUrl ? { gatewayUrl: runtime.gatewayUrl, gatewayMode: runtime.gatewayMode } : {}),
-        ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
-        logDir: run.logDir,
-        ...o.driver.runtimeFile?.(),
-      }, o.cwd);
+      writeRuntimeFile(
+        {
+          controlUrl: control.url,
+          token: control.token,
+          pid: process.pid,
+          blueprint: runtime.blueprint.name,
+          ...(runtime.gatewayUrl ? { gatewayUrl: runtime.gatewayUrl, gatewayMode: runtime.gatewayMode } : {}),
+          ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
+          logDir: run.logDir,
+          ...o.driver.runtimeFile?.(),
+        },
+        o.cwd,
+      );
       if (dashboard) o.dashboard?.announce(dashboard.loginUrl);
     }
     await o.onStarted?.(runtime, control);

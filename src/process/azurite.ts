@@ -33,14 +33,16 @@ function azuriteScript(): string {
 }
 
 export function connectionStringFor(endpoints: AzuriteHandle["endpoints"]): string {
-  return [
-    "DefaultEndpointsProtocol=http",
-    `AccountName=${DEV_ACCOUNT}`,
-    `AccountKey=${DEV_KEY}`,
-    `BlobEndpoint=${endpoints.blob}`,
-    `QueueEndpoint=${endpoints.queue}`,
-    `TableEndpoint=${endpoints.table}`,
-  ].join(";") + ";";
+  return (
+    [
+      "DefaultEndpointsProtocol=http",
+      `AccountName=${DEV_ACCOUNT}`,
+      `AccountKey=${DEV_KEY}`,
+      `BlobEndpoint=${endpoints.blob}`,
+      `QueueEndpoint=${endpoints.queue}`,
+      `TableEndpoint=${endpoints.table}`,
+    ].join(";") + ";"
+  );
 }
 
 const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at (http:\/\/[\d.]+:\d+)/g;
@@ -51,9 +53,22 @@ const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening 
  */
 export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHandle> {
   const args = [
-    "--silent", "--loose", "--skipApiVersionCheck", "--disableTelemetry",
-    "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-    "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
+    "--silent",
+    "--loose",
+    "--skipApiVersionCheck",
+    "--disableTelemetry",
+    "--blobHost",
+    "127.0.0.1",
+    "--queueHost",
+    "127.0.0.1",
+    "--tableHost",
+    "127.0.0.1",
+    "--blobPort",
+    "0",
+    "--queuePort",
+    "0",
+    "--tablePort",
+    "0",
   ];
   if (opts.dataDir) {
     try {
@@ -104,7 +119,10 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<Recor
       else resolve(found as Record<"Blob" | "Queue" | "Table", string>);
     };
     const timer = setTimeout(
-      () => done(new UserError(`embedded storage (Azurite) did not start within ${timeoutMs} ms`, "check the machine's load or set AZURE_STORAGE_CONNECTION_STRING to use other storage")),
+      () =>
+        done(
+          new UserError(`embedded storage (Azurite) did not start within ${timeoutMs} ms`, "check the machine's load or set AZURE_STORAGE_CONNECTION_STRING to use other storage"),
+        ),
       timeoutMs,
     );
     const onExit = (code: number | null) => {
@@ -112,7 +130,9 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<Recor
       done(new UserError(`embedded storage (Azurite) exited during start (code ${code})${why ? `: ${why}` : ""}`, "check --data DIR and free disk space"));
     };
     child.once("exit", onExit);
-    child.stderr?.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stderr?.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
       for (const m of out.matchAll(LISTENING)) found[m[1] as "Blob"] = m[2]!;

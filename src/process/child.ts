@@ -13,7 +13,11 @@ function installExitHook(): void {
   process.on("exit", () => {
     for (const c of live) {
       if (c.exitCode === null && c.signalCode === null) {
-        try { c.kill("SIGKILL"); } catch { /* already gone */ }
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          /* already gone */
+        }
       }
     }
   });
@@ -46,8 +50,18 @@ export function spawnNodeChild(script: string, args: string[], options: SpawnOpt
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  try { child.kill(signal); } catch { /* already gone */ }
-  const timer = setTimeout(() => { try { child.kill("SIGKILL"); } catch { /* gone */ } }, graceMs);
+  try {
+    child.kill(signal);
+  } catch {
+    /* already gone */
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }, graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -73,7 +87,10 @@ export function freezeChild(child: ChildProcess, frozen: boolean): void {
   if (guard?.connected) {
     const pid = child.pid;
     guard.send(frozen ? { frozen: pid } : { thawed: pid });
-    if (frozen) child.once("exit", () => { if (guard?.connected) guard.send({ thawed: pid }); });
+    if (frozen)
+      child.once("exit", () => {
+        if (guard?.connected) guard.send({ thawed: pid });
+      });
   }
   try {
     child.kill(frozen ? "SIGSTOP" : "SIGCONT");

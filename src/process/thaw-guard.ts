@@ -12,16 +12,19 @@ function release(): void {
     }
   }
   // Certain, in case a woken process ignores its parent's death.
-  setTimeout(() => {
-    for (const pid of frozen) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        /* gone */
+  setTimeout(
+    () => {
+      for (const pid of frozen) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
       }
-    }
-    process.exit(0);
-  }, Number(process.env.AKSPILOT_ORPHAN_GRACE_MS ?? 5000) + 1000);
+      process.exit(0);
+    },
+    Number(process.env.AKSPILOT_ORPHAN_GRACE_MS ?? 5000) + 1000,
+  );
 }
 
 process.on("message", (m: { frozen?: number; thawed?: number }) => {

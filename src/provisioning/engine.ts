@@ -70,7 +70,13 @@ export function orderNodes(nodes: ResourceNode[]): ResourceNode[] {
   const out: ResourceNode[] = [];
   while (out.length < nodes.length) {
     const next = nodes.find((n) => !done.has(n.id) && deps.get(n.id)!.every((d) => done.has(d)));
-    if (!next) throw new Error(`graph: dependency cycle among ${nodes.filter((n) => !done.has(n.id)).map((n) => n.id).join(", ")}`);
+    if (!next)
+      throw new Error(
+        `graph: dependency cycle among ${nodes
+          .filter((n) => !done.has(n.id))
+          .map((n) => n.id)
+          .join(", ")}`,
+      );
     done.add(next.id);
     out.push(next);
   }
@@ -96,7 +102,10 @@ function openRun(given: ProvisionOptions): ProvisionRun {
   if (state) {
     const clash = (what: string, asked: string | undefined, has: string) => {
       if (asked !== undefined && asked.toLowerCase() !== has.toLowerCase()) {
-        throw new UserError(`--${what} ${asked} differs from the deployed ${what} ${has} in ${relative(root, path)}`, `omit --${what}, or run \`akspilot destroy ${opts.blueprint}\` first`);
+        throw new UserError(
+          `--${what} ${asked} differs from the deployed ${what} ${has} in ${relative(root, path)}`,
+          `omit --${what}, or run \`akspilot destroy ${opts.blueprint}\` first`,
+        );
       }
     };
     clash("cloud", opts.cloud, state.cloud);
@@ -184,7 +193,9 @@ export async function plan(given: ProvisionOptions): Promise<RunReport> {
         const changes = diffManaged(await provider.desired(resolved, ctx), observed.props);
         const adopt = !previous;
         step = {
-          id: node.id, kind: node.kind, name: node.name,
+          id: node.id,
+          kind: node.kind,
+          name: node.name,
           action: changes.length > 0 ? "update" : adopt ? "adopt" : "noop",
           changes,
           note: adopt ? "exists already; akspilot will use it and never delete it" : undefined,
@@ -205,9 +216,11 @@ export async function plan(given: ProvisionOptions): Promise<RunReport> {
   });
   const count = (a: StepAction) => steps.filter((x) => x.action === a).length;
   const noChanges = steps.every((x) => x.action === "noop" || x.action === "adopt" || x.action === "keep");
-  log.info(noChanges
-    ? `Plan: no changes. ${steps.length} resources match the blueprint.`
-    : `Plan: ${count("create")} to create, ${count("update")} to change, ${count("delete")} to delete, ${count("noop") + count("adopt")} unchanged.`);
+  log.info(
+    noChanges
+      ? `Plan: no changes. ${steps.length} resources match the blueprint.`
+      : `Plan: ${count("create")} to create, ${count("update")} to change, ${count("delete")} to delete, ${count("noop") + count("adopt")} unchanged.`,
+  );
   return { blueprint: opts.blueprint, target: opts.target, suffix: s.graph.suffix, steps, statePath: s.statePath, logFile: log.file, noChanges, resumed: false };
 }
 
@@ -241,7 +254,9 @@ export async function deploy(given: ProvisionOptions): Promise<RunReport> {
     log.info(`Starting deployment of ${opts.blueprint} to ${opts.target} (${s.graph.cloud}, ${s.graph.location}, suffix ${s.graph.suffix})`);
     if (resumed) {
       const lr = s.state!.lastRun!;
-      log.info(`Resuming: the ${lr.command} started ${lr.startedAt} (pid ${lr.pid}) stopped${lr.lastStep ? ` at step ${lr.lastStep}` : ""}; finished steps are checked, not redone.`);
+      log.info(
+        `Resuming: the ${lr.command} started ${lr.startedAt} (pid ${lr.pid}) stopped${lr.lastStep ? ` at step ${lr.lastStep}` : ""}; finished steps are checked, not redone.`,
+      );
     } else if (s.state?.lastRun?.outcome === "failed") {
       log.info(`Retrying after the failure at step ${s.state.lastRun.lastStep ?? "?"}.`);
     }
@@ -264,8 +279,14 @@ export async function deploy(given: ProvisionOptions): Promise<RunReport> {
           const changes = observed ? diffManaged(await provider.desired(resolved, ctx), observed.props) : [];
           const record = (status: ResourceRecord["status"], outputs: Outputs, createdByUs: boolean) => {
             state.resources[node.id] = {
-              kind: node.kind, name: node.name, createdByUs, status,
-              props: stripSecrets(resolved), outputs, dependsOn: dependenciesOf(node), updatedAt: new Date().toISOString(),
+              kind: node.kind,
+              name: node.name,
+              createdByUs,
+              status,
+              props: stripSecrets(resolved),
+              outputs,
+              dependsOn: dependenciesOf(node),
+              updatedAt: new Date().toISOString(),
             };
             saveState(s.statePath, state);
           };
@@ -287,7 +308,9 @@ export async function deploy(given: ProvisionOptions): Promise<RunReport> {
           await holdIfAsked(node.id, log);
           record("ready", outputs, createdByUs);
           steps.push({ id: node.id, kind: node.kind, name: node.name, action, changes });
-          log.ok(`${prefix} ${describe(node)}: ${action === "create" ? "created" : action === "update" ? "updated" : "confirmed"} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+          log.ok(
+            `${prefix} ${describe(node)}: ${action === "create" ? "created" : action === "update" ? "updated" : "confirmed"} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+          );
         } catch (e) {
           state.lastRun.outcome = "failed";
           state.lastRun.finishedAt = new Date().toISOString();
@@ -390,7 +413,10 @@ export async function destroy(given: ProvisionOptions): Promise<RunReport> {
           state.lastRun.finishedAt = new Date().toISOString();
           saveState(s.statePath, state);
           const why = log.redact(isUserError(e) ? e.line() : errorMessage(e));
-          const err = new UserError(`deleting ${describe(rec)} failed: ${why}`, `re-run \`akspilot destroy ${opts.blueprint} --target ${opts.target}\`; what was deleted is already out of the state`);
+          const err = new UserError(
+            `deleting ${describe(rec)} failed: ${why}`,
+            `re-run \`akspilot destroy ${opts.blueprint} --target ${opts.target}\`; what was deleted is already out of the state`,
+          );
           log.error(err.line());
           throw err;
         }
@@ -398,7 +424,16 @@ export async function destroy(given: ProvisionOptions): Promise<RunReport> {
     });
     removeState(s.statePath);
     log.ok(`Destroy complete: ${steps.filter((x) => x.action === "delete").length} deleted, ${steps.filter((x) => x.action === "keep").length} kept.`);
-    return { blueprint: opts.blueprint, target: opts.target, suffix: state.suffix, steps, statePath: s.statePath, logFile: log.file, noChanges: steps.length === 0, resumed: false };
+    return {
+      blueprint: opts.blueprint,
+      target: opts.target,
+      suffix: state.suffix,
+      steps,
+      statePath: s.statePath,
+      logFile: log.file,
+      noChanges: steps.length === 0,
+      resumed: false,
+    };
   } finally {
     release();
   }

@@ -47,8 +47,16 @@ export class ProvisionLog {
     this.out(text);
   }
 
-  info(m: string): void { this.line(m, "info"); }
-  ok(m: string): void { this.line(m, "ok"); }
-  warn(m: string): void { this.line(m, "warn"); }
-  error(m: string): void { this.line(m, "error"); }
+  info(m: string): void {
+    this.line(m, "info");
+  }
+  ok(m: string): void {
+    this.line(m, "ok");
+  }
+  warn(m: string): void {
+    this.line(m, "warn");
+  }
+  error(m: string): void {
+    this.line(m, "error");
+  }
 }

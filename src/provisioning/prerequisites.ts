@@ -44,7 +44,9 @@ export function cliDefaultSubscription(cloud: CloudName, home = homedir()): { id
   if (!existsSync(file)) return undefined;
   try {
     // az writes this file with a byte-order mark.
-    const profile = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as { subscriptions?: Array<{ id: string; name: string; isDefault?: boolean; environmentName?: string; user?: { name?: string } }> };
+    const profile = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, "")) as {
+      subscriptions?: Array<{ id: string; name: string; isDefault?: boolean; environmentName?: string; user?: { name?: string } }>;
+    };
     const want = cloudOf(cloud).cliName.toLowerCase();
     const s = profile.subscriptions?.find((x) => x.isDefault && (x.environmentName ?? "AzureCloud").toLowerCase() === want);
     return s && { id: s.id, name: s.name, user: s.user?.name };
@@ -102,7 +104,10 @@ export async function checkSubscription(arm: ArmClients, graph: ResourceGraph, l
     } catch (e) {
       const status = statusOf(e);
       if (status === 404 || status === 403 || status === 401) {
-        throw new UserError(`subscription ${arm.conn.subscriptionId} is not accessible (HTTP ${status})`, "check the id with `az account list -o table`, then pass --subscription <id> or `az account set`");
+        throw new UserError(
+          `subscription ${arm.conn.subscriptionId} is not accessible (HTTP ${status})`,
+          "check the id with `az account list -o table`, then pass --subscription <id> or `az account set`",
+        );
       }
       throw e;
     }
@@ -117,13 +122,18 @@ export async function checkSubscription(arm: ArmClients, graph: ResourceGraph, l
       if (!isNotFound(e)) throw e;
     }
     if (state.toLowerCase() !== "registered") {
-      problems.push(`preview feature ${f.namespace}/${f.name} (${f.why}) is ${state} — fix: az feature register --namespace ${f.namespace} --name ${f.name}; then, once \`az feature show --namespace ${f.namespace} --name ${f.name} --query properties.state\` says Registered: az provider register --namespace ${f.namespace}`);
+      problems.push(
+        `preview feature ${f.namespace}/${f.name} (${f.why}) is ${state} — fix: az feature register --namespace ${f.namespace} --name ${f.name}; then, once \`az feature show --namespace ${f.namespace} --name ${f.name} --query properties.state\` says Registered: az provider register --namespace ${f.namespace}`,
+      );
     } else {
       log.info(`Preview feature ${f.name} is registered.`);
     }
   }
   if (problems.length > 0) {
     for (const p of problems) log.error(p);
-    throw new UserError(`${problems.length} Azure prerequisite(s) missing: ${problems.map((p) => p.split(" — ")[0]).join("; ")}`, "run the fix commands printed above, then re-run; nothing was created");
+    throw new UserError(
+      `${problems.length} Azure prerequisite(s) missing: ${problems.map((p) => p.split(" — ")[0]).join("; ")}`,
+      "run the fix commands printed above, then re-run; nothing was created",
+    );
   }
 }

@@ -74,10 +74,7 @@ export function loadState(path: string, expect: { blueprint: string; target: Tar
   if (problem) throw new UserError(`state file ${shown} was not written by akspilot or is damaged: ${problem}`, untouched);
   const state = parsed as ProvisioningState;
   if (state.blueprint !== expect.blueprint || state.target !== expect.target) {
-    throw new UserError(
-      `state file ${shown} belongs to blueprint "${state.blueprint}" on target ${state.target}, not "${expect.blueprint}" on ${expect.target}`,
-      untouched,
-    );
+    throw new UserError(`state file ${shown} belongs to blueprint "${state.blueprint}" on target ${state.target}, not "${expect.blueprint}" on ${expect.target}`, untouched);
   }
   return state;
 }
@@ -127,7 +124,11 @@ export function acquireLock(statePathValue: string): () => void {
       writeFileSync(fd, String(process.pid));
       closeSync(fd);
       return () => {
-        try { unlinkSync(lock); } catch { /* already gone */ }
+        try {
+          unlinkSync(lock);
+        } catch {
+          /* already gone */
+        }
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
@@ -135,7 +136,11 @@ export function acquireLock(statePathValue: string): () => void {
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
         throw new UserError(`another akspilot run (pid ${holder}) is working on this blueprint`, `wait for it to finish, or stop it; the lock is ${lock}`);
       }
-      try { unlinkSync(lock); } catch { /* raced with another taker */ }
+      try {
+        unlinkSync(lock);
+      } catch {
+        /* raced with another taker */
+      }
     }
   }
   throw new UserError(`could not lock ${lock}`, "another run may have started at the same moment; re-run");

@@ -48,7 +48,10 @@ export class EventRecorder {
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
 
   /** `capacity`: events kept (the oldest are dropped); the simulator keeps all of them with Infinity. */
-  constructor(private readonly capacity = 5000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly capacity = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** `time` defaults to the recorder's clock; the simulator passes its simulated time. */
   record(type: ClusterEvent["type"], object: string, reason: string, message: string, time = this.now(), cluster?: string): ClusterEvent {

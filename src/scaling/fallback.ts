@@ -47,7 +47,11 @@ export function metricWithFallback(rule: ScalingRule, failures: number, read: Sc
   if (rule.metricType === "Value") {
     if (ready === 0) return { failures: n, error: `${read.error}; fallback needs a ready pod for a Value metric (0 ready)` };
     const metric = (rule.queueLength * replicas) / ready;
-    return { failures: n, metric, fallback: `fallback (${n} failures > failureThreshold ${f.failureThreshold}): target ${rule.queueLength} × ${replicas} replicas / ${ready} ready = ${round(metric)}` };
+    return {
+      failures: n,
+      metric,
+      fallback: `fallback (${n} failures > failureThreshold ${f.failureThreshold}): target ${rule.queueLength} × ${replicas} replicas / ${ready} ready = ${round(metric)}`,
+    };
   }
   const metric = rule.queueLength * replicas;
   return { failures: n, metric, fallback: `fallback (${n} failures > failureThreshold ${f.failureThreshold}): target ${rule.queueLength} × ${replicas} replicas = ${metric}` };

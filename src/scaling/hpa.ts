@@ -30,7 +30,14 @@ export function hpaMinReplicas(rule: ScalingRule): number {
  * Replicas the metric asks for (replica_calculator.go). AverageValue: ratio = metric / (target × current);
  * inside the tolerance keep current, else ceil(metric / target). Value: ceil(metric/target × ready).
  */
-export function metricReplicas(metricType: ScalingRule["metricType"], metric: number, target: number, current: number, ready: number, tolerance = HPA_TOLERANCE): { replicas: number; ratio: number; withinTolerance: boolean } {
+export function metricReplicas(
+  metricType: ScalingRule["metricType"],
+  metric: number,
+  target: number,
+  current: number,
+  ready: number,
+  tolerance = HPA_TOLERANCE,
+): { replicas: number; ratio: number; withinTolerance: boolean } {
   if (metricType === "AverageValue") {
     const ratio = metric / (target * current);
     if (withinTolerance(ratio, tolerance)) return { replicas: current, ratio, withinTolerance: true };
@@ -51,14 +58,19 @@ function withinTolerance(ratio: number, tolerance: number): boolean {
 }
 
 /** API defaulting of a non-nil behavior (autoscaling/v2 defaults.go). */
-export function defaultedBehavior(b: HpaBehavior): Required<{ scaleUp: Required<Omit<HpaScalingRules, "tolerance">> & { tolerance?: number }; scaleDown: Required<Omit<HpaScalingRules, "tolerance">> & { tolerance?: number } }> {
+export function defaultedBehavior(
+  b: HpaBehavior,
+): Required<{ scaleUp: Required<Omit<HpaScalingRules, "tolerance">> & { tolerance?: number }; scaleDown: Required<Omit<HpaScalingRules, "tolerance">> & { tolerance?: number } }> {
   const up = b.scaleUp ?? {};
   const down = b.scaleDown ?? {};
   return {
     scaleUp: {
       stabilizationWindowSeconds: up.stabilizationWindowSeconds ?? 0,
       selectPolicy: up.selectPolicy ?? "Max",
-      policies: up.policies ?? [{ type: "Pods", value: 4, periodSeconds: 15 }, { type: "Percent", value: 100, periodSeconds: 15 }],
+      policies: up.policies ?? [
+        { type: "Pods", value: 4, periodSeconds: 15 },
+        { type: "Percent", value: 100, periodSeconds: 15 },
+      ],
       ...(up.tolerance !== undefined ? { tolerance: Number(up.tolerance) } : {}),
     },
     scaleDown: {
@@ -103,7 +115,14 @@ function scaleDownLimit(current: number, events: HpaState["scaleEvents"], rules:
  * One HPA sync (every 15 s). `metric` is KEDA's external metric (the queue length). Returns the new
  * replica count if it changes, with the arithmetic in the message.
  */
-export function hpaSync(rule: ScalingRule, state: HpaState, now: number, metric: number, current: number, ready = current): { state: HpaState; decision?: ScaleDecision; note: string } {
+export function hpaSync(
+  rule: ScalingRule,
+  state: HpaState,
+  now: number,
+  metric: number,
+  current: number,
+  ready = current,
+): { state: HpaState; decision?: ScaleDecision; note: string } {
   const min = hpaMinReplicas(rule);
   const max = rule.maxReplicas;
   // horizontal.go recordInitialRecommendation: the first sync seeds the history with the current

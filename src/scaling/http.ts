@@ -14,7 +14,8 @@ export function checkHttpScaling(app: string, s: HttpScalingSpec): void {
   };
   int(s.minReplicas, "minReplicas", 0, 1000);
   int(s.maxReplicas, "maxReplicas", 1, 1000);
-  if (s.maxReplicas < s.minReplicas) throw new UserError(`${where}.maxReplicas (${s.maxReplicas}) is below minReplicas (${s.minReplicas})`, "raise maxReplicas or lower minReplicas");
+  if (s.maxReplicas < s.minReplicas)
+    throw new UserError(`${where}.maxReplicas (${s.maxReplicas}) is below minReplicas (${s.minReplicas})`, "raise maxReplicas or lower minReplicas");
   int(s.targetPendingRequests, "targetPendingRequests", 1, 1_000_000);
   const p = s.scaledownPeriodSeconds;
   if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 86_400) {
@@ -77,9 +78,10 @@ export function httpScalingDecision(spec: HttpScalingSpec, prev: HttpScalingStat
     const floor = Math.max(...recent.map((r) => r.want));
     if (floor < i.replicas) {
       replicas = floor;
-      reason = floor === 0
-        ? `http scaling: no request for ${spec.scaledownPeriodSeconds} s (scaledownPeriod): scale to zero`
-        : `http scaling: at most ${floor} replica(s) wanted over the last ${spec.scaledownPeriodSeconds} s (${pendingWhy})`;
+      reason =
+        floor === 0
+          ? `http scaling: no request for ${spec.scaledownPeriodSeconds} s (scaledownPeriod): scale to zero`
+          : `http scaling: at most ${floor} replica(s) wanted over the last ${spec.scaledownPeriodSeconds} s (${pendingWhy})`;
     }
   }
   return { replicas, reason, state: { replicas, since: replicas === i.replicas ? since : i.now, recent } };

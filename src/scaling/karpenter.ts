@@ -47,7 +47,7 @@ export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): Poo
   if (np?.kind !== "NodePool") throw new UserError(`NodePool .kind: must be NodePool, got ${JSON.stringify(np?.kind)}`, "pass a karpenter.sh NodePool");
   const d = np.spec?.disruption ?? {};
   const policy = d.consolidationPolicy ?? "WhenEmptyOrUnderutilized";
-  const legacy = policy as string === "WhenUnderutilized" ? "WhenEmptyOrUnderutilized" : policy;
+  const legacy = (policy as string) === "WhenUnderutilized" ? "WhenEmptyOrUnderutilized" : policy;
   if (legacy !== "WhenEmpty" && legacy !== "WhenEmptyOrUnderutilized") {
     throw new UserError(`NodePool .spec.disruption.consolidationPolicy: "${policy}" is not supported`, "use WhenEmpty or WhenEmptyOrUnderutilized");
   }
@@ -61,7 +61,10 @@ export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): Poo
     // The schema check lets a scalar through where Kubernetes wants a list of strings; refuse it here.
     const values: unknown = r.values ?? [];
     if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) {
-      throw new UserError(`NodePool .spec.template.spec.requirements[${i}].values: must be a list of strings, got ${JSON.stringify(r.values)}`, 'write it as a YAML list, e.g. values: ["D"]');
+      throw new UserError(
+        `NodePool .spec.template.spec.requirements[${i}].values: must be a list of strings, got ${JSON.stringify(r.values)}`,
+        'write it as a YAML list, e.g. values: ["D"]',
+      );
     }
     if (r.key === "karpenter.azure.com/sku-family" && r.operator === "In") {
       // A family is a literal prefix of the SKU name ("D" → Standard_D2s_v5), never a pattern.
@@ -103,7 +106,10 @@ export class Batcher {
   private openedAt?: number;
   private lastTriggerAt?: number;
 
-  constructor(private readonly idle = KARPENTER.batchIdleSeconds, private readonly max = KARPENTER.batchMaxSeconds) {}
+  constructor(
+    private readonly idle = KARPENTER.batchIdleSeconds,
+    private readonly max = KARPENTER.batchMaxSeconds,
+  ) {}
 
   /** Call whenever pods become pending. */
   trigger(now: number): void {
@@ -244,9 +250,21 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
     if (allowed <= 0) break;
     if (n.pods.length === 0 && quiet(n)) {
       // Pending pods that need this node's room keep it.
-      if (pending.length > 0 && !fitsOn(pending, live.filter((x) => x !== n && !removed.has(x) && x.ready))) continue;
+      if (
+        pending.length > 0 &&
+        !fitsOn(
+          pending,
+          live.filter((x) => x !== n && !removed.has(x) && x.ready),
+        )
+      )
+        continue;
       removed.add(n);
-      out.push({ node: n.name, action: "delete", reason: "Empty", message: `empty for ${Math.round(now - n.lastPodEventAt)} s ≥ consolidateAfter ${pool.consolidateAfterSeconds} s${pendingNote}` });
+      out.push({
+        node: n.name,
+        action: "delete",
+        reason: "Empty",
+        message: `empty for ${Math.round(now - n.lastPodEventAt)} s ≥ consolidateAfter ${pool.consolidateAfterSeconds} s${pendingNote}`,
+      });
       allowed--;
     }
   }
@@ -259,7 +277,15 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
     const rest = live.filter((n) => !group.includes(n) && n.ready);
     if (fitsOn([...group.flatMap((g) => g.pods), ...pending], rest)) {
       const pods = group.reduce((a, g) => a + g.pods.length, 0);
-      return [{ node: group[0]!.name, also: group.slice(1).map((g) => g.name), action: "delete", reason: "Underutilized", message: `multi-node: the ${pods} pod(s) of ${k} nodes fit on the other ${rest.length} node(s)${pendingNote}` }];
+      return [
+        {
+          node: group[0]!.name,
+          also: group.slice(1).map((g) => g.name),
+          action: "delete",
+          reason: "Underutilized",
+          message: `multi-node: the ${pods} pod(s) of ${k} nodes fit on the other ${rest.length} node(s)${pendingNote}`,
+        },
+      ];
     }
   }
   // Single-node consolidation.
@@ -272,7 +298,15 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
     const plan = planLaunch(c.pods, pool.catalog);
     if (plan.nodes.length === 1 && plan.unschedulable.length === 0 && plan.nodes[0]!.type.pricePerHour < c.type.pricePerHour) {
       const t = plan.nodes[0]!.type;
-      return [{ node: c.name, action: "replace", replacement: t, reason: "Underutilized", message: `its ${c.pods.length} pod(s) fit a cheaper ${t.name} ($${t.pricePerHour}/h < $${c.type.pricePerHour}/h)` }];
+      return [
+        {
+          node: c.name,
+          action: "replace",
+          replacement: t,
+          reason: "Underutilized",
+          message: `its ${c.pods.length} pod(s) fit a cheaper ${t.name} ($${t.pricePerHour}/h < $${c.type.pricePerHour}/h)`,
+        },
+      ];
     }
   }
   return [];

@@ -42,12 +42,13 @@ export function kedaPoll(rule: ScalingRule, state: KedaState, now: number, queue
   }
   const wantsDown = (idle !== undefined && current > idle) || (current > 0 && min === 0);
   if (wantsDown) {
-    const cooled = state.lastActiveTime !== undefined
-      ? state.lastActiveTime + rule.cooldownPeriodSeconds < now
-      : state.createdAt + rule.initialCooldownPeriodSeconds < now;
+    const cooled = state.lastActiveTime !== undefined ? state.lastActiveTime + rule.cooldownPeriodSeconds < now : state.createdAt + rule.initialCooldownPeriodSeconds < now;
     const to = idle ?? min;
     if (cooled) {
-      const since = state.lastActiveTime !== undefined ? `inactive since ${round(now - state.lastActiveTime)} s > cooldownPeriod ${rule.cooldownPeriodSeconds} s` : `never active; initialCooldownPeriod ${rule.initialCooldownPeriodSeconds} s passed`;
+      const since =
+        state.lastActiveTime !== undefined
+          ? `inactive since ${round(now - state.lastActiveTime)} s > cooldownPeriod ${rule.cooldownPeriodSeconds} s`
+          : `never active; initialCooldownPeriod ${rule.initialCooldownPeriodSeconds} s passed`;
       return { state, decision: { replicas: to, reason: "KEDAScaleTargetDeactivated", message: `${cmp}, ${since}: scaled from ${current} to ${to}` }, note: "deactivated" };
     }
     return { state, note: `cooling down (${cmp}; last active ${round(now - (state.lastActiveTime ?? state.createdAt))} s ago, cooldownPeriod ${rule.cooldownPeriodSeconds} s)` };

@@ -79,7 +79,11 @@ export function planLaunch(pending: Resources[], catalog: InstanceType[], limits
     const packInto = (t: InstanceType) => {
       let room = roomOf(t);
       const taken: typeof order = [];
-      for (const p of remaining) if (fits(p.r, room)) { room = take(room, p.r); taken.push(p); }
+      for (const p of remaining)
+        if (fits(p.r, room)) {
+          room = take(room, p.r);
+          taken.push(p);
+        }
       return taken;
     };
     const maxTaken = packInto(largest);

@@ -49,7 +49,11 @@ export class KedaHpaPolicy implements ScalingPolicy {
   private hpa: HpaState = newHpaState();
 
   /** `hpaPhaseSeconds`: when the HPA's first sync comes after KEDA's first poll, in [0, 15) (phase.ts). */
-  constructor(readonly rule: ScalingRule, createdAt = 0, readonly hpaPhaseSeconds = 0) {
+  constructor(
+    readonly rule: ScalingRule,
+    createdAt = 0,
+    readonly hpaPhaseSeconds = 0,
+  ) {
     this.keda = { createdAt };
   }
 
@@ -74,7 +78,9 @@ export class KedaHpaPolicy implements ScalingPolicy {
         // scale_scaledobjects.go: inactive with a scaler error never scales to zero; with fallback.replicas ≠ 0
         // the HPA's fallback metric takes over, without it the ScaledObject turns Ready=False (TriggerError).
         const fb = this.rule.fallback && this.rule.fallback.replicas !== 0;
-        return { note: `scaler error: ${read.error}; ${fb ? `the HPA falls back to ${this.rule.fallback!.replicas} replica(s) after ${this.rule.fallback!.failureThreshold} failed metric request(s)` : "Ready=False (TriggerError), replicas kept"} at ${i.current}` };
+        return {
+          note: `scaler error: ${read.error}; ${fb ? `the HPA falls back to ${this.rule.fallback!.replicas} replica(s) after ${this.rule.fallback!.failureThreshold} failed metric request(s)` : "Ready=False (TriggerError), replicas kept"} at ${i.current}`,
+        };
       }
       const r = kedaPoll(this.rule, this.keda, i.now, i.queueLength, i.current);
       this.keda = r.state;
@@ -142,7 +148,10 @@ export class PredictivePolicy implements ScalingPolicy {
   /** Replica peaks, for the warm node buffer (a forecast from history: what was needed recently). */
   private peaks: { t: number; replicas: number }[] = [];
 
-  constructor(readonly rule: ScalingRule, readonly o: PredictiveOptions = PREDICTIVE_DEFAULTS) {}
+  constructor(
+    readonly rule: ScalingRule,
+    readonly o: PredictiveOptions = PREDICTIVE_DEFAULTS,
+  ) {}
 
   warmPods(now: number, current: number): number {
     this.peaks = this.peaks.filter((p) => p.t > now - this.o.warmHistorySeconds);

@@ -9,7 +9,15 @@ export function cpuMillis(q: string | number): number {
 }
 
 const MEM_UNITS: Record<string, number> = {
-  "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
 };
 
 /** Kubernetes memory quantity ("64Mi", "1Gi", "500M") in bytes. */

@@ -39,7 +39,15 @@ export interface FallbackSpec {
 }
 
 /** KEDA/HPA defaults (scaling-semantics §1.3, §2.1, §3.1). */
-export const KEDA_DEFAULTS = { pollingInterval: 30, cooldownPeriod: 300, initialCooldownPeriod: 0, minReplicaCount: 0, maxReplicaCount: 100, queueLength: 5, activationQueueLength: 0 } as const;
+export const KEDA_DEFAULTS = {
+  pollingInterval: 30,
+  cooldownPeriod: 300,
+  initialCooldownPeriod: 0,
+  minReplicaCount: 0,
+  maxReplicaCount: 100,
+  queueLength: 5,
+  activationQueueLength: 0,
+} as const;
 export const HPA_SYNC_SECONDS = 15;
 export const HPA_TOLERANCE = 0.1;
 export const HPA_DOWNSCALE_STABILIZATION_SECONDS = 300;
@@ -72,7 +80,8 @@ function intString(meta: Record<string, unknown>, key: string, path: string, fal
   const v = meta[key];
   if (v === undefined) return fallback;
   const text = typeof v === "number" ? String(v) : typeof v === "string" ? v : JSON.stringify(v);
-  if (!/^[+-]?\d+$/.test(text)) fail(`${path}.${key}`, `error parsing azure queue metadata: unable to set param "${key}" value "${text}": not a whole number (KEDA metadata is a string, e.g. "5")`);
+  if (!/^[+-]?\d+$/.test(text))
+    fail(`${path}.${key}`, `error parsing azure queue metadata: unable to set param "${key}" value "${text}": not a whole number (KEDA metadata is a string, e.g. "5")`);
   const n = Number(text);
   if (n < 0) fail(`${path}.${key}`, `must not be negative, got ${JSON.stringify(v)}`);
   return n;
@@ -145,7 +154,11 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
   if (!isObject(meta) || typeof meta.name !== "string" || meta.name === "") fail(".metadata.name", "is required");
   const spec = so.spec;
   if (!isObject(spec)) fail(".spec", "is required");
-  checkKeys(spec, ["scaleTargetRef", "pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "idleReplicaCount", "minReplicaCount", "maxReplicaCount", "advanced", "triggers", "fallback"], ".spec");
+  checkKeys(
+    spec,
+    ["scaleTargetRef", "pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "idleReplicaCount", "minReplicaCount", "maxReplicaCount", "advanced", "triggers", "fallback"],
+    ".spec",
+  );
   const ref = spec.scaleTargetRef;
   if (!isObject(ref) || typeof ref.name !== "string" || ref.name === "") fail(".spec.scaleTargetRef.name", "is required");
   const minReplicas = intField(spec, "minReplicaCount", ".spec", 0, KEDA_DEFAULTS.minReplicaCount);
@@ -158,7 +171,8 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
   const trig = triggers[0];
   if (!isObject(trig)) fail(".spec.triggers[0]", "must be an object");
   checkKeys(trig, ["type", "name", "metadata", "authenticationRef", "metricType", "useCachedMetrics"], ".spec.triggers[0]");
-  if (trig.useCachedMetrics !== undefined && typeof trig.useCachedMetrics !== "boolean") fail(".spec.triggers[0].useCachedMetrics", `must be true or false, got ${JSON.stringify(trig.useCachedMetrics)}`);
+  if (trig.useCachedMetrics !== undefined && typeof trig.useCachedMetrics !== "boolean")
+    fail(".spec.triggers[0].useCachedMetrics", `must be true or false, got ${JSON.stringify(trig.useCachedMetrics)}`);
   if (trig.type !== "azure-queue") fail(".spec.triggers[0].type", `only azure-queue is supported, got ${JSON.stringify(trig.type)}`);
   const md = trig.metadata;
   if (!isObject(md)) fail(".spec.triggers[0].metadata", "is required");
@@ -166,7 +180,8 @@ export function scalingRuleFrom(so: unknown): ScalingRule {
   const strategy = md.queueLengthStrategy ?? "all";
   if (strategy !== "all" && strategy !== "visibleonly") fail(".spec.triggers[0].metadata.queueLengthStrategy", 'must be "all" or "visibleonly"');
   const metricType = trig.metricType ?? "AverageValue";
-  if (metricType !== "AverageValue" && metricType !== "Value") fail(".spec.triggers[0].metricType", 'must be "AverageValue" or "Value" (Utilization is not allowed for external metrics)');
+  if (metricType !== "AverageValue" && metricType !== "Value")
+    fail(".spec.triggers[0].metricType", 'must be "AverageValue" or "Value" (Utilization is not allowed for external metrics)');
   const queueLength = intString(md, "queueLength", ".spec.triggers[0].metadata", KEDA_DEFAULTS.queueLength);
   if (queueLength <= 0) fail(".spec.triggers[0].metadata.queueLength", "must be greater than 0");
   const fallback = parseFallback(spec.fallback);

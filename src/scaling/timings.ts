@@ -38,7 +38,8 @@ export function timingProfileFrom(doc: unknown, source: string): TimingProfile {
   const out: TimingProfile = { ...DEFAULT_TIMINGS };
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
     if (!(FIELDS as readonly string[]).includes(k)) throw bad(`unknown field ${JSON.stringify(k)}`);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 86400) throw bad(`${k} must be a number of seconds from 0 to 86400, got ${JSON.stringify(v)}`, "e.g. nodeBootSeconds: 90");
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 86400)
+      throw bad(`${k} must be a number of seconds from 0 to 86400, got ${JSON.stringify(v)}`, "e.g. nodeBootSeconds: 90");
     if (k === "nodeMonitorGraceSeconds" && v < 1) throw bad("nodeMonitorGraceSeconds must be at least 1");
     (out as unknown as Record<string, number>)[k] = v;
   }

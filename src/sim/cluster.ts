@@ -137,8 +137,19 @@ export class SimCluster {
       const g = this.starting[gi]!;
       for (let k = 0; k < g.count; k++) {
         pods.push({
-          uid: `${pad(g.node.id)}-s${pad(gi)}-${pad(k)}`, node: g.node.name, phase: "Running", ready: false, restarts: 0, createdAt: g.boundAt,
-          remove: () => { g.count--; g.node.bound--; g.node.lastPodEventAt = t; this.startingPods--; this.terminate(g.node, 1, t); },
+          uid: `${pad(g.node.id)}-s${pad(gi)}-${pad(k)}`,
+          node: g.node.name,
+          phase: "Running",
+          ready: false,
+          restarts: 0,
+          createdAt: g.boundAt,
+          remove: () => {
+            g.count--;
+            g.node.bound--;
+            g.node.lastPodEventAt = t;
+            this.startingPods--;
+            this.terminate(g.node, 1, t);
+          },
         });
       }
     }
@@ -146,8 +157,21 @@ export class SimCluster {
       n.readyGroups.forEach((grp, gi) => {
         for (let k = 0; k < grp.count; k++) {
           pods.push({
-            uid: `${pad(n.id)}-r${pad(gi)}-${pad(k)}`, node: n.name, phase: "Running", ready: true, readySince: grp.since, restarts: 0, createdAt: grp.since,
-            remove: () => { grp.count--; n.ready--; n.bound--; n.lastPodEventAt = t; this.readyPods--; this.terminate(n, 1, t); },
+            uid: `${pad(n.id)}-r${pad(gi)}-${pad(k)}`,
+            node: n.name,
+            phase: "Running",
+            ready: true,
+            readySince: grp.since,
+            restarts: 0,
+            createdAt: grp.since,
+            remove: () => {
+              grp.count--;
+              n.ready--;
+              n.bound--;
+              n.lastPodEventAt = t;
+              this.readyPods--;
+              this.terminate(n, 1, t);
+            },
           });
         }
       });
@@ -241,7 +265,8 @@ export class SimCluster {
       // Pending pods come first in the batch (indexes below `real`); the rest are the buffer's.
       const forReal = p.pods.filter((i) => i < real).length;
       const forWarm = p.pods.length - forReal;
-      const what = forWarm === 0 ? `${forReal} pending pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pending pod(s) and ${forWarm} pod(s) of capacity buffer`;
+      const what =
+        forWarm === 0 ? `${forReal} pending pod(s)` : forReal === 0 ? `${forWarm} pod(s) of capacity buffer` : `${forReal} pending pod(s) and ${forWarm} pod(s) of capacity buffer`;
       this.normal(t, `node/${node.name}`, REASONS.launched, `${p.type.name} for ${what} (cheapest type holding them); ready in ${this.timings.nodeBootSeconds} s`);
     }
     if (plan.unschedulable.length > 0) {
@@ -254,7 +279,19 @@ export class SimCluster {
 
   private launch(type: InstanceType, t: number): SimNode {
     const id = this.nextId++;
-    const node: SimNode = { id, name: `${this.pool.name}-${id}`, type, capacity: this.podsFitting(type), state: "provisioning", createdAt: t, readyAt: t + this.timings.nodeBootSeconds, bound: 0, ready: 0, readyGroups: [], terminating: 0 };
+    const node: SimNode = {
+      id,
+      name: `${this.pool.name}-${id}`,
+      type,
+      capacity: this.podsFitting(type),
+      state: "provisioning",
+      createdAt: t,
+      readyAt: t + this.timings.nodeBootSeconds,
+      bound: 0,
+      ready: 0,
+      readyGroups: [],
+      terminating: 0,
+    };
     this.nodes.push(node);
     this.pricePerHour += type.pricePerHour;
     this.version++;

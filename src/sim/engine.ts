@@ -112,7 +112,10 @@ export function simulate(o: SimOptions): SimResult {
   const end = o.durationSeconds ?? lastRow + SIM_DEFAULTS.tailSeconds;
   // The loops tick every 10-30 s of simulated time whatever the load, so the cost grows with the span: a year takes seconds.
   if (!(end <= SIM_MAX_SECONDS)) {
-    throw new UserError(`${o.durationSeconds !== undefined ? "--duration" : "the trace (last row + 900 s tail)"} spans ${end} simulated seconds; the limit is ${SIM_MAX_SECONDS} (a year)`, "simulate a shorter span (--duration, or a trace ending sooner)");
+    throw new UserError(
+      `${o.durationSeconds !== undefined ? "--duration" : "the trace (last row + 900 s tail)"} spans ${end} simulated seconds; the limit is ${SIM_MAX_SECONDS} (a year)`,
+      "simulate a shorter span (--duration, or a trace ending sooner)",
+    );
   }
 
   // Every event is kept (Infinity): a simulated year is read afterwards, not streamed.
@@ -195,7 +198,12 @@ export function simulate(o: SimOptions): SimResult {
         cluster.setReplicas(r.decision.replicas, t);
         // As the runtime's autoscaler and ReplicaSet record a decision: the ScaledObject's, then the Deployment's.
         events.normal(`scaledobject/${rule.name}`, r.decision.reason, `${l.name}: ${r.decision.message}`, at(t));
-        events.normal(`deployment/${rule.target}`, REASONS.scalingReplicaSet, `${policy.name}/${l.name}: ${before} → ${cluster.replicas}: ${r.decision.reason} (scaledobject/${rule.name})`, at(t));
+        events.normal(
+          `deployment/${rule.target}`,
+          REASONS.scalingReplicaSet,
+          `${policy.name}/${l.name}: ${before} → ${cluster.replicas}: ${r.decision.reason} (scaledobject/${rule.name})`,
+          at(t),
+        );
         if (cluster.replicas > before && firstScaleUpAt === null) firstScaleUpAt = t;
         if (cluster.replicas === 0 && before > 0) backToZeroAt = t;
         if (cluster.replicas > 0) backToZeroAt = null;

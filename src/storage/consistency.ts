@@ -49,7 +49,10 @@ export interface Unreadable {
 export class UnreadableWatch {
   private since: number | undefined;
 
-  constructor(private readonly visibilityTimeoutMs: number, private readonly now: () => number = () => Date.now()) {}
+  constructor(
+    private readonly visibilityTimeoutMs: number,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
 
   /** Counted but neither visible nor held now (0 when a full peek leaves the visible count open). */
   static gap(c: QueueConsistency, heldByConsumers: number): number {

@@ -82,12 +82,7 @@ export function noAnswerError(endpoint: StorageEndpoint, timeoutMs: number): Use
  * call (`abortSignal`). Past the deadline: a one-line UserError; on the caller's signal: interruptedError;
  * any other failure: `onError` (the caller's readable storage error).
  */
-export async function withDeadline<T>(
-  endpoint: StorageEndpoint,
-  call: (signal: AbortSignal) => Promise<T>,
-  onError: (e: unknown) => Error,
-  o: DeadlineOptions = {},
-): Promise<T> {
+export async function withDeadline<T>(endpoint: StorageEndpoint, call: (signal: AbortSignal) => Promise<T>, onError: (e: unknown) => Error, o: DeadlineOptions = {}): Promise<T> {
   const timeoutMs = o.timeoutMs ?? storageTimeoutMs();
   const ac = new AbortController();
   let timedOut = false;
@@ -110,4 +105,3 @@ export async function withDeadline<T>(
     o.signal?.removeEventListener("abort", forward);
   }
 }
-

@@ -12,16 +12,21 @@ import { withDeadline, type DeadlineOptions } from "./deadline.js";
  * which may not create queues): a refusal to create is no error, as the deploy made them.
  */
 export async function ensureStorage(endpoint: StorageEndpoint, clients: StorageClients, names: StorageNames, o: DeadlineOptions & { sendOnly?: boolean } = {}): Promise<void> {
-  await withDeadline(endpoint, async (abortSignal) => {
-    try {
-      await clients.queue(names.queueName).createIfNotExists({ abortSignal });
-      await clients.queue(poisonQueueName(names.queueName)).createIfNotExists({ abortSignal });
-      await clients.table(names.tableName).createTable({ abortSignal });
-    } catch (e) {
-      if (o.sendOnly && isRefused(e)) return;
-      throw e;
-    }
-  }, (e) => storageError(endpoint, e), o);
+  await withDeadline(
+    endpoint,
+    async (abortSignal) => {
+      try {
+        await clients.queue(names.queueName).createIfNotExists({ abortSignal });
+        await clients.queue(poisonQueueName(names.queueName)).createIfNotExists({ abortSignal });
+        await clients.table(names.tableName).createTable({ abortSignal });
+      } catch (e) {
+        if (o.sendOnly && isRefused(e)) return;
+        throw e;
+      }
+    },
+    (e) => storageError(endpoint, e),
+    o,
+  );
 }
 
 /** `call` under the first-answer deadline, its failures as one readable line (see withDeadline). */
@@ -39,9 +44,15 @@ export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
   const where = describeStorage(endpoint);
   const status = (e as { statusCode?: number }).statusCode;
   const code = (e as { code?: string }).code;
-  const msg = errorMessage(e).split("\n")[0]!.replace(/AccountKey=[^;]+/gi, "AccountKey=***").replace(/sig=[^&\s]+/gi, "sig=***");
+  const msg = errorMessage(e)
+    .split("\n")[0]!
+    .replace(/AccountKey=[^;]+/gi, "AccountKey=***")
+    .replace(/sig=[^&\s]+/gi, "sig=***");
   if (isRefused(e)) {
-    return new UserError(`storage refused access at ${where} (${code ?? status})`, "grant the identity Storage Queue Data Contributor and Storage Table Data Contributor on the account");
+    return new UserError(
+      `storage refused access at ${where} (${code ?? status})`,
+      "grant the identity Storage Queue Data Contributor and Storage Table Data Contributor on the account",
+    );
   }
   // Entra's own code and first sentence (AADSTS70021, AADSTS700024 …), wherever the credential chain put it.
   const aadsts = /AADSTS\d+: [^.]*\./.exec(errorMessage(e))?.[0];
@@ -51,9 +62,9 @@ export function storageError(endpoint: StorageEndpoint, e: unknown): UserError {
   if (endpoint.kind === "identity" && /credential|token|authenticat/i.test(msg)) {
     return new UserError(`cannot get an Entra ID token for ${where}: ${msg}`, "run `az login`, or set AZURE_STORAGE_CONNECTION_STRING");
   }
-  const hint = endpoint.kind === "connection-string" && endpoint.origin === "env"
-    ? "check AZURE_STORAGE_CONNECTION_STRING, or unset it to use embedded storage"
-    : "check the account name and network access";
+  const hint =
+    endpoint.kind === "connection-string" && endpoint.origin === "env"
+      ? "check AZURE_STORAGE_CONNECTION_STRING, or unset it to use embedded storage"
+      : "check the account name and network access";
   return new UserError(`cannot reach storage at ${where}: ${msg}`, hint);
 }
-

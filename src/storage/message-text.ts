@@ -21,7 +21,10 @@ export function firstNonXmlChar(text: string): { offset: number; char: string } 
 
 /** A text refused because storage could not carry it; the message says which character and where. */
 export class UnsendableTextError extends Error {
-  constructor(readonly offset: number, readonly char: string) {
+  constructor(
+    readonly offset: number,
+    readonly char: string,
+  ) {
     super(`the body has ${char} at offset ${offset}, which a queue message cannot carry (not XML 1.0 text) and it is not a JSON text in which that character could be escaped`);
     this.name = "UnsendableTextError";
   }

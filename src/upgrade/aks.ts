@@ -12,8 +12,17 @@ import { writeSecretFile } from "../util/secure-fs.js";
 import { UserError } from "../errors.js";
 import { deploy, readDeployed, type ProvisionOptions } from "../provisioning/engine.js";
 import {
-  actionFor, checkCanary, compareVersions, initialState, inProgress, serving, step, UpgradeInputError,
-  type Action, type BlueGreenState, type Input,
+  actionFor,
+  checkCanary,
+  compareVersions,
+  initialState,
+  inProgress,
+  serving,
+  step,
+  UpgradeInputError,
+  type Action,
+  type BlueGreenState,
+  type Input,
 } from "../local/bluegreen/machine.js";
 
 type Color = "blue" | "green";
@@ -115,7 +124,10 @@ async function perform(o: AksUpgradeOptions, s: BlueGreenState, a: Action): Prom
     case "smoke-test": {
       const v = deployedVersion(o, color(a.cluster.name));
       if (v !== undefined && v !== a.cluster.version) return { ok: false, reason: `ARM reports ${a.cluster.name} on Kubernetes ${v}, not ${a.cluster.version}` };
-      return { ok: true, reason: `ARM reports ${a.cluster.name} provisioned on Kubernetes ${v ?? a.cluster.version} (requests straight at its pods need network access to the cluster; not exercised here)` };
+      return {
+        ok: true,
+        reason: `ARM reports ${a.cluster.name} provisioned on Kubernetes ${v ?? a.cluster.version} (requests straight at its pods need network access to the cluster; not exercised here)`,
+      };
     }
     case "canary-step":
       return { ok: false, reason: "weighted canary across clusters is local only" };
@@ -145,19 +157,25 @@ function guard<T>(fn: () => T): T {
 /** `akspilot upgrade --target aks --to V`: T1 → T3 (or resumes an interrupted upgrade to V). */
 export async function aksUpgrade(o: AksUpgradeOptions, req: { to: string; canary?: number[] }): Promise<BlueGreenState> {
   const now = o.now ?? Date.now;
-  if (!/^\d+\.\d+(\.\d+)?$/.test(req.to)) throw new UserError(`--to "${req.to.slice(0, 40)}" is not a Kubernetes version`, "pass e.g. --to 1.31.2 (`az aks get-versions` lists what the region offers)");
+  if (!/^\d+\.\d+(\.\d+)?$/.test(req.to))
+    throw new UserError(`--to "${req.to.slice(0, 40)}" is not a Kubernetes version`, "pass e.g. --to 1.31.2 (`az aks get-versions` lists what the region offers)");
   if ((req.canary ?? []).some((w) => w < 100)) {
     guard(() => checkCanary(req.canary!));
-    throw new UserError("--canary with --target aks: the AGIC add-on writes the whole Application Gateway, so traffic moves between clusters all at once", "drop --canary (rehearse canary steps locally with `akspilot up bluegreen`)");
+    throw new UserError(
+      "--canary with --target aks: the AGIC add-on writes the whole Application Gateway, so traffic moves between clusters all at once",
+      "drop --canary (rehearse canary steps locally with `akspilot up bluegreen`)",
+    );
   }
   const s = current(o, now());
   if (inProgress(s)) {
-    if (s.plan?.to !== req.to) throw new UserError(`an upgrade to ${s.plan?.to} is in progress (stage ${s.stage}, ${s.phase})`, "resume it with the same --to, or run `akspilot rollback --target aks`");
+    if (s.plan?.to !== req.to)
+      throw new UserError(`an upgrade to ${s.plan?.to} is in progress (stage ${s.stage}, ${s.phase})`, "resume it with the same --to, or run `akspilot rollback --target aks`");
     (o.out ?? (() => undefined))(`resuming the upgrade to ${req.to} at stage ${s.stage} (${s.phase})`);
     return drive(o, s);
   }
   const sv = serving(s);
-  if (sv.version !== "unknown" && compareVersions(req.to, sv.version) < 0) throw new UserError(`--to ${req.to} is older than the running ${sv.version}: a blue-green upgrade only goes forward`, "pick a newer version");
+  if (sv.version !== "unknown" && compareVersions(req.to, sv.version) < 0)
+    throw new UserError(`--to ${req.to} is older than the running ${sv.version}: a blue-green upgrade only goes forward`, "pick a newer version");
   if (sv.version === req.to) throw new UserError(`--to ${req.to} is the version cluster ${sv.name} already runs`, "pick a newer version");
   const greenName = sv.name === "blue" ? "green" : "blue";
   return drive(o, s, { kind: "upgrade", greenName, plan: { to: req.to, canary: [], holdSeconds: 0, readyTimeoutSeconds: 7 * 24 * 3600, smokeRequests: 0 } });

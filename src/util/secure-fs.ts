@@ -115,7 +115,11 @@ export function writeSecretFile(path: string, data: string | Uint8Array): void {
     }
     renameSync(tmp, path);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already renamed or never created */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already renamed or never created */
+    }
     throw e;
   }
 }

@@ -41,19 +41,35 @@ function setup(t: { after(fn: () => void): void }) {
   const applied: string[] = [];
   const kubectl = kubectlStandIn();
   const provision: ProvisionOptions = {
-    blueprint: "bluegreen", target: "azure", root, suffix: "t3st01", out: () => undefined,
-    provider: (g) => new AzureProvider({ cloud: g.cloud, subscriptionId: fake.subscriptionId, credential: fake.credentialFor(), httpClient: fake.httpClient, pollMs: 1, replicationDelayMs: 1 }),
+    blueprint: "bluegreen",
+    target: "azure",
+    root,
+    suffix: "t3st01",
+    out: () => undefined,
+    provider: (g) =>
+      new AzureProvider({ cloud: g.cloud, subscriptionId: fake.subscriptionId, credential: fake.credentialFor(), httpClient: fake.httpClient, pollMs: 1, replicationDelayMs: 1 }),
   };
   const o: AksUpgradeOptions = {
     provision,
     out: (l) => lines.push(l),
     applyApp: async (c) => {
       applied.push(c);
-      await applyToAks({ blueprint: "bluegreen", cluster: c, context: `aks-${c}`, dryRun: false, out: (l) => lines.push(l), valuesFile: sourcePath("fixtures", "values.yaml"), kubectl: kubectl.run, stateDir: join(root, ".akspilot", "kube") });
+      await applyToAks({
+        blueprint: "bluegreen",
+        cluster: c,
+        context: `aks-${c}`,
+        dryRun: false,
+        out: (l) => lines.push(l),
+        valuesFile: sourcePath("fixtures", "values.yaml"),
+        kubectl: kubectl.run,
+        stateDir: join(root, ".akspilot", "kube"),
+      });
     },
   };
-  const cluster = (name: string) => fake.resources.get(`/subscriptions/${fake.subscriptionId}/resourcegroups/aks_upgrade-t3st01/providers/microsoft.containerservice/managedclusters/aks-${name}-t3st01`);
-  const agic = (name: string) => ((cluster(name)?.properties as { addonProfiles?: Record<string, { enabled: boolean }> } | undefined)?.addonProfiles?.ingressApplicationGateway?.enabled) ?? false;
+  const cluster = (name: string) =>
+    fake.resources.get(`/subscriptions/${fake.subscriptionId}/resourcegroups/aks_upgrade-t3st01/providers/microsoft.containerservice/managedclusters/aks-${name}-t3st01`);
+  const agic = (name: string) =>
+    (cluster(name)?.properties as { addonProfiles?: Record<string, { enabled: boolean }> } | undefined)?.addonProfiles?.ingressApplicationGateway?.enabled ?? false;
   const version = (name: string) => (cluster(name)?.properties as { kubernetesVersion?: string } | undefined)?.kubernetesVersion;
   return { fake, root, lines, applied, kubectl, provision, o, cluster, agic, version };
 }
@@ -78,13 +94,23 @@ test("protocol: upgrade --target aks: green at the new version, AGIC moved green
   assert.deepEqual([s.stage, s.phase], ["T3", "standby"]);
   assert.equal(x.version("green"), "1.31.2");
   assert.deepEqual(x.applied, ["green"], "the app is applied to green with the kube target");
-  assert.ok(x.kubectl.applied.some((a) => a.kind === "Deployment" && a.name === "webapp"), "the app's Deployment was applied");
+  assert.ok(
+    x.kubectl.applied.some((a) => a.kind === "Deployment" && a.name === "webapp"),
+    "the app's Deployment was applied",
+  );
   assert.ok(existsSync(join(x.root, ".akspilot", "kube", "bluegreen.green.json")), "recorded as applied to cluster green");
   assert.equal(x.agic("green"), true);
   assert.equal(x.agic("blue"), false);
-  const clusterPuts = x.fake.calls.slice(mark).filter((c) => c.method === "PUT" && /managedClusters/.test(c.path)).map((c) => c.path.split("/").pop());
+  const clusterPuts = x.fake.calls
+    .slice(mark)
+    .filter((c) => c.method === "PUT" && /managedClusters/.test(c.path))
+    .map((c) => c.path.split("/").pop());
   assert.deepEqual(clusterPuts.slice(-2), ["aks-green-t3st01", "aks-blue-t3st01"], "AGIC enabled on green before it is disabled on blue");
-  for (const r of ["UpgradeStarted", "GreenCreated", "GreenReady", "SmokeTestPassed", "SwitchingTraffic", "TrafficSwitched"]) assert.ok(x.lines.some((l) => l.startsWith(r)), r);
+  for (const r of ["UpgradeStarted", "GreenCreated", "GreenReady", "SmokeTestPassed", "SwitchingTraffic", "TrafficSwitched"])
+    assert.ok(
+      x.lines.some((l) => l.startsWith(r)),
+      r,
+    );
   await assert.rejects(aksUpgrade(x.o, { to: "1.32.0" }), /an upgrade to 1\.31\.2 is in progress/);
 
   // Rollback: AGIC back on blue first, then green deleted.

@@ -19,15 +19,23 @@ test("up bluegreen --gateway-port P: gatewayUrl is on P and the gateway answers 
   const cwd = tempDir(t, "akspilot-bg-");
   const port = await freePort();
   const up = startCli(t, ["up", "bluegreen", "--gateway-port", String(port), "--time-scale", "20", "--quiet", "--no-dashboard"], { cwd });
-  const rt = await waitFor("runtime.json", () => {
-    const f = runtimeFile(cwd);
-    return f && f.pid === up.child.pid ? f : undefined;
-  }, 60_000);
+  const rt = await waitFor(
+    "runtime.json",
+    () => {
+      const f = runtimeFile(cwd);
+      return f && f.pid === up.child.pid ? f : undefined;
+    },
+    60_000,
+  );
   assert.equal(rt.gatewayUrl, `http://127.0.0.1:${port}`);
-  await waitFor("every replica Ready", async () => {
-    const s = await status(rt);
-    return s.deployments.length > 0 && s.deployments.every((d) => d.ready === d.desired) ? s : undefined;
-  }, 60_000);
+  await waitFor(
+    "every replica Ready",
+    async () => {
+      const s = await status(rt);
+      return s.deployments.length > 0 && s.deployments.every((d) => d.ready === d.desired) ? s : undefined;
+    },
+    60_000,
+  );
   const res = await fetch(`http://127.0.0.1:${port}/`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-cluster"), "blue");

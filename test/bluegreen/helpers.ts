@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ROOT, runCli, startCli, waitFor, type CliRun } from "../edw/helpers.js";
+import { ROOT, type runCli, startCli, waitFor, type CliRun } from "../edw/helpers.js";
 import { runtimeFile, status } from "../runtime/cli-helpers.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
 import type { StatusV1 } from "../../src/local/status.js";
@@ -13,14 +13,22 @@ type T = Parameters<typeof runCli>[0];
 export async function upBlueGreen(t: T, cwd: string): Promise<{ rt: RuntimeFile; up: ReturnType<typeof startCli> }> {
   const up = startCli(t, ["up", "bluegreen", "--time-scale", "20", "--quiet", "--no-dashboard"], { cwd });
   // A runtime file left by an `up` that was killed names another pid: wait for this one's.
-  const rt = await waitFor("runtime.json", () => {
-    const f = runtimeFile(cwd);
-    return f && f.pid === up.child.pid ? f : undefined;
-  }, 60_000);
-  await waitFor("every replica Ready", async () => {
-    const s = await status(rt);
-    return s.deployments.length > 0 && s.deployments.every((d) => d.ready === d.desired) ? s : undefined;
-  }, 60_000);
+  const rt = await waitFor(
+    "runtime.json",
+    () => {
+      const f = runtimeFile(cwd);
+      return f && f.pid === up.child.pid ? f : undefined;
+    },
+    60_000,
+  );
+  await waitFor(
+    "every replica Ready",
+    async () => {
+      const s = await status(rt);
+      return s.deployments.length > 0 && s.deployments.every((d) => d.ready === d.desired) ? s : undefined;
+    },
+    60_000,
+  );
   return { rt, up };
 }
 
@@ -35,7 +43,11 @@ export function oneLine(r: CliRun, re: RegExp): void {
 }
 
 export async function control<B>(rt: RuntimeFile, method: string, path: string, body?: unknown): Promise<{ code: number; body: B }> {
-  const res = await fetch(rt.controlUrl + path, { method, headers: { authorization: `Bearer ${rt.token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(rt.controlUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${rt.token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { code: res.status, body: (await res.json()) as B };
 }
 

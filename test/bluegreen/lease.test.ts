@@ -14,7 +14,10 @@ const up = (pod: string) => ({ pod }) as Upstream;
 test("two controllers contending for the gateway: the second is refused with an event, a stale generation cannot write", () => {
   const events: string[] = [];
   const lease = new BackendLease({ holder: "agic-blue", generation: 1 }, (type, reason, message) => events.push(`${type} ${reason} ${message}`));
-  assert.throws(() => lease.acquire("agic-green"), (e: unknown) => e instanceof LeaseRefused && /agic-green asked to own .* agic-blue owns \(generation 1\); refused/.test(e.message));
+  assert.throws(
+    () => lease.acquire("agic-green"),
+    (e: unknown) => e instanceof LeaseRefused && /agic-green asked to own .* agic-blue owns \(generation 1\); refused/.test(e.message),
+  );
   assert.match(events.at(-1)!, /^Warning BackendOwnerRefused/);
   assert.deepEqual(lease.acquire("agic-blue"), { holder: "agic-blue", generation: 1 }, "the holder may confirm its own lease");
   const split = new ClusterSplit(lease);

@@ -2,8 +2,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  actionFor, checkUpgrade, clustersOf, initialState, inProgress, serving, standby, step,
-  UpgradeInputError, type BlueGreenState, type Input, type UpgradePlan,
+  actionFor,
+  checkUpgrade,
+  clustersOf,
+  initialState,
+  inProgress,
+  serving,
+  standby,
+  step,
+  UpgradeInputError,
+  type BlueGreenState,
+  type Input,
+  type UpgradePlan,
 } from "../../src/local/bluegreen/machine.js";
 
 const KNOWN = ["1.19.11", "1.20.7", "1.21.2"];
@@ -15,9 +25,13 @@ function run(start = initialState({ name: "blue", version: "1.19.11" }, 0)) {
   let s: BlueGreenState = start;
   const events: string[] = [];
   return {
-    get s() { return s; },
+    get s() {
+      return s;
+    },
     events,
-    advance(ms: number) { now += ms; },
+    advance(ms: number) {
+      now += ms;
+    },
     in(i: Input) {
       const r = step(s, i, now);
       s = r.state;
@@ -65,27 +79,72 @@ test("the whole path T0 → T4: each phase names its action, the weights follow 
   assert.deepEqual(m.s.owner, { holder: "agic-green", generation: 2 });
   assert.equal(serving(m.s).name, "green");
   assert.equal(standby(m.s)?.name, "blue");
-  assert.deepEqual(clustersOf(m.s).map((c) => c.name), ["blue", "green"]);
+  assert.deepEqual(
+    clustersOf(m.s).map((c) => c.name),
+    ["blue", "green"],
+  );
   m.in({ kind: "finish" });
   assert.deepEqual(actionFor(m.s), { kind: "remove-cluster", cluster: "blue" });
   m.in({ kind: "done", ok: true, reason: "removed" });
   assert.deepEqual([m.s.stage, m.s.phase], ["T4", "finished"]);
-  assert.deepEqual(clustersOf(m.s).map((c) => c.name), ["green"]);
+  assert.deepEqual(
+    clustersOf(m.s).map((c) => c.name),
+    ["green"],
+  );
   assert.equal(inProgress(m.s), false);
-  assert.deepEqual(m.events, ["Normal:UpgradeStarted", "Normal:GreenCreated", "Normal:GreenReady", "Normal:SmokeTestPassed", "Normal:CanaryStep",
-    "Normal:CanaryPassed", "Normal:CanaryStep", "Normal:CanaryPassed", "Normal:SwitchingTraffic", "Normal:TrafficSwitched", "Normal:RemovingBlue", "Normal:UpgradeFinished"]);
+  assert.deepEqual(m.events, [
+    "Normal:UpgradeStarted",
+    "Normal:GreenCreated",
+    "Normal:GreenReady",
+    "Normal:SmokeTestPassed",
+    "Normal:CanaryStep",
+    "Normal:CanaryPassed",
+    "Normal:CanaryStep",
+    "Normal:CanaryPassed",
+    "Normal:SwitchingTraffic",
+    "Normal:TrafficSwitched",
+    "Normal:RemovingBlue",
+    "Normal:UpgradeFinished",
+  ]);
   // The next upgrade starts from the cluster that serves now.
   m.in({ kind: "upgrade", plan: plan({ to: "1.21.2", canary: [] }), greenName: "blue" });
-  assert.deepEqual([m.s.blue, m.s.green], [{ name: "green", version: "1.20.7" }, { name: "blue", version: "1.21.2" }]);
+  assert.deepEqual(
+    [m.s.blue, m.s.green],
+    [
+      { name: "green", version: "1.20.7" },
+      { name: "blue", version: "1.21.2" },
+    ],
+  );
   assert.equal(m.s.owner.holder, "agic-green");
 });
 
 test("rollback from every stage: traffic to blue first, green removed, ownership back to blue's controller", () => {
   const stages: [string, (m: ReturnType<typeof run>) => void][] = [
     ["T1 creating-green", (m) => m.in({ kind: "upgrade", plan: plan(), greenName: "green" })],
-    ["T1 waiting-ready", (m) => { m.in({ kind: "upgrade", plan: plan(), greenName: "green" }); m.in({ kind: "done", ok: true, reason: "" }); }],
-    ["T1 smoke-test", (m) => { m.in({ kind: "upgrade", plan: plan(), greenName: "green" }); m.in({ kind: "done", ok: true, reason: "" }); m.in({ kind: "tick", greenReady: true }); }],
-    ["T2 canary", (m) => { m.in({ kind: "upgrade", plan: plan(), greenName: "green" }); m.in({ kind: "done", ok: true, reason: "" }); m.in({ kind: "tick", greenReady: true }); m.in({ kind: "done", ok: true, reason: "" }); }],
+    [
+      "T1 waiting-ready",
+      (m) => {
+        m.in({ kind: "upgrade", plan: plan(), greenName: "green" });
+        m.in({ kind: "done", ok: true, reason: "" });
+      },
+    ],
+    [
+      "T1 smoke-test",
+      (m) => {
+        m.in({ kind: "upgrade", plan: plan(), greenName: "green" });
+        m.in({ kind: "done", ok: true, reason: "" });
+        m.in({ kind: "tick", greenReady: true });
+      },
+    ],
+    [
+      "T2 canary",
+      (m) => {
+        m.in({ kind: "upgrade", plan: plan(), greenName: "green" });
+        m.in({ kind: "done", ok: true, reason: "" });
+        m.in({ kind: "tick", greenReady: true });
+        m.in({ kind: "done", ok: true, reason: "" });
+      },
+    ],
     ["T3 standby", (m) => toStandby(m)],
   ];
   for (const [name, reach] of stages) {
@@ -144,7 +203,10 @@ test("bad requests are refused with what to do; nothing changes", () => {
   const m = run();
   const refuse = (i: Input, re: RegExp) => {
     const before = m.s;
-    assert.throws(() => m.in(i), (e: unknown) => e instanceof UpgradeInputError && re.test(e.message) && e.hint.length > 0);
+    assert.throws(
+      () => m.in(i),
+      (e: unknown) => e instanceof UpgradeInputError && re.test(e.message) && e.hint.length > 0,
+    );
     assert.equal(m.s, before);
   };
   assert.throws(() => checkUpgrade(m.s, "1.19.11", KNOWN), /already runs/);
@@ -175,7 +237,10 @@ test("the state survives a restart: written as JSON mid-upgrade, read back, it n
   const saved = JSON.parse(JSON.stringify(m.s)) as BlueGreenState;
   assert.deepEqual(actionFor(saved), actionFor(m.s));
   assert.equal(inProgress(saved), true);
-  assert.deepEqual(clustersOf(saved).map((c) => c.name), ["blue", "green"]);
+  assert.deepEqual(
+    clustersOf(saved).map((c) => c.name),
+    ["blue", "green"],
+  );
   const resumed = run(saved);
   resumed.in({ kind: "done", ok: true, reason: "" });
   assert.deepEqual(resumed.s.weights, { blue: 50, green: 50 });

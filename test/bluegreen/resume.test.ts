@@ -21,12 +21,19 @@ test("kill -9 of `up` during the canary: restarted, it resumes at T2 and complet
 
   const second = await upBlueGreen(t, cwd);
   assert.notEqual(second.rt.pid, first.rt.pid);
-  const done = await waitFor("T3 standby", async () => {
-    const s = await status(second.rt);
-    return blueGreen(s).phase === "standby" ? s : undefined;
-  }, 90_000);
+  const done = await waitFor(
+    "T3 standby",
+    async () => {
+      const s = await status(second.rt);
+      return blueGreen(s).phase === "standby" ? s : undefined;
+    },
+    90_000,
+  );
   assert.deepEqual(blueGreen(done).weights, { green: 100 });
-  assert.deepEqual(done.clusters.map((c) => [c.name, c.kubernetesVersion]).sort(), [["blue", "1.19.11"], ["green", "1.20.7"]]);
+  assert.deepEqual(done.clusters.map((c) => [c.name, c.kubernetesVersion]).sort(), [
+    ["blue", "1.19.11"],
+    ["green", "1.20.7"],
+  ]);
   const events = (await control<ClusterEvent[]>(second.rt, "GET", "/v1/events")).body;
   const resumed = events.find((e) => e.reason === "UpgradeResumed");
   assert.match(resumed?.message ?? "", /resuming at stage T2 \(canary\)/);

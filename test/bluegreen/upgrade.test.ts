@@ -15,7 +15,9 @@ function get(url: string): Promise<{ status: number; cluster: string | undefined
       res.setEncoding("utf8");
       res.on("data", (d: string) => (body += d));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, cluster: res.headers["x-cluster"] as string | undefined, body }));
-    }).on("error", reject).end();
+    })
+      .on("error", reject)
+      .end();
   });
 }
 
@@ -24,10 +26,21 @@ test("upgrade T0 → T4 with canary, switch and rollback under 100 req/s from an
   const { rt } = await upBlueGreen(t, cwd);
   let s = await status(rt);
   // T0: only the active cluster, its nodes labelled with its version, one gateway in front.
-  assert.deepEqual(s.clusters.map((c) => [c.name, c.kubernetesVersion]), [["blue", "1.19.11"]]);
+  assert.deepEqual(
+    s.clusters.map((c) => [c.name, c.kubernetesVersion]),
+    [["blue", "1.19.11"]],
+  );
   assert.equal(s.nodes.length, 3);
   assert.ok(s.nodes.every((n) => n.kubernetesVersion === "1.19.11"));
-  assert.deepEqual(blueGreen(s), { stage: "T0", phase: "serving", activeCluster: "blue", standbyCluster: null, targetVersion: null, weights: { blue: 100 }, owner: { holder: "agic-blue", generation: 1 } });
+  assert.deepEqual(blueGreen(s), {
+    stage: "T0",
+    phase: "serving",
+    activeCluster: "blue",
+    standbyCluster: null,
+    targetVersion: null,
+    weights: { blue: 100 },
+    owner: { holder: "agic-blue", generation: 1 },
+  });
   assert.equal(s.gateway?.mode, "akspilot");
   const page = await get(rt.gatewayUrl!);
   assert.equal(page.status, 200);
@@ -37,11 +50,23 @@ test("upgrade T0 → T4 with canary, switch and rollback under 100 req/s from an
   const watcher = startWatcher(t, rt.gatewayUrl!, 100);
   const up = await runCli(t, ["upgrade", "--to", "1.20.7", "--canary", "10,50,100", "--hold-seconds", "1", "--wait"], { cwd });
   assert.equal(up.code, 0, up.stderr + up.stdout);
-  for (const reason of ["UpgradeStarted", "GreenCreated", "GreenReady", "SmokeTestPassed", "CanaryStep", "CanaryPassed", "TrafficSwitched"]) assert.match(up.stdout, new RegExp(reason));
+  for (const reason of ["UpgradeStarted", "GreenCreated", "GreenReady", "SmokeTestPassed", "CanaryStep", "CanaryPassed", "TrafficSwitched"])
+    assert.match(up.stdout, new RegExp(reason));
   const text = await runCli(t, ["status"], { cwd });
-  assert.match(text.stdout, /blue-green: stage T3 \(standby\) · serving green · standby blue · target 1\.20\.7 · weights green 100% · owner agic-green \(generation 2\) · tries blue \d+ \(\d+ failed\), green \d+ \(\d+ failed\)/);
+  assert.match(
+    text.stdout,
+    /blue-green: stage T3 \(standby\) · serving green · standby blue · target 1\.20\.7 · weights green 100% · owner agic-green \(generation 2\) · tries blue \d+ \(\d+ failed\), green \d+ \(\d+ failed\)/,
+  );
   s = await status(rt);
-  assert.deepEqual(blueGreen(s), { stage: "T3", phase: "standby", activeCluster: "green", standbyCluster: "blue", targetVersion: "1.20.7", weights: { green: 100 }, owner: { holder: "agic-green", generation: 2 } });
+  assert.deepEqual(blueGreen(s), {
+    stage: "T3",
+    phase: "standby",
+    activeCluster: "green",
+    standbyCluster: "blue",
+    targetVersion: "1.20.7",
+    weights: { green: 100 },
+    owner: { holder: "agic-green", generation: 2 },
+  });
   assert.ok(s.nodes.filter((n) => n.cluster === "green").every((n) => n.kubernetesVersion === "1.20.7"));
   assert.ok((s.gateway?.byCluster?.green?.requests ?? 0) > 0);
 
@@ -76,7 +101,10 @@ test("upgrade T0 → T4 with canary, switch and rollback under 100 req/s from an
   assert.equal(fin.code, 0, fin.stderr);
   s = await status(rt);
   assert.deepEqual([blueGreen(s).stage, blueGreen(s).phase, blueGreen(s).standbyCluster], ["T4", "finished", null]);
-  assert.deepEqual(s.clusters.map((c) => [c.name, c.kubernetesVersion]), [["green", "1.21.2"]]);
+  assert.deepEqual(
+    s.clusters.map((c) => [c.name, c.kubernetesVersion]),
+    [["green", "1.21.2"]],
+  );
   assert.equal((await get(rt.gatewayUrl!)).cluster, "green");
   oneLine(await runCli(t, ["rollback"], { cwd }), /nothing to roll back to: the upgrade to 1\.21\.2 was finished and blue removed/);
 });
@@ -87,7 +115,10 @@ test("bad input → one clear line: --to the current version, an unknown version
   oneLine(await runCli(t, ["upgrade", "--to", "1.20.7"], { cwd }), /no running `akspilot up` found/);
   const { rt } = await upBlueGreen(t, cwd);
   oneLine(await runCli(t, ["upgrade", "--to", "1.19.11"], { cwd }), /--to 1\.19\.11 is the version cluster blue already runs — pick a newer version \(known: 1\.20\.7, 1\.21\.2\)/);
-  oneLine(await runCli(t, ["upgrade", "--to", "1.99.1"], { cwd }), /--to "1\.99\.1" is not a Kubernetes version this blueprint knows — known versions: 1\.19\.11, 1\.20\.7, 1\.21\.2/);
+  oneLine(
+    await runCli(t, ["upgrade", "--to", "1.99.1"], { cwd }),
+    /--to "1\.99\.1" is not a Kubernetes version this blueprint knows — known versions: 1\.19\.11, 1\.20\.7, 1\.21\.2/,
+  );
   oneLine(await runCli(t, ["upgrade", "--finish"], { cwd }), /--finish: no upgrade is in progress — start one with `akspilot upgrade --to <version>`/);
   oneLine(await runCli(t, ["rollback"], { cwd }), /nothing to roll back: no upgrade is in progress/);
   oneLine(await runCli(t, ["upgrade"], { cwd }), /say where to: --to <version>/);

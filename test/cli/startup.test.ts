@@ -13,14 +13,17 @@ function packagesLoaded(t: { after: (fn: () => void) => void }, args: string[]):
   const log = join(dir, "loaded.txt");
   writeFileSync(log, "");
   const hooks = join(dir, "hooks.mjs");
-  writeFileSync(hooks, `
+  writeFileSync(
+    hooks,
+    `
     import { appendFileSync } from "node:fs";
     export async function load(url, context, next) {
       const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(url);
       if (m) appendFileSync(${JSON.stringify(log)}, m[1] + "\\n");
       return next(url, context);
     }
-  `);
+  `,
+  );
   const register = join(dir, "register.mjs");
   writeFileSync(register, `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});`);
   const r = spawnSync(process.execPath, ["--import", pathToFileURL(register).href, BIN, ...args], { encoding: "utf8", timeout: 60_000 });

@@ -47,7 +47,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, bound
   }
 }
 
-test("dashboard on up edw: a burst sent from the page shows on the queue chart, the replicas follow, the latency is drawn, the why panel says why", { skip: NO_CHROMIUM, timeout: 240_000 }, async (t) => {
+test("dashboard on up edw: a burst sent from the page shows on the queue chart, the replicas follow, the latency is drawn, the why panel says why", {
+  skip: NO_CHROMIUM,
+  timeout: 240_000,
+}, async (t) => {
   // No load of its own: the burst comes from the page's control.
   const run = await startUp(t, ["edw", "--rate", "0", "--burst", "0", "--time-scale", "20"]);
   const page = await openBrowser(t);
@@ -68,27 +71,45 @@ test("dashboard on up edw: a burst sent from the page shows on the queue chart, 
   await page.locator('#events li[data-reason="LoadBurstDone"]', { hasText: "200 message(s) sent" }).first().waitFor();
   await page.locator('#events li[data-reason="Action"]', { hasText: 'POST /v1/load {"messages":200} → 202' }).first().waitFor();
 
-  const queue = await until("a non-zero queue on the chart", async () => {
-    const c = await chart(page, "chart-queue");
-    return (c.peak[0] ?? 0) > 0 ? c : undefined;
-  }, 120_000);
+  const queue = await until(
+    "a non-zero queue on the chart",
+    async () => {
+      const c = await chart(page, "chart-queue");
+      return (c.peak[0] ?? 0) > 0 ? c : undefined;
+    },
+    120_000,
+  );
   // The ScaledObject's lines are drawn from the seed's values.
   assert.ok(queue.peak[1] !== undefined && queue.peak[2]! > 0, `activation and target lines: ${JSON.stringify(queue)}`);
-  const replicas = await until("a replica increase on the chart", async () => {
-    const c = await chart(page, "chart-replicas");
-    return c.low[0] !== null && c.peak[0]! > c.low[0]! ? c : undefined;
-  }, 120_000);
-  const processed = await until("messages processed on the chart", async () => {
-    const c = await chart(page, "chart-processed");
-    return (c.peak[0] ?? 0) > 0 ? c : undefined;
-  }, 120_000);
+  const replicas = await until(
+    "a replica increase on the chart",
+    async () => {
+      const c = await chart(page, "chart-replicas");
+      return c.low[0] !== null && c.peak[0]! > c.low[0]! ? c : undefined;
+    },
+    120_000,
+  );
+  const processed = await until(
+    "messages processed on the chart",
+    async () => {
+      const c = await chart(page, "chart-processed");
+      return (c.peak[0] ?? 0) > 0 ? c : undefined;
+    },
+    120_000,
+  );
   // End-to-end latency of the stored messages, read from their rows: p95 at least p50.
-  const latency = await until("end-to-end latency on the chart", async () => {
-    const c = await chart(page, "chart-latency");
-    return (c.peak[0] ?? 0) > 0 ? c : undefined;
-  }, 120_000);
+  const latency = await until(
+    "end-to-end latency on the chart",
+    async () => {
+      const c = await chart(page, "chart-latency");
+      return (c.peak[0] ?? 0) > 0 ? c : undefined;
+    },
+    120_000,
+  );
   assert.ok(latency.peak[1]! >= latency.peak[0]!, JSON.stringify(latency));
-  t.diagnostic(`queue peak ${queue.peak[0]}; desired replicas from ${replicas.low[0]} to ${replicas.peak[0]}; peak ${processed.peak[0]} messages/s; end-to-end p50 peak ${latency.peak[0]} ms, p95 peak ${latency.peak[1]} ms`);
+  t.diagnostic(
+    `queue peak ${queue.peak[0]}; desired replicas from ${replicas.low[0]} to ${replicas.peak[0]}; peak ${processed.peak[0]} messages/s; end-to-end p50 peak ${latency.peak[0]} ms, p95 peak ${latency.peak[1]} ms`,
+  );
 
   const why = (await page.textContent("#why"))!;
   assert.match(why, /ScaledObject \S+: active when queue > \d+; target \d+ messages per replica/);
@@ -150,17 +171,25 @@ test("dashboard on up resilient-web: stop a node from the page, see VMStopped in
     await res.arrayBuffer();
     assert.equal(res.status, 200);
   }
-  const requests = await until("requests on the gateway chart", async () => {
-    const c = await chart(page, "chart-gw-requests");
-    return c.peak[0]! > 0 ? c : undefined;
-  }, 30_000);
+  const requests = await until(
+    "requests on the gateway chart",
+    async () => {
+      const c = await chart(page, "chart-gw-requests");
+      return c.peak[0]! > 0 ? c : undefined;
+    },
+    30_000,
+  );
   assert.ok(requests.samples > 1);
   assert.equal(await page.isVisible("#chart-gw-requests"), true);
   assert.equal(await page.isVisible("#chart-gw-retries"), true);
-  const endpoints = await until("4 ready endpoints on the endpoints chart", async () => {
-    const c = await chart(page, "chart-endpoints");
-    return c.now.reduce<number>((a, x) => a + (x ?? 0), 0) === 4 ? c : undefined;
-  }, 30_000);
+  const endpoints = await until(
+    "4 ready endpoints on the endpoints chart",
+    async () => {
+      const c = await chart(page, "chart-endpoints");
+      return c.now.reduce<number>((a, x) => a + (x ?? 0), 0) === 4 ? c : undefined;
+    },
+    30_000,
+  );
   assert.equal(await page.isVisible("#chart-endpoints"), true);
   assert.ok(endpoints.now.length >= 1);
   const nodes = await page.$$eval("#nodes-table tbody tr", (rows) => rows.map((r) => (r as HTMLTableRowElement).cells[1]!.textContent ?? ""));

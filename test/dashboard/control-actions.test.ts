@@ -13,7 +13,11 @@ test("POST /v1/load sends a counted request burst; the drill runs from the dashb
   const run = await startUp(t, ["resilient-web", "--time-scale", "10", "--gateway", "akspilot"]);
   const bearer = { authorization: `Bearer ${run.token}` };
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(run.rt.controlUrl + path, { method, headers: { ...bearer, "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const res = await fetch(run.rt.controlUrl + path, {
+      method,
+      headers: { ...bearer, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const status = async () => (await api("GET", "/v1/status")).body as unknown as StatusV1;
@@ -40,7 +44,8 @@ test("POST /v1/load sends a counted request burst; the drill runs from the dashb
   assert.ok(g.latencyMs && g.latencyMs.p50 > 0 && g.latencyMs.p50 <= g.latencyMs.p95 && g.latencyMs.p95 <= g.latencyMs.p99, JSON.stringify(g.latencyMs));
 
   // The drill, as the page's button calls it: through the dashboard, which notes the action in its feed.
-  const page = (path: string, body: unknown) => fetch(`${run.rt.dashboardUrl!}${path}`, { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const page = (path: string, body: unknown) =>
+    fetch(`${run.rt.dashboardUrl!}${path}`, { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: JSON.stringify(body) });
   const drill = await page("api/drill/node-failure", {});
   assert.equal(drill.status, 202, await drill.clone().text());
   assert.deepEqual(await drill.json(), { rate: 20, durationSeconds: 5 });
@@ -60,13 +65,21 @@ test("POST /v1/load sends a counted request burst; the drill runs from the dashb
   assert.deepEqual(vm.slice(0, 1), ["VMStopped"]);
   await waitFor("every node powered again", async () => ((await status()).nodes.every((n) => n.powered) ? true : undefined), 60_000, 250);
   // The dashboard's feed: the page's action with its answer, then the drill's own events.
-  const feed = await waitFor("the drill in the dashboard's feed", async () => {
-    const h = (await (await fetch(`${run.rt.dashboardUrl!}api/history`, { headers: bearer })).json()) as Backfill;
-    return h.events.some((e) => e.reason === "DrillDone") ? h.events : undefined;
-  }, 10_000, 250);
+  const feed = await waitFor(
+    "the drill in the dashboard's feed",
+    async () => {
+      const h = (await (await fetch(`${run.rt.dashboardUrl!}api/history`, { headers: bearer })).json()) as Backfill;
+      return h.events.some((e) => e.reason === "DrillDone") ? h.events : undefined;
+    },
+    10_000,
+    250,
+  );
   const actions = feed.filter((e) => e.object === "dashboard/action").map((e) => `${e.reason} ${e.message}`);
   assert.ok(actions.includes("Action POST /v1/drill/node-failure → 202"), actions.join("\n"));
-  assert.ok(actions.some((a) => /^ActionRefused POST \/v1\/drill\/node-failure → 400: a node-failure drill is already running/.test(a)), actions.join("\n"));
+  assert.ok(
+    actions.some((a) => /^ActionRefused POST \/v1\/drill\/node-failure → 400: a node-failure drill is already running/.test(a)),
+    actions.join("\n"),
+  );
   t.diagnostic(finished.message);
   const out = await run.stop();
   assert.equal(out.code, 0, out.stderr + out.stdout);

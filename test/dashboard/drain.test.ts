@@ -44,7 +44,10 @@ async function podRows(page: Page): Promise<string[][]> {
   return page.$$eval("#pods-table tbody tr", (rows) => rows.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent ?? "")));
 }
 
-test("dashboard on up resilient-web: drain a node from the page, see the evictions and Drained in the feed, and the pods move to the other node", { skip: NO_CHROMIUM, timeout: 240_000 }, async (t) => {
+test("dashboard on up resilient-web: drain a node from the page, see the evictions and Drained in the feed, and the pods move to the other node", {
+  skip: NO_CHROMIUM,
+  timeout: 240_000,
+}, async (t) => {
   const run = await startUp(t, ["resilient-web", "--time-scale", "10"]);
   const page = await openBrowser(t);
   await page.goto(run.loginUrl);
@@ -63,18 +66,37 @@ test("dashboard on up resilient-web: drain a node from the page, see the evictio
   // The drain answers once every pod is evicted and gone (its progress streams meanwhile).
   await page.waitForSelector(`#action-result:has-text("drain ${victim}: done")`, { timeout: 120_000 });
   for (const pod of evictedPods) {
-    await page.locator('#events li[data-reason="Evicted"]', { hasText: `pod/${pod}` }).first().waitFor();
-    assert.match((await page.locator('#events li[data-reason="Evicted"]', { hasText: `pod/${pod}` }).first().textContent())!, new RegExp(`evicted by the drain of ${victim}`));
+    await page
+      .locator('#events li[data-reason="Evicted"]', { hasText: `pod/${pod}` })
+      .first()
+      .waitFor();
+    assert.match(
+      (await page
+        .locator('#events li[data-reason="Evicted"]', { hasText: `pod/${pod}` })
+        .first()
+        .textContent())!,
+      new RegExp(`evicted by the drain of ${victim}`),
+    );
   }
-  await page.locator('#events li[data-reason="Drained"]', { hasText: `node/${victim}` }).first().waitFor();
-  await page.locator('#events li[data-reason="Action"]', { hasText: `POST /v1/nodes/${victim}/drain → 200` }).first().waitFor();
+  await page
+    .locator('#events li[data-reason="Drained"]', { hasText: `node/${victim}` })
+    .first()
+    .waitFor();
+  await page
+    .locator('#events li[data-reason="Action"]', { hasText: `POST /v1/nodes/${victim}/drain → 200` })
+    .first()
+    .waitFor();
 
   // The ReplicaSet's replacements run on the survivor; nothing is left on the drained node, which is
   // still Ready (its VM runs) but unschedulable.
-  await until(`4 ready pods on ${survivor}, none on ${victim}`, async () => {
-    const rows = await podRows(page);
-    return rows.filter((c) => c[2] === survivor && c[4] === "1/1").length === 4 && !rows.some((c) => c[2] === victim) ? true : undefined;
-  }, 120_000);
+  await until(
+    `4 ready pods on ${survivor}, none on ${victim}`,
+    async () => {
+      const rows = await podRows(page);
+      return rows.filter((c) => c[2] === survivor && c[4] === "1/1").length === 4 && !rows.some((c) => c[2] === victim) ? true : undefined;
+    },
+    120_000,
+  );
   const names = (await podRows(page)).map((c) => c[1]);
   for (const pod of evictedPods) assert.ok(!names.includes(pod), `${pod} is gone`);
   assert.match((await page.textContent(`#nodes-table tbody tr[data-key$="/${victim}"]`))!, /Ready, unschedulable/);
@@ -86,11 +108,18 @@ test("dashboard on up resilient-web: drain a node from the page, see the evictio
   // As after `kubectl drain`, the node stays cordoned until uncordoned: the button beside drain does it.
   await page.getByRole("button", { name: `uncordon node ${victim}` }).click();
   await page.waitForSelector(`#action-result:has-text("uncordon ${victim}: done")`);
-  await page.locator('#events li[data-reason="NodeSchedulable"]', { hasText: `node/${victim}` }).first().waitFor();
-  await until(`${victim} schedulable again`, async () => {
-    const row = (await page.textContent(`#nodes-table tbody tr[data-key$="/${victim}"]`)) ?? "";
-    return /Ready/.test(row) && !/unschedulable/.test(row) ? true : undefined;
-  }, 30_000);
+  await page
+    .locator('#events li[data-reason="NodeSchedulable"]', { hasText: `node/${victim}` })
+    .first()
+    .waitFor();
+  await until(
+    `${victim} schedulable again`,
+    async () => {
+      const row = (await page.textContent(`#nodes-table tbody tr[data-key$="/${victim}"]`)) ?? "";
+      return /Ready/.test(row) && !/unschedulable/.test(row) ? true : undefined;
+    },
+    30_000,
+  );
 
   await page.context().browser()!.close();
   const out = await run.stop();

@@ -30,10 +30,14 @@ export interface RunningUp {
 export async function startUp(t: TestHost, args: string[]): Promise<RunningUp> {
   const cwd = tempDir(t, "akspilot-dashboard-");
   const up = startCli(t, ["up", ...args], { cwd });
-  const rt = await waitFor("runtime.json with dashboardUrl", () => {
-    const f = runtimeFile(cwd);
-    return f?.dashboardUrl ? f : undefined;
-  }, 90_000);
+  const rt = await waitFor(
+    "runtime.json with dashboardUrl",
+    () => {
+      const f = runtimeFile(cwd);
+      return f?.dashboardUrl ? f : undefined;
+    },
+    90_000,
+  );
   const loginUrl = await waitFor("the printed dashboard URL", () => /^dashboard: (\S+)$/m.exec(up.output().stderr)?.[1], 10_000);
   return {
     cwd,

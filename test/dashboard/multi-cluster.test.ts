@@ -50,7 +50,10 @@ test("dashboard on up bluegreen: both clusters' nodes, pods and replicas on one 
   // T0: blue serves alone, behind the gateway it owns.
   const t0 = await statusNow();
   assert.equal(t0.blueGreen?.stage, "T0", JSON.stringify(t0.blueGreen));
-  assert.deepEqual(t0.clusters.map((c) => c.name), ["blue"]);
+  assert.deepEqual(
+    t0.clusters.map((c) => c.name),
+    ["blue"],
+  );
   await page.locator("#bluegreen").waitFor();
   // The upgrade, asked for from the page: green is created beside blue, checked, and takes the traffic.
   const green = blueGreenBlueprint().clusters.find((c) => c.name === "green")!;
@@ -58,17 +61,27 @@ test("dashboard on up bluegreen: both clusters' nodes, pods and replicas on one 
   await page.getByRole("button", { name: "Upgrade" }).click();
   await page.waitForSelector(`#action-result:has-text("upgrade to ${green.kubernetesVersion}: started")`);
   await page.locator('#events li[data-reason="Action"]', { hasText: "POST /v1/upgrade" }).first().waitFor();
-  const status = await waitFor("green created beside blue", async () => {
-    const s = await statusNow();
-    return s.clusters.length === 2 && s.pods.filter((p) => p.ready).length === s.deployments.reduce((a, d) => a + d.desired, 0) ? s : undefined;
-  }, 120_000, 500);
+  const status = await waitFor(
+    "green created beside blue",
+    async () => {
+      const s = await statusNow();
+      return s.clusters.length === 2 && s.pods.filter((p) => p.ready).length === s.deployments.reduce((a, d) => a + d.desired, 0) ? s : undefined;
+    },
+    120_000,
+    500,
+  );
   const clusters = status.clusters.map((c) => c.name).sort();
   assert.deepEqual(clusters, ["blue", "green"]);
-  const rows = await waitFor("both clusters' ready pods in the table", async () => {
-    const cells = await page.$$eval("#pods-table tbody tr", (trs) => trs.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent ?? "")));
-    const ready = cells.filter((c) => c[4] === "1/1");
-    return new Set(ready.map((c) => c[0])).size === 2 && ready.length === status.deployments.reduce((a, d) => a + d.desired, 0) ? cells : undefined;
-  }, 90_000, 250);
+  const rows = await waitFor(
+    "both clusters' ready pods in the table",
+    async () => {
+      const cells = await page.$$eval("#pods-table tbody tr", (trs) => trs.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent ?? "")));
+      const ready = cells.filter((c) => c[4] === "1/1");
+      return new Set(ready.map((c) => c[0])).size === 2 && ready.length === status.deployments.reduce((a, d) => a + d.desired, 0) ? cells : undefined;
+    },
+    90_000,
+    250,
+  );
   assert.deepEqual([...new Set(rows.map((c) => c[0]))].sort(), clusters);
   const nodeClusters = await page.$$eval("#nodes-table tbody tr", (trs) => trs.map((r) => (r as HTMLTableRowElement).cells[0]!.textContent ?? ""));
   assert.deepEqual([...new Set(nodeClusters)].sort(), clusters);
@@ -77,20 +90,30 @@ test("dashboard on up bluegreen: both clusters' nodes, pods and replicas on one 
   for (const [i, n] of names.entries()) assert.ok(n.startsWith(`${nodeClusters[i]}-`), n);
   if (status.gateway) {
     // One gateway in front of both clusters: its ready endpoints, per cluster.
-    const endpoints = await waitFor("ready endpoints of both clusters", async () => {
-      const c = await chart(page, "chart-endpoints");
-      return c.now.length === 2 && c.now.every((x) => (x ?? 0) > 0) ? c : undefined;
-    }, 30_000, 250);
+    const endpoints = await waitFor(
+      "ready endpoints of both clusters",
+      async () => {
+        const c = await chart(page, "chart-endpoints");
+        return c.now.length === 2 && c.now.every((x) => (x ?? 0) > 0) ? c : undefined;
+      },
+      30_000,
+      250,
+    );
     assert.equal(endpoints.now.length, 2);
   } else {
     // No gateway yet (ClusterIP Services only): no gateway or endpoint charts, the replicas and nodes of both.
     assert.equal(await page.isHidden("#chart-endpoints"), true);
     assert.equal(await page.isHidden("#chart-gw-requests"), true);
   }
-  const replicas = await waitFor("both clusters' replicas on the chart", async () => {
-    const c = await chart(page, "chart-replicas");
-    return c.now[2] === status.deployments.reduce((a, x) => a + x.desired, 0) ? c : undefined;
-  }, 30_000, 250);
+  const replicas = await waitFor(
+    "both clusters' replicas on the chart",
+    async () => {
+      const c = await chart(page, "chart-replicas");
+      return c.now[2] === status.deployments.reduce((a, x) => a + x.desired, 0) ? c : undefined;
+    },
+    30_000,
+    250,
+  );
   assert.ok(replicas.samples > 0);
   assert.equal((await chart(page, "chart-nodes")).now[0], status.nodes.length, "every node of both clusters Ready");
   // The upgrade's controls show only with a blue-green state in the status.
@@ -102,7 +125,10 @@ test("dashboard on up bluegreen: both clusters' nodes, pods and replicas on one 
   assert.equal(out.code, 0, out.stderr + out.stdout);
 });
 
-test("a status with a blue-green upgrade: each cluster's share of the requests, the upgrade's state and buttons, every action and answer in the feed", { skip: NO_CHROMIUM, timeout: 120_000 }, async (t) => {
+test("a status with a blue-green upgrade: each cluster's share of the requests, the upgrade's state and buttons, every action and answer in the feed", {
+  skip: NO_CHROMIUM,
+  timeout: 120_000,
+}, async (t) => {
   const token = "synthetic-token-0123456789";
   const source = await startSynthetic({ token, blueGreen: true });
   t.after(() => source.close());
@@ -110,16 +136,24 @@ test("a status with a blue-green upgrade: each cluster's share of the requests, 
   t.after(() => d.close());
   const page = await openPage(t, d.loginUrl);
 
-  const share = await waitFor("each cluster's share on the share chart", async () => {
-    const c = await chart(page, "chart-share");
-    return c.samples > 2 && c.now[0] === 90 ? c : undefined;
-  }, 30_000, 100);
+  const share = await waitFor(
+    "each cluster's share on the share chart",
+    async () => {
+      const c = await chart(page, "chart-share");
+      return c.samples > 2 && c.now[0] === 90 ? c : undefined;
+    },
+    30_000,
+    100,
+  );
   assert.deepEqual(share.now, [90, 10], "blue then green, as the weights say");
   assert.equal(await page.isVisible("#chart-share"), true);
   assert.deepEqual((await chart(page, "chart-gw-latency")).now, [2.1, 6.5, 12.3]);
   assert.deepEqual((await chart(page, "chart-endpoints")).now, [2, 2]);
   assert.equal(await page.isVisible("#bluegreen"), true);
-  assert.match((await page.textContent("#bluegreen-state"))!, /upgrade stage T3 \(canary\), to version 1\.31; active blue, standby green; the gateway is owned by blue \(generation 1\); weights: blue 90%, green 10%/);
+  assert.match(
+    (await page.textContent("#bluegreen-state"))!,
+    /upgrade stage T3 \(canary\), to version 1\.31; active blue, standby green; the gateway is owned by blue \(generation 1\); weights: blue 90%, green 10%/,
+  );
   const why = (await page.textContent("#why"))!;
   assert.match(why, /Traffic.*upgrade stage T3/s);
   // The node on its way: since when, when it should be Ready, why it was launched.
@@ -132,7 +166,10 @@ test("a status with a blue-green upgrade: each cluster's share of the requests, 
   await page.getByRole("button", { name: "Upgrade" }).click();
   await page.waitForSelector('#action-result:has-text("upgrade to 1.31: done")');
   assert.match((await page.textContent("#action-result"))!, /"activeCluster":"green"/, "the answer is shown");
-  assert.deepEqual(source.posts.map((p) => [p.path, p.body]), [["/v1/upgrade", '{"to":"1.31"}']]);
+  assert.deepEqual(
+    source.posts.map((p) => [p.path, p.body]),
+    [["/v1/upgrade", '{"to":"1.31"}']],
+  );
   await page.locator('#events li[data-reason="Action"]', { hasText: "POST /v1/upgrade" }).first().waitFor();
   await page.locator('#events li[data-reason="TrafficSwitched"]').first().waitFor();
   await waitFor("all traffic on green", async () => ((await chart(page, "chart-share")).now[1] === 100 ? true : undefined), 30_000, 100);
@@ -171,7 +208,9 @@ test("a long synthetic run: the server keeps a window of samples and a bounded f
   const later = await history();
   const after = heap();
   const grown = (after - before) / 2 ** 20;
-  t.diagnostic(`${source.reads()} reads; kept ${later.samples.length} samples and ${later.events.length} events; heap ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB`);
+  t.diagnostic(
+    `${source.reads()} reads; kept ${later.samples.length} samples and ${later.events.length} events; heap ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB`,
+  );
   assert.equal(first.samples.length, capacity);
   assert.equal(later.samples.length, capacity, "the window, not the run, sets how many samples are kept");
   assert.equal(later.events.length, 100);

@@ -25,7 +25,15 @@ test("messages per second sum each pod's own increase: a pod that goes takes not
   const rate = new ProcessedRate();
   const status = (time: number, pods: [string, number][]) => ({ time, pods: pods.map(([name, processed]) => ({ cluster: "c", name, processed })) }) as unknown as StatusV1;
   assert.equal(rate.next(status(0, [["a", 10]])), 0, "no rate before a second read");
-  assert.equal(rate.next(status(1000, [["a", 14], ["b", 2]])), 6);
+  assert.equal(
+    rate.next(
+      status(1000, [
+        ["a", 14],
+        ["b", 2],
+      ]),
+    ),
+    6,
+  );
   // Pod a is gone (its 14 leave the sum): the rate is b's increase only, never negative.
   assert.equal(rate.next(status(3000, [["b", 8]])), 3);
 });
@@ -39,8 +47,16 @@ test("gateway counters become rates per second (a restarted gateway's counters c
   assert.deepEqual(rate.next(status(3000, gw(5, 0, 0))), [5, 0, 0, 0], "a counter that went down starts again from zero");
   assert.equal(rate.next(status(4000, { ...gw(0, 0, 0), mode: "kube", requests: null })), null);
 
-  const pods = [{ cluster: "east", name: "a", ready: true }, { cluster: "east", name: "b", ready: true }, { cluster: "west", name: "c", ready: true }];
-  const endpoints = [{ pod: "a", healthy: true, ejected: false }, { pod: "b", healthy: true, ejected: true }, { pod: "c", healthy: true, ejected: false }];
+  const pods = [
+    { cluster: "east", name: "a", ready: true },
+    { cluster: "east", name: "b", ready: true },
+    { cluster: "west", name: "c", ready: true },
+  ];
+  const endpoints = [
+    { pod: "a", healthy: true, ejected: false },
+    { pod: "b", healthy: true, ejected: true },
+    { pod: "c", healthy: true, ejected: false },
+  ];
   assert.deepEqual(endpointsOf({ pods, gateway: { mode: "akspilot", endpoints } } as unknown as StatusV1), { east: 1, west: 1 }, "an ejected endpoint is not ready");
   assert.deepEqual(endpointsOf({ pods, gateway: { mode: "kube", endpoints: [] } } as unknown as StatusV1), { east: 2, west: 1 }, "behind the L4 proxy, the ready pods");
   assert.equal(endpointsOf({ pods, gateway: null } as unknown as StatusV1), null);
@@ -93,11 +109,28 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   assert.equal(run.token, run.rt.token);
 
   // No token, or a wrong one: refused for the page, its assets, the API, the actions and the stream.
-  for (const [method, path] of [["GET", ""], ["GET", "assets/app.js"], ["GET", "api/history"], ["GET", "api/stream"], ["POST", "api/scale"], ["POST", "api/nodes/x/stop"], ["POST", "api/load"], ["POST", "api/drill/node-failure"], ["POST", "api/upgrade"], ["POST", "api/upgrade/rollback"], ["POST", "api/autoscaler"]] as const) {
+  for (const [method, path] of [
+    ["GET", ""],
+    ["GET", "assets/app.js"],
+    ["GET", "api/history"],
+    ["GET", "api/stream"],
+    ["POST", "api/scale"],
+    ["POST", "api/nodes/x/stop"],
+    ["POST", "api/load"],
+    ["POST", "api/drill/node-failure"],
+    ["POST", "api/upgrade"],
+    ["POST", "api/upgrade/rollback"],
+    ["POST", "api/autoscaler"],
+  ] as const) {
     const none = await fetch(base + path, { method, redirect: "manual", ...(method === "POST" ? { headers: { "content-type": "application/json" }, body: "{}" } : {}) });
     assert.equal(none.status, 401, `${method} /${path} without a token`);
     const port = new URL(base).port;
-    const wrong = await fetch(base + path, { method, redirect: "manual", headers: { cookie: `akspilot_${port}=${run.token.slice(0, -1)}${run.token.endsWith("x") ? "y" : "x"}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) }, ...(method === "POST" ? { body: "{}" } : {}) });
+    const wrong = await fetch(base + path, {
+      method,
+      redirect: "manual",
+      headers: { cookie: `akspilot_${port}=${run.token.slice(0, -1)}${run.token.endsWith("x") ? "y" : "x"}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+      ...(method === "POST" ? { body: "{}" } : {}),
+    });
     assert.equal(wrong.status, 401, `${method} /${path} with a wrong cookie`);
   }
   assert.equal((await fetch(`${base}?token=${run.token}x`, { redirect: "manual" })).status, 401, "a wrong token in the URL");
@@ -150,7 +183,11 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
   // Actions: JSON only, from this origin only; a DNS name rebound to loopback gets nothing.
   const form = await fetch(`${base}api/scale`, { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: "replicas=9" });
   assert.equal(form.status, 415);
-  const foreign = await fetch(`${base}api/scale`, { method: "POST", headers: { cookie, "content-type": "application/json", origin: "http://evil.example" }, body: '{"replicas": 9}' });
+  const foreign = await fetch(`${base}api/scale`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/json", origin: "http://evil.example" },
+    body: '{"replicas": 9}',
+  });
   assert.equal(foreign.status, 403);
   assert.equal(await getWithHost(base, `evil.example:${new URL(base).port}`, cookie), 403);
   // A refused action says why, in the control API's words.
@@ -164,7 +201,11 @@ test("dashboard of up resilient-web: no token → 401 everywhere; the token once
     assert.equal(r.status, 200, action);
     assert.deepEqual(await r.json(), { cluster: "aksResilience", node: node.name, action });
   }
-  const scaled = await fetch(`${base}api/scale`, { method: "POST", headers: { cookie, "content-type": "application/json", origin: new URL(base).origin }, body: '{"replicas": 3}' });
+  const scaled = await fetch(`${base}api/scale`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/json", origin: new URL(base).origin },
+    body: '{"replicas": 3}',
+  });
   assert.equal(scaled.status, 200);
   assert.equal(((await scaled.json()) as { replicas: number }).replicas, 3);
 
@@ -180,10 +221,15 @@ test("the server's history stays bounded over many pushes: the window, not the r
   const history = async () => (await (await fetch(`${d.url}api/history`, { headers: { authorization: `Bearer ${run.token}` } })).json()) as Backfill;
   // Wait for several windows' worth of pushes: the history is full and has rolled over.
   const first = await waitFor("a full window", async () => ((await history()).samples.length === 40 ? await history() : undefined), 60_000, 100);
-  const later = await waitFor("the window rolled over", async () => {
-    const h = await history();
-    return h.samples[0]!.t > first.samples[39]!.t ? h : undefined;
-  }, 60_000, 100);
+  const later = await waitFor(
+    "the window rolled over",
+    async () => {
+      const h = await history();
+      return h.samples[0]!.t > first.samples[39]!.t ? h : undefined;
+    },
+    60_000,
+    100,
+  );
   assert.equal(later.samples.length, 40);
   assert.ok(later.events.length <= 3, `events kept: ${later.events.length}`);
   // Oldest first, one sample per read.

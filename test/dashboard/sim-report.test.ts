@@ -26,8 +26,14 @@ test("simulate --report --compare writes one self-contained file whose charts dr
   const r = simulate(dir, ["--trace", trace, "--work-ms", "200", "--compare", "--json", "--report", out]);
   assert.equal(r.status, 0, r.stderr);
   const runs = JSON.parse(r.stdout) as { summary: { policy: string; maxReplicas: number; nodeCost: number } }[];
-  assert.deepEqual(runs.map((x) => x.summary.policy), ["keda", "predictive"]);
-  assert.ok(runs.every((x) => x.summary.maxReplicas > 0), "both policies scaled up");
+  assert.deepEqual(
+    runs.map((x) => x.summary.policy),
+    ["keda", "predictive"],
+  );
+  assert.ok(
+    runs.every((x) => x.summary.maxReplicas > 0),
+    "both policies scaled up",
+  );
 
   const html = readFileSync(out, "utf8");
   // No asset comes from elsewhere: no src/href to a URL, no CSS url() to one.
@@ -55,9 +61,14 @@ test("simulate --report --compare writes one self-contained file whose charts dr
   assert.deepEqual(requested, []);
   assert.deepEqual(problems, []);
 
-  const canvases = await page.$$eval(".run canvas", (cs) => cs.map((c) => ({ policy: c.closest(".run")!.getAttribute("data-policy"), w: (c as HTMLCanvasElement).width, h: (c as HTMLCanvasElement).height })));
+  const canvases = await page.$$eval(".run canvas", (cs) =>
+    cs.map((c) => ({ policy: c.closest(".run")!.getAttribute("data-policy"), w: (c as HTMLCanvasElement).width, h: (c as HTMLCanvasElement).height })),
+  );
   assert.equal(canvases.length, 6, "three charts per policy");
-  assert.ok(canvases.every((c) => c.w > 0 && c.h > 0), JSON.stringify(canvases));
+  assert.ok(
+    canvases.every((c) => c.w > 0 && c.h > 0),
+    JSON.stringify(canvases),
+  );
   // Each column shows its own run's summary numbers.
   for (const run of runs) {
     const shown = await page.$eval(`.run[data-policy=${run.summary.policy}] td[data-key=maxReplicas]`, (td) => td.textContent);
@@ -97,7 +108,11 @@ test("simulate --report without --compare: one column, the chosen policy, the sa
 test("simulate --report refuses a path it cannot write, in one line, before simulating", (t) => {
   const dir = tempDir(t, "akspilot-report-");
   const trace = writeTrace(dir);
-  for (const [path, why] of [[join(dir, "no-such-dir", "out.html"), /does not exist/], [dir + "/", /\.html/], [join(dir, "out.txt"), /\.html/]] as const) {
+  for (const [path, why] of [
+    [join(dir, "no-such-dir", "out.html"), /does not exist/],
+    [dir + "/", /\.html/],
+    [join(dir, "out.txt"), /\.html/],
+  ] as const) {
     const r = simulate(dir, ["--trace", trace, "--work-ms", "200", "--report", path]);
     assert.notEqual(r.status, 0);
     assert.equal(r.stdout, "", "nothing was simulated");

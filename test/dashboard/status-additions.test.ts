@@ -19,7 +19,11 @@ test("the latency window: percentiles from its buckets (never below the truth, w
   // 1..1000 ms, one each: p50 = 500, p95 = 950, p99 = 990.
   for (let ms = 1; ms <= 1000; ms++) w.record(ms, ms % 100 === 0);
   const p = w.percentiles()!;
-  for (const [got, want] of [[p.p50, 500], [p.p95, 950], [p.p99, 990]] as const) {
+  for (const [got, want] of [
+    [p.p50, 500],
+    [p.p95, 950],
+    [p.p99, 990],
+  ] as const) {
     assert.ok(got >= want && got <= want * 1.05 + 0.1, `${got} for ${want}`);
   }
   assert.equal(w.failed, 10);
@@ -47,7 +51,15 @@ test("a launching node in the status: when it started, when it is expected Ready
   const h = harness();
   h.node("static-1");
   const node = h.cluster.addNode(SMALL, { kind: "nodePool", pool: "burst" }, 30_000, "3 pending pod(s) fit no ready node");
-  const rt = { clock: h.clock, clusters: new Map([[h.cluster.name, h.cluster]]), services: [], blueprint: { name: "test" }, gatewayUrl: undefined, podSeconds: () => 0, nodeSeconds: () => 0 } as unknown as LocalRuntime;
+  const rt = {
+    clock: h.clock,
+    clusters: new Map([[h.cluster.name, h.cluster]]),
+    services: [],
+    blueprint: { name: "test" },
+    gatewayUrl: undefined,
+    podSeconds: () => 0,
+    nodeSeconds: () => 0,
+  } as unknown as LocalRuntime;
   await h.run(10_000);
   const s = await statusSnapshot({ runtime: rt });
   const n = s.nodes.find((x) => x.name === node.name)!;
@@ -67,7 +79,14 @@ test("a launching node in the status: when it started, when it is expected Ready
 test("the page's rates: failed requests and each cluster's requests per second; a missing field draws nothing", () => {
   const rates = new TrafficRates();
   const status = (time: number, gateway: unknown) => ({ time, gateway, pods: [], deployments: [], nodes: [], extra: {}, queueDepth: null }) as unknown as StatusV1;
-  const gw = (failed: number, blue: number, green: number) => ({ mode: "akspilot", requests: blue + green, failed, latencyMs: { p50: 2, p95: 5, p99: 9 }, endpoints: [], byCluster: { blue: { requests: blue, failed: 0 }, green: { requests: green, failed } } });
+  const gw = (failed: number, blue: number, green: number) => ({
+    mode: "akspilot",
+    requests: blue + green,
+    failed,
+    latencyMs: { p50: 2, p95: 5, p99: 9 },
+    endpoints: [],
+    byCluster: { blue: { requests: blue, failed: 0 }, green: { requests: green, failed } },
+  });
   assert.deepEqual(rates.next(status(0, gw(0, 100, 0))), { f: 0, c: { blue: 0, green: 0 } });
   assert.deepEqual(rates.next(status(2000, gw(4, 280, 20))), { f: 2, c: { blue: 90, green: 10 } });
   const s = status(3000, gw(4, 300, 100));
@@ -82,8 +101,27 @@ test("the page's rates: failed requests and each cluster's requests per second; 
   assert.deepEqual(counters.next(1000, { a: 3 }), { a: 3 }, "a counter that went down counts from zero");
 
   assert.equal(blueGreenOf(status(0, null)), null);
-  const bg = blueGreenOf({ ...status(0, null), blueGreen: { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10, bad: "x" }, owner: { holder: "blue", generation: 2 } } } as unknown as StatusV1);
-  assert.deepEqual(bg, { stage: "T3", phase: "canary", activeCluster: "blue", standbyCluster: "green", targetVersion: "1.31", weights: { blue: 90, green: 10 }, owner: "blue (generation 2)" });
+  const bg = blueGreenOf({
+    ...status(0, null),
+    blueGreen: {
+      stage: "T3",
+      phase: "canary",
+      activeCluster: "blue",
+      standbyCluster: "green",
+      targetVersion: "1.31",
+      weights: { blue: 90, green: 10, bad: "x" },
+      owner: { holder: "blue", generation: 2 },
+    },
+  } as unknown as StatusV1);
+  assert.deepEqual(bg, {
+    stage: "T3",
+    phase: "canary",
+    activeCluster: "blue",
+    standbyCluster: "green",
+    targetVersion: "1.31",
+    weights: { blue: 90, green: 10 },
+    owner: "blue (generation 2)",
+  });
   assert.deepEqual(sampleOf({ ...status(0, null), extra: { latency: { p50Ms: 120, p95Ms: 800, samples: 10, windowSeconds: 30 } } } as unknown as StatusV1).x, [120, 800]);
 });
 
@@ -91,7 +129,11 @@ test("a load request: messages or requests, whole numbers in bounds, one of the 
   assert.deepEqual(parseLoad({ messages: 500 }), { kind: "messages", count: 500 });
   assert.deepEqual(parseLoad({ requests: 10 }), { kind: "requests", count: 10, rate: 100 });
   assert.deepEqual(parseLoad({ requests: 10, rate: 5 }), { kind: "requests", count: 10, rate: 5 });
-  const refused = (body: Record<string, unknown>, re: RegExp) => assert.throws(() => parseLoad(body), (e: unknown) => e instanceof UserError && re.test(e.line()));
+  const refused = (body: Record<string, unknown>, re: RegExp) =>
+    assert.throws(
+      () => parseLoad(body),
+      (e: unknown) => e instanceof UserError && re.test(e.line()),
+    );
   refused({}, /either "messages".*or "requests"/);
   refused({ messages: 1, requests: 1 }, /either "messages"/);
   refused({ messages: 0 }, /"messages" must be a whole number from 1 to 100000, got 0/);

@@ -10,7 +10,23 @@ import { join } from "node:path";
 import { queueConsistency } from "../../src/storage/consistency.js";
 import { storageClients } from "../../src/storage/clients.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
-import { CONSUMER, QUEUE, descendants, endpointOf, newMarker, queueDepth, resetStorage, startCli, startConsumer, storageFor, tableRows, tempDir, waitFor, waitNoneMarked, type Storage } from "./helpers.js";
+import {
+  CONSUMER,
+  QUEUE,
+  descendants,
+  endpointOf,
+  newMarker,
+  queueDepth,
+  resetStorage,
+  startCli,
+  startConsumer,
+  storageFor,
+  tableRows,
+  tempDir,
+  waitFor,
+  waitNoneMarked,
+  type Storage,
+} from "./helpers.js";
 
 let azurite: AzuriteHandle;
 let s: Storage;
@@ -31,15 +47,21 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 /** Starts a consumer that takes `n` messages and works on them "forever", then kills it with SIGKILL. */
 async function killWhileHolding(t: { after: (fn: () => void | Promise<void>) => void }, n: number, visibilitySeconds: number): Promise<void> {
   const c = await startConsumer(t, azurite.connectionString, [
-    "--work-ms", "600000", "--visibility-timeout", String(visibilitySeconds), "--batch-size", String(n), "--concurrency", String(n),
+    "--work-ms",
+    "600000",
+    "--visibility-timeout",
+    String(visibilitySeconds),
+    "--batch-size",
+    String(n),
+    "--concurrency",
+    String(n),
   ]);
   await waitFor(`the consumer to hold ${n} messages`, async () => ((await c.stats()).inFlight === n ? true : undefined));
   c.child.kill("SIGKILL");
   assert.equal((await c.exited).signal, "SIGKILL");
 }
 
-const audit = (sent: number[], settle?: Parameters<typeof auditRun>[0]["settle"]) =>
-  auditRun({ sentIndexes: sent, table: s.table, queue: s.queue, poisonQueue: s.poison, settle });
+const audit = (sent: number[], settle?: Parameters<typeof auditRun>[0]["settle"]) => auditRun({ sentIndexes: sent, table: s.table, queue: s.queue, poisonQueue: s.poison, settle });
 
 describe("audit after a consumer is SIGKILLed while it holds messages", () => {
   it("right away: what the dead consumer held is invisible, not lost; only what is nowhere is lost", async (t) => {

@@ -3,17 +3,33 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { CONSUMER, newMarker, runCli, stderrLines, tempDir, waitNoneMarked } from "./helpers.js";
 
-const UNREACHABLE = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;";
+const UNREACHABLE =
+  "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;";
 
 const CASES: { name: string; args: string[]; env?: Record<string, string>; expect: RegExp }[] = [
   { name: "unknown blueprint", args: ["up", "nosuchblueprint"], expect: /nosuchblueprint/ },
   { name: "--messages five", args: ["up", "edw", "--messages", "five"], expect: /--messages.*five|five.*--messages/ },
   { name: "--replicas -1", args: ["up", "edw", "--messages", "5", "--replicas", "-1"], expect: /--replicas/ },
   { name: "--exit-when-drained without --messages", args: ["up", "edw", "--exit-when-drained"], expect: /--messages/ },
-  { name: "invalid AZURE_QUEUE_NAME", args: ["up", "edw", "--messages", "5", "--exit-when-drained"], env: { AZURE_QUEUE_NAME: "Bad_Queue" }, expect: /AZURE_QUEUE_NAME "Bad_Queue"/ },
+  {
+    name: "invalid AZURE_QUEUE_NAME",
+    args: ["up", "edw", "--messages", "5", "--exit-when-drained"],
+    env: { AZURE_QUEUE_NAME: "Bad_Queue" },
+    expect: /AZURE_QUEUE_NAME "Bad_Queue"/,
+  },
   { name: "invalid AZURE_TABLE_NAME", args: ["up", "edw", "--messages", "5", "--exit-when-drained"], env: { AZURE_TABLE_NAME: "1table" }, expect: /AZURE_TABLE_NAME/ },
-  { name: "not a connection string", args: ["up", "edw", "--messages", "5", "--exit-when-drained"], env: { AZURE_STORAGE_CONNECTION_STRING: "hello" }, expect: /AZURE_STORAGE_CONNECTION_STRING/ },
-  { name: "unreachable storage (up)", args: ["up", "edw", "--messages", "5", "--exit-when-drained", "--json"], env: { AZURE_STORAGE_CONNECTION_STRING: UNREACHABLE }, expect: /cannot reach storage at http:\/\/127\.0\.0\.1:1/ },
+  {
+    name: "not a connection string",
+    args: ["up", "edw", "--messages", "5", "--exit-when-drained"],
+    env: { AZURE_STORAGE_CONNECTION_STRING: "hello" },
+    expect: /AZURE_STORAGE_CONNECTION_STRING/,
+  },
+  {
+    name: "unreachable storage (up)",
+    args: ["up", "edw", "--messages", "5", "--exit-when-drained", "--json"],
+    env: { AZURE_STORAGE_CONNECTION_STRING: UNREACHABLE },
+    expect: /cannot reach storage at http:\/\/127\.0\.0\.1:1/,
+  },
   { name: "unreachable storage (produce)", args: ["produce", "--count", "3"], env: { AZURE_STORAGE_CONNECTION_STRING: UNREACHABLE }, expect: /cannot reach storage/ },
   { name: "unreachable storage (poison list)", args: ["poison", "list"], env: { AZURE_STORAGE_CONNECTION_STRING: UNREACHABLE }, expect: /cannot reach storage/ },
   { name: "no storage for produce", args: ["produce", "--count", "3"], expect: /no storage to use/ },
@@ -44,9 +60,13 @@ describe("bad input: one line naming the problem, non-zero exit, no stack trace,
       [["--work-ms", "soon"], { AZURE_STORAGE_CONNECTION_STRING: UNREACHABLE }, /--work-ms/],
     ] as const) {
       const child = spawn(process.execPath, [CONSUMER, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-      t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+      t.after(() => {
+        if (child.exitCode === null) child.kill("SIGKILL");
+      });
       let err = "";
-      child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
       child.stdout.resume();
       const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
       assert.notEqual(code, 0, err);

@@ -50,7 +50,9 @@ describe("akspilot up edw --exit-when-drained", () => {
       const marker = newMarker();
       const N = 300;
       const r = await runCli(t, ["up", "edw", "--messages", String(N), "--replicas", "3", "--work-ms", "5", "--exit-when-drained", "--json", "--quiet"], {
-        cwd, marker, env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
+        cwd,
+        marker,
+        env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
       });
       assert.equal(r.code, 0, r.stderr);
       const report = lastJsonLine(r.stdout);

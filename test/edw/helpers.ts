@@ -134,7 +134,9 @@ export async function startConsumer(t: AfterHost, connectionString: string, args
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
-  child.stderr?.on("data", (d: Buffer) => { err += d.toString(); });
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
   child.stdout?.resume();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   t.after(() => stopChild(child, "SIGKILL", 1000));
@@ -198,8 +200,12 @@ export function startCli(t: AfterHost, args: string[], o: CliOptions): { child: 
   const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd, env: cliEnv({ ...o, marker }), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<CliRun>((resolve) => child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -285,7 +291,11 @@ export function alive(pid: number, cmdline: string): boolean {
 /** Cleanup after a failed test: kills whatever still carries the marker. */
 export function killMarked(marker: string): void {
   for (const p of markedProcs(marker)) {
-    try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ }
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -301,5 +311,8 @@ export async function waitNoneMarked(marker: string, boundMs = 20_000): Promise<
 
 /** The one line a failing command must print: non-empty lines of stderr. */
 export function stderrLines(r: CliRun): string[] {
-  return r.stderr.split("\n").map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  return r.stderr
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
 }

@@ -73,13 +73,18 @@ describe("interop with the seed's Python message format", { skip }, () => {
     await resetStorage(s);
     const cwd = tempDir(t);
     const r = await runCli(t, ["produce", "--count", "25", "--rate", "0", "--burst", "25", "--json"], {
-      cwd, marker: newMarker(), env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
+      cwd,
+      marker: newMarker(),
+      env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
     });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout.trim()) as { sent: number }).sent, 25);
     const texts = (await receiveAll(s.queue)).map((m) => m.text);
     assert.equal(texts.length, 25);
-    const verdicts = python(SEED_CONSUMER, texts.join("\n") + "\n").trim().split("\n").map((l) => JSON.parse(l) as { ok: boolean; msg: string; stamp: string });
+    const verdicts = python(SEED_CONSUMER, texts.join("\n") + "\n")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { ok: boolean; msg: string; stamp: string });
     assert.equal(verdicts.length, 25);
     for (const [k, v] of verdicts.entries()) {
       assert.equal(v.ok, true, `not byte-identical to json.dumps: ${texts[k]}`);
@@ -89,22 +94,36 @@ describe("interop with the seed's Python message format", { skip }, () => {
   });
 
   it("pythonJson matches json.dumps for awkward text (non-ASCII, astral, quotes, controls, DEL)", () => {
-    const samples = ["Zürich", "東京", "😀 smile", 'quote " and \\ backslash', "tab\tnew\nline\r\u0001\u001f", "\u007f", "/slash/", "\u2028\u2029", "\u001b[31m", "\u0000\u000b\ufffe\uffff", ""];
+    const samples = [
+      "Zürich",
+      "東京",
+      "😀 smile",
+      'quote " and \\ backslash',
+      "tab\tnew\nline\r\u0001\u001f",
+      "\u007f",
+      "/slash/",
+      "\u2028\u2029",
+      "\u001b[31m",
+      "\u0000\u000b\ufffe\uffff",
+      "",
+    ];
     const objs = samples.map((v, i) => ({ msg: v, srcStamp: `k${i}` }));
     const out = python(
       `import json, sys\nfor line in sys.stdin.read().split("\\n")[:-1]:\n    print(json.dumps(json.loads(line)))\n`,
       objs.map((o) => JSON.stringify(o)).join("\n") + "\n",
-    ).split("\n").filter(Boolean);
-    assert.deepEqual(objs.map((o) => pythonJson(o)), out);
+    )
+      .split("\n")
+      .filter(Boolean);
+    assert.deepEqual(
+      objs.map((o) => pythonJson(o)),
+      out,
+    );
   });
 
   it("queueText reads as Python's lenient json.loads reads the raw body: the same value, now strict JSON", () => {
     const raw = '{"msg": "red \u001b[31m", "k": "\u0001\uffff"}';
     const escaped = queueText(raw);
-    const out = python(
-      `import json, sys\nraw, esc = sys.stdin.read().split("\\n")[:2]\nprint(json.loads(raw, strict=False) == json.loads(esc))\n`,
-      `${raw}\n${escaped}\n`,
-    );
+    const out = python(`import json, sys\nraw, esc = sys.stdin.read().split("\\n")[:2]\nprint(json.loads(raw, strict=False) == json.loads(esc))\n`, `${raw}\n${escaped}\n`);
     assert.equal(out.trim(), "True");
   });
 });

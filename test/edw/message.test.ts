@@ -38,14 +38,17 @@ describe("seed message stamps", () => {
       "2024-01-01 24:00:00.000000",
       " 2024-02-29 23:59:59.999999",
       "",
-    ]) assert.equal(parseStamp(bad), undefined, bad);
+    ])
+      assert.equal(parseStamp(bad), undefined, bad);
   });
 });
 
 describe("pythonJson", () => {
   it("uses Python's separators and key order", () => {
-    assert.equal(pythonJson({ msg: "Scale Test Message : COUNT 1", srcStamp: "2026-11-21 22:43:07.174936" }),
-      '{"msg": "Scale Test Message : COUNT 1", "srcStamp": "2026-11-21 22:43:07.174936"}');
+    assert.equal(
+      pythonJson({ msg: "Scale Test Message : COUNT 1", srcStamp: "2026-11-21 22:43:07.174936" }),
+      '{"msg": "Scale Test Message : COUNT 1", "srcStamp": "2026-11-21 22:43:07.174936"}',
+    );
   });
 
   it("escapes non-ASCII as \\uXXXX like ensure_ascii (surrogate pairs as two escapes)", () => {
@@ -140,7 +143,10 @@ describe("settings validation", () => {
     assert.equal(s.rate, 1);
     assert.equal(s.count, Infinity);
     assert.equal(s.startIndex, 1);
-    assert.throws(() => producerSettings({ count: "five" }, {}), (e: unknown) => e instanceof UserError && /--count/.test(e.message));
+    assert.throws(
+      () => producerSettings({ count: "five" }, {}),
+      (e: unknown) => e instanceof UserError && /--count/.test(e.message),
+    );
     assert.throws(() => producerSettings({ rate: "0" }, {}), UserError);
     assert.throws(() => producerSettings({ "burst-every": "5" }, {}), UserError);
     assert.equal(producerSettings({}, { AKSPILOT_COUNT: "12" }).count, 12);
@@ -154,7 +160,10 @@ describe("settings validation", () => {
     assert.equal(consumerSettings({}, { AKSPILOT_WORK_MS: "100000" }).visibilityTimeoutSeconds, 230);
     assert.equal(consumerSettings({ "max-dequeue": "3" }, { AKSPILOT_MAX_DEQUEUE: "9" }).maxDequeue, 3);
     assert.equal(consumerSettings({}, { AKSPILOT_MAX_DEQUEUE: "9" }).maxDequeue, 9);
-    assert.throws(() => consumerSettings({ "batch-size": "33" }, {}), (e: unknown) => e instanceof UserError && /--batch-size/.test(e.message));
+    assert.throws(
+      () => consumerSettings({ "batch-size": "33" }, {}),
+      (e: unknown) => e instanceof UserError && /--batch-size/.test(e.message),
+    );
     assert.throws(() => consumerSettings({ "work-ms": "-1" }, {}), UserError);
     assert.throws(() => consumerSettings({ "fail-match": "(" }, {}), UserError);
   });

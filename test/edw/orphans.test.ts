@@ -3,16 +3,36 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startAzurite } from "../../src/process/azurite.js";
-import { alive, countByIndex, storageFor, tableRows, descendants, markedProcs, newMarker, startCli, stderrLines, tempDir, waitFor, waitNoneMarked, runCli, type Proc } from "./helpers.js";
+import {
+  alive,
+  countByIndex,
+  storageFor,
+  tableRows,
+  descendants,
+  markedProcs,
+  newMarker,
+  startCli,
+  stderrLines,
+  tempDir,
+  waitFor,
+  waitNoneMarked,
+  runCli,
+  type Proc,
+} from "./helpers.js";
 
 /** Waits until `akspilot up edw` (interactive) runs its Azurite and its two consumer pods; returns them. */
 async function runningTree(pid: number): Promise<Proc[]> {
-  return waitFor("Azurite and two consumer pods under akspilot", () => {
-    const tree = descendants(pid);
-    const azurite = tree.filter((p) => p.cmdline.includes("azurite"));
-    const pods = tree.filter((p) => /consumer\/main\.js|consumer\.mjs/.test(p.cmdline));
-    return azurite.length === 1 && pods.length >= 2 ? tree : undefined;
-  }, 60_000, 100);
+  return waitFor(
+    "Azurite and two consumer pods under akspilot",
+    () => {
+      const tree = descendants(pid);
+      const azurite = tree.filter((p) => p.cmdline.includes("azurite"));
+      const pods = tree.filter((p) => /consumer\/main\.js|consumer\.mjs/.test(p.cmdline));
+      return azurite.length === 1 && pods.length >= 2 ? tree : undefined;
+    },
+    60_000,
+    100,
+  );
 }
 
 describe("no process outlives akspilot", () => {
@@ -44,7 +64,10 @@ describe("no process outlives akspilot", () => {
       assert.equal(exit.signal, null, exit.stderr);
       assert.equal(exit.code, 0, exit.stderr);
       assert.doesNotMatch(exit.stderr, /\n\s+at /, "stack trace on stderr");
-      assert.ok(tree.every((p) => !alive(p.pid, p.cmdline)), "a descendant outlived the graceful exit");
+      assert.ok(
+        tree.every((p) => !alive(p.pid, p.cmdline)),
+        "a descendant outlived the graceful exit",
+      );
       assert.deepEqual(await waitNoneMarked(marker, 5000), []);
       assert.equal(existsSync(join(cwd, ".akspilot", "runtime.json")), false, "runtime.json left behind");
     });

@@ -3,7 +3,21 @@ import assert from "node:assert/strict";
 import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { buildMessage } from "../../src/apps/message.js";
 import { parsePoisonRecord, type PoisonRecord } from "../../src/apps/consumer/poison.js";
-import { countByIndex, newMarker, queueDepth, receiveAll, resetStorage, runCli, startConsumer, storageFor, tableRows, tempDir, waitFor, waitNoneMarked, type Storage } from "./helpers.js";
+import {
+  countByIndex,
+  newMarker,
+  queueDepth,
+  receiveAll,
+  resetStorage,
+  runCli,
+  startConsumer,
+  storageFor,
+  tableRows,
+  tempDir,
+  waitFor,
+  waitNoneMarked,
+  type Storage,
+} from "./helpers.js";
 
 let azurite: AzuriteHandle;
 let s: Storage;
@@ -44,7 +58,10 @@ describe("poison queue", () => {
 
     // The good ones are stored, the failing one and the malformed ones are not.
     const counts = countByIndex(await tableRows(s));
-    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [1, 2, 3, 5, 6]);
+    assert.deepEqual(
+      [...counts.keys()].sort((a, b) => a - b),
+      [1, 2, 3, 5, 6],
+    );
     assert.equal(await queueDepth(s.queue), 0, "poisoned messages must leave the main queue");
 
     const records = await peekPoison();
@@ -57,7 +74,7 @@ describe("poison queue", () => {
       assert.equal(r.queue, "aws2azmsgs");
       assert.equal(r.dequeueCount, 1);
     }
-    const failing = records.find((x) => x.body.includes("COUNT 4\""));
+    const failing = records.find((x) => x.body.includes('COUNT 4"'));
     assert.ok(failing);
     assert.equal(failing.reason, "MaxDequeueExceeded");
     assert.equal(failing.dequeueCount, 3, "poisoned on the delivery after max-dequeue");
@@ -69,10 +86,16 @@ describe("poison queue", () => {
     const env = { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString };
     const list = await runCli(t, ["poison", "list", "--json"], { cwd, env, marker });
     assert.equal(list.code, 0, list.stderr);
-    const listed = list.stdout.trim().split("\n").map((l) => JSON.parse(l) as PoisonRecord & { poisonId: string });
+    const listed = list.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as PoisonRecord & { poisonId: string });
     assert.equal(listed.length, records.length);
     assert.deepEqual(listed.map((r) => r.body).sort(), records.map((r) => r.body).sort());
-    assert.deepEqual(listed.filter((r) => r.reason === "MaxDequeueExceeded").map((r) => r.body), [failing.body]);
+    assert.deepEqual(
+      listed.filter((r) => r.reason === "MaxDequeueExceeded").map((r) => r.body),
+      [failing.body],
+    );
     // Listing does not consume: the poison queue still holds them all.
     await new Promise((r) => setTimeout(r, 100));
     assert.equal((await receiveAll(s.poison, 1)).length, records.length);
@@ -93,7 +116,10 @@ describe("poison queue", () => {
     // Back in the main queue, bodies unchanged; the poison queue is empty.
     const back = await receiveAll(s.queue, 30);
     assert.deepEqual(back.map((b) => b.text).sort(), records.map((r) => r.body).sort());
-    assert.ok(back.every((b) => b.dequeueCount === 1), "replayed messages are new messages");
+    assert.ok(
+      back.every((b) => b.dequeueCount === 1),
+      "replayed messages are new messages",
+    );
     assert.equal(await queueDepth(s.poison), 0);
 
     const bad = await runCli(t, ["poison", "replay", "--reason", "Nope"], { cwd, env, marker });

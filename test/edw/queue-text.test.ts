@@ -29,8 +29,16 @@ describe("queue text", () => {
     assert.equal(firstNonXmlChar(sent), undefined);
     assert.equal(sent, `{"msg": "red \\u001b[31m", "k": "\\u0000\\uffff"}`);
     assert.deepEqual(JSON.parse(sent), { msg: "red \u001b[31m", k: "\u0000\uffff" });
-    for (const [text, offset, char] of [["plain\u001btext", 5, "U+001B"], ['{"m": 1}\u0001', 8, "U+0001"], ['{"m": "a\\\u001b"}', 9, "U+001B"]] as const) {
-      assert.throws(() => queueText(text), (e: unknown) => e instanceof UnsendableTextError && e.offset === offset && e.char === char, JSON.stringify(text));
+    for (const [text, offset, char] of [
+      ["plain\u001btext", 5, "U+001B"],
+      ['{"m": 1}\u0001', 8, "U+0001"],
+      ['{"m": "a\\\u001b"}', 9, "U+001B"],
+    ] as const) {
+      assert.throws(
+        () => queueText(text),
+        (e: unknown) => e instanceof UnsendableTextError && e.offset === offset && e.char === char,
+        JSON.stringify(text),
+      );
     }
   });
 });
@@ -86,7 +94,8 @@ describe("what storage does with such a body, and what akspilot does instead", (
     await resetStorage(s);
     const stamp = formatStamp(nowMicros());
     const jsonBody = `{"msg": "Scale Test Message : COUNT 8\u001b", "srcStamp": "${stamp}"}`;
-    const record = (body: string) => JSON.stringify({ reason: "Unparseable", detail: "test", queue: "aws2azmsgs", messageId: "m", dequeueCount: 1, insertedOn: "", poisonedAt: "", body });
+    const record = (body: string) =>
+      JSON.stringify({ reason: "Unparseable", detail: "test", queue: "aws2azmsgs", messageId: "m", dequeueCount: 1, insertedOn: "", poisonedAt: "", body });
     await s.poison.sendMessage(record(jsonBody));
     await s.poison.sendMessage(record("plain\u001btext"));
     const r = await runCli(t, ["poison", "replay"], { cwd: tempDir(t), marker: newMarker(), env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } });

@@ -71,8 +71,14 @@ describe("kill -9 of a consumer mid-batch", () => {
     await waitFor("the consumer to process all 5", async () => ((await c.stats()).processed === 5 ? true : undefined));
     const rows = await tableRows(s);
     assert.equal(rows.length, 5, "a redelivery added a row");
-    assert.deepEqual([...countByIndex(rows).keys()].sort((x, y) => x - y), [1, 2, 3, 4, 5]);
-    assert.ok(rows.every((r) => r.dequeueCount === 2 && r.latencyMs >= 0), JSON.stringify(rows));
+    assert.deepEqual(
+      [...countByIndex(rows).keys()].sort((x, y) => x - y),
+      [1, 2, 3, 4, 5],
+    );
+    assert.ok(
+      rows.every((r) => r.dequeueCount === 2 && r.latencyMs >= 0),
+      JSON.stringify(rows),
+    );
     assert.equal(await queueDepth(s.queue), 0);
   });
 });

@@ -43,10 +43,15 @@ async function endsWithin(exited: Promise<CliRun>, boundMs: number, what: string
   }
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("storage that never answers", () => {
-  for (const args of [["produce", "--count", "1"], ["poison", "list"], ["poison", "replay"], ["up", "edw", "--messages", "5", "--exit-when-drained", "--json"]]) {
+  for (const args of [
+    ["produce", "--count", "1"],
+    ["poison", "list"],
+    ["poison", "replay"],
+    ["up", "edw", "--messages", "5", "--exit-when-drained", "--json"],
+  ]) {
     it(`${args.join(" ")}: one line naming the endpoint and the limit, exit 2, nothing left running`, async (t) => {
       const silent = await silentListener(t);
       const marker = newMarker();
@@ -61,7 +66,7 @@ describe("storage that never answers", () => {
       assert.equal(r.code, 2, r.stderr);
       const lines = stderrLines(r);
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, new RegExp(`storage at ${escape(silent.endpoint)} .*did not answer within 1\\.5 s — `));
+      assert.match(lines[0]!, new RegExp(`storage at ${escapeRegExp(silent.endpoint)} .*did not answer within 1\\.5 s — `));
       assert.doesNotMatch(r.stderr, / {4}at /, "stack trace");
       assert.equal(r.stdout, "");
       assert.deepEqual(await waitNoneMarked(marker, 5000), [], "left running");

@@ -15,7 +15,10 @@ test("recent end-to-end latency from stored rows: counted once, late rows caught
   const now = nowMicros();
   const partition = `q${new Date(now / 1000).toISOString().slice(0, 13).replace(/[-T]/g, "")}`;
   const row = (key: string, storedMicros: number, latencyMs: number) =>
-    s.table.upsertEntity({ partitionKey: partition, rowKey: key, data: `m ${key}`, srcStamp: formatStamp(storedMicros - latencyMs * 1000), dateStamp: formatStamp(storedMicros), latencyMs }, "Replace");
+    s.table.upsertEntity(
+      { partitionKey: partition, rowKey: key, data: `m ${key}`, srcStamp: formatStamp(storedMicros - latencyMs * 1000), dateStamp: formatStamp(storedMicros), latencyMs },
+      "Replace",
+    );
   // A row stored before the watch started (an earlier run's) is not this run's.
   await row("before", now - 60_000_000, 99_999);
   const latency = new StoredLatency(s.table, now - 1_000_000, { windowSeconds: 30 });

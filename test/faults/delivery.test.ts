@@ -91,15 +91,23 @@ describe("faults during a run: nothing lost, nothing stored twice", () => {
     // Azurite saves its metadata every few seconds: let the enqueued messages reach the disk first.
     await new Promise((r) => setTimeout(r, 6000));
     const live = await consumers(t, storage.connectionString, s, 2);
-    await waitFor("a third of the messages processed", async () => {
-      const st = await Promise.all(live.map((c) => c.stats()));
-      return st.reduce((a, x) => a + x.processed, 0) >= N / 3 ? true : undefined;
-    }, 120_000, 50);
+    await waitFor(
+      "a third of the messages processed",
+      async () => {
+        const st = await Promise.all(live.map((c) => c.stats()));
+        return st.reduce((a, x) => a + x.processed, 0) >= N / 3 ? true : undefined;
+      },
+      120_000,
+      50,
+    );
     const before = await Promise.all(live.map((c) => c.stats()));
     await storage.crashAndRestart(1500);
     await waitFor("the queue drained after the restart", async () => ((await queueDepth(s.queue)) === 0 ? true : undefined), 180_000, 500);
     const after = await Promise.all(live.map((c) => c.stats()));
-    assert.ok(live.every((c) => c.child.exitCode === null), "the same replicas run: none exited");
+    assert.ok(
+      live.every((c) => c.child.exitCode === null),
+      "the same replicas run: none exited",
+    );
     assert.ok(after.reduce((a, x) => a + x.processed, 0) > before.reduce((a, x) => a + x.processed, 0), "they processed after the restart");
     assertExactlyOnce(await storedCounts(s), N);
   });
@@ -113,10 +121,15 @@ describe("faults during a run: nothing lost, nothing stored twice", () => {
     await fillQueue(s, range(N));
     Object.assign(storage.proxy.rules, { latencyMs: 30, resetRate: 0.05, busyRate: 0.1 });
     const live = await consumers(t, storage.connectionString, s, 2);
-    await waitFor("half the messages processed through the faults", async () => {
-      const st = await Promise.all(live.map((c) => c.stats().catch(() => undefined)));
-      return st.reduce((a, x) => a + (x?.processed ?? 0), 0) >= N / 2 ? true : undefined;
-    }, 180_000, 200);
+    await waitFor(
+      "half the messages processed through the faults",
+      async () => {
+        const st = await Promise.all(live.map((c) => c.stats().catch(() => undefined)));
+        return st.reduce((a, x) => a + (x?.processed ?? 0), 0) >= N / 2 ? true : undefined;
+      },
+      180_000,
+      200,
+    );
     const injected = { ...storage.proxy.counts };
     Object.assign(storage.proxy.rules, { latencyMs: 0, resetRate: 0, busyRate: 0 });
     await waitFor("the queue drained once healed", async () => ((await queueDepth(s.queue)) === 0 ? true : undefined), 180_000, 500);
@@ -150,7 +163,11 @@ describe("faults during a run: nothing lost, nothing stored twice", () => {
     await waitFor("the queue drained", async () => ((await queueDepth(s.queue)) === 0 ? true : undefined), 120_000, 500);
     const counts = await storedCounts(s);
     const valid = [...Array(N).keys()].map((i) => i + 1).filter((i) => i % 10 !== 0);
-    assert.deepEqual(valid.filter((i) => counts.get(i) !== 1), [], "valid messages not stored exactly once");
+    assert.deepEqual(
+      valid.filter((i) => counts.get(i) !== 1),
+      [],
+      "valid messages not stored exactly once",
+    );
     assert.equal([...counts.keys()].filter((i) => i % 10 === 0).length, 0, "a malformed message was stored");
     const poisoned = (await receiveAll(s.poison, 30)).map((p) => parsePoisonRecord(p.text)!);
     assert.equal(poisoned.length, N / 10);

@@ -17,7 +17,11 @@ import { consumerSettings, CONSUMER_FLAGS, type ConsumerFlag } from "../../src/a
 import { parseMessage } from "../../src/apps/message.js";
 
 const RUNS = Number(process.env.AKSPILOT_FUZZ_RUNS ?? 300);
-const params = (): fc.Parameters<unknown> => ({ numRuns: RUNS, seed: process.env.AKSPILOT_FUZZ_SEED ? Number(process.env.AKSPILOT_FUZZ_SEED) : undefined, interruptAfterTimeLimit: 60_000 });
+const params = (): fc.Parameters<unknown> => ({
+  numRuns: RUNS,
+  seed: process.env.AKSPILOT_FUZZ_SEED ? Number(process.env.AKSPILOT_FUZZ_SEED) : undefined,
+  interruptAfterTimeLimit: 60_000,
+});
 
 /** Runs `parse`; only a value or a one-line UserError is acceptable. */
 function wellBehaved(parse: () => unknown): boolean {
@@ -34,7 +38,11 @@ function wellBehaved(parse: () => unknown): boolean {
 
 /** Text near a valid document: characters inserted, deleted and replaced at random places. */
 function mutated(valid: string): fc.Arbitrary<string> {
-  const edit = fc.record({ at: fc.nat(), del: fc.nat({ max: 8 }), ins: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(":", "- ", "\n", "  ", "{", "[", "&a", "*a", "!!js", "~", "'", '"', "---\n", "\t", "\u0000", "1e999", "-1", "0x10")) });
+  const edit = fc.record({
+    at: fc.nat(),
+    del: fc.nat({ max: 8 }),
+    ins: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(":", "- ", "\n", "  ", "{", "[", "&a", "*a", "!!js", "~", "'", '"', "---\n", "\t", "\u0000", "1e999", "-1", "0x10")),
+  });
   return fc.array(edit, { minLength: 1, maxLength: 6 }).map((edits) => {
     let s = valid;
     for (const e of edits) {
@@ -53,38 +61,66 @@ describe("fuzzing the parsers of user input: a value or one clear line, never a 
   const nodePool = toYaml(seedNodePool());
 
   it("ScaledObject YAML", () => {
-    fc.assert(fc.property(fc.oneof(mutated(scaledObject), anyYaml, fc.string()), (text) => wellBehaved(() => parseScaledObjectYaml(text, "so.yaml"))), params());
+    fc.assert(
+      fc.property(fc.oneof(mutated(scaledObject), anyYaml, fc.string()), (text) => wellBehaved(() => parseScaledObjectYaml(text, "so.yaml"))),
+      params(),
+    );
   });
 
   // This property found a requirement whose `values` was a string, not a list (e.g. "values: ( - D"), crashing
   // poolSettings with a TypeError; it is now refused in one line.
   it("NodePool YAML", () => {
-    fc.assert(fc.property(fc.oneof(mutated(nodePool), anyYaml, fc.string()), (text) => wellBehaved(() => parseNodePoolYaml(text, "np.yaml", DEFAULT_CATALOG))), params());
+    fc.assert(
+      fc.property(fc.oneof(mutated(nodePool), anyYaml, fc.string()), (text) => wellBehaved(() => parseNodePoolYaml(text, "np.yaml", DEFAULT_CATALOG))),
+      params(),
+    );
   });
 
   it("values files", () => {
     const valid = "replicas: 2\nimage:\n  repository: example.azurecr.io/app\n  tag: v1\n";
-    fc.assert(fc.property(fc.oneof(mutated(valid), anyYaml, fc.string()), (text) => wellBehaved(() => checkValues(parseUserYaml(text, "values.yaml"), "values.yaml"))), params());
+    fc.assert(
+      fc.property(fc.oneof(mutated(valid), anyYaml, fc.string()), (text) => wellBehaved(() => checkValues(parseUserYaml(text, "values.yaml"), "values.yaml"))),
+      params(),
+    );
   });
 
   it("trace CSV", () => {
     const valid = "t,arrivalsPerSecond\n0,1\n60,100\n120,0\n";
-    const cells = fc.array(fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.double().map(String), fc.integer().map(String)), { maxLength: 3 }).map((r) => r.join(",")), { maxLength: 8 });
+    const cells = fc.array(
+      fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.double().map(String), fc.integer().map(String)), { maxLength: 3 }).map((r) => r.join(",")),
+      { maxLength: 8 },
+    );
     const csv = cells.map((rows) => ["t,queueLength", ...rows].join("\n"));
-    fc.assert(fc.property(fc.oneof(mutated(valid), csv, fc.string()), (text) => wellBehaved(() => parseTraceCsv(text, "trace.csv"))), params());
+    fc.assert(
+      fc.property(fc.oneof(mutated(valid), csv, fc.string()), (text) => wellBehaved(() => parseTraceCsv(text, "trace.csv"))),
+      params(),
+    );
   });
 
   it("consumer flags and AKSPILOT_* variables", () => {
-    const flags = fc.dictionary(fc.constantFrom(...CONSUMER_FLAGS), fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom("(", "[a-", "1e3", " 5", "-0", "99999999999999999999")));
-    fc.assert(fc.property(flags, (f) => wellBehaved(() => consumerSettings(f as Partial<Record<ConsumerFlag, string>>, {}))), params());
+    const flags = fc.dictionary(
+      fc.constantFrom(...CONSUMER_FLAGS),
+      fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom("(", "[a-", "1e3", " 5", "-0", "99999999999999999999")),
+    );
+    fc.assert(
+      fc.property(flags, (f) => wellBehaved(() => consumerSettings(f as Partial<Record<ConsumerFlag, string>>, {}))),
+      params(),
+    );
   });
 
   it("queue message bodies: parseMessage never throws and always names what is wrong", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)), mutated('{"msg": "Scale Test Message : COUNT 1", "srcStamp": "2026-01-01 00:00:00.000000"}')), (text) => {
-        const r = parseMessage(text);
-        assert.ok(r.ok || (typeof r.reason === "string" && r.reason.length > 0 && !r.reason.includes("\n")));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          mutated('{"msg": "Scale Test Message : COUNT 1", "srcStamp": "2026-01-01 00:00:00.000000"}'),
+        ),
+        (text) => {
+          const r = parseMessage(text);
+          assert.ok(r.ok || (typeof r.reason === "string" && r.reason.length > 0 && !r.reason.includes("\n")));
+        },
+      ),
       params(),
     );
   });

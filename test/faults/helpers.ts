@@ -70,13 +70,10 @@ export async function startFaultProxy(target: string, o: { rules?: FaultRules; r
     }
     const forward = () => {
       counts.forwarded++;
-      const up = http.request(
-        { host: base.hostname, port: base.port, method: req.method, path: req.url, headers: req.headers, agent },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
+      const up = http.request({ host: base.hostname, port: base.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
       up.on("error", () => req.socket.destroy());
       req.pipe(up);
     };

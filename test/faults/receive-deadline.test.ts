@@ -47,7 +47,10 @@ describe("an idle replica always wakes for new work", () => {
     for (let i = 1; i <= 5; i++) await s.queue.sendMessage(buildMessage(i));
     await waitFor("the 5 messages processed after the held receive", () => (c.snapshot().processed === 5 ? true : undefined), 20_000);
     assert.ok(c.snapshot().receiveErrors >= 1, "the held receive counts as a failed receive");
-    assert.ok(log.some((l) => /receive got no answer within 1000 ms/.test(l)), log.join("\n"));
+    assert.ok(
+      log.some((l) => /receive got no answer within 1000 ms/.test(l)),
+      log.join("\n"),
+    );
   });
 
   it("at its longest backoff (10 min), a wake ends the wait and the new message is processed", async (t) => {

@@ -64,7 +64,13 @@ async function server(t: AfterHost, name: string, behave: (req: IncomingMessage,
     });
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  t.after(() => new Promise<void>((r) => { srv.close(() => r()); srv.closeAllConnections(); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        srv.close(() => r());
+        srv.closeAllConnections();
+      }),
+  );
   return { port: (srv.address() as AddressInfo).port, hits, srv };
 }
 
@@ -121,15 +127,25 @@ test("forwarding: hop-by-hop headers dropped both ways, X-Forwarded-* set, the b
 
 test("a hung (frozen, not crashed) endpoint is taken out and every request still succeeds; it returns once it answers again", { timeout: 60_000 }, async (t) => {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "dist", "src", "apps", "hello", "main.js")], { env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", HOSTNAME: "frozen-pod" }, stdio: "ignore" });
+  const child = spawn(process.execPath, [join(ROOT, "dist", "src", "apps", "hello", "main.js")], {
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", HOSTNAME: "frozen-pod" },
+    stdio: "ignore",
+  });
   t.after(() => {
     child.kill("SIGCONT");
     child.kill("SIGKILL");
   });
-  await waitFor("hello pod listening", async () => ((await call(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 500 }).catch(() => undefined))?.status === 200 ? true : undefined), 10_000);
+  await waitFor(
+    "hello pod listening",
+    async () => ((await call(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 500 }).catch(() => undefined))?.status === 200 ? true : undefined),
+    10_000,
+  );
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
-  eps.set([["frozen-pod", port], ["b", b.port]]);
+  eps.set([
+    ["frozen-pod", port],
+    ["b", b.port],
+  ]);
   const g = await gateway(t, eps);
   assert.match((await call(g.url)).body, /Running on frozen-pod\./);
   child.kill("SIGSTOP");
@@ -150,7 +166,10 @@ test("outlier ejection and return: an endpoint answering 500 is taken out, the c
   const a = await server(t, "a", () => (broken ? "500" : "ok"));
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
-  eps.set([["a", a.port], ["b", b.port]]);
+  eps.set([
+    ["a", a.port],
+    ["b", b.port],
+  ]);
   const g = await gateway(t, eps);
   for (let i = 0; i < 10; i++) {
     const r = await call(g.url);
@@ -167,7 +186,10 @@ test("retries: budget spent → a clean 502; every endpoint failing → 502 afte
   const a = await server(t, "a", () => "reset");
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
-  eps.set([["a", a.port], ["b", b.port]]);
+  eps.set([
+    ["a", a.port],
+    ["b", b.port],
+  ]);
   const g = await gateway(t, eps, settings({ retry: { budgetPercent: 0, minRetries: 0 } }));
   const r = await call(g.url);
   assert.equal(r.status, 502);
@@ -179,7 +201,10 @@ test("retries: budget spent → a clean 502; every endpoint failing → 502 afte
   const c = await server(t, "c", () => "reset");
   const d = await server(t, "d", () => "reset");
   const eps2 = new Endpoints();
-  eps2.set([["c", c.port], ["d", d.port]]);
+  eps2.set([
+    ["c", c.port],
+    ["d", d.port],
+  ]);
   const g2 = await gateway(t, eps2);
   const r2 = await call(g2.url);
   assert.equal(r2.status, 502);
@@ -191,7 +216,10 @@ test("a POST that may have reached the app is not retried; one refused at connec
   const a = await server(t, "a", () => "reset");
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
-  eps.set([["a", a.port], ["b", b.port]]);
+  eps.set([
+    ["a", a.port],
+    ["b", b.port],
+  ]);
   const g = await gateway(t, eps);
   const r = await call(g.url, { method: "POST", body: "pay once" });
   assert.equal(r.status, 502);
@@ -201,7 +229,10 @@ test("a POST that may have reached the app is not retried; one refused at connec
 
   const closed = await freePort(); // nothing listens there: the connection is refused, the app never saw it
   const eps2 = new Endpoints();
-  eps2.set([["gone", closed], ["b", b.port]]);
+  eps2.set([
+    ["gone", closed],
+    ["b", b.port],
+  ]);
   const g2 = await gateway(t, eps2);
   const r2 = await call(g2.url, { method: "POST", body: "pay once" });
   assert.equal(r2.status, 200);
@@ -262,7 +293,13 @@ test("draining: an endpoint leaving the Service finishes its in-flight request a
     void held.then(() => res.end("from slow"));
   });
   await new Promise<void>((r) => slowSrv.listen(0, "127.0.0.1", () => r()));
-  t.after(() => new Promise<void>((r) => { slowSrv.close(() => r()); slowSrv.closeAllConnections(); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        slowSrv.close(() => r());
+        slowSrv.closeAllConnections();
+      }),
+  );
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
   eps.set([["slow", (slowSrv.address() as AddressInfo).port]]);
@@ -293,7 +330,10 @@ test("scale from zero: a request that finds no endpoint while a replica starts i
   const answers = await Promise.all([call(g.url), call(g.url), call(g.url)]);
   for (const r of answers) assert.equal(r.body, "from a");
   assert.equal(g.stats().held, 3);
-  assert.deepEqual(events.filter((e) => e.startsWith("Requests")), ["RequestsHeld", "RequestsReleased"]);
+  assert.deepEqual(
+    events.filter((e) => e.startsWith("Requests")),
+    ["RequestsHeld", "RequestsReleased"],
+  );
 });
 
 test("scale from zero beyond its bounds: 503 with Retry-After when the queue is full or the wait runs out; at once when no replica is coming", { timeout: 30_000 }, async (t) => {
@@ -318,14 +358,26 @@ test("the request deadline: tries that never answer end in a clean 504 at the de
       if (req.url === "/healthz") res.end("ok"); // probes pass: only requests hang
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-    t.after(() => new Promise<void>((r) => { srv.close(() => r()); srv.closeAllConnections(); }));
+    t.after(
+      () =>
+        new Promise<void>((r) => {
+          srv.close(() => r());
+          srv.closeAllConnections();
+        }),
+    );
     return (srv.address() as AddressInfo).port;
   };
   const eps = new Endpoints();
-  eps.set([["x", await silent()], ["y", await silent()]]);
+  eps.set([
+    ["x", await silent()],
+    ["y", await silent()],
+  ]);
   const g = await gateway(t, eps, settings({ retry: { perTryTimeoutMs: 400, deadlineMs: 600 } }));
   const r = await call(g.url);
   assert.equal(r.status, 504);
   assert.match(r.body, /no answer within 600 ms/);
-  assert.equal(g.stats().endpoints.every((e) => e.inFlight === 0), true);
+  assert.equal(
+    g.stats().endpoints.every((e) => e.inFlight === 0),
+    true,
+  );
 });

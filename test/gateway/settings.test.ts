@@ -54,7 +54,11 @@ test("a bad annotation is one clear error naming it", () => {
   ] as const) {
     const a = app();
     a.ingress = { className: "x", path: "/", annotations: { [key]: value } };
-    assert.throws(() => gatewaySettingsFor(a, 1), (e: unknown) => e instanceof UserError && what.test(e.message), key);
+    assert.throws(
+      () => gatewaySettingsFor(a, 1),
+      (e: unknown) => e instanceof UserError && what.test(e.message),
+      key,
+    );
   }
 });
 
@@ -63,7 +67,10 @@ test("retry budget: at most the share of the window's requests, with a floor; th
   const b = new RetryBudget(20, 2, 10_000, () => now);
   for (let i = 0; i < 20; i++) b.requestStarted();
   // 20 % of 20 requests = 4 retries.
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => b.tryRetry()), [true, true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => b.tryRetry()),
+    [true, true, true, true, false],
+  );
   assert.equal(b.refused, 1);
   now = 11_000; // the old second has left the window: only the floor is left
   assert.deepEqual([b.tryRetry(), b.tryRetry(), b.tryRetry()], [true, true, false]);

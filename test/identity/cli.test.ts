@@ -20,7 +20,11 @@ describe("identity commands and exec", () => {
   let root: string;
   let account: string;
   const hooks: Array<() => void | Promise<void>> = [];
-  const host = { after: (fn: () => void | Promise<void>) => { hooks.push(fn); } };
+  const host = {
+    after: (fn: () => void | Promise<void>) => {
+      hooks.push(fn);
+    },
+  };
   before(async () => {
     ({ root } = await deployedEdw(host));
     account = readRecords(root).accounts[0]!;
@@ -53,7 +57,10 @@ describe("identity commands and exec", () => {
     assert.equal(blob.code, 1);
     assert.match(blob.stdout, /✗ role/);
     assert.match(blob.stdout, /AuthorizationPermissionMismatch/);
-    assert.match(blob.stdout, /fix: az role assignment create --assignee-object-id [0-9a-f-]+ --assignee-principal-type ServicePrincipal --role "Storage Blob Data Contributor" --scope \/subscriptions\/.*\/storageAccounts\/\w+\/blobServices\/default\/containers\/logs/);
+    assert.match(
+      blob.stdout,
+      /fix: az role assignment create --assignee-object-id [0-9a-f-]+ --assignee-principal-type ServicePrincipal --role "Storage Blob Data Contributor" --scope \/subscriptions\/.*\/storageAccounts\/\w+\/blobServices\/default\/containers\/logs/,
+    );
 
     const cluster = readRecords(root).identities.find((i) => i.name.startsWith("mi-aksdemo-"))!;
     const fed = await runCli(t, ["identity", "explain", "aqs-demo/aqs-app-service-account", "--resource", "queue", "--identity", cluster.name], { cwd: root });
@@ -61,7 +68,12 @@ describe("identity commands and exec", () => {
     assert.match(fed.stdout, /✓ service account/);
     assert.match(fed.stdout, /✗ federated credential/);
     assert.match(fed.stdout, /AADSTS70021/);
-    assert.match(fed.stdout, new RegExp(`fix: az identity federated-credential create --name aqs-app-service-account-federated --identity-name ${cluster.name} --resource-group rg-aksdemo-\\w+ --issuer https://oidc.local/[^ ]+ --subject system:serviceaccount:aqs-demo:aqs-app-service-account --audiences api://AzureADTokenExchange`));
+    assert.match(
+      fed.stdout,
+      new RegExp(
+        `fix: az identity federated-credential create --name aqs-app-service-account-federated --identity-name ${cluster.name} --resource-group rg-aksdemo-\\w+ --issuer https://oidc.local/[^ ]+ --subject system:serviceaccount:aqs-demo:aqs-app-service-account --audiences api://AzureADTokenExchange`,
+      ),
+    );
   });
 
   it("exec --as: a Python program written for Azure sends, receives and stores through the proxy", { skip: NO_PYTHON_AZURE }, async (t) => {
@@ -83,7 +95,10 @@ describe("identity commands and exec", () => {
   });
 
   it("exec --as: the same program in Node", async (t) => {
-    const steps = JSON.stringify([{ op: "send", account, queue: "aws2azmsgs", text: "from-node" }, { op: "receive", account, queue: "aws2azmsgs" }]);
+    const steps = JSON.stringify([
+      { op: "send", account, queue: "aws2azmsgs", text: "from-node" },
+      { op: "receive", account, queue: "aws2azmsgs" },
+    ]);
     const r = await runCli(t, ["exec", "--as", "aqs-demo/aqs-app-service-account", "--", process.execPath, AZURE_APP, steps], { cwd: root });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Array<{ ok: boolean; result?: unknown }>;
@@ -91,5 +106,4 @@ describe("identity commands and exec", () => {
     // The Python producer's message is still there (its receive was refused), then the Node one.
     assert.deepEqual((out[1]!.result as string[]).sort(), ["from-node", "from-python"]);
   });
-
 });

@@ -17,13 +17,21 @@ test("ExternalSecret: synced, updated after refreshInterval when the vault chang
   const { root, identity } = await deployedAirflow(t);
   const af = getBlueprint("airflow").airflow!;
   const cluster = findCluster(root);
-  recordFederatedCredential(root, { identity: identity.name, name: "external-secret-operator", issuer: cluster.issuerUrl, subject: `system:serviceaccount:airflow:${af.serviceAccount}` });
+  recordFederatedCredential(root, {
+    identity: identity.name,
+    name: "external-secret-operator",
+    issuer: cluster.issuerUrl,
+    subject: `system:serviceaccount:airflow:${af.serviceAccount}`,
+  });
   const services = await IdentityServices.start({ root, keyVault: true });
   t.after(() => services.stop());
   const env = await services.workloadEnv(cluster, "airflow", af.serviceAccount, identity.clientId);
   let now = Date.parse("2026-01-01T00:00:00Z");
   const spec = {
-    name: af.externalSecret, namespace: "airflow", refreshIntervalSeconds: parseRefreshInterval(af.refreshInterval), target: af.storageSecret,
+    name: af.externalSecret,
+    namespace: "airflow",
+    refreshIntervalSeconds: parseRefreshInterval(af.refreshInterval),
+    target: af.storageSecret,
     data: { azurestorageaccountname: af.keyVaultSecrets.accountName, azurestorageaccountkey: af.keyVaultSecrets.accountKey },
   };
   assert.equal(spec.refreshIntervalSeconds, 3600);
@@ -31,7 +39,10 @@ test("ExternalSecret: synced, updated after refreshInterval when the vault chang
   const key = `airflow/${af.externalSecret}`;
 
   await c.reconcile();
-  assert.deepEqual(c.status.get(key)!.conditions.map((x) => [x.status, x.reason]), [["True", "SecretSynced"]]);
+  assert.deepEqual(
+    c.status.get(key)!.conditions.map((x) => [x.status, x.reason]),
+    [["True", "SecretSynced"]],
+  );
   const account = readRecords(root).accounts[0]!;
   assert.equal(c.secrets.get(`airflow/${af.storageSecret}`)!.azurestorageaccountname, account);
 

@@ -32,15 +32,25 @@ export interface TokenResult {
 }
 
 /** Runs the fixture program (a separate process, as a pod is) with the given environment. */
-export async function getToken(env: Record<string, string>, mode: "workload" | "default", scope: string, count = 1, gapMs = 0): Promise<{ results: TokenResult[]; stdout: string; stderr: string }> {
+export async function getToken(
+  env: Record<string, string>,
+  mode: "workload" | "default",
+  scope: string,
+  count = 1,
+  gapMs = 0,
+): Promise<{ results: TokenResult[]; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [GET_TOKEN, mode, scope, String(count), String(gapMs)], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
   const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
   if (code !== 0) throw new Error(`get-token exited ${code}: ${stderr}`);
   return { results: JSON.parse(stdout) as TokenResult[], stdout, stderr };
@@ -72,8 +82,12 @@ export async function runAzureApp(env: Record<string, string>, steps: Array<Reco
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
   const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
   if (code !== 0) throw new Error(`azure-app exited ${code}: ${stderr}`);
   return { results: JSON.parse(stdout.trim().split("\n").pop()!) as StepResult[], stdout, stderr };

@@ -15,7 +15,11 @@ describe("local Key Vault secrets API", () => {
   let vault: string;
   let env: Record<string, string>;
   const hooks: Array<() => void | Promise<void>> = [];
-  const host = { after: (fn: () => void | Promise<void>) => { hooks.push(fn); } };
+  const host = {
+    after: (fn: () => void | Promise<void>) => {
+      hooks.push(fn);
+    },
+  };
 
   before(async () => {
     ({ root, identity } = await deployedAirflow(host));

@@ -35,7 +35,15 @@ test("runs that succeed and fail leave no token or key in logs, state or output"
   assert.equal((await run(["up", "edw", "--identity", cluster.name, "--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet"])).code, 2);
   await run(["identity", "explain", "aqs-demo/aqs-app-service-account", "--resource", "queue"]);
   await run(["identity", "explain", "aqs-demo/aqs-app-service-account", "--resource", "blob", "--json"]);
-  await run(["exec", "--as", "aqs-demo/aqs-app-service-account", "--", process.execPath, "-e", "console.log(Object.keys(process.env).filter((k) => k.startsWith('AZURE_')).sort().join(','))"]);
+  await run([
+    "exec",
+    "--as",
+    "aqs-demo/aqs-app-service-account",
+    "--",
+    process.execPath,
+    "-e",
+    "console.log(Object.keys(process.env).filter((k) => k.startsWith('AZURE_')).sort().join(','))",
+  ]);
   assert.match(outputs.join("\n"), /AZURE_AUTHORITY_HOST,AZURE_CLIENT_ID,AZURE_FEDERATED_TOKEN_FILE,AZURE_TENANT_ID/);
 
   for (const [i, o] of outputs.entries()) {

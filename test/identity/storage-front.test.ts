@@ -22,7 +22,11 @@ describe("enforcing storage front behind the proxy", () => {
   let services: IdentityServices;
   let account: string;
   const hooks: Array<() => void | Promise<void>> = [];
-  const host = { after: (fn: () => void | Promise<void>) => { hooks.push(fn); } };
+  const host = {
+    after: (fn: () => void | Promise<void>) => {
+      hooks.push(fn);
+    },
+  };
 
   before(async () => {
     ({ root, workload, producer } = await deployedEdw(host));
@@ -93,14 +97,17 @@ describe("enforcing storage front behind the proxy", () => {
   });
 
   it("refuses account keys and anonymous requests at the front", async () => {
-    const ask = (headers: Record<string, string>) => new Promise<{ status: number; code?: string; challenge?: string }>((resolve, reject) => {
-      const req = request(`${services.storageEndpoint("queue", account)}/aws2azmsgs/messages`, { method: "GET", headers, ca: readFileSync(services.caCertPath) }, (res) => {
-        res.resume();
-        res.on("end", () => resolve({ status: res.statusCode!, code: res.headers["x-ms-error-code"] as string | undefined, challenge: res.headers["www-authenticate"] as string | undefined }));
+    const ask = (headers: Record<string, string>) =>
+      new Promise<{ status: number; code?: string; challenge?: string }>((resolve, reject) => {
+        const req = request(`${services.storageEndpoint("queue", account)}/aws2azmsgs/messages`, { method: "GET", headers, ca: readFileSync(services.caCertPath) }, (res) => {
+          res.resume();
+          res.on("end", () =>
+            resolve({ status: res.statusCode!, code: res.headers["x-ms-error-code"] as string | undefined, challenge: res.headers["www-authenticate"] as string | undefined }),
+          );
+        });
+        req.on("error", reject);
+        req.end();
       });
-      req.on("error", reject);
-      req.end();
-    });
     const anon = await ask({});
     assert.equal(anon.status, 401);
     assert.equal(anon.code, "NoAuthenticationInformation");

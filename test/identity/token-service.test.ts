@@ -17,7 +17,11 @@ describe("local Entra token service", () => {
   let services: IdentityServices;
   let issuer: ClusterIssuer;
   const hooks: Array<() => void | Promise<void>> = [];
-  const host = { after: (fn: () => void | Promise<void>) => { hooks.push(fn); } };
+  const host = {
+    after: (fn: () => void | Promise<void>) => {
+      hooks.push(fn);
+    },
+  };
 
   before(async () => {
     ({ root, workload } = await deployedEdw(host));
@@ -63,7 +67,10 @@ describe("local Entra token service", () => {
     const { token } = await issuer.serviceAccountToken("default", "aqs-app-service-account");
     const { results } = await getToken(env(writeTokenFile(root, token, "wrong-ns")), "workload", STORAGE);
     assert.equal(results[0]!.ok, false);
-    assert.match(results[0]!.message!, /AADSTS70021: No matching federated identity record found for presented assertion\. Assertion Issuer: 'https:\/\/oidc\.local\/.*Assertion Subject: 'system:serviceaccount:default:aqs-app-service-account'/);
+    assert.match(
+      results[0]!.message!,
+      /AADSTS70021: No matching federated identity record found for presented assertion\. Assertion Issuer: 'https:\/\/oidc\.local\/.*Assertion Subject: 'system:serviceaccount:default:aqs-app-service-account'/,
+    );
   });
 
   it("an expired projected token fails with AADSTS700024", async () => {
@@ -96,7 +103,11 @@ describe("local Entra token service", () => {
   });
 
   it("keeps its keys and the CA key owner-only", () => {
-    for (const p of [join(root, ".akspilot", "ca", "ca.key"), join(root, ".akspilot", "identity", "sts.json"), join(root, ".akspilot", "identity", "issuers", `${findCluster(root).name}.json`)]) {
+    for (const p of [
+      join(root, ".akspilot", "ca", "ca.key"),
+      join(root, ".akspilot", "identity", "sts.json"),
+      join(root, ".akspilot", "identity", "issuers", `${findCluster(root).name}.json`),
+    ]) {
       assert.equal(statSync(p).mode & 0o077, 0, p);
     }
     assert.match(readFileSync(services.caCertPath, "utf8"), /BEGIN CERTIFICATE/);

@@ -43,19 +43,29 @@ test("status shows the consumer's identity chain; runtime.json names the CA, aut
   const { root, workload } = await deployedEdw(t);
   const up = startCli(t, ["up", "edw", "--identity", workload.name, "--replicas", "1", "--rate", "1", "--burst", "0"], { cwd: root });
   const rtFile = join(root, ".akspilot", "runtime.json");
-  const rt = await waitFor("runtime.json with identity fields", () => {
-    if (!existsSync(rtFile)) return undefined;
-    const j = JSON.parse(readFileSync(rtFile, "utf8")) as Record<string, string>;
-    return j.authorityHost ? j : undefined;
-  }, 90_000, 200);
+  const rt = await waitFor(
+    "runtime.json with identity fields",
+    () => {
+      if (!existsSync(rtFile)) return undefined;
+      const j = JSON.parse(readFileSync(rtFile, "utf8")) as Record<string, string>;
+      return j.authorityHost ? j : undefined;
+    },
+    90_000,
+    200,
+  );
   assert.ok(existsSync(rt.caCertPath!));
   assert.match(rt.authorityHost!, /^https:\/\/127\.0\.0\.1:\d+\/$/);
   for (const k of ["queueEndpoint", "tableEndpoint", "blobEndpoint"]) assert.match(rt[k]!, /^https:\/\/127\.0\.0\.1:\d+\/\w+$/, k);
   assert.match(rt.proxyUrl!, /^http:\/\/127\.0\.0\.1:\d+$/);
-  const status = await waitFor("status with the chain", async () => {
-    const s = await runCli(t, ["status"], { cwd: root });
-    return /workload identity of aqs-app/.test(s.stdout) ? s.stdout : undefined;
-  }, 60_000, 500);
+  const status = await waitFor(
+    "status with the chain",
+    async () => {
+      const s = await runCli(t, ["status"], { cwd: root });
+      return /workload identity of aqs-app/.test(s.stdout) ? s.stdout : undefined;
+    },
+    60_000,
+    500,
+  );
   for (const link of ["service account", "federated credential", "token", "role", "resource"]) assert.match(status, new RegExp(`✓ ${link}:`));
   up.child.kill("SIGINT");
   await up.exited;

@@ -68,11 +68,25 @@ async function expectUserError(p: Promise<unknown>, pattern: RegExp): Promise<st
 
 test("apply order: namespace and identities first, CRD-backed objects after what they point to", () => {
   const kinds = render("edw", undefined).objects.map((o) => o.kind);
-  assert.deepEqual(kinds, ["Namespace", "ServiceAccount", "ServiceAccount", "Deployment", "Job", "PodDisruptionBudget", "TriggerAuthentication", "ScaledObject", "AKSNodeClass", "NodePool"]);
+  assert.deepEqual(kinds, [
+    "Namespace",
+    "ServiceAccount",
+    "ServiceAccount",
+    "Deployment",
+    "Job",
+    "PodDisruptionBudget",
+    "TriggerAuthentication",
+    "ScaledObject",
+    "AKSNodeClass",
+    "NodePool",
+  ]);
   const airflow = render("airflow").objects.map((o) => o.kind);
   assert.deepEqual(airflow, ["Namespace", "ServiceAccount", "SecretStore", ...Array(7).fill("ExternalSecret"), "PersistentVolume", "PersistentVolumeClaim"]);
   assert.ok(kindRank("Role") < kindRank("Deployment"));
-  assert.deepEqual(inApplyOrder([{ kind: "NodePool" }, { kind: "Namespace" }, { kind: "Deployment" }]).map((o) => o.kind), ["Namespace", "Deployment", "NodePool"]);
+  assert.deepEqual(
+    inApplyOrder([{ kind: "NodePool" }, { kind: "Namespace" }, { kind: "Deployment" }]).map((o) => o.kind),
+    ["Namespace", "Deployment", "NodePool"],
+  );
 });
 
 const kubectlOnPath = (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, "kubectl")));
@@ -110,7 +124,10 @@ test("no kubectl on PATH: one line saying so", async () => {
 
 test("deploy refuses placeholders; dry run lists the plan without touching a cluster", async () => {
   const fake = fakeKubectl();
-  await expectUserError(applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, kubectl: fake.run, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")) }), /^values missing for edw: producerIdentityClientId, registry, storageAccountName, workloadIdentityClientId — set them/);
+  await expectUserError(
+    applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, kubectl: fake.run, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")) }),
+    /^values missing for edw: producerIdentityClientId, registry, storageAccountName, workloadIdentityClientId — set them/,
+  );
   const lines: string[] = [];
   await applyToAks({ blueprint: "edw", dryRun: true, out: (l) => lines.push(l), kubectl: fake.run });
   assert.equal(fake.calls.length, 0);
@@ -139,21 +156,27 @@ test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; d
   assert.ok(lines.includes("  created    Deployment aqs-demo/aqs-app"));
   assert.ok(lines.includes("  configured NodePool default"));
   assert.ok(lines.includes("9 created, 1 configured, 0 unchanged; recorded in " + join(dir, "edw.json")));
-  assert.ok(fake.calls.some((c) => c[0] === "rollout" && c.includes("deployment.apps/aqs-app")), "waits for the rollout");
+  assert.ok(
+    fake.calls.some((c) => c[0] === "rollout" && c.includes("deployment.apps/aqs-app")),
+    "waits for the rollout",
+  );
 
   const record = JSON.parse(readFileSync(join(dir, "edw.json"), "utf8")) as ApplyRecord;
-  assert.deepEqual(record.objects.map((o) => [o.kind, o.name, o.created]), [
-    ["Namespace", "aqs-demo", true],
-    ["ServiceAccount", "aqs-app-service-account", true],
-    ["ServiceAccount", "aqs-producer-service-account", true],
-    ["Deployment", "aqs-app", true],
-    ["Job", "aqs-producer", true],
-    ["PodDisruptionBudget", "aqs-app-pdb", true],
-    ["TriggerAuthentication", "keda-az-credentials", true],
-    ["ScaledObject", "aws2az-queue-scaleobj", true],
-    ["AKSNodeClass", "default", true],
-    ["NodePool", "default", false],
-  ]);
+  assert.deepEqual(
+    record.objects.map((o) => [o.kind, o.name, o.created]),
+    [
+      ["Namespace", "aqs-demo", true],
+      ["ServiceAccount", "aqs-app-service-account", true],
+      ["ServiceAccount", "aqs-producer-service-account", true],
+      ["Deployment", "aqs-app", true],
+      ["Job", "aqs-producer", true],
+      ["PodDisruptionBudget", "aqs-app-pdb", true],
+      ["TriggerAuthentication", "keda-az-credentials", true],
+      ["ScaledObject", "aws2az-queue-scaleobj", true],
+      ["AKSNodeClass", "default", true],
+      ["NodePool", "default", false],
+    ],
+  );
 
   // Re-applying the same objects changes nothing, and keeps knowing what it created.
   lines.length = 0;
@@ -180,7 +203,10 @@ test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; d
   assert.equal(existsSync(join(dir, "edw.json")), false, "the record is removed");
   assert.ok(fake.store.has("/nodepool.karpenter.sh/default"));
 
-  await expectUserError(applyToAks({ blueprint: "edw", dryRun: false, destroy: true, out: () => {}, kubectl: fake.run, stateDir: dir }), /^nothing to destroy: no record of applying edw/);
+  await expectUserError(
+    applyToAks({ blueprint: "edw", dryRun: false, destroy: true, out: () => {}, kubectl: fake.run, stateDir: dir }),
+    /^nothing to destroy: no record of applying edw/,
+  );
 });
 
 test("FAKE CLUSTER: bluegreen deploys to the chosen cluster and names the AGIC step", async () => {
@@ -191,5 +217,8 @@ test("FAKE CLUSTER: bluegreen deploys to the chosen cluster and names the AGIC s
   assert.ok(existsSync(join(dir, "bluegreen.green.json")));
   assert.ok(lines[0]!.includes("(cluster green)"));
   // green is standby: no AGIC install is suggested for it.
-  assert.equal(lines.some((l) => l.startsWith("next: helm")), false);
+  assert.equal(
+    lines.some((l) => l.startsWith("next: helm")),
+    false,
+  );
 });

@@ -43,7 +43,14 @@ test("deletion cost: patches the pod's annotation with the in-flight count, only
   const dir = tokenDir("tok-1");
   let inFlight = 0;
   // The timer is effectively off; flush() drives each check so the test does not depend on timing.
-  const reporter = startDeletionCostReporter({ inFlight: () => inFlight, podName: "aqs-app-7d9c", namespace: "aqs-demo", apiUrl: api.url, serviceAccountDir: dir, intervalMs: 3_600_000 });
+  const reporter = startDeletionCostReporter({
+    inFlight: () => inFlight,
+    podName: "aqs-app-7d9c",
+    namespace: "aqs-demo",
+    apiUrl: api.url,
+    serviceAccountDir: dir,
+    intervalMs: 3_600_000,
+  });
   try {
     await reporter.flush();
     await reporter.flush();
@@ -66,13 +73,24 @@ test("deletion cost: patches the pod's annotation with the in-flight count, only
     assert.equal(s.url, "/api/v1/namespaces/aqs-demo/pods/aqs-app-7d9c");
     assert.equal(s.type, "application/merge-patch+json");
   }
-  assert.deepEqual(api.seen.map((s) => s.auth), ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
+  assert.deepEqual(
+    api.seen.map((s) => s.auth),
+    ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"],
+  );
 });
 
 test("deletion cost: a refused patch is reported and retried on the next check", async () => {
   const api = await fakeApiServer(403);
   const errors: string[] = [];
-  const reporter = startDeletionCostReporter({ inFlight: () => 2, podName: "p", namespace: "n", apiUrl: api.url, serviceAccountDir: tokenDir("t"), intervalMs: 3_600_000, onError: (e) => errors.push(e.message) });
+  const reporter = startDeletionCostReporter({
+    inFlight: () => 2,
+    podName: "p",
+    namespace: "n",
+    apiUrl: api.url,
+    serviceAccountDir: tokenDir("t"),
+    intervalMs: 3_600_000,
+    onError: (e) => errors.push(e.message),
+  });
   try {
     await reporter.flush();
     await reporter.flush();
@@ -98,14 +116,42 @@ const hasOpenssl = (process.env.PATH ?? "").split(":").some((d) => d && existsSy
 
 test("deletion cost: over HTTPS it trusts the service-account CA file", { skip: hasOpenssl ? false : "openssl not installed" }, async () => {
   const dir = tokenDir("tls-token");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.crt")], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "ca.crt"),
+    ],
+    { stdio: "ignore" },
+  );
   const seen: string[] = [];
   const server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "ca.crt")) }, (req, res) => {
     seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
     req.resume().on("end", () => res.writeHead(200).end("{}"));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const reporter = startDeletionCostReporter({ inFlight: () => 1, podName: "p", namespace: "n", apiUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, serviceAccountDir: dir, intervalMs: 3_600_000, onError: (e) => seen.push(`error ${e.message}`) });
+  const reporter = startDeletionCostReporter({
+    inFlight: () => 1,
+    podName: "p",
+    namespace: "n",
+    apiUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    serviceAccountDir: dir,
+    intervalMs: 3_600_000,
+    onError: (e) => seen.push(`error ${e.message}`),
+  });
   try {
     await reporter.flush();
   } finally {

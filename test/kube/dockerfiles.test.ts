@@ -19,12 +19,24 @@ for (const [program, entry] of Object.entries(ENTRYPOINTS)) {
     const lines = text.split("\n").filter((l) => l.trim() && !l.trimStart().startsWith("#"));
     const froms = lines.filter((l) => l.startsWith("FROM "));
     assert.ok(froms.length >= 3, "build, deps and runtime stages");
-    assert.ok(lines.some((l) => /^RUN npm ci\b/.test(l) && !l.includes("--omit=dev")), "dev dependencies for the compile");
+    assert.ok(
+      lines.some((l) => /^RUN npm ci\b/.test(l) && !l.includes("--omit=dev")),
+      "dev dependencies for the compile",
+    );
     assert.ok(lines.some((l) => l === "RUN npx tsc -p ."));
-    assert.ok(lines.some((l) => /^RUN npm ci .*--omit=dev/.test(l)), "a production-only install");
+    assert.ok(
+      lines.some((l) => /^RUN npm ci .*--omit=dev/.test(l)),
+      "a production-only install",
+    );
     const runtime = lines.slice(lines.lastIndexOf(froms[froms.length - 1]!));
-    assert.ok(runtime.some((l) => l.startsWith("COPY --from=build") && l.includes("dist")), "runtime copies the compiled code");
-    assert.ok(runtime.some((l) => l.startsWith("COPY --from=deps") && l.includes("node_modules")), "runtime copies production modules");
+    assert.ok(
+      runtime.some((l) => l.startsWith("COPY --from=build") && l.includes("dist")),
+      "runtime copies the compiled code",
+    );
+    assert.ok(
+      runtime.some((l) => l.startsWith("COPY --from=deps") && l.includes("node_modules")),
+      "runtime copies production modules",
+    );
     assert.ok(!runtime.some((l) => /^RUN npm (ci|install)/.test(l)), "no install in the runtime stage");
     const user = runtime.filter((l) => l.startsWith("USER ")).pop();
     assert.match(user ?? "", /^USER [1-9]\d*(:\d+)?$/, "numeric non-root user, so runAsNonRoot can be verified");

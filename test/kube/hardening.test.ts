@@ -28,14 +28,30 @@ test("hardening: every workload of every blueprint is hardened by default", () =
 });
 
 test("hardening: the check catches what it is meant to catch", () => {
-  const weak = workloads("resilient-web", { ...fixtureValues(), hardening: { runAsNonRoot: false, readOnlyRootFilesystem: false, dropAllCapabilities: false, seccompProfile: "Unconfined", allowPrivilegeEscalation: true, automountServiceAccountToken: true } })[0]!;
+  const weak = workloads("resilient-web", {
+    ...fixtureValues(),
+    hardening: {
+      runAsNonRoot: false,
+      readOnlyRootFilesystem: false,
+      dropAllCapabilities: false,
+      seccompProfile: "Unconfined",
+      allowPrivilegeEscalation: true,
+      automountServiceAccountToken: true,
+    },
+  })[0]!;
   const v = hardeningViolations(weak.spec);
   for (const expected of ["automountServiceAccountToken", "runAsNonRoot", "readOnlyRootFilesystem", "allowPrivilegeEscalation", "capabilities", "seccompProfile"]) {
-    assert.ok(v.some((l) => l.includes(expected)), `reports ${expected}: ${v.join("; ")}`);
+    assert.ok(
+      v.some((l) => l.includes(expected)),
+      `reports ${expected}: ${v.join("; ")}`,
+    );
   }
   const noLimits = structuredClone(workloads("edw")[0]!.spec);
   delete noLimits.containers[0]!.resources!.limits;
-  assert.deepEqual(hardeningViolations(noLimits).filter((l) => l.includes("limit")), ["container keda-queue-reader: no cpu limit", "container keda-queue-reader: no memory limit"]);
+  assert.deepEqual(
+    hardeningViolations(noLimits).filter((l) => l.includes("limit")),
+    ["container keda-queue-reader: no cpu limit", "container keda-queue-reader: no memory limit"],
+  );
 });
 
 test("hardening: overridden settings reach the pod and relax the namespace's enforcement", () => {
@@ -64,7 +80,10 @@ test("busy-aware scale-in: the deletion-cost option mounts the API token, passes
   const binding = r.objects.find((o) => o.kind === "RoleBinding")!.toJSON() as { subjects: unknown };
   assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "aqs-app-service-account", namespace: "aqs-demo" }]);
   // Off by default: no token, no RBAC.
-  assert.equal(render("edw").objects.some((o) => o.kind === "Role"), false);
+  assert.equal(
+    render("edw").objects.some((o) => o.kind === "Role"),
+    false,
+  );
 });
 
 test("hardening: Airflow's chart values run non-root with dropped capabilities, seccomp and limits", () => {

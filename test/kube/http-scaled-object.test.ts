@@ -52,7 +52,10 @@ test("httpScaling: resilient-web with a rule renders a KEDA HTTP add-on HTTPScal
 
 test("httpScaling: without a rule nothing of the add-on is rendered", () => {
   const rendered = renderWeb(getBlueprint("resilient-web"));
-  assert.equal(rendered.objects.some((o) => o.kind === "HTTPScaledObject"), false);
+  assert.equal(
+    rendered.objects.some((o) => o.kind === "HTTPScaledObject"),
+    false,
+  );
   assert.equal(requiredCrds(rendered.objects).length, 0);
 });
 

@@ -18,7 +18,9 @@ type Doc = { apiVersion: string; kind: string; metadata: { name: string; labels?
 
 /** Every document of every manifests file of a blueprint (all clusters). */
 function docs(name: string, values = fixtureValues()): Doc[] {
-  return render(name, values).files.filter((f) => f.kind === "manifests").flatMap((f) => parseAllDocuments(f.text).map((d) => d.toJS() as Doc));
+  return render(name, values)
+    .files.filter((f) => f.kind === "manifests")
+    .flatMap((f) => parseAllDocuments(f.text).map((d) => d.toJS() as Doc));
 }
 
 /** Taints the kubelet itself puts on nodes in trouble; tolerating them bounds eviction, it selects no pool. */
@@ -26,12 +28,8 @@ const NODE_CONDITION = /^node\.kubernetes\.io\//;
 
 /** Tolerations of the blueprint's apps that no agent pool or NodePool of its clusters carries a taint for. */
 function strayTolerations(bp: Blueprint): string[] {
-  const taints = bp.clusters.flatMap((c) => [
-    ...c.agentPools.flatMap((p) => p.taints ?? []),
-    ...(c.nodePools ?? []).flatMap((np) => np.spec.template.spec.taints ?? []),
-  ]);
-  const matches = (t: Toleration) =>
-    taints.some((x) => x.key === t.key && x.effect === t.effect && (t.operator === "Exists" || (x.value ?? "") === (t.value ?? "")));
+  const taints = bp.clusters.flatMap((c) => [...c.agentPools.flatMap((p) => p.taints ?? []), ...(c.nodePools ?? []).flatMap((np) => np.spec.template.spec.taints ?? [])]);
+  const matches = (t: Toleration) => taints.some((x) => x.key === t.key && x.effect === t.effect && (t.operator === "Exists" || (x.value ?? "") === (t.value ?? "")));
   return bp.apps.flatMap((a) => a.tolerations.filter((t) => !NODE_CONDITION.test(t.key) && !matches(t)).map((t) => `${a.name}: ${t.key}=${t.value}:${t.effect}`));
 }
 
@@ -44,7 +42,10 @@ test("every app toleration matches a taint a node pool of the blueprint carries"
   }
   assert.ok(checked >= 2, `checked ${checked} tolerations`);
   const edw = getBlueprint("edw");
-  assert.ok(edw.apps[0]!.tolerations.some((t) => t.key === "deployment" && t.value === "aqs-app-pool"), "the consumer tolerates the apppool");
+  assert.ok(
+    edw.apps[0]!.tolerations.some((t) => t.key === "deployment" && t.value === "aqs-app-pool"),
+    "the consumer tolerates the apppool",
+  );
   // The check sees a toleration for a pool that does not exist.
   edw.clusters[0]!.agentPools.find((p) => p.name === "apppool")!.taints = [{ key: "deployment", value: "other-pool", effect: "NoSchedule" }];
   assert.deepEqual(strayTolerations(edw), ["aqs-app: deployment=aqs-app-pool:NoSchedule", "aqs-producer: deployment=aqs-app-pool:NoSchedule"]);
@@ -89,7 +90,7 @@ test("the consumer has a PodDisruptionBudget selecting its pods", () => {
 
 test("producer and consumer run as separate service accounts federated with separate identities", () => {
   const all = docs("edw");
-  const accountOf = (kind: string) => ((all.find((d) => d.kind === kind)!.spec!.template as { spec: { serviceAccountName: string } }).spec.serviceAccountName);
+  const accountOf = (kind: string) => (all.find((d) => d.kind === kind)!.spec!.template as { spec: { serviceAccountName: string } }).spec.serviceAccountName;
   const consumerSa = accountOf("Deployment");
   const producerSa = accountOf("Job");
   assert.notEqual(consumerSa, producerSa);
@@ -98,7 +99,10 @@ test("producer and consumer run as separate service accounts federated with sepa
   assert.equal(clientId(producerSa), fixtureValues().producerIdentityClientId);
   // The seed's shared account remains one override away, and then only one identity is needed.
   const seedLike = docs("edw", { ...fixtureValues(), apps: { "aqs-producer": { serviceAccountName: "aqs-app-service-account" } } });
-  assert.deepEqual(seedLike.filter((d) => d.kind === "ServiceAccount").map((d) => d.metadata.name), ["aqs-app-service-account"]);
+  assert.deepEqual(
+    seedLike.filter((d) => d.kind === "ServiceAccount").map((d) => d.metadata.name),
+    ["aqs-app-service-account"],
+  );
 });
 
 test("every object and pod carries app.kubernetes.io/name, part-of and managed-by", () => {
@@ -119,8 +123,8 @@ test("airflow: restricted Pod Security enforced, DAGs at a pinned revision, secr
   const ns = docs("airflow").find((d) => d.kind === "Namespace")!;
   assert.equal(ns.metadata.labels!["pod-security.kubernetes.io/enforce"], "restricted");
 
-  const values = (v = fixtureValues()) =>
-    parseAllDocuments(render("airflow", v).files.find((f) => f.kind === "helm-values")!.text)[0]!.toJS() as Record<string, any>; // any: Helm chart values are untyped YAML read field by field below
+  // biome-ignore lint/suspicious/noExplicitAny: Helm chart values are untyped YAML read field by field below
+  const values = (v = fixtureValues()) => parseAllDocuments(render("airflow", v).files.find((f) => f.kind === "helm-values")!.text)[0]!.toJS() as Record<string, any>;
   const v = values();
   assert.equal(v.dags.gitSync.rev, fixtureValues().airflow!.dagsRev);
   // Without a revision, the output carries a placeholder and deploy refuses; HEAD only when asked for.
@@ -130,10 +134,14 @@ test("airflow: restricted Pod Security enforced, DAGs at a pinned revision, secr
   assert.doesNotMatch(unpinned.files.find((f) => f.kind === "helm-values")!.text, /rev: HEAD/);
 
   // Each Secret the chart is pointed at is written by an ExternalSecret from Key Vault, with the key the chart reads.
-  const written = new Map(docs("airflow").filter((d) => d.kind === "ExternalSecret").map((d) => {
-    const spec = d.spec as { target: { name: string }; data: Array<{ secretKey: string }> };
-    return [spec.target.name, spec.data.map((x) => x.secretKey)] as const;
-  }));
+  const written = new Map(
+    docs("airflow")
+      .filter((d) => d.kind === "ExternalSecret")
+      .map((d) => {
+        const spec = d.spec as { target: { name: string }; data: Array<{ secretKey: string }> };
+        return [spec.target.name, spec.data.map((x) => x.secretKey)] as const;
+      }),
+  );
   const wanted: Array<[string, string]> = [
     [v.data.metadataSecretName, "connection"],
     [v.fernetKeySecretName, "fernet-key"],

@@ -50,14 +50,18 @@ test("round-trip: parsed ScaledObject values equal the seed's numbers", () => {
 test("round-trip: consumer Deployment carries the seed's numbers and outlives the visibility timeout", () => {
   const docs = emittedDocs("edw");
   const d = docs.find((x) => x.kind === "Deployment" && x.metadata.name === "aqs-app")!;
-  const pod = (d.spec.template as { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> });
+  const pod = d.spec.template as { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> };
   assert.equal(pod.metadata.labels["azure.workload.identity/use"], "true");
   assert.equal(pod.spec.serviceAccountName, "aqs-app-service-account");
   const c = (pod.spec.containers as Array<Record<string, unknown>>)[0]!;
   assert.deepEqual(c.resources, { requests: { cpu: "250m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } });
   assert.deepEqual(
     (c.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]),
-    [["AZURE_QUEUE_NAME", "aws2azmsgs"], ["AZURE_TABLE_NAME", "aws2azpmts"], ["AZURE_STORAGE_ACCOUNT_NAME", "storaksdemo1a2b3c"]],
+    [
+      ["AZURE_QUEUE_NAME", "aws2azmsgs"],
+      ["AZURE_TABLE_NAME", "aws2azpmts"],
+      ["AZURE_STORAGE_ACCOUNT_NAME", "storaksdemo1a2b3c"],
+    ],
   );
   assert.ok((pod.spec.terminationGracePeriodSeconds as number) > 60, "grace period longer than the 60 s visibility timeout");
   assert.deepEqual(pod.spec.tolerations, [{ key: "deployment", operator: "Equal", value: "aqs-app-pool", effect: "NoSchedule" }]);
@@ -74,7 +78,10 @@ test("round-trip: resilient-web keeps seed 001's replicas, tolerations and liven
   const pod = (d.spec.template as { spec: Record<string, unknown> }).spec;
   assert.deepEqual(
     (pod.tolerations as Array<{ key: string; tolerationSeconds: number }>).map((t) => [t.key, t.tolerationSeconds]),
-    [["node.kubernetes.io/unreachable", 1], ["node.kubernetes.io/not-ready", 1]],
+    [
+      ["node.kubernetes.io/unreachable", 1],
+      ["node.kubernetes.io/not-ready", 1],
+    ],
   );
   const c = (pod.containers as Array<{ livenessProbe: Record<string, unknown>; readinessProbe?: unknown }>)[0]!;
   assert.deepEqual(c.livenessProbe, { httpGet: { path: "/", port: "http", scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 3 });

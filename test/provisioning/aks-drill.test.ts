@@ -19,18 +19,39 @@ const VMSS = "aks-nodepool1-12345671-vmss";
 
 async function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
   const fake = new FakeArm();
-  fake.seedAksCluster("rg-web", "aks-web", [{ name: "systempool", mode: "System", instances: 1 }, { name: "nodepool1", mode: "User", instances: 2 }]);
+  fake.seedAksCluster("rg-web", "aks-web", [
+    { name: "systempool", mode: "System", instances: 1 },
+    { name: "nodepool1", mode: "User", instances: 2 },
+  ]);
   const arm = new VmssClient({ credential: fake.credentialFor(), subscriptionId: fake.subscriptionId, cloud: "AzurePublicCloud", httpClient: fake.httpClient }, 1);
   const srv: Server = createHelloServer({ host: "aks-web-pod" });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  t.after(() => new Promise<void>((r) => { srv.close(() => r()); srv.closeAllConnections(); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        srv.close(() => r());
+        srv.closeAllConnections();
+      }),
+  );
   const lines: string[] = [];
   const ac = new AbortController();
   const opts: AksNodeFailureOptions = {
-    arm, cluster: "aks-web", resourceGroup: "rg-web", yes: true, url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`,
-    rate: 20, durationSeconds: 0.5, requestTimeoutMs: 2000, restoreTimeoutSeconds: 5, signal: ac.signal, progress: (l) => lines.push(l),
+    arm,
+    cluster: "aks-web",
+    resourceGroup: "rg-web",
+    yes: true,
+    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`,
+    rate: 20,
+    durationSeconds: 0.5,
+    requestTimeoutMs: 2000,
+    restoreTimeoutSeconds: 5,
+    signal: ac.signal,
+    progress: (l) => lines.push(l),
   };
-  const instance = (id: string) => fake.resources.get(`/subscriptions/${fake.subscriptionId}/resourcegroups/mc_rg-web_aks-web_westus3/providers/microsoft.compute/virtualmachinescalesets/${VMSS}/virtualmachines/${id}`);
+  const instance = (id: string) =>
+    fake.resources.get(
+      `/subscriptions/${fake.subscriptionId}/resourcegroups/mc_rg-web_aks-web_westus3/providers/microsoft.compute/virtualmachinescalesets/${VMSS}/virtualmachines/${id}`,
+    );
   return { fake, opts, lines, ac, instance };
 }
 
@@ -38,22 +59,38 @@ test("protocol: without --yes the drill names the instance it would stop and cha
   const { fake, opts } = await setup(t);
   await assert.rejects(aksNodeFailureDrill({ ...opts, yes: false }), (e: unknown) => {
     assert.ok(e instanceof UserError);
-    assert.equal(e.line(), `the drill would power off instance 0 (${VMSS}000000) of scale set ${VMSS} (node pool nodepool1) in MC_rg-web_aks-web_westus3 — add --yes to run it (the instance is started again at the end)`);
+    assert.equal(
+      e.line(),
+      `the drill would power off instance 0 (${VMSS}000000) of scale set ${VMSS} (node pool nodepool1) in MC_rg-web_aks-web_westus3 — add --yes to run it (the instance is started again at the end)`,
+    );
     return true;
   });
-  assert.deepEqual(fake.calls.filter((c) => c.method !== "GET"), [], "no power action, no write");
+  assert.deepEqual(
+    fake.calls.filter((c) => c.method !== "GET"),
+    [],
+    "no power action, no write",
+  );
   // What it read: the cluster (its node resource group and pools), the scale sets there, the pool's instances.
-  assert.deepEqual(fake.calls.map((c) => c.path.split("/").slice(-2).join("/")), ["managedClusters/aks-web", "Microsoft.Compute/virtualMachineScaleSets", `${VMSS}/virtualMachines`]);
-  assert.ok(fake.calls.every((c) => c.apiVersion), "every call carries api-version");
+  assert.deepEqual(
+    fake.calls.map((c) => c.path.split("/").slice(-2).join("/")),
+    ["managedClusters/aks-web", "Microsoft.Compute/virtualMachineScaleSets", `${VMSS}/virtualMachines`],
+  );
+  assert.ok(
+    fake.calls.every((c) => c.apiVersion),
+    "every call carries api-version",
+  );
 });
 
 test("protocol: with --yes one instance of the user pool is powered off, then started again; the load is counted", { timeout: 30_000 }, async (t) => {
   const { fake, opts, lines, instance } = await setup(t);
   let offSeen: unknown;
-  const report = await aksNodeFailureDrill({ ...opts, progress: (l) => {
-    lines.push(l);
-    if (/is powered off/.test(l)) offSeen = instance("0")?.powerState;
-  } });
+  const report = await aksNodeFailureDrill({
+    ...opts,
+    progress: (l) => {
+      lines.push(l);
+      if (/is powered off/.test(l)) offSeen = instance("0")?.powerState;
+    },
+  });
   assert.equal(offSeen, "stopped", "the instance was off while the drill waited");
   assert.deepEqual(fake.powerActions(), [`poweroff ${VMSS} ["0"]`, `start ${VMSS} ["0"]`]);
   assert.equal(instance("0")?.powerState, "running");
@@ -86,9 +123,13 @@ test("protocol: the instance is started again after an error mid-drill and after
 
 test("protocol: interrupted (Ctrl-C) while the instance is off: it is started again, and the drill says so", { timeout: 30_000 }, async (t) => {
   const { fake, opts, ac, instance } = await setup(t);
-  const run = aksNodeFailureDrill({ ...opts, durationSeconds: 600, progress: (l) => {
-    if (/is powered off/.test(l)) setTimeout(() => ac.abort(), 200);
-  } });
+  const run = aksNodeFailureDrill({
+    ...opts,
+    durationSeconds: 600,
+    progress: (l) => {
+      if (/is powered off/.test(l)) setTimeout(() => ac.abort(), 200);
+    },
+  });
   await assert.rejects(run, (e: unknown) => e instanceof UserError && e.line() === `drill interrupted; instance 0 (${VMSS}000000) was started again — run it again to get figures`);
   assert.deepEqual(fake.powerActions(), [`poweroff ${VMSS} ["0"]`, `start ${VMSS} ["0"]`]);
   assert.equal(instance("0")?.powerState, "running");
@@ -98,7 +139,11 @@ test("protocol: --deployment waits until the replicas are Ready off the stopped 
   const { fake, opts } = await setup(t);
   const node0 = `${VMSS}000000`;
   let polls = 0;
-  const pod = (node: string, ready: boolean) => ({ metadata: { name: `hw-${node.slice(-1)}-${polls}` }, spec: { nodeName: node }, status: { conditions: [{ type: "Ready", status: ready ? "True" : "False" }] } });
+  const pod = (node: string, ready: boolean) => ({
+    metadata: { name: `hw-${node.slice(-1)}-${polls}` },
+    spec: { nodeName: node },
+    status: { conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+  });
   const kubectl: Kubectl = async (args) => {
     if (args[1] === "deployment") return { code: 0, stdout: JSON.stringify({ spec: { replicas: 2, selector: { matchLabels: { app: "helloworld" } } } }), stderr: "" };
     assert.deepEqual(args, ["get", "pods", "-n", "default", "-l", "app=helloworld", "-o", "json"]);

@@ -47,7 +47,10 @@ const REQUIRED: Array<[RegExp, string[]]> = [
   [/\/workspaces\/[^/]+$/i, ["location"]],
   [/\/virtualnetworks\/[^/]+$/i, ["location", "properties.addressSpace.addressPrefixes"]],
   [/\/publicipaddresses\/[^/]+$/i, ["location", "sku.name", "properties.publicIPAllocationMethod"]],
-  [/\/applicationgateways\/[^/]+$/i, ["location", "properties.sku.name", "properties.gatewayIPConfigurations", "properties.frontendIPConfigurations", "properties.requestRoutingRules"]],
+  [
+    /\/applicationgateways\/[^/]+$/i,
+    ["location", "properties.sku.name", "properties.gatewayIPConfigurations", "properties.frontendIPConfigurations", "properties.requestRoutingRules"],
+  ],
 ];
 
 function at(o: unknown, path: string): unknown {
@@ -136,7 +139,11 @@ export class FakeArm {
       if (f.kind === "status") return this.error(f.status!, f.code, f.message);
       const op = randomUUID();
       this.operations.set(op, { status: "Failed", error: { code: f.code, message: f.message } });
-      return { status: 201, body: { id: path, name: path.split("/").pop(), properties: { provisioningState: "Creating" } }, headers: { "azure-asyncoperation": `${origin}/fakeoperations/${op}?api-version=2024-01-01`, "retry-after": "0" } };
+      return {
+        status: 201,
+        body: { id: path, name: path.split("/").pop(), properties: { provisioningState: "Creating" } },
+        headers: { "azure-asyncoperation": `${origin}/fakeoperations/${op}?api-version=2024-01-01`, "retry-after": "0" },
+      };
     }
 
     // Registrations and preview features.
@@ -171,11 +178,19 @@ export class FakeArm {
 
     // Scale sets in a group (AKS's node pools in its node resource group), their instances, and power actions.
     if (req.method === "GET" && /\/providers\/microsoft\.compute\/virtualmachinescalesets$/i.test(key)) {
-      return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
+      return {
+        status: 200,
+        body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) },
+        headers: {},
+      };
     }
     if (req.method === "GET" && /\/virtualmachinescalesets\/[^/]+\/virtualmachines$/i.test(key)) {
       if (!this.resources.has(key.slice(0, -"/virtualmachines".length))) return this.error(404, "ResourceNotFound", "scale set not found");
-      return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
+      return {
+        status: 200,
+        body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) },
+        headers: {},
+      };
     }
     const power = /^(.*\/virtualmachinescalesets\/[^/]+)\/(poweroff|start|deallocate)$/i.exec(key);
     if (req.method === "POST" && power) {
@@ -192,7 +207,11 @@ export class FakeArm {
 
     // Virtual networks in a group (AKS creates one in its node resource group), and their subnets.
     if (req.method === "GET" && /\/providers\/microsoft\.network\/virtualnetworks$/i.test(key)) {
-      return { status: 200, body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) }, headers: {} };
+      return {
+        status: 200,
+        body: { value: [...this.resources.entries()].filter(([k]) => k.startsWith(`${key}/`) && !k.slice(key.length + 1).includes("/")).map(([, v]) => v) },
+        headers: {},
+      };
     }
     const subnet = /^(.*\/virtualnetworks\/[^/]+)\/subnets\/([^/]+)$/i.exec(path);
     if (subnet && (req.method === "GET" || req.method === "PUT")) {
@@ -202,7 +221,8 @@ export class FakeArm {
       const i = subnets.findIndex((x) => String(x.name).toLowerCase() === subnet[2]!.toLowerCase());
       if (req.method === "GET") return i >= 0 ? { status: 200, body: subnets[i], headers: {} } : this.error(404, "NotFound", "subnet not found");
       const next = { ...(body as Json), id: path, name: subnet[2] };
-      if (i >= 0) subnets[i] = next; else subnets.push(next);
+      if (i >= 0) subnets[i] = next;
+      else subnets.push(next);
       (vnet.properties as Json).subnets = subnets;
       const op = randomUUID();
       this.operations.set(op, { status: "Succeeded" });
@@ -280,8 +300,14 @@ export class FakeArm {
     const previous = this.resources.get(lower);
     const prevProps = (previous?.properties ?? {}) as Json;
     const keep = (k: string, make: () => string) => (prevProps[k] as string | undefined) ?? make();
-    if (/\/userassignedidentities\/[^/]+$/.test(lower)) Object.assign(props, { principalId: keep("principalId", randomUUID), clientId: keep("clientId", randomUUID), tenantId: "tenant-0000" });
-    if (/\/storageaccounts\/[^/]+$/.test(lower)) props.primaryEndpoints = { blob: `https://${name}.blob.core.windows.net/`, queue: `https://${name}.queue.core.windows.net/`, table: `https://${name}.table.core.windows.net/` };
+    if (/\/userassignedidentities\/[^/]+$/.test(lower))
+      Object.assign(props, { principalId: keep("principalId", randomUUID), clientId: keep("clientId", randomUUID), tenantId: "tenant-0000" });
+    if (/\/storageaccounts\/[^/]+$/.test(lower))
+      props.primaryEndpoints = {
+        blob: `https://${name}.blob.core.windows.net/`,
+        queue: `https://${name}.queue.core.windows.net/`,
+        table: `https://${name}.table.core.windows.net/`,
+      };
     if (/\/registries\/[^/]+$/.test(lower)) props.loginServer = `${name}.azurecr.io`;
     if (/\/vaults\/[^/]+$/.test(lower)) props.vaultUri = `https://${name}.vault.azure.net/`;
     if (/\/vaults\/[^/]+\/secrets\/[^/]+$/.test(lower)) {
@@ -289,7 +315,10 @@ export class FakeArm {
       delete props.value; // ARM never echoes a secret value
     }
     if (/\/managedclusters\/[^/]+$/.test(lower)) {
-      props.oidcIssuerProfile = { ...(props.oidcIssuerProfile as Json), issuerURL: (prevProps.oidcIssuerProfile as Json | undefined)?.issuerURL ?? `https://oidc.example/${randomUUID()}/` };
+      props.oidcIssuerProfile = {
+        ...(props.oidcIssuerProfile as Json),
+        issuerURL: (prevProps.oidcIssuerProfile as Json | undefined)?.issuerURL ?? `https://oidc.example/${randomUUID()}/`,
+      };
       props.identityProfile = prevProps.identityProfile ?? { kubeletidentity: { objectId: randomUUID() } };
       const identity = (body.identity ?? {}) as Json;
       out.identity = { ...identity, principalId: (previous?.identity as Json | undefined)?.principalId ?? randomUUID() };
@@ -297,7 +326,12 @@ export class FakeArm {
       props.nodeResourceGroup = `MC_${rg}_${name}_${String(body.location)}`;
       const nodeVnet = `/subscriptions/${this.subscriptionId}/resourceGroups/${String(props.nodeResourceGroup)}/providers/Microsoft.Network/virtualNetworks/aks-vnet-1234`;
       if (!this.resources.has(nodeVnet.toLowerCase())) {
-        this.resources.set(nodeVnet.toLowerCase(), { id: nodeVnet, name: "aks-vnet-1234", location: body.location, properties: { subnets: [{ id: `${nodeVnet}/subnets/aks-subnet`, name: "aks-subnet", properties: { addressPrefix: "10.224.0.0/16" } }] } });
+        this.resources.set(nodeVnet.toLowerCase(), {
+          id: nodeVnet,
+          name: "aks-vnet-1234",
+          location: body.location,
+          properties: { subnets: [{ id: `${nodeVnet}/subnets/aks-subnet`, name: "aks-subnet", properties: { addressPrefix: "10.224.0.0/16" } }] },
+        });
       }
       const addons = (props.addonProfiles ?? {}) as Record<string, Json>;
       const agic = addons.ingressApplicationGateway;
@@ -319,15 +353,26 @@ export class FakeArm {
     const sub = `/subscriptions/${this.subscriptionId}`;
     const nodeResourceGroup = `MC_${resourceGroup}_${name}_westus3`;
     this.seed(`${sub}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${name}`, {
-      location: "westus3", type: "Microsoft.ContainerService/managedClusters",
+      location: "westus3",
+      type: "Microsoft.ContainerService/managedClusters",
       properties: { provisioningState: "Succeeded", nodeResourceGroup, agentPoolProfiles: pools.map((p) => ({ name: p.name, mode: p.mode, count: p.instances })) },
     });
     pools.forEach((p, i) => {
       const vmss = `aks-${p.name}-1234567${i}-vmss`;
       const path = `${sub}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss}`;
-      this.seed(path, { location: "westus3", type: "Microsoft.Compute/virtualMachineScaleSets", tags: { "aks-managed-poolName": p.name }, sku: { name: "Standard_D2s_v3", capacity: p.instances } });
+      this.seed(path, {
+        location: "westus3",
+        type: "Microsoft.Compute/virtualMachineScaleSets",
+        tags: { "aks-managed-poolName": p.name },
+        sku: { name: "Standard_D2s_v3", capacity: p.instances },
+      });
       for (let n = 0; n < p.instances; n++) {
-        this.seed(`${path}/virtualMachines/${n}`, { name: `${vmss}_${n}`, instanceId: String(n), powerState: "running", properties: { osProfile: { computerName: `${vmss}${String(n).padStart(6, "0")}` } } });
+        this.seed(`${path}/virtualMachines/${n}`, {
+          name: `${vmss}_${n}`,
+          instanceId: String(n),
+          powerState: "running",
+          properties: { osProfile: { computerName: `${vmss}${String(n).padStart(6, "0")}` } },
+        });
       }
     });
     return { nodeResourceGroup };
@@ -335,7 +380,8 @@ export class FakeArm {
 
   /** Power actions on scale-set instances, in order: `poweroff <vmss> [ids]`. */
   powerActions(): string[] {
-    return this.calls.filter((c) => c.method === "POST" && /\/virtualMachineScaleSets\/[^/]+\/(poweroff|start|deallocate)$/i.test(c.path) && c.status < 400)
+    return this.calls
+      .filter((c) => c.method === "POST" && /\/virtualMachineScaleSets\/[^/]+\/(poweroff|start|deallocate)$/i.test(c.path) && c.status < 400)
       .map((c) => `${c.path.split("/").pop()} ${c.path.split("/").slice(-2, -1)[0]} ${JSON.stringify(at(c.body, "instanceIds"))}`);
   }
 

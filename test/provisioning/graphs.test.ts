@@ -52,15 +52,44 @@ describe("resource graphs", () => {
     assert.equal(names.workloadIdentity, "mi-aks-workload-identity-ab12cd");
     assert.equal(names.workloadFederation, "federated-credential-ab12cd");
     assert.equal(names.kedaFederation, "fed-cred-aksdemo-kedasvc-ab12cd");
-    assert.deepEqual(g.nodes.filter((n) => n.kind === "roleAssignment").map((n) => n.kind === "roleAssignment" && n.role).sort(), ["AcrPull", "Storage Queue Data Contributor", "Storage Queue Data Message Sender", "Storage Table Data Contributor"]);
+    assert.deepEqual(
+      g.nodes
+        .filter((n) => n.kind === "roleAssignment")
+        .map((n) => n.kind === "roleAssignment" && n.role)
+        .sort(),
+      ["AcrPull", "Storage Queue Data Contributor", "Storage Queue Data Message Sender", "Storage Table Data Contributor"],
+    );
     const sender = g.nodes.find((n) => n.kind === "roleAssignment" && n.role === "Storage Queue Data Message Sender")!;
-    assert.ok(sender.kind === "roleAssignment" && JSON.stringify(sender.principalId).includes("\"producerIdentity\"") && sender.scope.ref === "queue", "the producer may send to the queue, nothing else");
+    assert.ok(
+      sender.kind === "roleAssignment" && JSON.stringify(sender.principalId).includes('"producerIdentity"') && sender.scope.ref === "queue",
+      "the producer may send to the queue, nothing else",
+    );
     assert.equal(names.producerIdentity, "mi-aks-producer-identity-ab12cd");
     const subjects = g.nodes.flatMap((n) => (n.kind === "federatedCredential" ? [n.subject] : []));
-    assert.deepEqual(subjects, ["system:serviceaccount:aqs-demo:aqs-app-service-account", "system:serviceaccount:kube-system:keda-operator", "system:serviceaccount:aqs-demo:aqs-producer-service-account"]);
+    assert.deepEqual(subjects, [
+      "system:serviceaccount:aqs-demo:aqs-app-service-account",
+      "system:serviceaccount:kube-system:keda-operator",
+      "system:serviceaccount:aqs-demo:aqs-producer-service-account",
+    ]);
     const state = newState({ blueprint: "edw", target: "azure", cloud: g.cloud, location: g.location, suffix: g.suffix });
-    const keys = exportEnvText(g, state).trim().split("\n").map((l) => l.split("=")[0]);
-    assert.deepEqual(keys, ["SUFFIX", "RESOURCE_GROUP", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_QUEUE_NAME", "AZURE_TABLE_NAME", "AZURE_CONTAINER_REGISTRY_NAME", "AKS_MANAGED_IDENTITY_NAME", "AKS_CLUSTER_NAME", "WORKLOAD_MANAGED_IDENTITY_NAME", "SERVICE_ACCOUNT", "FEDERATED_IDENTITY_CREDENTIAL_NAME", "KEDA_SERVICE_ACCT_CRED_NAME"]);
+    const keys = exportEnvText(g, state)
+      .trim()
+      .split("\n")
+      .map((l) => l.split("=")[0]);
+    assert.deepEqual(keys, [
+      "SUFFIX",
+      "RESOURCE_GROUP",
+      "AZURE_STORAGE_ACCOUNT_NAME",
+      "AZURE_QUEUE_NAME",
+      "AZURE_TABLE_NAME",
+      "AZURE_CONTAINER_REGISTRY_NAME",
+      "AKS_MANAGED_IDENTITY_NAME",
+      "AKS_CLUSTER_NAME",
+      "WORKLOAD_MANAGED_IDENTITY_NAME",
+      "SERVICE_ACCOUNT",
+      "FEDERATED_IDENTITY_CREDENTIAL_NAME",
+      "KEDA_SERVICE_ACCT_CRED_NAME",
+    ]);
   });
 
   it("global names fit Azure's rules for every suffix", () => {
@@ -84,7 +113,10 @@ describe("resource graphs", () => {
     assert.equal(cloudOf("AzurePublicCloud").resourceManager, "https://management.azure.com");
     assert.equal(parseCloud("china"), "AzureChinaCloud");
     assert.equal(checkLocation("AzureChinaCloud", "ChinaNorth2"), "chinanorth2");
-    assert.throws(() => checkLocation("AzurePublicCloud", "chinaeast2"), (e: unknown) => e instanceof UserError && /add --cloud AzureChinaCloud/.test(e.line()));
+    assert.throws(
+      () => checkLocation("AzurePublicCloud", "chinaeast2"),
+      (e: unknown) => e instanceof UserError && /add --cloud AzureChinaCloud/.test(e.line()),
+    );
     assert.throws(() => checkLocation("AzureChinaCloud", "westus3"), UserError);
     assert.equal(getGraphDefinition("bluegreen").defaultCloud, "AzureChinaCloud");
     assert.equal(getGraphDefinition("bluegreen").defaultLocation.AzureChinaCloud, "chinanorth2");
@@ -111,7 +143,11 @@ describe("resource graphs", () => {
       // The seeds' own versions where AKS still creates them (≥ 1.30); older ones (1.18–1.20) are labels for the
       // local runtime, and the graph leaves the version to the region's default.
       const provisionable = (v: string | undefined) => (v && Number(/^1\.(\d+)/.exec(v)?.[1]) >= 30 ? v : undefined);
-      assert.deepEqual(clusters(g).map((c) => c.kubernetesVersion), bp.clusters.map((c) => provisionable(c.kubernetesVersion)), name);
+      assert.deepEqual(
+        clusters(g).map((c) => c.kubernetesVersion),
+        bp.clusters.map((c) => provisionable(c.kubernetesVersion)),
+        name,
+      );
       assert.deepEqual(
         clusters(g).map((c) => c.pools.map((p) => [p.name, p.mode, p.vmSize, p.count, p.zones ?? []])),
         bp.clusters.map((c) => c.agentPools.map((p) => [p.name, p.mode, p.vmSize, p.count, p.zones ?? []])),
@@ -119,15 +155,27 @@ describe("resource graphs", () => {
       );
     }
     const edw = clusters(build("edw"))[0]!;
-    assert.deepEqual(edw.pools.map((p) => p.taints), [["CriticalAddonsOnly=true:NoSchedule"], ["deployment=aqs-app-pool:NoSchedule"]]);
+    assert.deepEqual(
+      edw.pools.map((p) => p.taints),
+      [["CriticalAddonsOnly=true:NoSchedule"], ["deployment=aqs-app-pool:NoSchedule"]],
+    );
     assert.equal(edw.nodeAutoProvisioning, true, "the blueprint has a Karpenter NodePool");
     assert.equal(edw.keda, true, "the blueprint has a ScaledObject");
     // The seed's blue 1.19.11 and green 1.20.7 are no longer offered by AKS: both get the region's default;
     // --kubernetes-version sets both.
     const bg = clusters(build("bluegreen"));
-    assert.deepEqual(bg.map((c) => [c.id, c.name, c.kubernetesVersion]), [["blue", "aks-blue-ab12cd", undefined], ["green", "aks-green-ab12cd", undefined]]);
+    assert.deepEqual(
+      bg.map((c) => [c.id, c.name, c.kubernetesVersion]),
+      [
+        ["blue", "aks-blue-ab12cd", undefined],
+        ["green", "aks-green-ab12cd", undefined],
+      ],
+    );
     assert.equal(clusters(build("edw"))[0]!.kubernetesVersion, "1.30", "the EDW seed's 1.30 is still created (long-term support)");
-    assert.deepEqual(clusters(build("bluegreen", "ab12cd", undefined, { kubernetesVersion: "1.31" })).map((c) => c.kubernetesVersion), ["1.31", "1.31"]);
+    assert.deepEqual(
+      clusters(build("bluegreen", "ab12cd", undefined, { kubernetesVersion: "1.31" })).map((c) => c.kubernetesVersion),
+      ["1.31", "1.31"],
+    );
     assert.equal(clusters(build("airflow-infra"))[0]!.kubernetesVersion, undefined, "no version in the blueprint: the region's default");
   });
 
@@ -150,14 +198,20 @@ describe("resource graphs", () => {
 
     const bg = getBlueprint("bluegreen");
     bg.clusters.find((c) => c.name === "green")!.agentPools[0]!.count = 5;
-    assert.deepEqual(clusters(build("bluegreen", "ab12cd", bg)).map((c) => c.pools[0]!.count), [3, 5]);
+    assert.deepEqual(
+      clusters(build("bluegreen", "ab12cd", bg)).map((c) => c.pools[0]!.count),
+      [3, 5],
+    );
   });
 
   it("airflow-infra imports the blueprint's images and writes its secret names", () => {
     const bp = getBlueprint("airflow");
     const g = build("airflow-infra");
     const imports = g.nodes.flatMap((n) => (n.kind === "registryImport" ? [[n.sourceRegistry, n.sourceImage, n.targetTag]] : []));
-    assert.deepEqual(imports, Object.values(bp.airflow!.images).map((i) => [i.source.split("/")[0], i.source.slice(i.source.indexOf("/") + 1), `${i.repository}:${i.tag}`]));
+    assert.deepEqual(
+      imports,
+      Object.values(bp.airflow!.images).map((i) => [i.source.split("/")[0], i.source.slice(i.source.indexOf("/") + 1), `${i.repository}:${i.tag}`]),
+    );
     assert.deepEqual(imports[0], ["docker.io", "apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0", "airflow:airflow-pgbouncer-2024.01.19-1.21.0"]);
     assert.equal(imports.length, 6);
     const secrets = g.nodes.flatMap((n) => (n.kind === "keyVaultSecret" ? [n.name] : []));

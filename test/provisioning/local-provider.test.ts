@@ -33,7 +33,10 @@ function project(t: { after: (fn: () => void) => void }) {
 
 function opts(root: string, blueprint: string, lines: string[], provider?: () => Provider): ProvisionOptions {
   return {
-    blueprint, target: "local", root, out: (l) => lines.push(l),
+    blueprint,
+    target: "local",
+    root,
+    out: (l) => lines.push(l),
     provider: provider ?? (() => new LocalProvider({ root, connectionString: azurite.connectionString })),
   };
 }
@@ -52,8 +55,12 @@ function runCli(root: string, args: string[], env: Record<string, string> = {}) 
   });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
 }
@@ -77,7 +84,10 @@ describe("local provider: the step engine against real Azurite, a local vault an
     const again = await deploy(o);
     assert.equal(again.noChanges, true);
     assert.equal(again.suffix, p.suffix, "the suffix is kept in state");
-    assert.ok(lines.some((l) => l.startsWith("No changes: all 17 resources already match the blueprint; nothing was done.")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith("No changes: all 17 resources already match the blueprint; nothing was done.")),
+      lines.join("\n"),
+    );
 
     const replan = await plan(o);
     assert.equal(replan.noChanges, true);
@@ -86,7 +96,10 @@ describe("local provider: the step engine against real Azurite, a local vault an
     assert.equal(gone.steps.filter((s) => s.action === "delete").length, 17);
     assert.equal(await qs.getQueueClient("aws2azmsgs").exists(), false);
     assert.ok(!existsSync(join(root, ".akspilot", "state", "edw.local.json")), "state removed after destroy");
-    assert.ok(readdirSync(join(root, "logs")).some((f) => f.startsWith("provision-edw-local-deploy")), "logs go to logs/");
+    assert.ok(
+      readdirSync(join(root, "logs")).some((f) => f.startsWith("provision-edw-local-deploy")),
+      "logs go to logs/",
+    );
   });
 
   it("local RBAC: a consumer without Storage Queue Data Contributor on its queue is refused like Azure's 403", async (t) => {
@@ -130,8 +143,17 @@ describe("local provider: the step engine against real Azurite, a local vault an
     assert.equal(vault.getSecret("AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME").value, `airflowsasa${state.suffix}`);
     const ledger = JSON.parse(readFileSync(join(root, ".akspilot", "local", "resources.json"), "utf8")) as { resources: Record<string, { kind: string; name: string }> };
     assert.deepEqual(
-      Object.values(ledger.resources).filter((r) => r.kind === "registryImport").map((r) => r.name),
-      ["airflow:airflow-pgbouncer-2024.01.19-1.21.0", "airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0", "postgresql:16.1.0-debian-11-r15", "statsd-exporter:v0.26.1", "airflow:2.9.3", "git-sync:v4.1.0"],
+      Object.values(ledger.resources)
+        .filter((r) => r.kind === "registryImport")
+        .map((r) => r.name),
+      [
+        "airflow:airflow-pgbouncer-2024.01.19-1.21.0",
+        "airflow:airflow-pgbouncer-exporter-2024.06.18-0.17.0",
+        "postgresql:16.1.0-debian-11-r15",
+        "statsd-exporter:v0.26.1",
+        "airflow:2.9.3",
+        "git-sync:v4.1.0",
+      ],
     );
     const env = readFileSync(join(root, "deploy.state"), "utf8");
     assert.match(env, new RegExp(`^SUFFIX=${state.suffix}\nMY_LOCATION=canadacentral\nMY_RESOURCE_GROUP_NAME=apache-airflow-rg-${state.suffix}\n`));
@@ -160,7 +182,12 @@ describe("local provider: the step engine against real Azurite, a local vault an
     });
     lines.push(...errLines);
     await destroy(o);
-    const written = [...filesUnder(join(root, "logs")), ...filesUnder(join(root, ".akspilot", "state")), join(root, ".akspilot", "local", "resources.json"), join(root, "deploy.state")];
+    const written = [
+      ...filesUnder(join(root, "logs")),
+      ...filesUnder(join(root, ".akspilot", "state")),
+      join(root, ".akspilot", "local", "resources.json"),
+      join(root, "deploy.state"),
+    ];
     for (const f of written) {
       if (existsSync(f)) assert.ok(!readFileSync(f, "utf8").includes(azurite.accountKey), `${f} contains the storage key`);
     }
@@ -170,9 +197,13 @@ describe("local provider: the step engine against real Azurite, a local vault an
   it("a deploy killed with SIGKILL in the middle of a step resumes, and destroy removes what the killed run created", async (t) => {
     const root = project(t);
     const run = runCli(root, ["deploy", "airflow-infra", "--target", "local"], { AKSPILOT_HOLD_AT: "logsContainer" });
-    t.after(() => { if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL"); });
+    t.after(() => {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
+    });
     await new Promise<void>((res, rej) => {
-      const check = () => { if (run.out().includes("holding after applying logsContainer")) res(); };
+      const check = () => {
+        if (run.out().includes("holding after applying logsContainer")) res();
+      };
       run.child.stdout.on("data", check);
       run.child.once("exit", () => rej(new Error(`deploy exited before the hold: ${run.err()}`)));
     });
@@ -190,7 +221,10 @@ describe("local provider: the step engine against real Azurite, a local vault an
     const lines: string[] = [];
     const resumed = await deploy(opts(root, "airflow-infra", lines));
     assert.equal(resumed.resumed, true);
-    assert.ok(lines.some((l) => /^Resuming: the deploy started .* stopped at step logsContainer/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => /^Resuming: the deploy started .* stopped at step logsContainer/.test(l)),
+      lines.join("\n"),
+    );
     assert.equal(resumed.steps.find((s) => s.id === "identity")?.action, "noop");
     assert.equal(resumed.steps.find((s) => s.id === "cluster")?.action, "create");
     const done = JSON.parse(readFileSync(statePath, "utf8")) as { resources: Record<string, { status: string }> };
@@ -206,10 +240,28 @@ describe("local provider: the step engine against real Azurite, a local vault an
     mkdirSync(stateDir, { recursive: true });
     const statePath = join(stateDir, "edw.local.json");
     const cases: Array<[string, RegExp]> = [
-      ['{"format": "akspilot.provisioning-state/v1", "blueprint": "edw", trunc', /^akspilot: state file \.akspilot\/state\/edw\.local\.json is not valid JSON \(.+\) — nothing was changed; move the file aside/],
-      [JSON.stringify({ version: 4, terraform_version: "1.9.0", resources: [] }), /^akspilot: state file \.akspilot\/state\/edw\.local\.json was not written by akspilot or is damaged: format is missing/],
-      [JSON.stringify({ format: "akspilot.provisioning-state/v1", blueprint: "airflow-infra", target: "local", cloud: "AzurePublicCloud", location: "canadacentral", suffix: "abc123", createdAt: "x", updatedAt: "x", resources: {} }),
-        /^akspilot: state file \.akspilot\/state\/edw\.local\.json belongs to blueprint "airflow-infra" on target local, not "edw" on local/],
+      [
+        '{"format": "akspilot.provisioning-state/v1", "blueprint": "edw", trunc',
+        /^akspilot: state file \.akspilot\/state\/edw\.local\.json is not valid JSON \(.+\) — nothing was changed; move the file aside/,
+      ],
+      [
+        JSON.stringify({ version: 4, terraform_version: "1.9.0", resources: [] }),
+        /^akspilot: state file \.akspilot\/state\/edw\.local\.json was not written by akspilot or is damaged: format is missing/,
+      ],
+      [
+        JSON.stringify({
+          format: "akspilot.provisioning-state/v1",
+          blueprint: "airflow-infra",
+          target: "local",
+          cloud: "AzurePublicCloud",
+          location: "canadacentral",
+          suffix: "abc123",
+          createdAt: "x",
+          updatedAt: "x",
+          resources: {},
+        }),
+        /^akspilot: state file \.akspilot\/state\/edw\.local\.json belongs to blueprint "airflow-infra" on target local, not "edw" on local/,
+      ],
     ];
     for (const [content, expected] of cases) {
       writeFileSync(statePath, content);
@@ -253,7 +305,10 @@ describe("local secret vault: Key Vault semantics", () => {
     assert.ok(Date.parse(del.scheduledPurgeDate) > Date.now());
     assert.throws(() => v.getSecret("db-password"), { code: "SecretNotFound", statusCode: 404 });
     assert.throws(() => v.setSecret("db-password", "x"), { code: "Conflict", statusCode: 409, message: /deleted but recoverable state/ });
-    assert.deepEqual(v.listDeletedSecrets().map((d) => d.name), ["db-password"]);
+    assert.deepEqual(
+      v.listDeletedSecrets().map((d) => d.name),
+      ["db-password"],
+    );
     v.recoverDeletedSecret("db-password");
     assert.equal(v.getSecret("db-password").value, "s3cret-two");
     v.deleteSecret("db-password");
@@ -262,6 +317,9 @@ describe("local secret vault: Key Vault semantics", () => {
     assert.equal(v.listVersions("db-password").length, 1);
 
     chmodSync(path, 0o644);
-    assert.throws(() => LocalSecretVault.open(path), (e: unknown) => e instanceof UserError && /readable by other users/.test(e.message) && !e.line().includes("fresh"));
+    assert.throws(
+      () => LocalSecretVault.open(path),
+      (e: unknown) => e instanceof UserError && /readable by other users/.test(e.message) && !e.line().includes("fresh"),
+    );
   });
 });

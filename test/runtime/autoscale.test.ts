@@ -31,23 +31,53 @@ async function status(rt: RuntimeFile): Promise<Status> {
 test("a backlog makes pods go 0 → many → 0 and Karpenter nodes 0 → several → 0 (static pools untouched), and nothing is lost", { timeout: 240_000 }, async (t) => {
   const cwd = tempDir(t);
   // One burst of 300 and nothing after (the next burst is a day away); timings 20× faster than the cluster's.
-  const up = startCli(t, ["up", "edw", "--rate", "0", "--burst", "300", "--burst-every", "86400", "--work-ms", "100", "--concurrency", "2",
-    "--time-scale", "20", "--node-startup-seconds", "20", "--quiet", "--json"], { cwd });
+  const up = startCli(
+    t,
+    [
+      "up",
+      "edw",
+      "--rate",
+      "0",
+      "--burst",
+      "300",
+      "--burst-every",
+      "86400",
+      "--work-ms",
+      "100",
+      "--concurrency",
+      "2",
+      "--time-scale",
+      "20",
+      "--node-startup-seconds",
+      "20",
+      "--quiet",
+      "--json",
+    ],
+    { cwd },
+  );
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
   const seen = { maxDesired: 0, maxNodes: 0, sawZeroAfterPeak: false, nodesBackToNone: false, staticNodes: new Set<number>() };
-  await waitFor("scale up and back down", async () => {
-    const s = await status(rt);
-    const d = s.deployments[0]!;
-    // Karpenter's nodes come and go; the seed's agent pools (3 system, 1 application) stay as they are.
-    const live = s.nodes.filter((n) => n.phase !== "Deleted" && n.poolKind === "nodePool").length;
-    seen.staticNodes.add(s.nodes.filter((n) => n.poolKind === "agentPool").length);
-    seen.maxDesired = Math.max(seen.maxDesired, d.desired);
-    seen.maxNodes = Math.max(seen.maxNodes, live);
-    if (seen.maxDesired > 1 && d.desired === 0 && d.current === 0) seen.sawZeroAfterPeak = true;
-    if (seen.sawZeroAfterPeak && seen.maxNodes >= 1 && live === 0) seen.nodesBackToNone = true;
-    return seen.nodesBackToNone && s.queueDepth === 0 ? true : undefined;
-  }, 180_000, 250);
-  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout.trim().split("\n").map((l) => JSON.parse(l) as { object: string; reason: string; message: string });
+  await waitFor(
+    "scale up and back down",
+    async () => {
+      const s = await status(rt);
+      const d = s.deployments[0]!;
+      // Karpenter's nodes come and go; the seed's agent pools (3 system, 1 application) stay as they are.
+      const live = s.nodes.filter((n) => n.phase !== "Deleted" && n.poolKind === "nodePool").length;
+      seen.staticNodes.add(s.nodes.filter((n) => n.poolKind === "agentPool").length);
+      seen.maxDesired = Math.max(seen.maxDesired, d.desired);
+      seen.maxNodes = Math.max(seen.maxNodes, live);
+      if (seen.maxDesired > 1 && d.desired === 0 && d.current === 0) seen.sawZeroAfterPeak = true;
+      if (seen.sawZeroAfterPeak && seen.maxNodes >= 1 && live === 0) seen.nodesBackToNone = true;
+      return seen.nodesBackToNone && s.queueDepth === 0 ? true : undefined;
+    },
+    180_000,
+    250,
+  );
+  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { object: string; reason: string; message: string });
   up.child.kill("SIGINT");
   const out = await up.exited;
   assert.equal(out.code, 0, out.stderr);
@@ -95,7 +125,10 @@ test("the control API rejects a missing or wrong token; CLI commands use the rig
   await waitFor("3 running pods", async () => ((await status(rt)).deployments[0]!.current === 3 ? true : undefined), 60_000, 200);
 
   const events = await runCli(t, ["events", "--json"], { cwd });
-  const lines = events.stdout.trim().split("\n").map((l) => JSON.parse(l) as { object: string; reason: string; message: string });
+  const lines = events.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { object: string; reason: string; message: string });
   assert.ok(lines.some((e) => e.reason === "ScaledObjectPaused"));
   assert.ok(lines.some((e) => e.object === "deployment/aqs-app" && /→ 3/.test(e.message)));
 
@@ -116,22 +149,38 @@ test("scale from zero on up edw starts the first pod on the static application p
   const up = startCli(t, ["up", "edw", "--rate", "0", "--burst", "0", "--work-ms", "50", "--time-scale", "20", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
   // KEDA takes the idle Deployment to zero after its cooldown.
-  await waitFor("zero replicas", async () => {
-    const s = await status(rt);
-    return s.deployments[0]!.desired === 0 && s.deployments[0]!.current === 0 ? true : undefined;
-  }, 90_000, 200);
+  await waitFor(
+    "zero replicas",
+    async () => {
+      const s = await status(rt);
+      return s.deployments[0]!.desired === 0 && s.deployments[0]!.current === 0 ? true : undefined;
+    },
+    90_000,
+    200,
+  );
   const produce = await runCli(t, ["produce", "--count", "30", "--rate", "1000", "--json"], { cwd });
   assert.equal(produce.code, 0, produce.stderr);
-  const first = await waitFor("a running consumer", async () => {
-    const s = await status(rt);
-    const pod = s.pods.find((p) => p.phase === "Running" && p.node);
-    return pod ? { pod, s } : undefined;
-  }, 90_000, 100);
+  const first = await waitFor(
+    "a running consumer",
+    async () => {
+      const s = await status(rt);
+      const pod = s.pods.find((p) => p.phase === "Running" && p.node);
+      return pod ? { pod, s } : undefined;
+    },
+    90_000,
+    100,
+  );
   assert.match(first.pod.node!, /^aks-apppool-/);
-  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout.trim().split("\n").map((l) => JSON.parse(l) as { time: number; object: string; reason: string; message: string });
+  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { time: number; object: string; reason: string; message: string });
   const started = events.find((e) => e.object === `pod/${first.pod.name}` && e.reason === "Started")!;
   const karpenterLaunches = events.filter((e) => e.reason === "Launched" && /NodePool default/.test(e.message));
-  assert.ok(karpenterLaunches.every((e) => e.time > started.time), "a Karpenter node was launched before the first pod started");
+  assert.ok(
+    karpenterLaunches.every((e) => e.time > started.time),
+    "a Karpenter node was launched before the first pod started",
+  );
   up.child.kill("SIGINT");
   const out = await up.exited;
   assert.equal(out.code, 0, out.stderr);
@@ -150,7 +199,7 @@ test("a pause asked for while the consumers are still starting holds once KEDA's
   // through several polling intervals (30 s each, 1.5 s here).
   const until = Date.now() + 5000;
   while (Date.now() < until) {
-    const s = await status(rt) as Status & { paused: boolean };
+    const s = (await status(rt)) as Status & { paused: boolean };
     assert.equal(s.deployments[0]!.desired, 3);
     assert.equal(s.paused, true);
     await new Promise((r) => setTimeout(r, 250));

@@ -23,8 +23,13 @@ export async function status(rt: RuntimeFile): Promise<StatusV1> {
 
 /** The status once the first Deployment has `ready` ready pods. */
 export function waitReadyPods(rt: RuntimeFile, ready: number, boundMs = 30_000): Promise<StatusV1> {
-  return waitFor(`${ready} ready pods`, async () => {
-    const s = await status(rt);
-    return s.deployments[0]?.ready === ready ? s : undefined;
-  }, boundMs, 100);
+  return waitFor(
+    `${ready} ready pods`,
+    async () => {
+      const s = await status(rt);
+      return s.deployments[0]?.ready === ready ? s : undefined;
+    },
+    boundMs,
+    100,
+  );
 }

@@ -7,20 +7,22 @@ import { join } from "node:path";
 import { runtimeFile } from "./cli-helpers.js";
 import { runCli, startCli, stderrLines, tempDir, waitFor } from "../edw/helpers.js";
 
-
 test("control API and CLI edges; one up per directory; logs per run", { timeout: 120_000 }, async (t) => {
   const cwd = tempDir(t, "akspilot-web-");
   const up = startCli(t, ["up", "resilient-web", "--time-scale", "10", "--quiet"], { cwd });
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
-  const call = (method: string, path: string, body?: string) =>
-    fetch(rt.controlUrl + path, { method, headers: { authorization: `Bearer ${rt.token}` }, body });
+  const call = (method: string, path: string, body?: string) => fetch(rt.controlUrl + path, { method, headers: { authorization: `Bearer ${rt.token}` }, body });
 
   // A malformed percent-encoding in the node name: 400, said as such (not a 500 "URI malformed").
   const bad = await call("POST", "/v1/nodes/%E0%A4%A/stop");
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /percent-encoding/);
   // Body fields of the wrong type: 400 naming the field, never a raw JavaScript error.
-  for (const [body, field] of [['{"replicas": "3"}', /"replicas"/], ['{"replicas": 2, "deployment": 5}', /"deployment"/], ['{"replicas": 2, "pause": "yes"}', /"pause"/]] as const) {
+  for (const [body, field] of [
+    ['{"replicas": "3"}', /"replicas"/],
+    ['{"replicas": 2, "deployment": 5}', /"deployment"/],
+    ['{"replicas": 2, "pause": "yes"}', /"pause"/],
+  ] as const) {
     const r = await call("POST", "/v1/scale", body);
     assert.equal(r.status, 400, body);
     const msg = ((await r.json()) as { error: string }).error;

@@ -18,7 +18,10 @@ async function fourOnA(budget: DisruptionBudget): Promise<{ h: Harness; a: strin
   const b = h.node("b");
   await h.run(10_000);
   const pods = h.pods();
-  assert.deepEqual(pods.map((p) => [p.nodeName, p.ready]), Array(4).fill([a.name, true]));
+  assert.deepEqual(
+    pods.map((p) => [p.nodeName, p.ready]),
+    Array(4).fill([a.name, true]),
+  );
   return { h, a: a.name, b: b.name, pods };
 }
 
@@ -26,10 +29,12 @@ async function fourOnA(budget: DisruptionBudget): Promise<{ h: Harness; a: strin
 function drain(h: Harness, node: string, signal?: AbortSignal) {
   const lines: string[] = [];
   const out: { done: boolean; error?: unknown } = { done: false };
-  h.cluster.drainNode(node, (l) => lines.push(l), signal).then(
-    () => (out.done = true),
-    (e: unknown) => (out.error = e),
-  );
+  h.cluster
+    .drainNode(node, (l) => lines.push(l), signal)
+    .then(
+      () => (out.done = true),
+      (e: unknown) => (out.error = e),
+    );
   return { lines, out };
 }
 
@@ -45,7 +50,10 @@ test("maxUnavailable 1 of 4: pods are evicted one at a time, each only once the 
   await h.run(40_000);
   assert.equal(d.out.error, undefined);
   assert.equal(d.out.done, true);
-  assert.deepEqual(pods.map((p) => p.phase), ["Succeeded", "Succeeded", "Succeeded", "Succeeded"]);
+  assert.deepEqual(
+    pods.map((p) => p.phase),
+    ["Succeeded", "Succeeded", "Succeeded", "Succeeded"],
+  );
   // Evicted at 0, 10, 20, 30 s: replacements are Ready 7 s after they start, and refused evictions retry every 5 s.
   const evictedAt = h.events("Evicted").map((e) => e.time - start);
   assert.deepEqual(evictedAt, [0, 10_000, 20_000, 30_000]);
@@ -71,7 +79,10 @@ test("minAvailable 4 of 4: nothing can be evicted; the drain retries every 5 s u
   const ac = new AbortController();
   const d = drain(h, a, ac.signal);
   await h.run(30_000);
-  assert.deepEqual(pods.map((p) => [p.phase, p.nodeName]), Array(4).fill(["Running", a]));
+  assert.deepEqual(
+    pods.map((p) => [p.phase, p.nodeName]),
+    Array(4).fill(["Running", a]),
+  );
   assert.equal(h.events("Evicted").length, 0);
   // Passes at 0, 5, …, 30 s, each refusing all four.
   assert.equal(d.lines.length, 7 * 4);
@@ -85,7 +96,10 @@ test("minAvailable 4 of 4: nothing can be evicted; the drain retries every 5 s u
   assert.equal((d.out.error as UserError).message, `drain of ${a} interrupted; the node stays cordoned`);
   assert.equal((d.out.error as UserError).hint, `run \`akspilot node uncordon ${a}\` to undo`);
   assert.equal(h.cluster.nodes.get(a)!.unschedulable, true);
-  assert.deepEqual(pods.map((p) => p.phase), ["Running", "Running", "Running", "Running"]);
+  assert.deepEqual(
+    pods.map((p) => p.phase),
+    ["Running", "Running", "Running", "Running"],
+  );
   assert.equal(h.events("Drained").length, 0);
   // Nothing keeps trying after the abort.
   const lines = d.lines.length;

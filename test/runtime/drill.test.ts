@@ -47,12 +47,19 @@ async function drill(mode: "akspilot" | "kube", t: { after: (fn: () => void | Pr
   assert.ok(report.requests > 100, `only ${report.requests} requests`);
   assert.ok(report.replicasRestoredSeconds !== null, "replicas restored");
   // The drill leaves the node switched on again and the Deployment whole.
-  const after = await waitFor("node Ready again", async () => {
-    const s = await status(rt);
-    return s.nodes.find((n) => n.name === report.node)?.phase === "Ready" ? s : undefined;
-  }, 30_000);
+  const after = await waitFor(
+    "node Ready again",
+    async () => {
+      const s = await status(rt);
+      return s.nodes.find((n) => n.name === report.node)?.phase === "Ready" ? s : undefined;
+    },
+    30_000,
+  );
   assert.equal(after.deployments[0]!.ready, 4);
-  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout.trim().split("\n").map((l) => JSON.parse(l) as { reason: string; object: string });
+  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { reason: string; object: string });
   up.child.kill("SIGINT");
   assert.equal((await up.exited).code, 0);
   return { report, events };
@@ -63,7 +70,10 @@ test("drill node-failure with --gateway akspilot: no request fails while a node 
   assert.equal(report.failed, 0, JSON.stringify(report));
   assert.deepEqual(report.failures, {});
   // The gateway, not luck: it saw the stopped node's endpoints stop answering and took them out.
-  assert.ok(events.some((e) => e.object === "gateway/helloworld" && ["EndpointEjected", "EndpointUnhealthy"].includes(e.reason)), "no gateway ejection event");
+  assert.ok(
+    events.some((e) => e.object === "gateway/helloworld" && ["EndpointEjected", "EndpointUnhealthy"].includes(e.reason)),
+    "no gateway ejection event",
+  );
   assert.ok(events.some((e) => e.reason === "VMStopped"));
 });
 

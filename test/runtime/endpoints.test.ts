@@ -22,13 +22,23 @@ test("the endpoints are the ready pods the selector picks, each at its pod's por
   h.cluster.addDeployment("api", template({ app: "api", labels: { app: "api", tier: "web" } }), 1);
   await h.run(100);
   const web = h.pods("web");
-  assert.deepEqual(s.eps.ready(), web.map((p) => ({ pod: p.name, node: a.name, port: p.port!, ready: true, terminating: false })).sort((x, y) => x.pod.localeCompare(y.pod)));
-  assert.equal(s.ready().some((n) => n.startsWith("api-")), false, "another app's pod is not selected");
+  assert.deepEqual(
+    s.eps.ready(),
+    web.map((p) => ({ pod: p.name, node: a.name, port: p.port!, ready: true, terminating: false })).sort((x, y) => x.pod.localeCompare(y.pod)),
+  );
+  assert.equal(
+    s.ready().some((n) => n.startsWith("api-")),
+    false,
+    "another app's pod is not selected",
+  );
   assert.deepEqual(s.events(), [`2 ready endpoint(s); added ${s.ready().join(", ")}`]);
   assert.equal(s.updates.length, 1);
   // A selector with two labels picks only pods having both.
   const both = new Endpoints(h.cluster, { name: "api", type: "ClusterIP", selector: { app: "api", tier: "web" }, port: 80 });
-  assert.deepEqual(both.ready().map((e) => e.pod), h.pods("api").map((p) => p.name));
+  assert.deepEqual(
+    both.ready().map((e) => e.pod),
+    h.pods("api").map((p) => p.name),
+  );
   // A change elsewhere that leaves the ready set alone is no update.
   h.cluster.setReplicas("api", 2, "test", "more");
   await h.run(100);
@@ -46,7 +56,16 @@ test("readiness changes add and remove endpoints, each with an EndpointsUpdated 
   await h.run(2000);
   const [p1, p2] = h.pods();
   // Bound, with a port, but not ready: listed, not serving.
-  assert.deepEqual(s.eps.list().map((e) => [e.pod, e.ready]).sort(), [[p1!.name, false], [p2!.name, false]].sort());
+  assert.deepEqual(
+    s.eps
+      .list()
+      .map((e) => [e.pod, e.ready])
+      .sort(),
+    [
+      [p1!.name, false],
+      [p2!.name, false],
+    ].sort(),
+  );
   assert.deepEqual(s.ready(), []);
   assert.deepEqual(s.events(), []);
   h.runner.last(p1!.name).answer("/ready", true);
@@ -62,7 +81,10 @@ test("readiness changes add and remove endpoints, each with an EndpointsUpdated 
   await h.run(1000);
   assert.deepEqual(s.ready(), [p2!.name]);
   assert.deepEqual(s.events(), [`1 ready endpoint(s); added ${p1!.name}`, `2 ready endpoint(s); added ${p2!.name}`, `1 ready endpoint(s); removed ${p1!.name}`]);
-  assert.deepEqual(s.updates.map((u) => u.filter((e) => e.ready).length), [1, 2, 1]);
+  assert.deepEqual(
+    s.updates.map((u) => u.filter((e) => e.ready).length),
+    [1, 2, 1],
+  );
 });
 
 test("a terminating pod leaves the ready endpoints at once, and the list while it still runs", async () => {
@@ -77,12 +99,18 @@ test("a terminating pod leaves the ready endpoints at once, and the list while i
   const gone = h.pods("web", "Terminating")[0]!;
   const stays = h.pods("web", "Running")[0]!;
   assert.deepEqual(s.ready(), [stays.name]);
-  assert.deepEqual(s.eps.list().find((e) => e.pod === gone.name), { pod: gone.name, node: gone.nodeName, port: gone.port, ready: false, terminating: true });
+  assert.deepEqual(
+    s.eps.list().find((e) => e.pod === gone.name),
+    { pod: gone.name, node: gone.nodeName, port: gone.port, ready: false, terminating: true },
+  );
   assert.equal(s.events().at(-1), `1 ready endpoint(s); removed ${gone.name}`);
   // SIGKILL after the grace period: it leaves the list too, and the ready set did not change again.
   await h.run(10_000);
   assert.equal(gone.phase, "Succeeded");
-  assert.equal(s.eps.list().some((e) => e.pod === gone.name), false);
+  assert.equal(
+    s.eps.list().some((e) => e.pod === gone.name),
+    false,
+  );
   assert.equal(s.events().length, 2);
 });
 
@@ -95,25 +123,46 @@ test("a frozen pod on a stopped node stays an endpoint until the node is NotRead
   const s = service(h);
   await h.run(10_000);
   const pods = h.pods();
-  assert.deepEqual(pods.map((p) => p.nodeName), [a.name, a.name]);
+  assert.deepEqual(
+    pods.map((p) => p.nodeName),
+    [a.name, a.name],
+  );
   assert.equal(s.ready().length, 2);
   const before = s.events().length;
   h.cluster.stopNode(a.name);
   await h.run(39_900);
-  assert.deepEqual(pods.map((p) => h.runner.last(p.name).frozen), [true, true]);
+  assert.deepEqual(
+    pods.map((p) => h.runner.last(p.name).frozen),
+    [true, true],
+  );
   assert.equal(s.ready().length, 2, "frozen, not answering, and still served for the grace period");
   assert.equal(s.events().length, before);
   await h.run(100);
   assert.equal(a.phase, "NotReady");
   // MarkPodsNotReady drops both at once: one update.
   assert.deepEqual(s.ready(), []);
-  assert.deepEqual(s.events().slice(before), [`0 ready endpoint(s); removed ${pods.map((p) => p.name).sort().join(", ")}`]);
-  assert.deepEqual(s.eps.list().map((e) => e.ready), [false, false], "still listed: bound to a, not ready");
+  assert.deepEqual(s.events().slice(before), [
+    `0 ready endpoint(s); removed ${pods
+      .map((p) => p.name)
+      .sort()
+      .join(", ")}`,
+  ]);
+  assert.deepEqual(
+    s.eps.list().map((e) => e.ready),
+    [false, false],
+    "still listed: bound to a, not ready",
+  );
   assert.equal(b.phase, "Ready");
   h.cluster.startNode(a.name);
   await h.settle();
   assert.deepEqual(s.ready(), pods.map((p) => p.name).sort());
-  assert.equal(s.events().at(-1), `2 ready endpoint(s); added ${pods.map((p) => p.name).sort().join(", ")}`);
+  assert.equal(
+    s.events().at(-1),
+    `2 ready endpoint(s); added ${pods
+      .map((p) => p.name)
+      .sort()
+      .join(", ")}`,
+  );
 });
 
 test("after eviction from a NotReady node the replacements on another node become the endpoints", async () => {
@@ -131,9 +180,24 @@ test("after eviction from a NotReady node the replacements on another node becom
   assert.deepEqual(s.ready(), []);
   await h.run(1000);
   const fresh = h.pods("web").filter((p) => p.active);
-  assert.deepEqual(fresh.map((p) => p.nodeName), [b.name, b.name]);
+  assert.deepEqual(
+    fresh.map((p) => p.nodeName),
+    [b.name, b.name],
+  );
   assert.deepEqual(s.ready(), fresh.map((p) => p.name).sort());
-  assert.equal(s.ready().some((n) => old.includes(n)), false);
+  assert.equal(
+    s.ready().some((n) => old.includes(n)),
+    false,
+  );
   // The evicted pods are still bound to a (Terminating, kubelet away) and listed as terminating.
-  assert.deepEqual(s.eps.list().filter((e) => e.node === a.name).map((e) => [e.ready, e.terminating]), [[false, true], [false, true]]);
+  assert.deepEqual(
+    s.eps
+      .list()
+      .filter((e) => e.node === a.name)
+      .map((e) => [e.ready, e.terminating]),
+    [
+      [false, true],
+      [false, true],
+    ],
+  );
 });

@@ -26,7 +26,14 @@ export class FakeContainer implements Container {
   private resolveExit!: (e: ContainerExit) => void;
   private readonly listeners: ((m: unknown) => void)[] = [];
 
-  constructor(readonly spec: ContainerSpec, readonly startedAt: number, pid: number, private readonly clock: Clock, answers: Record<string, boolean>, ignoreSigterm: boolean) {
+  constructor(
+    readonly spec: ContainerSpec,
+    readonly startedAt: number,
+    pid: number,
+    private readonly clock: Clock,
+    answers: Record<string, boolean>,
+    ignoreSigterm: boolean,
+  ) {
     this.pid = pid;
     this.answers = new Map(Object.entries(answers));
     this.ignoreSigterm = ignoreSigterm;
@@ -55,7 +62,10 @@ export class FakeContainer implements Container {
   kill(signal: Signal): void {
     this.signals.push(signal);
     if (!this.running) return;
-    if (signal === "SIGKILL") return this.end({ code: null, signal });
+    if (signal === "SIGKILL") {
+      this.end({ code: null, signal });
+      return;
+    }
     // A frozen process runs again to act on SIGTERM (as the real runner thaws it).
     this.frozen = false;
     if (!this.ignoreSigterm) this.end({ code: null, signal });

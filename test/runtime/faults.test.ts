@@ -33,14 +33,42 @@ function report(stdout: string) {
 
 test("a node powered off mid-work: its pods are SIGKILLed, replaced elsewhere, and every message is stored once", { timeout: 180_000 }, async (t) => {
   const cwd = tempDir(t);
-  const up = startCli(t, ["up", "edw", "--messages", "400", "--replicas", "4", "--work-ms", "300", "--concurrency", "4",
-    "--visibility-timeout", "3", "--time-scale", "20", "--node-startup-seconds", "10", "--exit-when-drained", "--json", "--quiet"], { cwd });
+  const up = startCli(
+    t,
+    [
+      "up",
+      "edw",
+      "--messages",
+      "400",
+      "--replicas",
+      "4",
+      "--work-ms",
+      "300",
+      "--concurrency",
+      "4",
+      "--visibility-timeout",
+      "3",
+      "--time-scale",
+      "20",
+      "--node-startup-seconds",
+      "10",
+      "--exit-when-drained",
+      "--json",
+      "--quiet",
+    ],
+    { cwd },
+  );
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
-  const busyNode = await waitFor("a pool node with busy pods", async () => {
-    const s = await status(rt);
-    const pod = s.pods.find((p) => p.phase === "Running" && p.inFlight > 0 && p.node);
-    return pod?.node ?? undefined;
-  }, 60_000, 50);
+  const busyNode = await waitFor(
+    "a pool node with busy pods",
+    async () => {
+      const s = await status(rt);
+      const pod = s.pods.find((p) => p.phase === "Running" && p.inFlight > 0 && p.node);
+      return pod?.node ?? undefined;
+    },
+    60_000,
+    50,
+  );
   const stop = await runCli(t, ["node", "stop", busyNode], { cwd });
   assert.equal(stop.code, 0, stop.stderr);
   const out = await up.exited;
@@ -54,20 +82,37 @@ test("a node powered off mid-work: its pods are SIGKILLed, replaced elsewhere, a
 
 test("scale-in while busy loses and double-processes nothing", { timeout: 180_000 }, async (t) => {
   const cwd = tempDir(t);
-  const up = startCli(t, ["up", "edw", "--messages", "600", "--replicas", "8", "--work-ms", "200", "--concurrency", "4",
-    "--time-scale", "20", "--exit-when-drained", "--json", "--quiet"], { cwd });
+  const up = startCli(
+    t,
+    ["up", "edw", "--messages", "600", "--replicas", "8", "--work-ms", "200", "--concurrency", "4", "--time-scale", "20", "--exit-when-drained", "--json", "--quiet"],
+    { cwd },
+  );
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
-  await waitFor("8 pods holding messages", async () => {
-    const s = await status(rt);
-    return s.pods.filter((p) => p.phase === "Running" && p.inFlight > 0).length >= 4 ? true : undefined;
-  }, 60_000, 50);
+  await waitFor(
+    "8 pods holding messages",
+    async () => {
+      const s = await status(rt);
+      return s.pods.filter((p) => p.phase === "Running" && p.inFlight > 0).length >= 4 ? true : undefined;
+    },
+    60_000,
+    50,
+  );
   const scaled = await runCli(t, ["scale", "1"], { cwd });
   assert.equal(scaled.code, 0, scaled.stderr);
-  const events = await waitFor("terminations", async () => {
-    const e = await runCli(t, ["events", "--json"], { cwd });
-    const list = e.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { reason: string; message: string });
-    return list.filter((x) => x.reason === "Terminating").length >= 7 ? list : undefined;
-  }, 60_000, 200);
+  const events = await waitFor(
+    "terminations",
+    async () => {
+      const e = await runCli(t, ["events", "--json"], { cwd });
+      const list = e.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { reason: string; message: string });
+      return list.filter((x) => x.reason === "Terminating").length >= 7 ? list : undefined;
+    },
+    60_000,
+    200,
+  );
   // Graceful always: SIGTERM with the grace period, never a SIGKILL first.
   assert.ok(events.filter((e) => e.reason === "Terminating").every((e) => /SIGTERM/.test(e.message)));
   assert.equal(events.filter((e) => e.reason === "GracePeriodExceeded").length, 0);

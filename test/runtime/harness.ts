@@ -62,7 +62,11 @@ export function harness(o: Partial<Omit<ClusterOptions, "clock" | "runner" | "al
     settle,
     // The pool name becomes the node's name: aks-<pool>-00000.
     node: (name = "a", type = SMALL, taints = [], labels = {}) => cluster.addNode(type, { kind: "agentPool", pool: name, mode: "User" }, 0, "test", taints, labels),
-    pods: (app = "web", phase) => cluster.podsOf(app).filter((p) => !phase || p.phase === phase).sort((a, b) => a.createdAt - b.createdAt),
+    pods: (app = "web", phase) =>
+      cluster
+        .podsOf(app)
+        .filter((p) => !phase || p.phase === phase)
+        .sort((a, b) => a.createdAt - b.createdAt),
     pod: (name) => {
       const p = cluster.pods.get(name);
       if (!p) throw new Error(`no pod ${name}`);

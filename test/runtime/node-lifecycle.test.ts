@@ -10,7 +10,9 @@ import type { Toleration } from "../../src/blueprints/types.js";
 import type { Pod } from "../../src/local/cluster/pod.js";
 
 const UNREACHABLE = "node.kubernetes.io/unreachable";
-const tolerate = (seconds?: number): Toleration[] => [{ key: UNREACHABLE, operator: "Exists", effect: "NoExecute", ...(seconds === undefined ? {} : { tolerationSeconds: seconds }) }];
+const tolerate = (seconds?: number): Toleration[] => [
+  { key: UNREACHABLE, operator: "Exists", effect: "NoExecute", ...(seconds === undefined ? {} : { tolerationSeconds: seconds }) },
+];
 
 /**
  * Node a with the given deployments (one pod each unless said), then node b (empty, so replacements
@@ -38,7 +40,10 @@ async function untilNotReady(h: Harness, name: string, limit: number, step = 100
   return h.clock.now() - start;
 }
 
-for (const [version, grace] of [["1.30", 40_000], ["1.33", 50_000]] as const) {
+for (const [version, grace] of [
+  ["1.30", 40_000],
+  ["1.33", 50_000],
+] as const) {
   test(`Kubernetes ${version}: a stopped node stays Ready for ${grace / 1000} s, then turns NotReady at the next 5 s monitor tick`, async () => {
     const { h, a, on } = await twoNodes(version, { web: { replicas: 2 } });
     // Stop 2 s after a monitor tick (ticks every 5 s from t = 0).
@@ -47,21 +52,44 @@ for (const [version, grace] of [["1.30", 40_000], ["1.33", 50_000]] as const) {
     const c = pods.map((p) => h.runner.last(p.name));
     h.cluster.stopNode(a.name);
     await h.settle();
-    assert.deepEqual(c.map((x) => x.frozen), [true, true], "the pods' processes are frozen");
-    assert.equal(h.events("VMStopped", `node/${a.name}`)[0]?.message, `VM switched off: its pods stop answering; the node controller marks it NotReady after ${grace} ms without a heartbeat`);
+    assert.deepEqual(
+      c.map((x) => x.frozen),
+      [true, true],
+      "the pods' processes are frozen",
+    );
+    assert.equal(
+      h.events("VMStopped", `node/${a.name}`)[0]?.message,
+      `VM switched off: its pods stop answering; the node controller marks it NotReady after ${grace} ms without a heartbeat`,
+    );
     // The grace period counts from the stop: Ready until then, pods still Running and ready.
     await h.run(grace - 100);
     assert.equal(a.phase, "Ready");
-    assert.deepEqual(pods.map((p) => [p.phase, p.ready]), [["Running", true], ["Running", true]]);
+    assert.deepEqual(
+      pods.map((p) => [p.phase, p.ready]),
+      [
+        ["Running", true],
+        ["Running", true],
+      ],
+    );
     // The grace period ends 2 s after a tick (t = 12 s + grace): the next tick, 3 s later, notices.
     const late = await untilNotReady(h, a.name, 10_000);
     assert.equal(h.t(), 12_000 + grace + 3000);
     assert.equal(late, 3100);
-    assert.deepEqual(pods.map((p) => [p.phase, p.ready]), [["Running", false], ["Running", false]], "MarkPodsNotReady");
+    assert.deepEqual(
+      pods.map((p) => [p.phase, p.ready]),
+      [
+        ["Running", false],
+        ["Running", false],
+      ],
+      "MarkPodsNotReady",
+    );
     const taint = a.taints.find((t) => t.key === UNREACHABLE && t.effect === "NoExecute");
     assert.equal(taint?.addedAt, h.clock.now());
     assert.ok(a.taints.some((t) => t.key === UNREACHABLE && t.effect === "NoSchedule"));
-    assert.equal(h.events("NodeNotReady", `node/${a.name}`)[0]?.message, `Node ${a.name} status is now: NodeNotReady (no kubelet heartbeat for ${grace + 3000} ms, grace ${grace} ms)`);
+    assert.equal(
+      h.events("NodeNotReady", `node/${a.name}`)[0]?.message,
+      `Node ${a.name} status is now: NodeNotReady (no kubelet heartbeat for ${grace + 3000} ms, grace ${grace} ms)`,
+    );
     assert.equal(h.events("TaintAdded", `node/${a.name}`)[0]?.message, `${UNREACHABLE}:NoExecute`);
     for (const p of pods) assert.equal(h.events("NotReady", `pod/${p.name}`)[0]?.message, `node ${a.name} is not ready`);
   });
@@ -108,7 +136,13 @@ test("no kubelet on a stopped node: no probes, and a pending crash restart does 
 test("taint-based eviction: tolerationSeconds 1 → 1 s after NotReady; the default 300 s → 300 s; no limit → never; replacements go to another node", async () => {
   const { h, a, b, on } = await twoNodes("1.33", { fast: { tolerations: tolerate(1) }, slow: {}, forever: { tolerations: tolerate() } });
   // DefaultTolerationSeconds gave "slow" 300 s for unreachable and not-ready.
-  assert.deepEqual(h.cluster.deployments.get("slow")!.template.tolerations.map((t) => [t.key, t.tolerationSeconds]), [["node.kubernetes.io/not-ready", 300], [UNREACHABLE, 300]]);
+  assert.deepEqual(
+    h.cluster.deployments.get("slow")!.template.tolerations.map((t) => [t.key, t.tolerationSeconds]),
+    [
+      ["node.kubernetes.io/not-ready", 300],
+      [UNREACHABLE, 300],
+    ],
+  );
   await h.run(10_000);
   h.cluster.stopNode(a.name);
   await untilNotReady(h, a.name, 60_000);
@@ -208,7 +242,11 @@ test("evictionTime: untolerated at once, the smallest tolerationSeconds of the m
   assert.equal(evictionTime(podWith(tolerate(30)), [taint], 10), 1_003_000);
   assert.equal(evictionTime(podWith([...tolerate(30), { key: "", operator: "Exists", effect: "NoExecute", tolerationSeconds: 7 }]), [taint], 1), 1_007_000);
   assert.equal(evictionTime(podWith(tolerate()), [taint], 1), undefined);
-  assert.equal(evictionTime(podWith([{ key: UNREACHABLE, operator: "Exists", effect: "NoSchedule", tolerationSeconds: 5 }]), [taint], 1), 1_000_000, "a NoSchedule toleration does not tolerate NoExecute");
+  assert.equal(
+    evictionTime(podWith([{ key: UNREACHABLE, operator: "Exists", effect: "NoSchedule", tolerationSeconds: 5 }]), [taint], 1),
+    1_000_000,
+    "a NoSchedule toleration does not tolerate NoExecute",
+  );
   // Two taints: the earliest deadline wins; one untolerated means at once.
   const other = { key: "x", effect: "NoExecute" as const, addedAt: 1_010_000 };
   assert.equal(evictionTime(podWith([...tolerate(60), { key: "x", operator: "Exists", effect: "NoExecute", tolerationSeconds: 20 }]), [taint, other], 1), 1_030_000);
@@ -226,16 +264,41 @@ test("startNode before eviction: the node is Ready again without the taint, its 
   h.cluster.stopNode(a.name);
   await untilNotReady(h, a.name, 60_000);
   await h.run(100_000, 1000);
-  assert.deepEqual(pods.map((p) => p.ready), [false, false]);
+  assert.deepEqual(
+    pods.map((p) => p.ready),
+    [false, false],
+  );
   h.cluster.startNode(a.name);
   await h.settle();
   assert.equal(a.phase, "Ready");
-  assert.equal(a.taints.some((t) => t.key === UNREACHABLE), false, "both unreachable taints are gone");
+  assert.equal(
+    a.taints.some((t) => t.key === UNREACHABLE),
+    false,
+    "both unreachable taints are gone",
+  );
   assert.equal(h.events("NodeReady", `node/${a.name}`)[0]?.message, `Node ${a.name} status is now: NodeReady`);
-  assert.deepEqual(old.map((c) => c.signals), [["SIGKILL"], ["SIGKILL"]], "the frozen processes did not survive the reboot");
-  assert.deepEqual(pods.map((p) => h.runner.of(p.name).length), [2, 2], "a fresh container each");
-  assert.deepEqual(pods.map((p) => [p.phase, p.ready, p.restarts, p.nodeName]), [["Running", true, 1, a.name], ["Running", true, 1, a.name]]);
-  assert.deepEqual(pods.map((p) => h.runner.last(p.name).spec.port), pods.map((p) => p.port), "same pods, same ports");
+  assert.deepEqual(
+    old.map((c) => c.signals),
+    [["SIGKILL"], ["SIGKILL"]],
+    "the frozen processes did not survive the reboot",
+  );
+  assert.deepEqual(
+    pods.map((p) => h.runner.of(p.name).length),
+    [2, 2],
+    "a fresh container each",
+  );
+  assert.deepEqual(
+    pods.map((p) => [p.phase, p.ready, p.restarts, p.nodeName]),
+    [
+      ["Running", true, 1, a.name],
+      ["Running", true, 1, a.name],
+    ],
+  );
+  assert.deepEqual(
+    pods.map((p) => h.runner.last(p.name).spec.port),
+    pods.map((p) => p.port),
+    "same pods, same ports",
+  );
   // Well past the 300 s toleration: nothing is evicted, no pod was created.
   await h.run(400_000, 5000);
   assert.equal(h.events("TaintManagerEviction").length, 0);
@@ -263,18 +326,40 @@ test("after eviction, the Terminating pods finish only when their node starts ag
   await untilNotReady(h, a.name, 60_000);
   await h.run(1000);
   const evicted = on.web!;
-  assert.deepEqual(evicted.map((p) => p.phase), ["Terminating", "Terminating"]);
+  assert.deepEqual(
+    evicted.map((p) => p.phase),
+    ["Terminating", "Terminating"],
+  );
   const replacements = h.pods("web").filter((p) => p.active);
-  assert.deepEqual(replacements.map((p) => [p.phase, p.nodeName]), [["Running", b.name], ["Running", b.name]]);
+  assert.deepEqual(
+    replacements.map((p) => [p.phase, p.nodeName]),
+    [
+      ["Running", b.name],
+      ["Running", b.name],
+    ],
+  );
   // Ten minutes later: still Terminating, still holding their place on a.
   await h.run(600_000, 5000);
-  assert.deepEqual(evicted.map((p) => p.phase), ["Terminating", "Terminating"]);
+  assert.deepEqual(
+    evicted.map((p) => p.phase),
+    ["Terminating", "Terminating"],
+  );
   assert.equal(h.cluster.podsOn(a.name).length, 2);
   h.cluster.startNode(a.name);
   await h.settle();
-  assert.deepEqual(evicted.map((p) => p.phase), ["Succeeded", "Succeeded"]);
-  assert.deepEqual(evicted.map((p) => h.runner.of(p.name).length), [1, 1], "no container is started for a deleted pod");
-  assert.deepEqual(evicted.map((p) => h.runner.last(p.name).signals), [["SIGKILL"], ["SIGKILL"]]);
+  assert.deepEqual(
+    evicted.map((p) => p.phase),
+    ["Succeeded", "Succeeded"],
+  );
+  assert.deepEqual(
+    evicted.map((p) => h.runner.of(p.name).length),
+    [1, 1],
+    "no container is started for a deleted pod",
+  );
+  assert.deepEqual(
+    evicted.map((p) => h.runner.last(p.name).signals),
+    [["SIGKILL"], ["SIGKILL"]],
+  );
   for (const p of evicted) assert.equal(h.events("Killing", `pod/${p.name}`)[0]?.message, "node is back; the deleted pod finished terminating");
   assert.equal(h.cluster.podsOn(a.name).length, 0);
   // The replicas are the replacements; nothing more is created.
@@ -285,11 +370,23 @@ test("after eviction, the Terminating pods finish only when their node starts ag
 test("stopNode and startNode refuse what makes no sense, with a UserError that says why and what to do", async () => {
   const { h, a, b } = await twoNodes("1.33", {});
   h.cluster.stopNode(a.name);
-  assert.throws(() => h.cluster.stopNode(a.name), (e: unknown) => e instanceof UserError && e.message === `node ${a.name} is already stopped` && e.hint === `start it with \`akspilot node start ${a.name}\``);
-  assert.throws(() => h.cluster.stopNode("aks-nope-00000"), (e: unknown) => e instanceof UserError && e.message === 'no node named "aks-nope-00000"' && e.hint === `nodes: ${a.name}, ${b.name}`);
-  assert.throws(() => h.cluster.startNode(b.name), (e: unknown) => e instanceof UserError && e.message === `node ${b.name} is not stopped`);
+  assert.throws(
+    () => h.cluster.stopNode(a.name),
+    (e: unknown) => e instanceof UserError && e.message === `node ${a.name} is already stopped` && e.hint === `start it with \`akspilot node start ${a.name}\``,
+  );
+  assert.throws(
+    () => h.cluster.stopNode("aks-nope-00000"),
+    (e: unknown) => e instanceof UserError && e.message === 'no node named "aks-nope-00000"' && e.hint === `nodes: ${a.name}, ${b.name}`,
+  );
+  assert.throws(
+    () => h.cluster.startNode(b.name),
+    (e: unknown) => e instanceof UserError && e.message === `node ${b.name} is not stopped`,
+  );
   assert.throws(() => h.cluster.startNode("aks-nope-00000"), UserError);
   // A node still provisioning cannot be stopped either.
   const booting = h.cluster.addNode(b.type, { kind: "agentPool", pool: "c", mode: "User" }, 60_000, "test");
-  assert.throws(() => h.cluster.stopNode(booting.name), (e: unknown) => e instanceof UserError && e.message === `node ${booting.name} is provisioning`);
+  assert.throws(
+    () => h.cluster.stopNode(booting.name),
+    (e: unknown) => e instanceof UserError && e.message === `node ${booting.name} is provisioning`,
+  );
 });

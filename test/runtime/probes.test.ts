@@ -17,7 +17,12 @@ async function onePod(tpl = template(), timeScale = 1, answers: Record<string, b
   return { h, pod };
 }
 
-const probedAt = (h: Harness, pod: Pod, path: string) => h.runner.of(pod.name).flatMap((c) => c.probes).filter((p) => p.path === path).map((p) => p.at - (pod.startedAt ?? 0));
+const probedAt = (h: Harness, pod: Pod, path: string) =>
+  h.runner
+    .of(pod.name)
+    .flatMap((c) => c.probes)
+    .filter((p) => p.path === path)
+    .map((p) => p.at - (pod.startedAt ?? 0));
 
 test("readiness: not Ready before the first success after the initial delay, even if the app is ready sooner", async () => {
   const { h, pod } = await onePod(template({ readiness: probe({ initialDelayMs: 3000, periodMs: 1000 }) }), 1, { "/ready": true });

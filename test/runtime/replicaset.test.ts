@@ -11,9 +11,20 @@ test("the ReplicaSet creates pods to match the replicas, and the scheduler binds
   await h.run(100);
   const pods = h.pods();
   assert.equal(pods.length, 3);
-  assert.deepEqual(pods.map((p) => [p.phase, p.nodeName, p.ready]), [["Running", node.name, true], ["Running", node.name, true], ["Running", node.name, true]]);
+  assert.deepEqual(
+    pods.map((p) => [p.phase, p.nodeName, p.ready]),
+    [
+      ["Running", node.name, true],
+      ["Running", node.name, true],
+      ["Running", node.name, true],
+    ],
+  );
   assert.equal(new Set(pods.map((p) => p.port)).size, 3, "each pod has its own port");
-  assert.deepEqual(pods.map((p) => h.runner.of(p.name).length), [1, 1, 1], "one container each");
+  assert.deepEqual(
+    pods.map((p) => h.runner.of(p.name).length),
+    [1, 1, 1],
+    "one container each",
+  );
   assert.equal(h.runner.last(pods[0]!.name).spec.port, pods[0]!.port);
   assert.equal(h.events("Created").length, 3);
   assert.equal(h.events("Scheduled").length, 3);
@@ -34,27 +45,48 @@ test("scale-in removes pending pods first, then not-ready ones, then the one wit
   h.cluster.addDeployment("web", template({ readiness: probe(), deletionCostAnnotation: true }), 5);
   await h.settle();
   const [p1, p2, p3, p4, p5] = h.pods();
-  assert.deepEqual([p1, p2, p3, p4, p5].map((p) => p!.phase), ["Running", "Running", "Running", "Pending", "Pending"]);
+  assert.deepEqual(
+    [p1, p2, p3, p4, p5].map((p) => p!.phase),
+    ["Running", "Running", "Running", "Pending", "Pending"],
+  );
   // p2 never passes its readiness probe; p1 has 1 message in flight, p3 has 5.
   h.runner.last(p2!.name).answer("/ready", false);
   await h.run(100);
-  assert.deepEqual([p1, p2, p3].map((p) => p!.ready), [true, false, true]);
+  assert.deepEqual(
+    [p1, p2, p3].map((p) => p!.ready),
+    [true, false, true],
+  );
   h.runner.last(p1!.name).report({ inFlight: 1 });
   h.runner.last(p3!.name).report({ inFlight: 5 });
 
   h.cluster.setReplicas("web", 3, "test", "fewer");
   await h.run(100);
-  assert.deepEqual([p4, p5].map((p) => p!.phase), ["Succeeded", "Succeeded"], "the pending pods go first");
-  assert.deepEqual([p1, p2, p3].map((p) => p!.phase), ["Running", "Running", "Running"]);
+  assert.deepEqual(
+    [p4, p5].map((p) => p!.phase),
+    ["Succeeded", "Succeeded"],
+    "the pending pods go first",
+  );
+  assert.deepEqual(
+    [p1, p2, p3].map((p) => p!.phase),
+    ["Running", "Running", "Running"],
+  );
   assert.equal(h.events("Deleted", `pod/${p4!.name}`).length, 1);
 
   h.cluster.setReplicas("web", 2, "test", "fewer");
   await h.run(100);
-  assert.deepEqual([p1, p2, p3].map((p) => p!.phase), ["Running", "Succeeded", "Running"], "then the one that is not ready");
+  assert.deepEqual(
+    [p1, p2, p3].map((p) => p!.phase),
+    ["Running", "Succeeded", "Running"],
+    "then the one that is not ready",
+  );
 
   h.cluster.setReplicas("web", 1, "test", "fewer");
   await h.run(100);
-  assert.deepEqual([p1, p3].map((p) => p!.phase), ["Succeeded", "Running"], "then the one with the least work in flight");
+  assert.deepEqual(
+    [p1, p3].map((p) => p!.phase),
+    ["Succeeded", "Running"],
+    "then the one with the least work in flight",
+  );
   assert.equal(h.pods("web").filter((p) => p.active).length, 1);
 });
 
@@ -131,7 +163,10 @@ test("a pod that never fits stays Pending with one FailedScheduling event per di
   // A new node the pod does not tolerate changes the reason: one more event.
   h.node("sys", { ...SMALL, cpuMillis: 8000 }, [{ key: "CriticalAddonsOnly", value: "true", effect: "NoSchedule" }]);
   await h.run(10_000, 1000);
-  assert.deepEqual(failed(), ["0/1 nodes are available: 1 Insufficient cpu.", "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {CriticalAddonsOnly: true}."]);
+  assert.deepEqual(failed(), [
+    "0/1 nodes are available: 1 Insufficient cpu.",
+    "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {CriticalAddonsOnly: true}.",
+  ]);
   assert.equal(pod!.phase, "Pending");
   // A node that fits: scheduled, and the reason is cleared.
   const big = h.node("big", { ...SMALL, cpuMillis: 8000 });

@@ -35,10 +35,22 @@ test("scale 0, then a request: held while the first replica starts, answered, no
   assert.match(r.body, SEED_BODY);
   const s = await status(rt);
   assert.equal(s.deployments[0]!.desired, 1);
-  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout.trim().split("\n").map((l) => JSON.parse(l) as { reason: string; object: string; message: string });
-  assert.ok(events.some((e) => e.object === "gateway/helloworld" && e.reason === "RequestsHeld"), "no RequestsHeld event");
-  assert.ok(events.some((e) => e.object === "gateway/helloworld" && e.reason === "RequestsReleased"), "no RequestsReleased event");
-  assert.ok(events.some((e) => e.reason === "ScalingReplicaSet" && /scale from zero/.test(e.message)), "the scale-up does not say why");
+  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { reason: string; object: string; message: string });
+  assert.ok(
+    events.some((e) => e.object === "gateway/helloworld" && e.reason === "RequestsHeld"),
+    "no RequestsHeld event",
+  );
+  assert.ok(
+    events.some((e) => e.object === "gateway/helloworld" && e.reason === "RequestsReleased"),
+    "no RequestsReleased event",
+  );
+  assert.ok(
+    events.some((e) => e.reason === "ScalingReplicaSet" && /scale from zero/.test(e.message)),
+    "the scale-up does not say why",
+  );
   up.child.kill("SIGINT");
   assert.equal((await up.exited).code, 0);
 });

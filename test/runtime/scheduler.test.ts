@@ -6,7 +6,21 @@ import { schedulePod, type SchedNode, type SchedPod, type SchedTaint } from "../
 
 const GiB = 1024 ** 3;
 
-function node(name: string, o: { cpu?: number; memGi?: number; pods?: number; usedCpu?: number; usedMemGi?: number; usedPods?: number; taints?: SchedTaint[]; unschedulable?: boolean; labels?: Record<string, string>; podLabels?: Record<string, string>[] } = {}): SchedNode {
+function node(
+  name: string,
+  o: {
+    cpu?: number;
+    memGi?: number;
+    pods?: number;
+    usedCpu?: number;
+    usedMemGi?: number;
+    usedPods?: number;
+    taints?: SchedTaint[];
+    unschedulable?: boolean;
+    labels?: Record<string, string>;
+    podLabels?: Record<string, string>[];
+  } = {},
+): SchedNode {
   const capacity = { cpuMillis: o.cpu ?? 2000, memoryBytes: (o.memGi ?? 4) * GiB, pods: o.pods ?? 10 };
   return {
     name,
@@ -33,7 +47,11 @@ test("taints: Equal needs key and value, Exists needs the key (or none), and an 
   assert.equal(schedulePod(pod({ tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists", effect: "NoSchedule" }] }), tainted).node, "n1");
   assert.equal(schedulePod(pod({ tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists" }] }), tainted).node, "n1", "no effect: every effect");
   assert.equal(schedulePod(pod({ tolerations: [{ operator: "Exists" }] }), tainted).node, "n1", "Exists without a key tolerates everything");
-  assert.equal(schedulePod(pod({ tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists", effect: "NoExecute" }] }), tainted).node, undefined, "another effect does not tolerate");
+  assert.equal(
+    schedulePod(pod({ tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists", effect: "NoExecute" }] }), tainted).node,
+    undefined,
+    "another effect does not tolerate",
+  );
   assert.equal(schedulePod(pod({ tolerations: [{ key: "Other", operator: "Exists" }] }), tainted).node, undefined);
 });
 
@@ -58,7 +76,10 @@ test("a cordoned node takes no pod; an uncordoned one with room does", () => {
 test("room: Insufficient cpu, Insufficient memory (both on one node) and Too many pods", () => {
   assert.equal(schedulePod(pod({ requests: { cpuMillis: 2100, memoryBytes: GiB } }), [node("n1")]).reason, "0/1 nodes are available: 1 Insufficient cpu.");
   assert.equal(schedulePod(pod({ requests: { cpuMillis: 100, memoryBytes: 5 * GiB } }), [node("n1")]).reason, "0/1 nodes are available: 1 Insufficient memory.");
-  assert.equal(schedulePod(pod({ requests: { cpuMillis: 2100, memoryBytes: 5 * GiB } }), [node("n1"), node("n2")]).reason, "0/2 nodes are available: 2 Insufficient cpu, 2 Insufficient memory.");
+  assert.equal(
+    schedulePod(pod({ requests: { cpuMillis: 2100, memoryBytes: 5 * GiB } }), [node("n1"), node("n2")]).reason,
+    "0/2 nodes are available: 2 Insufficient cpu, 2 Insufficient memory.",
+  );
   assert.equal(schedulePod(pod(), [node("n1", { usedPods: 10 })]).reason, "0/1 nodes are available: 1 Too many pods.");
   // What is used counts: 1600m of 2000m used leaves 400m, too little for 500m; exactly enough fits.
   assert.equal(schedulePod(pod(), [node("n1", { usedCpu: 1600 })]).reason, "0/1 nodes are available: 1 Insufficient cpu.");
@@ -86,7 +107,10 @@ test("LeastAllocated: the node whose requested share after placing the pod is lo
   // A bigger node with the same absolute use is less allocated.
   assert.equal(schedulePod(pod(), [node("small", { usedCpu: 1000 }), node("big", { cpu: 8000, memGi: 16, usedCpu: 1000 })]).node, "big");
   // Memory counts as much as cpu: n1 is at 60% cpu and 25% memory, n2 at 40% and 75% (cpu alone would pick n2).
-  assert.equal(schedulePod(pod({ requests: { cpuMillis: 0, memoryBytes: 0 } }), [node("n1", { usedCpu: 1200, usedMemGi: 1 }), node("n2", { usedCpu: 800, usedMemGi: 3 })]).node, "n1");
+  assert.equal(
+    schedulePod(pod({ requests: { cpuMillis: 0, memoryBytes: 0 } }), [node("n1", { usedCpu: 1200, usedMemGi: 1 }), node("n2", { usedCpu: 800, usedMemGi: 3 })]).node,
+    "n1",
+  );
 });
 
 /** Places `count` pods one after another as the cluster's scheduler does (each placement counts for the next). */
@@ -138,5 +162,8 @@ test("topology spread DoNotSchedule: a node whose domain would exceed maxSkew is
   // Placing 6 over 3 zones one by one keeps them 2 + 2 + 2.
   const zones = [1, 2, 3].map((z) => node(`z${z}`, { labels: { [zone]: String(z) }, cpu: z === 1 ? 32_000 : 2000, memGi: z === 1 ? 128 : 4 }));
   const placed = placeAll({ ...hard, requests: { cpuMillis: 100, memoryBytes: 0.1 * GiB } }, zones, 6);
-  assert.deepEqual([1, 2, 3].map((z) => placed.filter((n) => n === `z${z}`).length), [2, 2, 2]);
+  assert.deepEqual(
+    [1, 2, 3].map((z) => placed.filter((n) => n === `z${z}`).length),
+    [2, 2, 2],
+  );
 });

@@ -100,5 +100,8 @@ test("an endpoint that refuses connections resets the client's connection: no re
   const errors = results.filter((r) => r.error !== undefined);
   assert.equal(errors.length, 2, "every other connection goes to the dead endpoint");
   for (const e of errors) assert.equal(e.error, "ECONNRESET");
-  assert.deepEqual(results.filter((r) => r.body !== undefined).map((r) => r.body), ["two", "two"]);
+  assert.deepEqual(
+    results.filter((r) => r.body !== undefined).map((r) => r.body),
+    ["two", "two"],
+  );
 });

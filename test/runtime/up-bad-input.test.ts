@@ -13,21 +13,28 @@ import { newMarker, runCli, stderrLines, tempDir, waitNoneMarked } from "../edw/
 test("a blueprint whose pods can never be scheduled is refused with the scheduler's reasons", () => {
   const bp = getBlueprint("resilient-web");
   bp.apps[0]!.resources.requests.cpu = "8";
-  assert.throws(() => checkSchedulable(bp, bp.clusters[0]!, bp.apps, []), (e: unknown) =>
-    e instanceof UserError && /can never be scheduled/.test(e.message) && /Insufficient cpu/.test(e.message));
+  assert.throws(
+    () => checkSchedulable(bp, bp.clusters[0]!, bp.apps, []),
+    (e: unknown) => e instanceof UserError && /can never be scheduled/.test(e.message) && /Insufficient cpu/.test(e.message),
+  );
   // The EDW consumer without its toleration still fits Karpenter's untainted nodes; the system pool alone would refuse it.
   const edw = getBlueprint("edw");
   const consumer = edw.apps.find((a) => a.program === "consumer")!;
   consumer.tolerations = [];
   const cluster = { ...edw.clusters[0]!, nodePools: [] };
-  assert.throws(() => checkSchedulable(edw, cluster, [consumer], []), (e: unknown) =>
-    e instanceof UserError && /untolerated taint \{CriticalAddonsOnly: true\}/.test(e.message) && /untolerated taint \{deployment: aqs-app-pool\}/.test(e.message));
+  assert.throws(
+    () => checkSchedulable(edw, cluster, [consumer], []),
+    (e: unknown) => e instanceof UserError && /untolerated taint \{CriticalAddonsOnly: true\}/.test(e.message) && /untolerated taint \{deployment: aqs-app-pool\}/.test(e.message),
+  );
 });
 
 test("an app whose program the runtime cannot run is named, with the programs it can", () => {
   const bp = getBlueprint("resilient-web");
   const app = { ...bp.apps[0]!, program: "external" as const, externalImage: "mcr.microsoft.com/dotnet/samples:aspnetapp" };
-  assert.throws(() => programFor(app, bp.name), (e: unknown) => e instanceof UserError && /external image mcr\.microsoft\.com/.test(e.message) && /consumer, producer, hello/.test(e.line()));
+  assert.throws(
+    () => programFor(app, bp.name),
+    (e: unknown) => e instanceof UserError && /external image mcr\.microsoft\.com/.test(e.message) && /consumer, producer, hello/.test(e.line()),
+  );
   assert.throws(() => podTemplate(bp, app, {}, 1), UserError);
 });
 
@@ -68,7 +75,11 @@ test("a gateway port that is taken: one line naming the port, no pod left runnin
 // system: even root cannot create there), are refused before any child process starts.
 for (const c of [
   { name: "up in a directory where .akspilot cannot be made", cwd: "/proc", args: ["up", "resilient-web"], error: /the state directory \/proc\/\.akspilot cannot be used/ },
-  { name: "up edw --data on a pseudo-file system", args: ["up", "edw", "--data", "/proc/akspilot-data", "--messages", "3", "--exit-when-drained"], error: /--data \/proc\/akspilot-data cannot be used/ },
+  {
+    name: "up edw --data on a pseudo-file system",
+    args: ["up", "edw", "--data", "/proc/akspilot-data", "--messages", "3", "--exit-when-drained"],
+    error: /--data \/proc\/akspilot-data cannot be used/,
+  },
 ]) {
   test(`${c.name}: one line, exit 2, nothing started`, async (t) => {
     const cwd = c.cwd ?? tempDir(t, "akspilot-web-");

@@ -9,8 +9,6 @@ import { runtimeFile, status, waitReadyPods } from "./cli-helpers.js";
 
 const SEED_BODY = /^Hello world! Now is \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}\.\nRunning on (helloworld-[a-z0-9]{5})\.$/;
 
-
-
 /** One GET like `curl --max-time`: the body, or "timeout"/"error" (a new connection each time, as curl). */
 function get(url: string, timeoutMs: number): Promise<{ ok: true; body: string } | { ok: false; why: "timeout" | "error" }> {
   return new Promise((resolve) => {
@@ -96,7 +94,10 @@ test("node stop on resilient-web: requests hang until the node is NotReady and i
   }
   assert.ok(recovered, "4 ready pods on the surviving node within 60 s");
   // Faithful to the seed: while the node was still believed Ready, requests routed to its frozen pods hung.
-  assert.ok(results.some((r) => !r.ok && r.why === "timeout"), `no request hung: ${JSON.stringify(results.slice(0, 10))}`);
+  assert.ok(
+    results.some((r) => !r.ok && r.why === "timeout"),
+    `no request hung: ${JSON.stringify(results.slice(0, 10))}`,
+  );
   // And afterwards every answer comes from a pod on the survivor.
   for (let i = 0; i < 8; i++) {
     const r = await get(rt.gatewayUrl!, 2000);
@@ -105,9 +106,15 @@ test("node stop on resilient-web: requests hang until the node is NotReady and i
     assert.ok(pod && !victimPods.includes(pod), `answered by ${pod}, a pod of the stopped node`);
   }
   const events = await runCli(t, ["events", "--json"], { cwd });
-  const list = events.stdout.trim().split("\n").map((l) => JSON.parse(l) as { object: string; reason: string });
+  const list = events.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { object: string; reason: string });
   for (const reason of ["VMStopped", "NodeNotReady", "TaintManagerEviction", "EndpointsUpdated"]) {
-    assert.ok(list.some((e) => e.reason === reason), `no ${reason} event`);
+    assert.ok(
+      list.some((e) => e.reason === reason),
+      `no ${reason} event`,
+    );
   }
   // Stopping it again is refused in one line; starting it brings it back Ready.
   const again = await runCli(t, ["node", "stop", victim], { cwd });
@@ -135,7 +142,10 @@ test("node drain honours the PodDisruptionBudget: one pod at a time, the node en
   assert.equal(after.nodes.find((n) => n.name === node)!.pods, 0);
   assert.equal(after.nodes.find((n) => n.name === node)!.schedulable, false);
   assert.equal(after.deployments[0]!.ready, 4);
-  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout.trim().split("\n").map((l) => JSON.parse(l) as { reason: string; object: string });
+  const events = (await runCli(t, ["events", "--json"], { cwd })).stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { reason: string; object: string });
   assert.equal(events.filter((e) => e.reason === "Evicted").length, 2);
 
   const unknown = await runCli(t, ["node", "drain", "no-such-node"], { cwd });

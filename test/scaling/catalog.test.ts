@@ -31,7 +31,10 @@ test("every D-family SKU of the snapshot is in the catalog; the cheapest compati
   assert.equal(DEFAULT_CATALOG.length, D_FAMILY_SKUS.length);
   // The seed consumer (250m, 64Mi): 6 fit a 2-vCPU node after the DaemonSets; the AMD D2as_v5 is the cheapest.
   const plan = planLaunch(new Array(6).fill({ cpuMillis: 250, memoryBytes: 64 * MiB }), DEFAULT_CATALOG);
-  assert.deepEqual(plan.nodes.map((n) => [n.type.name, n.pods.length]), [["Standard_D2as_v5", 6]]);
+  assert.deepEqual(
+    plan.nodes.map((n) => [n.type.name, n.pods.length]),
+    [["Standard_D2as_v5", 6]],
+  );
   const cheapest2 = D_FAMILY_SKUS.filter((s) => s.vcpu === 2).sort((a, b) => a.pricePerHour - b.pricePerHour)[0]!;
   assert.equal(cheapest2.name, "Standard_D2as_v5");
 });

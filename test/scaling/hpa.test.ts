@@ -38,17 +38,37 @@ function run(rule: ReturnType<typeof seedRule>, start: number, steps: { t: numbe
 test("legacy path (behavior nil): scale-up limit max(2×current, 4) per sync — horizontal.go normalizeDesiredReplicas", () => {
   // §3.5 worked example: queue 200, target 5, start at 1 → 4, 8, 16, 32, 40.
   const rule = seedRule({ maxReplicas: 100 });
-  assert.deepEqual(run(rule, 1, [0, 15, 30, 45, 60].map((t) => ({ t, q: 200 }))), [4, 8, 16, 32, 40]);
+  assert.deepEqual(
+    run(
+      rule,
+      1,
+      [0, 15, 30, 45, 60].map((t) => ({ t, q: 200 })),
+    ),
+    [4, 8, 16, 32, 40],
+  );
 });
 
 test("legacy path: capped at maxReplicaCount (seed: 15) — convertDesiredReplicasWithRules", () => {
-  assert.deepEqual(run(seedRule(), 1, [0, 15, 30, 45].map((t) => ({ t, q: 1000 }))), [4, 8, 15, 15]);
+  assert.deepEqual(
+    run(
+      seedRule(),
+      1,
+      [0, 15, 30, 45].map((t) => ({ t, q: 1000 })),
+    ),
+    [4, 8, 15, 15],
+  );
 });
 
 test("legacy path: scale-down waits for every recommendation in the last 300 s — stabilizeRecommendation", () => {
   const rule = seedRule();
   // 10 replicas at q=50; the queue drops to 5 at t=15. Scale-down only when t − 0 ≥ 300 (cutoff is strictly after).
-  const got = run(rule, 10, [{ t: 0, q: 50 }, { t: 15, q: 5 }, { t: 285, q: 5 }, { t: 300, q: 5 }, { t: 315, q: 5 }]);
+  const got = run(rule, 10, [
+    { t: 0, q: 50 },
+    { t: 15, q: 5 },
+    { t: 285, q: 5 },
+    { t: 300, q: 5 },
+    { t: 315, q: 5 },
+  ]);
   assert.deepEqual(got, [10, 10, 10, 1, 1]);
 });
 
@@ -59,7 +79,13 @@ test("legacy path: current 0 with min 1 is left alone (ScalingDisabled; KEDA own
 test("KEDA hands the HPA minReplicas max(minReplicaCount, 1) — scaledobject_types.go GetHPAMinReplicas", () => {
   assert.equal(hpaMinReplicas(seedRule()), 1);
   assert.equal(hpaMinReplicas(seedRule({ minReplicas: 3 })), 3);
-  assert.equal(run(seedRule(), 2, [{ t: 0, q: 0 }, { t: 301, q: 0 }])[1], 1);
+  assert.equal(
+    run(seedRule(), 2, [
+      { t: 0, q: 0 },
+      { t: 301, q: 0 },
+    ])[1],
+    1,
+  );
 });
 
 test("current above max is brought to max; below min to min — reconcileAutoscaler", () => {
@@ -69,7 +95,14 @@ test("current above max is brought to max; below min to min — reconcileAutosca
 
 test("behavior defaults — autoscaling/v2 defaults.go SetDefaults_HorizontalPodAutoscalerBehavior", () => {
   assert.deepEqual(defaultedBehavior({}), {
-    scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: "Max", policies: [{ type: "Pods", value: 4, periodSeconds: 15 }, { type: "Percent", value: 100, periodSeconds: 15 }] },
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: "Max",
+      policies: [
+        { type: "Pods", value: 4, periodSeconds: 15 },
+        { type: "Percent", value: 100, periodSeconds: 15 },
+      ],
+    },
     scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: "Max", policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
   });
 });
@@ -102,7 +135,15 @@ const behaviorCases: { name: string; rule: string; behavior: HpaBehavior; start:
   {
     name: "selectPolicy Min picks the smaller limit",
     rule: "selectPolicy Min",
-    behavior: { scaleUp: { selectPolicy: "Min", policies: [{ type: "Pods", value: 4, periodSeconds: 15 }, { type: "Percent", value: 100, periodSeconds: 15 }] } },
+    behavior: {
+      scaleUp: {
+        selectPolicy: "Min",
+        policies: [
+          { type: "Pods", value: 4, periodSeconds: 15 },
+          { type: "Percent", value: 100, periodSeconds: 15 },
+        ],
+      },
+    },
     start: 2,
     steps: [0, 15, 30].map((t) => ({ t, q: 500 })),
     want: [4, 8, 12],
@@ -144,7 +185,12 @@ const behaviorCases: { name: string; rule: string; behavior: HpaBehavior; start:
     rule: "stabilizeRecommendationWithBehaviors: max over the down window",
     behavior: {},
     start: 10,
-    steps: [{ t: 0, q: 50 }, { t: 15, q: 5 }, { t: 299, q: 5 }, { t: 300, q: 5 }],
+    steps: [
+      { t: 0, q: 50 },
+      { t: 15, q: 5 },
+      { t: 299, q: 5 },
+      { t: 300, q: 5 },
+    ],
     want: [10, 10, 10, 1],
   },
   {
@@ -152,7 +198,11 @@ const behaviorCases: { name: string; rule: string; behavior: HpaBehavior; start:
     rule: "stabilizeRecommendationWithBehaviors: min over the up window",
     behavior: { scaleUp: { stabilizationWindowSeconds: 60 } },
     start: 2,
-    steps: [{ t: 0, q: 10 }, { t: 15, q: 100 }, { t: 60, q: 100 }],
+    steps: [
+      { t: 0, q: 10 },
+      { t: 15, q: 100 },
+      { t: 60, q: 100 },
+    ],
     want: [2, 2, 6],
   },
 ];
@@ -172,5 +222,13 @@ test("behavior tolerance per direction (KEP-4951) replaces 0.1", () => {
 test("first sync seeds the history with the current replicas, so a scale-down from the start waits 300 s — horizontal.go recordInitialRecommendation", () => {
   const rule = seedRule({ maxReplicas: 15 });
   // Starting at 8 with a queue that asks for 1 (ceil(5/5)): held at 8 until the seed falls out of the window.
-  assert.deepEqual(run(rule, 8, [{ t: 0, q: 5 }, { t: 150, q: 5 }, { t: 299, q: 5 }, { t: 301, q: 5 }]), [8, 8, 8, 1]);
+  assert.deepEqual(
+    run(rule, 8, [
+      { t: 0, q: 5 },
+      { t: 150, q: 5 },
+      { t: 299, q: 5 },
+      { t: 301, q: 5 },
+    ]),
+    [8, 8, 8, 1],
+  );
 });

@@ -35,13 +35,23 @@ test("traffic keeps one replica even when no request is in flight at the tick; i
   const ticks = Array.from({ length: 60 }, (_, i) => ({ pending: 0, arrived: i % 5 === 0 && i < 20 ? 1 : 0 }));
   const r = run(SPEC, 1, ticks);
   // The last arrival is seen at t = 16; thirty seconds of nothing after it.
-  assert.deepEqual(r.changes.map((c) => [c.t, c.replicas]), [[46, 0]]);
+  assert.deepEqual(
+    r.changes.map((c) => [c.t, c.replicas]),
+    [[46, 0]],
+  );
 });
 
 test("up at once: one replica per targetPendingRequests, capped at maxReplicas; down to the highest recent need after the period", () => {
   const ticks = [{ pending: 25, arrived: 25 }, { pending: 100, arrived: 80 }, ...Array.from({ length: 40 }, () => ({ pending: 5, arrived: 5 }))];
   const r = run(SPEC, 1, ticks);
-  assert.deepEqual(r.changes.map((c) => [c.t, c.replicas]), [[1, 3], [2, 4], [32, 1]]);
+  assert.deepEqual(
+    r.changes.map((c) => [c.t, c.replicas]),
+    [
+      [1, 3],
+      [2, 4],
+      [32, 1],
+    ],
+  );
   assert.match(r.changes[0]!.reason, /^http scaling: 25 request\(s\) pending, 25 arrived since the last check \(target 10 per replica\)$/);
   assert.match(r.changes[2]!.reason, /at most 1 replica\(s\) wanted over the last 30 s/);
 });
@@ -59,9 +69,15 @@ test("a manual scale is respected for the scale-down period before the rule take
 
 test("minReplicas above zero is a floor; scaledownPeriod 0 scales down at the next tick", () => {
   assert.equal(run({ ...SPEC, minReplicas: 2 }, 4, idle(40)).replicas, 2);
-  assert.deepEqual(run({ ...SPEC, scaledownPeriodSeconds: 0 }, 4, idle(2)).changes.map((c) => [c.t, c.replicas]), [[1, 0]]);
+  assert.deepEqual(
+    run({ ...SPEC, scaledownPeriodSeconds: 0 }, 4, idle(2)).changes.map((c) => [c.t, c.replicas]),
+    [[1, 0]],
+  );
   // From zero, the first request: the rule asks for one replica too (the gateway has already asked).
-  assert.deepEqual(run(SPEC, 0, [{ pending: 1, arrived: 1 }]).changes.map((c) => [c.t, c.replicas]), [[1, 1]]);
+  assert.deepEqual(
+    run(SPEC, 0, [{ pending: 1, arrived: 1 }]).changes.map((c) => [c.t, c.replicas]),
+    [[1, 1]],
+  );
 });
 
 test("bad rules: one line naming the app and the field", () => {
@@ -74,7 +90,11 @@ test("bad rules: one line naming the app and the field", () => {
     [{ scaledownPeriodSeconds: undefined }, /scaledownPeriodSeconds must be a number of seconds from 0 to 86400, got nothing/],
   ];
   for (const [over, re] of bad) {
-    assert.throws(() => checkHttpScaling("web", { ...SPEC, ...over } as HttpScalingSpec), (e: unknown) => e instanceof UserError && re.test(e.line()), JSON.stringify(over));
+    assert.throws(
+      () => checkHttpScaling("web", { ...SPEC, ...over } as HttpScalingSpec),
+      (e: unknown) => e instanceof UserError && re.test(e.line()),
+      JSON.stringify(over),
+    );
   }
   checkHttpScaling("web", SPEC);
 });

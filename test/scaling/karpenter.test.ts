@@ -12,12 +12,23 @@ const POD: Resources = { cpuMillis: 250, memoryBytes: 64 * 1024 ** 2 };
 const pods = (n: number) => new Array<Resources>(n).fill(POD);
 const type = (name: string): InstanceType => DEFAULT_CATALOG.find((t) => t.name === name)!;
 const pool = (over: Partial<PoolSettings> = {}): PoolSettings => ({ ...poolSettings(seedNodePool(), DEFAULT_CATALOG), ...over });
-const node = (name: string, t: string, n: number, lastPodEventAt = 0, over: Partial<NodeView> = {}): NodeView => ({ name, type: type(t), pods: pods(n), ready: true, deleting: false, lastPodEventAt, ...over });
+const node = (name: string, t: string, n: number, lastPodEventAt = 0, over: Partial<NodeView> = {}): NodeView => ({
+  name,
+  type: type(t),
+  pods: pods(n),
+  ready: true,
+  deleting: false,
+  lastPodEventAt,
+  ...over,
+});
 
 test("seed NodePool resolves: D family, WhenEmptyOrUnderutilized, consolidateAfter 0 s, budget 100 %", () => {
   const p = pool();
   assert.deepEqual([p.consolidationPolicy, p.consolidateAfterSeconds, p.budgets], ["WhenEmptyOrUnderutilized", 0, [{ nodes: "100%" }]]);
-  assert.deepEqual(p.catalog.map((t) => t.name), DEFAULT_CATALOG.map((t) => t.name));
+  assert.deepEqual(
+    p.catalog.map((t) => t.name),
+    DEFAULT_CATALOG.map((t) => t.name),
+  );
 });
 
 test("NodePool defaults: WhenEmptyOrUnderutilized, consolidateAfter 0 s, budget 10 % — pkg/apis/v1/nodepool.go", () => {
@@ -29,10 +40,16 @@ test("NodePool defaults: WhenEmptyOrUnderutilized, consolidateAfter 0 s, budget 
 
 test("durations: s, m, h, Never; anything else is a UserError naming the path", () => {
   assert.deepEqual([durationSeconds("30s", "", 0), durationSeconds("5m", "", 0), durationSeconds("1h", "", 0), durationSeconds("Never", "", 0)], [30, 300, 3600, undefined]);
-  assert.throws(() => durationSeconds("soon", ".spec.disruption.consolidateAfter", 0), (e: unknown) => e instanceof UserError && e.message.includes(".spec.disruption.consolidateAfter"));
+  assert.throws(
+    () => durationSeconds("soon", ".spec.disruption.consolidateAfter", 0),
+    (e: unknown) => e instanceof UserError && e.message.includes(".spec.disruption.consolidateAfter"),
+  );
   const np = seedNodePool();
   np.spec.disruption!.budgets = [{ nodes: "ten" }];
-  assert.throws(() => poolSettings(np, DEFAULT_CATALOG), (e: unknown) => e instanceof UserError && e.message.includes(".spec.disruption.budgets[0].nodes"));
+  assert.throws(
+    () => poolSettings(np, DEFAULT_CATALOG),
+    (e: unknown) => e instanceof UserError && e.message.includes(".spec.disruption.budgets[0].nodes"),
+  );
 });
 
 test("requirements: values must be a list of strings; a family is a literal SKU prefix, not a pattern", () => {
@@ -41,10 +58,16 @@ test("requirements: values must be a list of strings; a family is a literal SKU 
   const family = reqs.findIndex((r) => r.key === "karpenter.azure.com/sku-family");
   assert.ok(family >= 0, "the seed NodePool names a SKU family");
   (reqs[family] as { values: unknown }).values = "D";
-  assert.throws(() => poolSettings(np, DEFAULT_CATALOG), (e: unknown) => e instanceof UserError && e.message.includes(`requirements[${family}].values: must be a list of strings`));
+  assert.throws(
+    () => poolSettings(np, DEFAULT_CATALOG),
+    (e: unknown) => e instanceof UserError && e.message.includes(`requirements[${family}].values: must be a list of strings`),
+  );
   // A family with regular-expression characters matches nothing (and throws no SyntaxError).
   (reqs[family] as { values: unknown }).values = ["(D"];
-  assert.throws(() => poolSettings(np, DEFAULT_CATALOG), (e: unknown) => e instanceof UserError && e.message.includes("allow no instance type"));
+  assert.throws(
+    () => poolSettings(np, DEFAULT_CATALOG),
+    (e: unknown) => e instanceof UserError && e.message.includes("allow no instance type"),
+  );
 });
 
 test("Batcher: closes 1 s after the last trigger — batcher.go BATCH_IDLE_DURATION", () => {
@@ -78,7 +101,15 @@ const budgetCases: { name: string; budgets: string[]; total: number; deleting: n
 ];
 for (const c of budgetCases) {
   test(`budgetAllowed: ${c.name} — disruption.md roundup(total × pct) − deleting − notReady`, () => {
-    assert.equal(budgetAllowed(c.budgets.map((nodes) => ({ nodes })), c.total, c.deleting, c.notReady), c.want);
+    assert.equal(
+      budgetAllowed(
+        c.budgets.map((nodes) => ({ nodes })),
+        c.total,
+        c.deleting,
+        c.notReady,
+      ),
+      c.want,
+    );
   });
 }
 
@@ -88,15 +119,40 @@ const launchCases: { name: string; rule: string; n: number; limits?: { cpuMillis
   { name: "8 pods → one D4s, not two D2s", rule: "fewest nodes: the largest type's share, at the cheapest type holding it", n: 8, want: ["Standard_D4s_v5"], unschedulable: 0 },
   { name: "30 pods (maxPods 30) → one D8s", rule: "maxPods bounds every size; D8s is the cheapest holding 30", n: 30, want: ["Standard_D8s_v5"], unschedulable: 0 },
   { name: "31 pods → D8s + D2s", rule: "first-fit decreasing over new NodeClaims", n: 31, want: ["Standard_D8s_v5", "Standard_D2s_v5"], unschedulable: 0 },
-  { name: "cpu limit 9: the second node would exceed it", rule: "spec.limits: no launch past the limit", n: 40, limits: { cpuMillis: 9000 }, want: ["Standard_D8s_v5"], unschedulable: 10 },
-  { name: "cpu limit 5: a smaller type within the limit is still launched", rule: "scheduler.go filterByRemainingResources", n: 16, limits: { cpuMillis: 5000 }, want: ["Standard_D4s_v5"], unschedulable: 1 },
-  { name: "existing usage counts against the limit", rule: "limits count what the pool already has", n: 4, limits: { cpuMillis: 4000 }, used: { cpuMillis: 3000, memoryBytes: 0 }, want: [], unschedulable: 4 },
+  {
+    name: "cpu limit 9: the second node would exceed it",
+    rule: "spec.limits: no launch past the limit",
+    n: 40,
+    limits: { cpuMillis: 9000 },
+    want: ["Standard_D8s_v5"],
+    unschedulable: 10,
+  },
+  {
+    name: "cpu limit 5: a smaller type within the limit is still launched",
+    rule: "scheduler.go filterByRemainingResources",
+    n: 16,
+    limits: { cpuMillis: 5000 },
+    want: ["Standard_D4s_v5"],
+    unschedulable: 1,
+  },
+  {
+    name: "existing usage counts against the limit",
+    rule: "limits count what the pool already has",
+    n: 4,
+    limits: { cpuMillis: 4000 },
+    used: { cpuMillis: 3000, memoryBytes: 0 },
+    want: [],
+    unschedulable: 4,
+  },
   { name: "memory limit", rule: "spec.limits.memory", n: 4, limits: { memoryBytes: 4 * 1024 ** 3 }, want: [], unschedulable: 4 },
 ];
 for (const c of launchCases) {
   test(`planLaunch: ${c.name} — ${c.rule}`, () => {
     const plan = planLaunch(pods(c.n), DEFAULT_CATALOG, c.limits ?? {}, c.used);
-    assert.deepEqual(plan.nodes.map((n) => n.type.name), c.want);
+    assert.deepEqual(
+      plan.nodes.map((n) => n.type.name),
+      c.want,
+    );
     assert.equal(plan.unschedulable.length, c.unschedulable);
     assert.equal(plan.nodes.reduce((s, n) => s + n.pods.length, 0) + plan.unschedulable.length, c.n);
   });
@@ -108,26 +164,113 @@ test("planLaunch: a pod larger than every type is unschedulable", () => {
 });
 
 const consolidationCases: { name: string; rule: string; pool?: Partial<PoolSettings>; nodes: NodeView[]; now: number; want: string[]; pending?: number }[] = [
-  { name: "multi-node: three light nodes whose pods fit on the fourth → one command for the three", rule: "multinodeconsolidation.go: largest prefix of candidates", nodes: [node("a", "Standard_D2s_v5", 1), node("b", "Standard_D2s_v5", 1), node("c", "Standard_D2s_v5", 1), node("d", "Standard_D4s_v5", 5)], now: 10, want: ["a+b,c:delete:Underutilized"] },
-  { name: "multi-node stops at what fits: two of three", rule: "multinodeconsolidation.go", nodes: [node("a", "Standard_D2s_v5", 2), node("b", "Standard_D2s_v5", 2), node("c", "Standard_D2s_v5", 3), node("d", "Standard_D4s_v5", 11)], now: 10, want: ["a+b:delete:Underutilized"] },
-  { name: "an empty node that pending pods need is kept", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 7)], now: 10, pending: 3, want: [] },
-  { name: "an empty node is deleted when the pending pods fit elsewhere", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 4)], now: 10, pending: 3, want: ["a:delete:Empty"] },
-  { name: "underutilized node not deleted when its pods and the pending ones would not fit on the rest: replaced by a cheaper one instead", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 10)], now: 10, pending: 4, want: ["a:replace:Underutilized:Standard_D2s_v5"] },
-  { name: "without the pending pods the same node is deleted", rule: "SimulateScheduling includes pending pods", nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 10)], now: 10, want: ["a:delete:Underutilized"] },
+  {
+    name: "multi-node: three light nodes whose pods fit on the fourth → one command for the three",
+    rule: "multinodeconsolidation.go: largest prefix of candidates",
+    nodes: [node("a", "Standard_D2s_v5", 1), node("b", "Standard_D2s_v5", 1), node("c", "Standard_D2s_v5", 1), node("d", "Standard_D4s_v5", 5)],
+    now: 10,
+    want: ["a+b,c:delete:Underutilized"],
+  },
+  {
+    name: "multi-node stops at what fits: two of three",
+    rule: "multinodeconsolidation.go",
+    nodes: [node("a", "Standard_D2s_v5", 2), node("b", "Standard_D2s_v5", 2), node("c", "Standard_D2s_v5", 3), node("d", "Standard_D4s_v5", 11)],
+    now: 10,
+    want: ["a+b:delete:Underutilized"],
+  },
+  {
+    name: "an empty node that pending pods need is kept",
+    rule: "SimulateScheduling includes pending pods",
+    nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 7)],
+    now: 10,
+    pending: 3,
+    want: [],
+  },
+  {
+    name: "an empty node is deleted when the pending pods fit elsewhere",
+    rule: "SimulateScheduling includes pending pods",
+    nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 4)],
+    now: 10,
+    pending: 3,
+    want: ["a:delete:Empty"],
+  },
+  {
+    name: "underutilized node not deleted when its pods and the pending ones would not fit on the rest: replaced by a cheaper one instead",
+    rule: "SimulateScheduling includes pending pods",
+    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 10)],
+    now: 10,
+    pending: 4,
+    want: ["a:replace:Underutilized:Standard_D2s_v5"],
+  },
+  {
+    name: "without the pending pods the same node is deleted",
+    rule: "SimulateScheduling includes pending pods",
+    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 10)],
+    now: 10,
+    want: ["a:delete:Underutilized"],
+  },
   { name: "empty and quiet → delete (Empty)", rule: "emptiness.go", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 3)], now: 10, want: ["a:delete:Empty"] },
-  { name: "empty but inside consolidateAfter → kept", rule: "consolidateAfter from lastPodEventTime", pool: { consolidateAfterSeconds: 30 }, nodes: [node("a", "Standard_D2s_v5", 0, 0), node("b", "Standard_D2s_v5", 3, 0)], now: 20, want: [] },
-  { name: "consolidateAfter Never → nothing", rule: "consolidateAfter: Never disables consolidation", pool: { consolidateAfterSeconds: undefined }, nodes: [node("a", "Standard_D2s_v5", 0)], now: 100, want: [] },
+  {
+    name: "empty but inside consolidateAfter → kept",
+    rule: "consolidateAfter from lastPodEventTime",
+    pool: { consolidateAfterSeconds: 30 },
+    nodes: [node("a", "Standard_D2s_v5", 0, 0), node("b", "Standard_D2s_v5", 3, 0)],
+    now: 20,
+    want: [],
+  },
+  {
+    name: "consolidateAfter Never → nothing",
+    rule: "consolidateAfter: Never disables consolidation",
+    pool: { consolidateAfterSeconds: undefined },
+    nodes: [node("a", "Standard_D2s_v5", 0)],
+    now: 100,
+    want: [],
+  },
   { name: "not-ready node is not a candidate", rule: "only initialized nodes are disrupted", nodes: [node("a", "Standard_D2s_v5", 0, 0, { ready: false })], now: 100, want: [] },
-  { name: "budget 10 % of 3 empty nodes → 1", rule: "budgets cap disruptions per pass", pool: { budgets: [{ nodes: "10%" }] }, nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 0), node("c", "Standard_D2s_v5", 0)], now: 10, want: ["a:delete:Empty"] },
-  { name: "budget 100 % → every empty node", rule: "budgets", nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 0)], now: 10, want: ["a:delete:Empty", "b:delete:Empty"] },
-  { name: "underutilized: pods fit on the others → delete", rule: "singlenodeconsolidation.go: fewest pods first", nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 5)], now: 10, want: ["a:delete:Underutilized"] },
-  { name: "WhenEmpty ignores underutilized nodes", rule: "consolidationPolicy WhenEmpty", pool: { consolidationPolicy: "WhenEmpty" }, nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 5)], now: 10, want: [] },
-  { name: "lone D8s with 2 pods → replace with a cheaper D2s", rule: "consolidation replace: cheaper single node", nodes: [node("a", "Standard_D8s_v5", 2)], now: 10, want: ["a:replace:Underutilized:Standard_D2s_v5"] },
+  {
+    name: "budget 10 % of 3 empty nodes → 1",
+    rule: "budgets cap disruptions per pass",
+    pool: { budgets: [{ nodes: "10%" }] },
+    nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 0), node("c", "Standard_D2s_v5", 0)],
+    now: 10,
+    want: ["a:delete:Empty"],
+  },
+  {
+    name: "budget 100 % → every empty node",
+    rule: "budgets",
+    nodes: [node("a", "Standard_D2s_v5", 0), node("b", "Standard_D2s_v5", 0)],
+    now: 10,
+    want: ["a:delete:Empty", "b:delete:Empty"],
+  },
+  {
+    name: "underutilized: pods fit on the others → delete",
+    rule: "singlenodeconsolidation.go: fewest pods first",
+    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 5)],
+    now: 10,
+    want: ["a:delete:Underutilized"],
+  },
+  {
+    name: "WhenEmpty ignores underutilized nodes",
+    rule: "consolidationPolicy WhenEmpty",
+    pool: { consolidationPolicy: "WhenEmpty" },
+    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 5)],
+    now: 10,
+    want: [],
+  },
+  {
+    name: "lone D8s with 2 pods → replace with a cheaper D2s",
+    rule: "consolidation replace: cheaper single node",
+    nodes: [node("a", "Standard_D8s_v5", 2)],
+    now: 10,
+    want: ["a:replace:Underutilized:Standard_D2s_v5"],
+  },
   { name: "already the cheapest type that fits → kept", rule: "replace only when cheaper", nodes: [node("a", "Standard_D2s_v5", 1)], now: 10, want: [] },
 ];
 for (const c of consolidationCases) {
   test(`consolidate: ${c.name} — ${c.rule}`, () => {
-    const got = consolidate(pool(c.pool), c.nodes, c.now, pods(c.pending ?? 0)).map((d) => [d.also ? `${d.node}+${d.also.join(",")}` : d.node, d.action, d.reason, ...(d.replacement ? [d.replacement.name] : [])].join(":"));
+    const got = consolidate(pool(c.pool), c.nodes, c.now, pods(c.pending ?? 0)).map((d) =>
+      [d.also ? `${d.node}+${d.also.join(",")}` : d.node, d.action, d.reason, ...(d.replacement ? [d.replacement.name] : [])].join(":"),
+    );
     assert.deepEqual(got, c.want);
   });
 }

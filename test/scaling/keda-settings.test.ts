@@ -12,7 +12,7 @@ import { simulate } from "../../src/sim/engine.js";
 import { seedInputs } from "../sim/workloads.js";
 import { seedManifest, seedRule } from "./helpers.js";
 
-// any: each case reaches into an arbitrary field of the manifest.
+// biome-ignore lint/suspicious/noExplicitAny: each case reaches into an arbitrary field of the manifest.
 type Loose = Record<string, any>;
 
 // ---- queueLengthStrategy (azure_queue_scaler.go getMessageCount) ----------------------------------
@@ -33,8 +33,14 @@ test("queueLengthStrategy: all = approximate count; visibleonly = peeked visible
 test("readQueueLength makes the scaler's calls: all reads properties only; visibleonly peeks 32, and reads properties only at 32", async () => {
   const calls: string[] = [];
   const reader = (visible: number, approx: number): QueueReader => ({
-    approximateCount: async () => (calls.push("properties"), approx),
-    peekVisible: async (max) => (calls.push(`peek ${max}`), Math.min(max, visible)),
+    approximateCount: async () => {
+      calls.push("properties");
+      return approx;
+    },
+    peekVisible: async (max) => {
+      calls.push(`peek ${max}`);
+      return Math.min(max, visible);
+    },
   });
   assert.equal(await readQueueLength("all", reader(2, 9)), 9);
   assert.deepEqual(calls.splice(0), ["properties"]);
@@ -48,14 +54,29 @@ test("the simulator reads the queue by the strategy: in-flight messages count un
   // 4 msg/s, each taking 10 s on one pod of concurrency 100: nothing waits, ~40 are in flight.
   const trace = { kind: "arrivals" as const, points: [{ t: 0, v: 4 }] };
   const base = seedInputs();
-  const run = (strategy: "all" | "visibleonly") => simulate({ ...base, rule: { ...base.rule, queueLengthStrategy: strategy, activationQueueLength: 0 }, trace, workMs: 10_000, concurrency: 100, initialReplicas: 1, durationSeconds: 300 });
+  const run = (strategy: "all" | "visibleonly") =>
+    simulate({
+      ...base,
+      rule: { ...base.rule, queueLengthStrategy: strategy, activationQueueLength: 0 },
+      trace,
+      workMs: 10_000,
+      concurrency: 100,
+      initialReplicas: 1,
+      durationSeconds: 300,
+    });
   const all = run("all");
   const visible = run("visibleonly");
   // Once the start-up backlog is worked off nothing waits, ~40 messages are in flight. `all` reads them and
   // keeps the trigger active; `visibleonly` reads 0 and KEDA scales to zero mid-stream (the reason for #4003).
   const after = (r: ReturnType<typeof run>) => r.timeline.filter((e) => e.t > 120);
-  assert.ok(after(all).every((e) => e.replicas > 0 && e.queueLength >= 30), "all: never back to 0, in-flight messages read");
-  assert.ok(after(visible).some((e) => e.replicas === 0 && e.queueLength === 0), "visibleonly: reads 0 with work in flight and scales to 0");
+  assert.ok(
+    after(all).every((e) => e.replicas > 0 && e.queueLength >= 30),
+    "all: never back to 0, in-flight messages read",
+  );
+  assert.ok(
+    after(visible).some((e) => e.replicas === 0 && e.queueLength === 0),
+    "visibleonly: reads 0 with work in flight and scales to 0",
+  );
 });
 
 // ---- useCachedMetrics (scale_handler.go GetScaledObjectMetrics) ----------------------------------
@@ -130,24 +151,64 @@ test("fallback: KEDA's webhook wording for negative numbers; behavior defaults t
   so.spec.fallback = { failureThreshold: 3, replicas: 5 };
   assert.deepEqual(scalingRuleFrom(so).fallback, { failureThreshold: 3, replicas: 5, behavior: "static" });
   so.spec.fallback = { failureThreshold: -1, replicas: 5 };
-  assert.throws(() => scalingRuleFrom(so), (e: unknown) => e instanceof UserError && e.message.includes("FailureThreshold=-1 & Replicas=5 must both be greater than or equal to 0"));
+  assert.throws(
+    () => scalingRuleFrom(so),
+    (e: unknown) => e instanceof UserError && e.message.includes("FailureThreshold=-1 & Replicas=5 must both be greater than or equal to 0"),
+  );
 });
 
 // ---- KEDA's admission (scaledobject_types.go CheckReplicaCountBoundsAreValid) -------------------
 
 test("validation with KEDA's wording: idleReplicaCount not below minReplicaCount, min above max, a non-integer queueLength", () => {
   const cases: [mutate: (so: Loose) => void, message: string][] = [
-    [(so) => { delete so.spec.minReplicaCount; so.spec.idleReplicaCount = 0; }, "IdleReplicaCount=0 must be less than MinReplicaCount=0"],
-    [(so) => { so.spec.minReplicaCount = 3; so.spec.idleReplicaCount = 3; }, "IdleReplicaCount=3 must be less than MinReplicaCount=3"],
-    [(so) => { so.spec.minReplicaCount = 6; so.spec.maxReplicaCount = 4; }, "MinReplicaCount=6 must be less than MaxReplicaCount=4"],
-    [(so) => { so.spec.triggers[0].metadata.queueLength = "2.5"; }, 'unable to set param "queueLength" value "2.5"'],
-    [(so) => { so.spec.triggers[0].metadata.activationQueueLength = "0.5"; }, 'unable to set param "activationQueueLength" value "0.5"'],
-    [(so) => { so.spec.triggers[0].useCachedMetrics = "yes"; }, "useCachedMetrics: must be true or false"],
+    [
+      (so) => {
+        delete so.spec.minReplicaCount;
+        so.spec.idleReplicaCount = 0;
+      },
+      "IdleReplicaCount=0 must be less than MinReplicaCount=0",
+    ],
+    [
+      (so) => {
+        so.spec.minReplicaCount = 3;
+        so.spec.idleReplicaCount = 3;
+      },
+      "IdleReplicaCount=3 must be less than MinReplicaCount=3",
+    ],
+    [
+      (so) => {
+        so.spec.minReplicaCount = 6;
+        so.spec.maxReplicaCount = 4;
+      },
+      "MinReplicaCount=6 must be less than MaxReplicaCount=4",
+    ],
+    [
+      (so) => {
+        so.spec.triggers[0].metadata.queueLength = "2.5";
+      },
+      'unable to set param "queueLength" value "2.5"',
+    ],
+    [
+      (so) => {
+        so.spec.triggers[0].metadata.activationQueueLength = "0.5";
+      },
+      'unable to set param "activationQueueLength" value "0.5"',
+    ],
+    [
+      (so) => {
+        so.spec.triggers[0].useCachedMetrics = "yes";
+      },
+      "useCachedMetrics: must be true or false",
+    ],
   ];
   for (const [mutate, message] of cases) {
     const so = seedManifest() as Loose;
     mutate(so);
-    assert.throws(() => scalingRuleFrom(so), (e: unknown) => e instanceof UserError && e.message.includes(message), message);
+    assert.throws(
+      () => scalingRuleFrom(so),
+      (e: unknown) => e instanceof UserError && e.message.includes(message),
+      message,
+    );
   }
   // Accepted by KEDA: idle 0 below an explicit minReplicaCount 0, which the webhook reads as the HPA's minimum 1.
   const ok = seedManifest() as Loose;

@@ -25,11 +25,22 @@ test("--hpa-phase: seconds, best, worst or random; anything else is refused", ()
   assert.equal(parsePhaseFlag(undefined), "random");
   assert.equal(parsePhaseFlag("worst"), "worst");
   assert.equal(parsePhaseFlag("3.5"), 3.5);
-  for (const bad of ["15", "-1", "soon", ""]) assert.throws(() => parsePhaseFlag(bad), (e: unknown) => e instanceof UserError && /--hpa-phase must be/.test(e.message), bad);
+  for (const bad of ["15", "-1", "soon", ""])
+    assert.throws(
+      () => parsePhaseFlag(bad),
+      (e: unknown) => e instanceof UserError && /--hpa-phase must be/.test(e.message),
+      bad,
+    );
 });
 
 test("the ramp after activation lags by the phase: 0 → 1 at KEDA's poll, 1 → N at the HPA's next sync", () => {
-  const trace = { kind: "queue" as const, points: [{ t: 0, v: 0 }, { t: 40, v: 200 }] };
+  const trace = {
+    kind: "queue" as const,
+    points: [
+      { t: 0, v: 0 },
+      { t: 40, v: 200 },
+    ],
+  };
   const lag = (phase: number) => {
     const r = simulate({ ...seedInputs(), trace, durationSeconds: 120, hpaPhaseSeconds: phase });
     const so = r.events.filter((e) => e.object.startsWith("scaledobject/"));

@@ -4,7 +4,10 @@ import { KedaHpaPolicy, PREDICTIVE_DEFAULTS, PredictivePolicy, makePolicy, type 
 import { seedRule } from "./helpers.js";
 
 test("KedaHpaPolicy: KEDA's loop every pollingInterval, then the HPA every 15 s (keda first at equal times)", () => {
-  assert.deepEqual(new KedaHpaPolicy(seedRule()).loops(), [{ name: "keda", periodSeconds: 30 }, { name: "hpa", periodSeconds: 15, offsetSeconds: 0 }]);
+  assert.deepEqual(new KedaHpaPolicy(seedRule()).loops(), [
+    { name: "keda", periodSeconds: 30 },
+    { name: "hpa", periodSeconds: 15, offsetSeconds: 0 },
+  ]);
   assert.equal(makePolicy("keda", seedRule()).name, "keda");
   assert.equal(makePolicy("predictive", seedRule()).name, "predictive");
 });

@@ -5,7 +5,16 @@ import { test } from "node:test";
 import { scaleInOrder, type RankedPod } from "../../src/scaling/replicaset.js";
 
 const NOW = 1_000_000; // ms
-const pod = (uid: string, over: Partial<RankedPod> = {}): RankedPod => ({ uid, node: "n1", phase: "Running", ready: true, readySince: NOW - 600_000, restarts: 0, createdAt: NOW - 700_000, ...over });
+const pod = (uid: string, over: Partial<RankedPod> = {}): RankedPod => ({
+  uid,
+  node: "n1",
+  phase: "Running",
+  ready: true,
+  readySince: NOW - 600_000,
+  restarts: 0,
+  createdAt: NOW - 700_000,
+  ...over,
+});
 const first = (...pods: RankedPod[]) => scaleInOrder(pods, NOW)[0]!.uid;
 
 test("1. unassigned before assigned", () => {
@@ -13,7 +22,10 @@ test("1. unassigned before assigned", () => {
 });
 
 test("2. Pending < Unknown < Running", () => {
-  assert.deepEqual(scaleInOrder([pod("r"), pod("u", { phase: "Unknown" }), pod("p", { phase: "Pending", ready: false })], NOW).map((p) => p.uid), ["p", "u", "r"]);
+  assert.deepEqual(
+    scaleInOrder([pod("r"), pod("u", { phase: "Unknown" }), pod("p", { phase: "Pending", ready: false })], NOW).map((p) => p.uid),
+    ["p", "u", "r"],
+  );
 });
 
 test("3. not ready before ready", () => {

@@ -20,11 +20,22 @@ test("bad profile files are refused with one line naming the file and the field"
     ["- 1\n- 2\n", /^t\.yaml: must be a YAML mapping/],
     ["nodeMonitorGraceSeconds: 0\n", /^t\.yaml: nodeMonitorGraceSeconds must be at least 1/],
   ];
-  for (const [text, re] of cases) assert.throws(() => parseTimingsYaml(text, "t.yaml"), (e: unknown) => e instanceof UserError && re.test(e.message), text);
+  for (const [text, re] of cases)
+    assert.throws(
+      () => parseTimingsYaml(text, "t.yaml"),
+      (e: unknown) => e instanceof UserError && re.test(e.message),
+      text,
+    );
 });
 
 test("the simulator: pod-seconds include termination, node-seconds include VM deletion, fresh nodes pull the image", () => {
-  const trace = { kind: "queue" as const, points: [{ t: 0, v: 30 }, { t: 200, v: 0 }] };
+  const trace = {
+    kind: "queue" as const,
+    points: [
+      { t: 0, v: 30 },
+      { t: 200, v: 0 },
+    ],
+  };
   const run = (timings: object) => simulate({ ...seedInputs(), trace, durationSeconds: 600, timings }).summary;
   const none = run({ podTerminationSeconds: 0, vmDeleteSeconds: 0 });
   const term = run({ podTerminationSeconds: 10, vmDeleteSeconds: 0 });

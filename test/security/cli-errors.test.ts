@@ -43,10 +43,25 @@ test("range messages print only the bounds that were chosen", () => {
     }
     return "no error";
   };
-  assert.equal(msg(() => numberOption(1)("0")), "must be ≥ 1, got 0");
-  assert.equal(msg(() => numberOption(-Infinity, 10)("11")), "must be ≤ 10, got 11");
-  assert.equal(msg(() => intOption(1)("0")), "must be ≥ 1, got 0");
-  assert.equal(msg(() => intOption(0, 5)("6")), "must be from 0 to 5, got 6");
-  assert.equal(msg(() => numberOption(0)("\u001b[2Jx")), 'must be a number ≥ 0, got "\\x1b[2Jx"');
+  assert.equal(
+    msg(() => numberOption(1)("0")),
+    "must be ≥ 1, got 0",
+  );
+  assert.equal(
+    msg(() => numberOption(-Infinity, 10)("11")),
+    "must be ≤ 10, got 11",
+  );
+  assert.equal(
+    msg(() => intOption(1)("0")),
+    "must be ≥ 1, got 0",
+  );
+  assert.equal(
+    msg(() => intOption(0, 5)("6")),
+    "must be from 0 to 5, got 6",
+  );
+  assert.equal(
+    msg(() => numberOption(0)("\u001b[2Jx")),
+    'must be a number ≥ 0, got "\\x1b[2Jx"',
+  );
   assert.equal(intOption(1)("7"), 7);
 });

@@ -38,7 +38,10 @@ test("a 10 MiB ScaledObject is refused at once, in one line naming the file and 
   while (big.length < 10 * 1024 * 1024) big += `    k${i++}: v\n`;
   writeFileSync(join(dir, "big.yaml"), big);
   writeFileSync(join(dir, "t.csv"), "t,queueLength\n0,1\n");
-  for (const args of [["simulate", "--trace", "t.csv", "--scaledobject", "big.yaml"], ["up", "edw", "--messages", "1", "--scaledobject", "big.yaml"]]) {
+  for (const args of [
+    ["simulate", "--trace", "t.csv", "--scaledobject", "big.yaml"],
+    ["up", "edw", "--messages", "1", "--scaledobject", "big.yaml"],
+  ]) {
     const r = await runCli(t, args, { cwd: dir });
     assert.equal(r.code, 2, r.stderr);
     const lines = stderrLines(r);
@@ -93,7 +96,12 @@ test("nesting: 64 levels are accepted, 65 are not, whatever the notation", () =>
 
 test("alias bombs and duplicate keys are refused; the parsers of ScaledObject, NodePool and values share the limits", (t) => {
   const lol = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
-  for (const c of "bcdefghi") lol.push(`${c}: &${c} [${Array(10).fill(`*${String.fromCharCode(c.charCodeAt(0) - 1)}`).join(", ")}]`);
+  for (const c of "bcdefghi")
+    lol.push(
+      `${c}: &${c} [${Array(10)
+        .fill(`*${String.fromCharCode(c.charCodeAt(0) - 1)}`)
+        .join(", ")}]`,
+    );
   assert.match(userError(() => parseUserYamlDocuments(lol.join("\n"), "lol.yaml")).message, /^lol\.yaml is not valid YAML: .*alias/i);
   assert.equal(userError(() => parseUserYamlDocuments("kind: A\nkind: B\n", "dup.yaml")).message, 'dup.yaml is not valid YAML: key "kind" appears twice in one mapping');
 

@@ -47,7 +47,8 @@ test("a second run in the same directory is refused while the first holds the lo
   const first = await holder(t, cwd);
   assert.throws(
     () => acquireRunLock(cwd),
-    (e: unknown) => e instanceof UserError && e.message === `another akspilot up is running in this directory (pid ${first.pid})` && e.hint !== undefined && e.hint.includes(`kill ${first.pid}`),
+    (e: unknown) =>
+      e instanceof UserError && e.message === `another akspilot up is running in this directory (pid ${first.pid})` && e.hint !== undefined && e.hint.includes(`kill ${first.pid}`),
   );
   assert.ok(existsSync(runLockPath(cwd)), "the refused run left the holder's lock alone");
   assert.equal(JSON.parse(readFileSync(runLockPath(cwd), "utf8")).pid, first.pid);
@@ -85,7 +86,9 @@ test("a lock whose pid now belongs to another program is cleared", { skip: exist
   await exitOf(killed);
   // The pid is reused: the lock now names a live process that is not the run that wrote it.
   const other = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
-  t.after(() => { other.kill("SIGKILL"); });
+  t.after(() => {
+    other.kill("SIGKILL");
+  });
   const stale = JSON.parse(readFileSync(runLockPath(cwd), "utf8")) as { pid: number };
   writeFileSync(runLockPath(cwd), JSON.stringify({ ...stale, pid: other.pid }));
 

@@ -70,7 +70,10 @@ test("a world-writable .akspilot/ is refused with one line, by the library and b
   const cwd = tempDir(t, "akspilot-sec-");
   mkdirSync(join(cwd, ".akspilot"));
   chmodSync(join(cwd, ".akspilot"), 0o777);
-  assert.throws(() => writeRuntimeFile(info, cwd), (e: unknown) => e instanceof UserError && /\.akspilot is writable by other users \(mode 777\)/.test(e.message) && /chmod 700/.test(e.line()));
+  assert.throws(
+    () => writeRuntimeFile(info, cwd),
+    (e: unknown) => e instanceof UserError && /\.akspilot is writable by other users \(mode 777\)/.test(e.message) && /chmod 700/.test(e.line()),
+  );
   assert.deepEqual(readdirSync(join(cwd, ".akspilot")), [], "nothing was written");
 
   const r = await runCli(t, ["deploy", "edw", "--target", "local"], { cwd });
@@ -85,5 +88,8 @@ test("an .akspilot/ owned by another user is refused", { skip: isRoot ? false : 
   const cwd = tempDir(t, "akspilot-sec-");
   mkdirSync(join(cwd, ".akspilot"), { mode: 0o700 });
   chownSync(join(cwd, ".akspilot"), 65534, 65534);
-  assert.throws(() => writeRuntimeFile(info, cwd), (e: unknown) => e instanceof UserError && /\.akspilot is owned by uid 65534, not by you/.test(e.message));
+  assert.throws(
+    () => writeRuntimeFile(info, cwd),
+    (e: unknown) => e instanceof UserError && /\.akspilot is owned by uid 65534, not by you/.test(e.message),
+  );
 });

@@ -12,7 +12,16 @@ const openLoop = (rows: [number, number][]): Trace => ({ kind: "queue", points: 
 const at = (tl: TimelineEntry[], t: number) => [...tl].reverse().find((e) => e.t <= t)!;
 
 test("seed ScaledObject on a burst: 0 until queue > 20 (not at 20), then ceil(len/5) via the 2×/4 steps capped at 15, back to 0 after the cooldown", () => {
-  const r = simulate({ ...seedInputs(), trace: openLoop([[0, 0], [40, 20], [100, 21], [130, 200], [400, 0]]) });
+  const r = simulate({
+    ...seedInputs(),
+    trace: openLoop([
+      [0, 0],
+      [40, 20],
+      [100, 21],
+      [130, 200],
+      [400, 0],
+    ]),
+  });
   const tl = r.timeline;
   // Polls at 60 and 90 see exactly 20: inactive. The poll at 120 sees 21: 0→1, then the HPA at 120: ceil(21/5) = 5 capped at max(2×1, 4) = 4.
   assert.ok(tl.filter((e) => e.t < 120).every((e) => e.replicas === 0));
@@ -37,12 +46,22 @@ test("seed ScaledObject on a burst: 0 until queue > 20 (not at 20), then ceil(le
 
 test("below the cap the HPA settles at ceil(len/5): queue 30 → 1, 4, then 6", () => {
   const r = simulate({ ...seedInputs(), trace: openLoop([[0, 30]]), durationSeconds: 60 });
-  assert.deepEqual(r.events.filter((e) => e.object === "scaledobject/aws2az-queue-scaleobj").map((e) => [e.time, e.reason]), [[0, "KEDAScaleTargetActivated"], [0, "HPAScaleUp"], [15000, "HPAScaleUp"]]);
-  assert.deepEqual(r.events.filter((e) => e.object === "deployment/aqs-app").map((e) => e.message), [
-    "keda/keda: 0 → 1: KEDAScaleTargetActivated (scaledobject/aws2az-queue-scaleobj)",
-    "keda/hpa: 1 → 4: HPAScaleUp (scaledobject/aws2az-queue-scaleobj)",
-    "keda/hpa: 4 → 6: HPAScaleUp (scaledobject/aws2az-queue-scaleobj)",
-  ]);
+  assert.deepEqual(
+    r.events.filter((e) => e.object === "scaledobject/aws2az-queue-scaleobj").map((e) => [e.time, e.reason]),
+    [
+      [0, "KEDAScaleTargetActivated"],
+      [0, "HPAScaleUp"],
+      [15000, "HPAScaleUp"],
+    ],
+  );
+  assert.deepEqual(
+    r.events.filter((e) => e.object === "deployment/aqs-app").map((e) => e.message),
+    [
+      "keda/keda: 0 → 1: KEDAScaleTargetActivated (scaledobject/aws2az-queue-scaleobj)",
+      "keda/hpa: 1 → 4: HPAScaleUp (scaledobject/aws2az-queue-scaleobj)",
+      "keda/hpa: 4 → 6: HPAScaleUp (scaledobject/aws2az-queue-scaleobj)",
+    ],
+  );
   assert.equal(at(r.timeline, 15).replicas, 6);
 });
 
@@ -87,7 +106,13 @@ function compare(trace: Trace) {
   return { keda, predictive };
 }
 
-const idleFor = (seconds: number): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 0 }, { t: seconds, v: 0 }] });
+const idleFor = (seconds: number): Trace => ({
+  kind: "arrivals",
+  points: [
+    { t: 0, v: 0 },
+    { t: seconds, v: 0 },
+  ],
+});
 
 test("capacity buffer: the first pods of a burst after idle start on a warm node, without waiting for node startup", () => {
   const run = (predictive: object) => simulate({ ...seedInputs(), trace: burstAfterIdle(), policy: "predictive", predictive, ...COMPARISON_POD, podStartupSeconds: 2 });
@@ -131,7 +156,10 @@ test("capacity buffer in Karpenter's view: launches for phantom pods, keeps a no
   assert.equal(c.unnominated(), 8);
   assert.equal(c.replicas, 0);
   c.provision(1);
-  assert.deepEqual(c.nodes.map((n) => n.type.name), ["Standard_D4s_v5"]); // cheapest type holding 8 (a D2s holds 7)
+  assert.deepEqual(
+    c.nodes.map((n) => n.type.name),
+    ["Standard_D4s_v5"],
+  ); // cheapest type holding 8 (a D2s holds 7)
   assert.equal(c.unnominated(), 0); // in-flight room counts
   c.advanceTo(61);
   assert.deepEqual(c.consolidate(61), []); // not empty: it holds the buffer
@@ -151,9 +179,15 @@ test("capacity buffer in Karpenter's view: launches for phantom pods, keeps a no
   const done = 80 + DEFAULT_TIMINGS.podTerminationSeconds;
   c.advanceTo(done);
   assert.equal(c.boundPods, 0);
-  assert.deepEqual(c.consolidate(done).map((d) => [d.action, d.replacement?.name]), [["replace", "Standard_D2s_v5"]]);
+  assert.deepEqual(
+    c.consolidate(done).map((d) => [d.action, d.replacement?.name]),
+    [["replace", "Standard_D2s_v5"]],
+  );
   c.setWarm(0, done);
-  assert.deepEqual(c.consolidate(done).map((d) => [d.action, d.reason]), [["delete", "Empty"]]);
+  assert.deepEqual(
+    c.consolidate(done).map((d) => [d.action, d.reason]),
+    [["delete", "Empty"]],
+  );
 });
 
 test("keda has no capacity buffer: nodes follow pods only", () => {

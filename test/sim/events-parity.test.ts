@@ -21,8 +21,7 @@ const QUEUE = 30;
 const FIRST = 5;
 
 /** kind of the object and reason, for the decisions both sides make (the runtime also has pod events). */
-const decisions = (events: ClusterEvent[]) =>
-  events.filter((e) => /^(scaledobject|deployment|node|nodepool)\//.test(e.object)).slice(0, FIRST);
+const decisions = (events: ClusterEvent[]) => events.filter((e) => /^(scaledobject|deployment|node|nodepool)\//.test(e.object)).slice(0, FIRST);
 
 /** The runtime's controllers on a real local Cluster, until they have made the first decisions. */
 async function runtimeEvents(): Promise<ClusterEvent[]> {
@@ -36,7 +35,11 @@ async function runtimeEvents(): Promise<ClusterEvent[]> {
     runner: { start: () => assert.fail("no pod may start") },
     allocatePort: async () => assert.fail("no pod may start"),
   });
-  cluster.addDeployment(rule.target, { app: rule.target, labels: { app: rule.target }, script: "never-started.js", args: [], env: {}, requests: SEED_POD_REQUESTS, tolerations: [], graceMs: 1000 }, 0);
+  cluster.addDeployment(
+    rule.target,
+    { app: rule.target, labels: { app: rule.target }, script: "never-started.js", args: [], env: {}, requests: SEED_POD_REQUESTS, tolerations: [], graceMs: 1000 },
+    0,
+  );
   const autoscaler = new Autoscaler({ cluster, deployment: rule.target, object: rule.name, policy: makePolicy("keda", rule), clock, queueLength: async () => QUEUE });
   const provisioner = new Provisioner({ cluster, pool, clock, nodeStartupSeconds: 3600 });
   autoscaler.start();
@@ -77,7 +80,10 @@ test("the simulator and the runtime name a KEDA activation, an HPA scale-up and 
   assert.deepEqual(shape(sim), expected);
   assert.deepEqual(shape(run), expected);
   // Replica decisions read alike, word for word: same objects, same messages.
-  assert.deepEqual(sim.slice(0, 4).map((e) => [e.object, e.message]), run.slice(0, 4).map((e) => [e.object, e.message]));
+  assert.deepEqual(
+    sim.slice(0, 4).map((e) => [e.object, e.message]),
+    run.slice(0, 4).map((e) => [e.object, e.message]),
+  );
   assert.equal(run[0]!.message, `keda: ${activation.message}`);
   assert.equal(run[2]!.message, `hpa: ${scaleUp.message}`);
   // Both launch the same instance type for the same pending pods.

@@ -9,9 +9,18 @@ import { parseTraceCsv, traceValueAt } from "../../src/sim/trace.js";
 
 test("trace: header picks the loop; blank and # lines are skipped", () => {
   const t = parseTraceCsv("# burst\nt,arrivalsPerSecond\n0,10\n\n60, 0\n", "a.csv");
-  assert.deepEqual(t, { kind: "arrivals", points: [{ t: 0, v: 10 }, { t: 60, v: 0 }] });
+  assert.deepEqual(t, {
+    kind: "arrivals",
+    points: [
+      { t: 0, v: 10 },
+      { t: 60, v: 0 },
+    ],
+  });
   assert.equal(parseTraceCsv("t,queueLength\n5,3\n", "q.csv").kind, "queue");
-  assert.deepEqual([-1, 4, 59.9, 60, 100].map((x) => traceValueAt(t, x)), [0, 10, 10, 0, 0]);
+  assert.deepEqual(
+    [-1, 4, 59.9, 60, 100].map((x) => traceValueAt(t, x)),
+    [0, 10, 10, 0, 0],
+  );
 });
 
 const bad: [string, string, RegExp][] = [
@@ -26,7 +35,10 @@ const bad: [string, string, RegExp][] = [
 ];
 for (const [name, text, re] of bad) {
   test(`trace: ${name} → one UserError naming the file and line`, () => {
-    assert.throws(() => parseTraceCsv(text, "x.csv"), (e: unknown) => e instanceof UserError && re.test(e.message));
+    assert.throws(
+      () => parseTraceCsv(text, "x.csv"),
+      (e: unknown) => e instanceof UserError && re.test(e.message),
+    );
   });
 }
 
@@ -48,7 +60,10 @@ test("akspilot simulate --json: one object with timeline and summary (seed Scale
 test("akspilot simulate: bad input is one line naming the file, exit 2", () => {
   const dir = mkdtempSync(join(tmpdir(), "sim-"));
   writeFileSync(join(dir, "bad.csv"), "t,queueLength\n0,1\n3,x\n");
-  writeFileSync(join(dir, "so.yaml"), "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s}\nspec:\n  scaleTargetRef: {name: d}\n  pollingInterval: 0\n  triggers: [{type: azure-queue, metadata: {queueName: q}}]\n");
+  writeFileSync(
+    join(dir, "so.yaml"),
+    "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s}\nspec:\n  scaleTargetRef: {name: d}\n  pollingInterval: 0\n  triggers: [{type: azure-queue, metadata: {queueName: q}}]\n",
+  );
   writeFileSync(join(dir, "ok.csv"), "t,arrivalsPerSecond\n0,1\n");
   const cases: [string[], RegExp][] = [
     [["--trace", join(dir, "missing.csv")], /cannot read trace .*missing\.csv: no such file/],

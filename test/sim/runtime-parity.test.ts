@@ -35,17 +35,32 @@ async function live(rule: ScalingRule, rows: Row[], seconds: number, outages: [n
   await h.run(seconds * 1000, 500);
   await scaler.stop();
   await h.cluster.shutdown();
-  return h.cluster.events.list().filter((e) => e.object === `scaledobject/${rule.name}` && e.reason !== "KEDAScalerFailed").map((e) => [e.time - T0, e.reason, e.message]);
+  return h.cluster.events
+    .list()
+    .filter((e) => e.object === `scaledobject/${rule.name}` && e.reason !== "KEDAScalerFailed")
+    .map((e) => [e.time - T0, e.reason, e.message]);
 }
 
 function simulated(rule: ScalingRule, rows: Row[], seconds: number, outages: [number, number][] = [], phase = 0): [number, string, string][] {
-  const r = simulate({ ...seedInputs(), rule, trace: { kind: "queue", points: rows.map(([t, v]) => ({ t, v })) }, durationSeconds: seconds, storageUnreachable: outages, hpaPhaseSeconds: phase });
+  const r = simulate({
+    ...seedInputs(),
+    rule,
+    trace: { kind: "queue", points: rows.map(([t, v]) => ({ t, v })) },
+    durationSeconds: seconds,
+    storageUnreachable: outages,
+    hpaPhaseSeconds: phase,
+  });
   return r.events.filter((e) => e.object === `scaledobject/${rule.name}` && e.reason !== "KEDAScalerFailed").map((e) => [e.time, e.reason, e.message]);
 }
 
 test("same trace, same decisions: KEDA activation, the HPA's steps, cooldown to zero", async () => {
   const rule = seedInputs().rule;
-  const rows: Row[] = [[0, 0], [40, 30], [100, 200], [200, 0]];
+  const rows: Row[] = [
+    [0, 0],
+    [40, 30],
+    [100, 200],
+    [200, 0],
+  ];
   const sim = simulated(rule, rows, 300);
   assert.ok(sim.length >= 4, `enough decisions to compare: ${sim.length}`);
   assert.deepEqual(await live(rule, rows, 300), sim);
@@ -54,19 +69,33 @@ test("same trace, same decisions: KEDA activation, the HPA's steps, cooldown to 
 test("same trace, same decisions with a storage outage and fallback, and with useCachedMetrics", async () => {
   const base = seedInputs().rule;
   const rule: ScalingRule = { ...base, useCachedMetrics: true, fallback: { failureThreshold: 2, replicas: 9, behavior: "static" } };
-  const rows: Row[] = [[0, 40], [130, 10]];
+  const rows: Row[] = [
+    [0, 40],
+    [130, 10],
+  ];
   const outages: [number, number][] = [[60, 150]];
   const sim = simulated(rule, rows, 240, outages);
-  assert.ok(sim.some(([, , m]) => m.includes("fallback")), "the fallback shows in the decisions");
+  assert.ok(
+    sim.some(([, , m]) => m.includes("fallback")),
+    "the fallback shows in the decisions",
+  );
   assert.deepEqual(await live(rule, rows, 240, outages), sim);
 });
 
 test("same trace, same decisions with the HPA's resync phase off KEDA's grid in both", async () => {
   const rule = seedInputs().rule;
-  const rows: Row[] = [[0, 0], [40, 30], [100, 200], [200, 0]];
+  const rows: Row[] = [
+    [0, 0],
+    [40, 30],
+    [100, 200],
+    [200, 0],
+  ];
   // A phase on the fake clock's 500 ms steps, so the runtime's decisions are recorded at their timer's time.
   const phase = resolveHpaPhase(9.5);
   const sim = simulated(rule, rows, 300, [], phase);
-  assert.ok(sim.some(([t, r]) => r === "HPAScaleUp" && t % 15000 !== 0), "the HPA syncs off KEDA's grid");
+  assert.ok(
+    sim.some(([t, r]) => r === "HPAScaleUp" && t % 15000 !== 0),
+    "the HPA syncs off KEDA's grid",
+  );
   assert.deepEqual(await live(rule, rows, 300, [], phase), sim);
 });

@@ -17,13 +17,26 @@ export function recurringBursts(): Trace {
 }
 
 /** One burst from idle: 100 msg/s for 60 s. */
-export const singleBurst = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 100 }, { t: 60, v: 0 }] });
+export const singleBurst = (): Trace => ({
+  kind: "arrivals",
+  points: [
+    { t: 0, v: 100 },
+    { t: 60, v: 0 },
+  ],
+});
 
 /** Pods of the comparison: 4 messages at a time, 400 ms each (10 msg/s per pod). */
 export const COMPARISON_POD = { workMs: 400, concurrency: 4 } as const;
 
 /** One burst after 5 minutes idle: nothing for 300 s, then 100 msg/s for 60 s (a capacity buffer has had time to come up). */
-export const burstAfterIdle = (): Trace => ({ kind: "arrivals", points: [{ t: 0, v: 0 }, { t: 300, v: 100 }, { t: 360, v: 0 }] });
+export const burstAfterIdle = (): Trace => ({
+  kind: "arrivals",
+  points: [
+    { t: 0, v: 0 },
+    { t: 300, v: 100 },
+    { t: 360, v: 0 },
+  ],
+});
 
 /** The predictive policy with no capacity buffer (nodes follow pods only). */
 export const NO_BUFFER = { warmPodsMin: 0, warmHistorySeconds: 0 } as const;

@@ -91,7 +91,10 @@ describe("layer walls (.dependency-cruiser.cjs)", () => {
     const violations = cruise(dir);
     assert.notEqual(checkStatus(dir), 0, "the check exits non-zero on a breach, so `npm test` stops");
     for (const b of BREACHES) {
-      assert.ok(violations.some((v) => v.rule.name === b.rule && v.from === b.from), `${b.rule} reported for ${b.from}; got ${JSON.stringify(violations.map((v) => [v.rule.name, v.from]))}`);
+      assert.ok(
+        violations.some((v) => v.rule.name === b.rule && v.from === b.from),
+        `${b.rule} reported for ${b.from}; got ${JSON.stringify(violations.map((v) => [v.rule.name, v.from]))}`,
+      );
     }
     // No rule goes unproven: a new rule needs a breach above.
     assert.deepEqual([...new Set(BREACHES.map((b) => b.rule))].sort(), [...rules].sort());

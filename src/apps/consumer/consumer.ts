@@ -9,7 +9,8 @@ import { poisonRecord, type PoisonReason } from "./poison.js";
 import type { ConsumerSettings } from "./settings.js";
 
 /** The consumer's tuning (documented with its flags in settings.ts) plus the clients it works with. */
-export interface ConsumerOptions extends Pick<ConsumerSettings, "batchSize" | "concurrency" | "workMs" | "visibilityTimeoutSeconds" | "maxDequeue" | "idleMinMs" | "idleMaxMs" | "failMatch"> {
+export interface ConsumerOptions
+  extends Pick<ConsumerSettings, "batchSize" | "concurrency" | "workMs" | "visibilityTimeoutSeconds" | "maxDequeue" | "idleMinMs" | "idleMaxMs" | "failMatch"> {
   queue: QueueClient;
   poisonQueue: QueueClient;
   table: TableClient;
@@ -75,9 +76,21 @@ export class Consumer {
   constructor(private readonly o: ConsumerOptions) {
     this.idleMs = o.idleMinMs;
     this.stats = {
-      received: 0, processed: 0, failed: 0, poisoned: 0, released: 0, renewed: 0, deleteConflicts: 0,
-      receiveErrors: 0, storageCalls: 0, emptyReceives: 0, inFlight: 0, lastLatencyMs: 0,
-      startedAt: Date.now(), stopping: false, rssBytes: 0,
+      received: 0,
+      processed: 0,
+      failed: 0,
+      poisoned: 0,
+      released: 0,
+      renewed: 0,
+      deleteConflicts: 0,
+      receiveErrors: 0,
+      storageCalls: 0,
+      emptyReceives: 0,
+      inFlight: 0,
+      lastLatencyMs: 0,
+      startedAt: Date.now(),
+      stopping: false,
+      rssBytes: 0,
     };
   }
 
@@ -218,9 +231,7 @@ export class Consumer {
     }
   }
 
-  private classify(item: DequeuedMessageItem):
-    | { kind: "poison"; reason: PoisonReason }
-    | { kind: "ok"; msg: string; srcStamp: string; srcMicros: number } {
+  private classify(item: DequeuedMessageItem): { kind: "poison"; reason: PoisonReason } | { kind: "ok"; msg: string; srcStamp: string; srcMicros: number } {
     if (item.dequeueCount > this.o.maxDequeue) {
       return { kind: "poison", reason: { code: "MaxDequeueExceeded", detail: `delivered ${item.dequeueCount} times (max-dequeue ${this.o.maxDequeue})` } };
     }
@@ -261,7 +272,9 @@ export class Consumer {
                 ok.push(c);
                 continue;
               }
-            } catch { /* falls through to release */ }
+            } catch {
+              /* falls through to release */
+            }
             this.stats.failed++;
             await this.release(c.t, Math.min(30, c.t.item.dequeueCount));
           }

@@ -97,7 +97,11 @@ async function patchDeletionCost(p: { apiUrl: string; dir: string; podName: stri
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve();
         const detail = Buffer.concat(chunks).toString("utf8").slice(0, 200);
-        reject(new Error(`PATCH pod ${p.namespace}/${p.podName} failed: HTTP ${status}${status === 403 ? " (the pod's service account may not patch pods: is the Role bound?)" : ""} ${detail}`));
+        reject(
+          new Error(
+            `PATCH pod ${p.namespace}/${p.podName} failed: HTTP ${status}${status === 403 ? " (the pod's service account may not patch pods: is the Role bound?)" : ""} ${detail}`,
+          ),
+        );
       });
     });
     req.on("timeout", () => req.destroy(new Error(`PATCH pod ${p.namespace}/${p.podName} timed out`)));

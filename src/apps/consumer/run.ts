@@ -7,9 +7,7 @@ import { startHealthServer } from "./health.js";
 import { startDeletionCostReporter } from "./deletion-cost.js";
 import type { ConsumerSettings } from "./settings.js";
 
-export type ConsumerToParent =
-  | { type: "ready"; pid: number; healthPort: number }
-  | { type: "stats"; stats: ReturnType<Consumer["snapshot"]> };
+export type ConsumerToParent = { type: "ready"; pid: number; healthPort: number } | { type: "stats"; stats: ReturnType<Consumer["snapshot"]> };
 export type ParentToConsumer = { type: "wake" };
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} consumer[${process.pid}] ${line}\n`);
@@ -43,9 +41,10 @@ export async function runConsumerProcess(endpoint: StorageEndpoint, settings: Co
   consumer.start();
   // On AKS (blueprint option): keep this pod's deletion cost equal to its in-flight work, so that the
   // ReplicaSet removes idle consumers first when the HPA scales in.
-  const deletionCost = process.env.AKSPILOT_POD_DELETION_COST === "true" && process.env.POD_NAME && process.env.POD_NAMESPACE
-    ? startDeletionCostReporter({ inFlight: () => consumer.snapshot().inFlight, podName: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE })
-    : undefined;
+  const deletionCost =
+    process.env.AKSPILOT_POD_DELETION_COST === "true" && process.env.POD_NAME && process.env.POD_NAMESPACE
+      ? startDeletionCostReporter({ inFlight: () => consumer.snapshot().inFlight, podName: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE })
+      : undefined;
 
   let reporter: NodeJS.Timeout | undefined;
   if (process.send) {

@@ -29,8 +29,17 @@ export interface ConsumerSettings {
 
 /** Flag names (also accepted as AKSPILOT_<NAME> environment variables, for containers). */
 export const CONSUMER_FLAGS = [
-  "batch-size", "concurrency", "work-ms", "visibility-timeout", "max-dequeue", "idle-min-ms", "idle-max-ms",
-  "fail-match", "health-host", "health-port", "grace-ms",
+  "batch-size",
+  "concurrency",
+  "work-ms",
+  "visibility-timeout",
+  "max-dequeue",
+  "idle-min-ms",
+  "idle-max-ms",
+  "fail-match",
+  "health-host",
+  "health-port",
+  "grace-ms",
 ] as const;
 export type ConsumerFlag = (typeof CONSUMER_FLAGS)[number];
 

@@ -33,7 +33,10 @@ export async function runProducerProcess(
       onSent: () => sent++,
     });
     if (report.firstError) {
-      throw new UserError(`sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`, "check that the storage is reachable and the identity may send (Storage Queue Data Message Sender)");
+      throw new UserError(
+        `sending to queue ${names.queueName} failed after ${report.sent} messages: ${report.firstError.split("\n")[0]}`,
+        "check that the storage is reachable and the identity may send (Storage Queue Data Message Sender)",
+      );
     }
     return { ...report, storageCalls: clients.counter.calls };
   } finally {

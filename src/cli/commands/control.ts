@@ -37,14 +37,56 @@ function printStatus(s: Status): void {
   const out: string[] = [];
   const multi = s.clusters.length > 1;
   const c = (name: string) => (multi ? [name] : []);
-  out.push(`blueprint ${s.blueprint} · policy ${s.policy}${s.paused ? " (paused)" : ""}${s.queueDepth !== null ? ` · queue depth ${s.queueDepth}` : ""} · pod-seconds ${s.podSeconds} · node-seconds ${s.nodeSeconds}`);
-  out.push(`clusters: ${s.clusters.map((x) => `${x.name}${x.kubernetesVersion ? ` (Kubernetes ${x.kubernetesVersion})` : ""}`).join(", ")}${s.gatewayUrl ? ` · gateway ${s.gatewayUrl}${s.gateway ? ` (${s.gateway.mode})` : ""}` : ""}`);
+  out.push(
+    `blueprint ${s.blueprint} · policy ${s.policy}${s.paused ? " (paused)" : ""}${s.queueDepth !== null ? ` · queue depth ${s.queueDepth}` : ""} · pod-seconds ${s.podSeconds} · node-seconds ${s.nodeSeconds}`,
+  );
+  out.push(
+    `clusters: ${s.clusters.map((x) => `${x.name}${x.kubernetesVersion ? ` (Kubernetes ${x.kubernetesVersion})` : ""}`).join(", ")}${s.gatewayUrl ? ` · gateway ${s.gatewayUrl}${s.gateway ? ` (${s.gateway.mode})` : ""}` : ""}`,
+  );
   const h = (...cols: string[]) => [...(multi ? ["CLUSTER"] : []), ...cols];
-  out.push("", table([h("DEPLOYMENT", "DESIRED", "CURRENT", "READY", "PENDING", "TERMINATING"), ...s.deployments.map((d) => [...c(d.cluster), d.name, d.desired, d.current, d.ready, d.pending, d.terminating])]));
-  out.push("", table([h("NODE", "TYPE", "STATUS", "POOL", "ZONE", "PODS", "CPU REQ/ALLOC", "AGE"), ...s.nodes.map((n) => [...c(n.cluster), n.name, n.type,
-    `${n.phase}${n.powered ? "" : " (VM off)"}${n.schedulable || n.phase !== "Ready" ? "" : ",SchedulingDisabled"}`, `${n.pool}${n.poolKind === "nodePool" ? " (karpenter)" : ""}`, n.zone ?? "-", n.pods, `${n.cpuRequestedMillis}m/${n.cpuAllocatableMillis}m`, `${n.ageSeconds}s`])]));
+  out.push(
+    "",
+    table([
+      h("DEPLOYMENT", "DESIRED", "CURRENT", "READY", "PENDING", "TERMINATING"),
+      ...s.deployments.map((d) => [...c(d.cluster), d.name, d.desired, d.current, d.ready, d.pending, d.terminating]),
+    ]),
+  );
+  out.push(
+    "",
+    table([
+      h("NODE", "TYPE", "STATUS", "POOL", "ZONE", "PODS", "CPU REQ/ALLOC", "AGE"),
+      ...s.nodes.map((n) => [
+        ...c(n.cluster),
+        n.name,
+        n.type,
+        `${n.phase}${n.powered ? "" : " (VM off)"}${n.schedulable || n.phase !== "Ready" ? "" : ",SchedulingDisabled"}`,
+        `${n.pool}${n.poolKind === "nodePool" ? " (karpenter)" : ""}`,
+        n.zone ?? "-",
+        n.pods,
+        `${n.cpuRequestedMillis}m/${n.cpuAllocatableMillis}m`,
+        `${n.ageSeconds}s`,
+      ]),
+    ]),
+  );
   if (s.pods.length > 0) {
-    out.push("", table([h("POD", "STATUS", "READY", "NODE", "PORT", "IN-FLIGHT", "PROCESSED", "RESTARTS", "AGE"), ...s.pods.map((p) => [...c(p.cluster), p.name, p.phase === "Running" && p.waiting ? p.waiting : p.phase, p.ready ? "1/1" : "0/1", p.node ?? "<none>", p.port ?? "-", p.inFlight, p.processed, p.restarts, `${p.ageSeconds}s`])]));
+    out.push(
+      "",
+      table([
+        h("POD", "STATUS", "READY", "NODE", "PORT", "IN-FLIGHT", "PROCESSED", "RESTARTS", "AGE"),
+        ...s.pods.map((p) => [
+          ...c(p.cluster),
+          p.name,
+          p.phase === "Running" && p.waiting ? p.waiting : p.phase,
+          p.ready ? "1/1" : "0/1",
+          p.node ?? "<none>",
+          p.port ?? "-",
+          p.inFlight,
+          p.processed,
+          p.restarts,
+          `${p.ageSeconds}s`,
+        ]),
+      ]),
+    );
     for (const p of s.pods) {
       if (p.phase === "Pending" && p.waiting && p.waiting !== "Pending") out.push(`  ${p.name}: ${p.waiting}`);
       if (p.lastFailure) out.push(`  ${p.name} last failed: ${p.lastFailure}`);
@@ -52,16 +94,33 @@ function printStatus(s: Status): void {
   }
   for (const svc of s.services) {
     const ready = svc.endpoints.filter((e) => e.ready);
-    out.push("", `service/${svc.name} (${svc.type}${multi ? `, cluster ${svc.cluster}` : ""}) ${svc.url} → ${ready.length} ready endpoint(s): ${ready.map((e) => `${e.pod}@${e.node}:${e.port}`).join(", ") || "none"}`);
+    out.push(
+      "",
+      `service/${svc.name} (${svc.type}${multi ? `, cluster ${svc.cluster}` : ""}) ${svc.url} → ${ready.length} ready endpoint(s): ${ready.map((e) => `${e.pod}@${e.node}:${e.port}`).join(", ") || "none"}`,
+    );
   }
   if (s.gateway?.mode === "akspilot") {
     const g = s.gateway;
-    out.push("", `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget), ${g.held} held for a replica; endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`);
+    out.push(
+      "",
+      `gateway (akspilot): ${g.requests} requests, ${g.retries} retries (${g.retriesRefused} refused by the retry budget), ${g.held} held for a replica; endpoints: ${g.endpoints.map((e) => `${e.pod} ${e.ejected ? "ejected" : e.healthy ? "healthy" : "unhealthy"}${e.inFlight ? ` (${e.inFlight} in flight)` : ""}`).join(", ") || "none"}`,
+    );
   }
   if (s.blueGreen) {
     const b = s.blueGreen;
-    const tries = s.gateway?.byCluster ? ` · tries ${Object.entries(s.gateway.byCluster).map(([c, t]) => `${c} ${t.requests} (${t.failed} failed)`).join(", ")}` : "";
-    out.push("", `blue-green: stage ${b.stage} (${b.phase}) · serving ${b.activeCluster}${b.standbyCluster ? ` · standby ${b.standbyCluster}` : ""}${b.targetVersion ? ` · target ${b.targetVersion}` : ""} · weights ${Object.entries(b.weights).map(([c, w]) => `${c} ${w}%`).join(", ")} · owner ${b.owner ? `${b.owner.holder} (generation ${b.owner.generation})` : "none"}${tries}`);
+    const tries = s.gateway?.byCluster
+      ? ` · tries ${Object.entries(s.gateway.byCluster)
+          .map(([c, t]) => `${c} ${t.requests} (${t.failed} failed)`)
+          .join(", ")}`
+      : "";
+    out.push(
+      "",
+      `blue-green: stage ${b.stage} (${b.phase}) · serving ${b.activeCluster}${b.standbyCluster ? ` · standby ${b.standbyCluster}` : ""}${b.targetVersion ? ` · target ${b.targetVersion}` : ""} · weights ${Object.entries(
+        b.weights,
+      )
+        .map(([c, w]) => `${c} ${w}%`)
+        .join(", ")} · owner ${b.owner ? `${b.owner.holder} (generation ${b.owner.generation})` : "none"}${tries}`,
+    );
   }
   if (s.autoscaler) out.push("", ...Object.entries(s.autoscaler.notes).map(([loop, note]) => `${loop}: ${note}`));
   // Workload identity: each pod's chain, each link passed or Azure's error (see `identity explain`).
@@ -156,9 +215,11 @@ export function registerControlCommands(program: Command): void {
     .action(async (name: string) => {
       if (name.trim() === "") throw new UserError("the node name is empty", "name a node from `akspilot status`");
       const rt = runtime();
-      const res = await fetch(`${rt.controlUrl}/v1/nodes/${encodeURIComponent(name)}/drain`, { method: "POST", headers: { authorization: `Bearer ${rt.token}` } }).catch((e: Error) => {
-        throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${e.message}`, "is `akspilot up` still running?");
-      });
+      const res = await fetch(`${rt.controlUrl}/v1/nodes/${encodeURIComponent(name)}/drain`, { method: "POST", headers: { authorization: `Bearer ${rt.token}` } }).catch(
+        (e: Error) => {
+          throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${e.message}`, "is `akspilot up` still running?");
+        },
+      );
       if (!res.ok || !res.body) {
         const payload = (await res.json().catch(() => ({}))) as { error?: string };
         throw new UserError(`control API: ${payload.error ?? res.statusText}`, "see `akspilot status`");

@@ -25,15 +25,23 @@ interface DrillFlags {
 }
 
 function printReport(r: NodeFailureReport): void {
-  const kinds = Object.entries(r.failures).map(([k, n]) => `${n} ${k}`).join(", ");
-  process.stdout.write([
-    r.mode === "aks"
-      ? `node-failure drill on AKS: powered off ${r.node} under ${r.rate} req/s for ${r.durationSeconds} s`
-      : `node-failure drill, gateway ${r.mode}: stopped ${r.node} (${r.replicasOnNode} replicas) under ${r.rate} req/s for ${r.durationSeconds} s`,
-    `requests ${r.requests}, failed ${r.failed}${kinds ? ` (${kinds})` : ""}`,
-    `latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (steady p99 ${r.steadyP99Ms} ms); longest gap without an answer ${r.maxGapMs} ms`,
-    r.replicasRestoredSeconds === null ? (r.mode === "aks" ? "replicas not watched or not restored in time (--deployment watches them)" : "replicas were not restored in time") : `replicas Ready again on other nodes ${r.replicasRestoredSeconds} s after the stop`,
-  ].join("\n") + "\n");
+  const kinds = Object.entries(r.failures)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
+  process.stdout.write(
+    [
+      r.mode === "aks"
+        ? `node-failure drill on AKS: powered off ${r.node} under ${r.rate} req/s for ${r.durationSeconds} s`
+        : `node-failure drill, gateway ${r.mode}: stopped ${r.node} (${r.replicasOnNode} replicas) under ${r.rate} req/s for ${r.durationSeconds} s`,
+      `requests ${r.requests}, failed ${r.failed}${kinds ? ` (${kinds})` : ""}`,
+      `latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (steady p99 ${r.steadyP99Ms} ms); longest gap without an answer ${r.maxGapMs} ms`,
+      r.replicasRestoredSeconds === null
+        ? r.mode === "aks"
+          ? "replicas not watched or not restored in time (--deployment watches them)"
+          : "replicas were not restored in time"
+        : `replicas Ready again on other nodes ${r.replicasRestoredSeconds} s after the stop`,
+    ].join("\n") + "\n",
+  );
 }
 
 export function registerDrillCommands(program: Command): void {
@@ -66,7 +74,8 @@ export function registerDrillCommands(program: Command): void {
       if (!runtime.gatewayUrl) throw new UserError(`the running blueprint ${runtime.blueprint} has no gateway to drill against`, "run `akspilot up resilient-web` here");
       const target = new URL(runtime.gatewayUrl);
       // The drill's load only ever goes to this machine's own gateway.
-      if (!["127.0.0.1", "localhost", "[::1]"].includes(target.hostname)) throw new UserError(`gatewayUrl ${runtime.gatewayUrl} is not on loopback`, "the local drill drives load at a loopback gateway only");
+      if (!["127.0.0.1", "localhost", "[::1]"].includes(target.hostname))
+        throw new UserError(`gatewayUrl ${runtime.gatewayUrl} is not on loopback`, "the local drill drives load at a loopback gateway only");
       const { nodeFailureDrill } = await import("../../local/drill/node-failure.js");
       const ac = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => {
@@ -128,27 +137,31 @@ async function aksDrill(f: DrillFlags): Promise<void> {
     throw new UserError(`subscription "${subscriptionId}" is not a subscription id (a GUID)`, "copy it from `az account list -o table`");
   }
   const credential = new DefaultAzureCredential({ authorityHost: cloudOf(cloud).authorityHost });
-  const report = await withSignals((signal) => aksNodeFailureDrill({
-    arm: new VmssClient({ credential, subscriptionId, cloud }),
-    cluster: f.cluster!,
-    resourceGroup: f.resourceGroup!,
-    nodePool: f.nodePool,
-    instance: f.instance,
-    yes: f.yes === true,
-    url: f.url,
-    service: f.service,
-    namespace: f.namespace,
-    deployment: f.deployment,
-    kubectl: f.service !== undefined || f.deployment !== undefined ? systemKubectl(f.context) : undefined,
-    rate: f.rate,
-    durationSeconds: f.duration > 0 ? f.duration : 120,
-    requestTimeoutMs: f.requestTimeout,
-    restoreTimeoutSeconds: f.restoreTimeout,
-    signal,
-    progress: (line) => {
-      if (!f.json) process.stderr.write(`${line}\n`);
-    },
-  }), "the instance is started again");
+  const report = await withSignals(
+    (signal) =>
+      aksNodeFailureDrill({
+        arm: new VmssClient({ credential, subscriptionId, cloud }),
+        cluster: f.cluster!,
+        resourceGroup: f.resourceGroup!,
+        nodePool: f.nodePool,
+        instance: f.instance,
+        yes: f.yes === true,
+        url: f.url,
+        service: f.service,
+        namespace: f.namespace,
+        deployment: f.deployment,
+        kubectl: f.service !== undefined || f.deployment !== undefined ? systemKubectl(f.context) : undefined,
+        rate: f.rate,
+        durationSeconds: f.duration > 0 ? f.duration : 120,
+        requestTimeoutMs: f.requestTimeout,
+        restoreTimeoutSeconds: f.restoreTimeout,
+        signal,
+        progress: (line) => {
+          if (!f.json) process.stderr.write(`${line}\n`);
+        },
+      }),
+    "the instance is started again",
+  );
   if (f.json) process.stdout.write(JSON.stringify(report) + "\n");
   else printReport(report);
 }

@@ -56,7 +56,9 @@ export function registerIdentityCommands(program: Command): void {
     });
   program
     .command("exec")
-    .description("run a program as a pod would: Azure's host names reach the local services through a proxy, the local CA trusted, and with --as a service account's workload identity")
+    .description(
+      "run a program as a pod would: Azure's host names reach the local services through a proxy, the local CA trusted, and with --as a service account's workload identity",
+    )
     .option("--as <namespace/serviceaccount>", "give the program this service account's workload-identity variables")
     .option("--identity <name>", "with --as: the identity its service account is annotated with (default: the one federated with it)")
     .option("--cluster <name>", "the local cluster (when more than one is recorded)")
@@ -65,7 +67,11 @@ export function registerIdentityCommands(program: Command): void {
       const [{ execWithIdentity }, { readRuntimeFile }] = await Promise.all([import("../../identity/exec.js"), import("../../local/runtime-file.js")]);
       const running = readRuntimeFile(process.cwd());
       process.exitCode = await execWithIdentity({
-        root: process.cwd(), as: opts.as, identity: opts.identity, cluster: opts.cluster, command,
+        root: process.cwd(),
+        as: opts.as,
+        identity: opts.identity,
+        cluster: opts.cluster,
+        command,
         storageConnectionString: running?.storage?.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING?.trim(),
       });
     });

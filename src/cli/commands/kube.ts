@@ -41,14 +41,18 @@ export function registerKubeCommands(program: Command): void {
       const values = opts.values ? loadValuesFile(opts.values) : {};
       const rendered = renderBlueprint(getBlueprint(name), resolveConfig(values, opts.cloud), opts.cluster ? { cluster: opts.cluster } : {});
       if (opts.out) {
-        writeFiles(opts.out, rendered.files.map((f) => ({ name: f.name, text: f.text })));
+        writeFiles(
+          opts.out,
+          rendered.files.map((f) => ({ name: f.name, text: f.text })),
+        );
       } else {
         const kind = opts.helmValues ? "helm-values" : "manifests";
         const files = rendered.files.filter((f) => f.kind === kind && (f.cluster === undefined || f.cluster === rendered.cluster));
         if (files.length === 0) throw new UserError(`blueprint ${name} has no Helm values`, "drop --helm-values");
         process.stdout.write(files.map((f) => f.text).join("\n"));
         const other = rendered.files.filter((f) => !files.includes(f)).map((f) => f.name);
-        if (other.length) process.stderr.write(`akspilot: not shown: ${other.join(", ")} (use --out DIR${opts.helmValues ? "" : " or --helm-values"}${rendered.cluster ? " / --cluster" : ""})\n`);
+        if (other.length)
+          process.stderr.write(`akspilot: not shown: ${other.join(", ")} (use --out DIR${opts.helmValues ? "" : " or --helm-values"}${rendered.cluster ? " / --cluster" : ""})\n`);
       }
       if (rendered.missing.length) {
         process.stderr.write(`akspilot: placeholders left for ${rendered.missing.join(", ")} — set them in a --values file before deploying\n`);

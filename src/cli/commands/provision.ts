@@ -92,8 +92,15 @@ async function aks(name: string, flags: ProvisionFlags, extra: { dryRun: boolean
 
 function common(cmd: Command, verb: string): Command {
   return cmd
-    .argument("<blueprint>", `one of: ${blueprintNames().join(", ")} (or a graph's name: ${graphNames().filter((n) => !isBlueprintName(n)).join(", ")})`)
-    .addOption(new Option("--target <target>", `where to ${verb}: azure, local (this machine), or aks (the Kubernetes workloads)`).choices(["azure", "local", "aks"]).default("local"))
+    .argument(
+      "<blueprint>",
+      `one of: ${blueprintNames().join(", ")} (or a graph's name: ${graphNames()
+        .filter((n) => !isBlueprintName(n))
+        .join(", ")})`,
+    )
+    .addOption(
+      new Option("--target <target>", `where to ${verb}: azure, local (this machine), or aks (the Kubernetes workloads)`).choices(["azure", "local", "aks"]).default("local"),
+    )
     .option("--cloud <cloud>", "AzurePublicCloud or AzureChinaCloud (default: the seed's)")
     .option("--location <region>", "Azure region (default: the seed's region for the cloud)")
     .option("--suffix <suffix>", "6 characters [a-z0-9] appended to names (default: random, then kept in state)")
@@ -128,7 +135,10 @@ export function registerProvisionCommands(program: Command): void {
     .action(async (blueprint: string, flags: ProvisionFlags) => {
       if (flags.target === "aks") return aks(blueprint, flags, { dryRun: false, destroy: true });
       if (flags.target === "azure" && !flags.yes) {
-        throw new UserError(`destroy deletes the Azure resources akspilot created for ${blueprint}`, `run \`akspilot plan ${blueprint} --target azure\` to see them, then add --yes`);
+        throw new UserError(
+          `destroy deletes the Azure resources akspilot created for ${blueprint}`,
+          `run \`akspilot plan ${blueprint} --target azure\` to see them, then add --yes`,
+        );
       }
       const { destroy } = await import("../../provisioning/engine.js");
       await destroy(options(blueprint, flags, flags.target));

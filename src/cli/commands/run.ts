@@ -48,19 +48,36 @@ interface UpFlags {
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
-const EDW_ONLY: (keyof UpFlags)[] = ["hpaPhase", "seed", "messages", "rate", "burst", "burstEvery", "replicas", "workMs", "concurrency", "visibilityTimeout", "failMatch", "data", "exitWhenDrained", "scaledobject", "identity"];
+const EDW_ONLY: (keyof UpFlags)[] = [
+  "hpaPhase",
+  "seed",
+  "messages",
+  "rate",
+  "burst",
+  "burstEvery",
+  "replicas",
+  "workMs",
+  "concurrency",
+  "visibilityTimeout",
+  "failMatch",
+  "data",
+  "exitWhenDrained",
+  "scaledobject",
+  "identity",
+];
 
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
-export async function scalingInputs(blueprint: ReturnType<typeof getBlueprint>, f: { scaledobject?: string; nodepool?: string }): Promise<{ rule: ScalingRule; pool: PoolSettings }> {
+export async function scalingInputs(
+  blueprint: ReturnType<typeof getBlueprint>,
+  f: { scaledobject?: string; nodepool?: string },
+): Promise<{ rule: ScalingRule; pool: PoolSettings }> {
   const [{ readUserFile }, { parseScaledObjectYaml, scalingRuleFrom }, { parseNodePoolYaml, poolSettings }, { DEFAULT_CATALOG }] = await Promise.all([
     import("../../util/user-file.js"),
     import("../../scaling/scaledobject.js"),
     import("../../scaling/karpenter.js"),
     import("../../scaling/catalog.js"),
   ]);
-  const parsed = f.scaledobject
-    ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), clip(f.scaledobject)).rule
-    : scalingRuleFrom(blueprint.scaledObject);
+  const parsed = f.scaledobject ? parseScaledObjectYaml(readUserFile(f.scaledobject, "--scaledobject"), clip(f.scaledobject)).rule : scalingRuleFrom(blueprint.scaledObject);
   // What the blueprint's cluster version would drop (HPA tolerance before 1.34) is dropped here too, and said.
   const { ruleForKubernetesVersion } = await import("../../scaling/compat.js");
   const { rule, warnings } = ruleForKubernetesVersion(parsed, blueprint.clusters[0]?.kubernetesVersion);
@@ -128,7 +145,13 @@ function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   };
   process.on("SIGINT", on);
   process.on("SIGTERM", on);
-  return { signal: ac.signal, dispose: () => { process.off("SIGINT", on); process.off("SIGTERM", on); } };
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+    },
+  };
 }
 
 export function registerRunCommands(program: Command): void {
@@ -164,11 +187,20 @@ export function registerRunCommands(program: Command): void {
     .option("--timings <file.yaml>", "timing profile: nodeBootSeconds, imagePullSeconds, vmDeleteSeconds, nodeMonitorGraceSeconds, … (docs/simulator.md)")
     .option("--node-monitor-grace <s>", "silence before a stopped node is NotReady (default: the cluster version's, 40 s or 50 s)", numberOption(1, 3600))
     .option("--gateway-port <port>", "fixed loopback port of the gateway (gatewayUrl)", intOption(1, 65535))
-    .addOption(new Option("--gateway <mode>", "what answers at gatewayUrl: kube = the LoadBalancer Service's L4 proxy (AKS's default, no retries), akspilot = the health-checked, retrying HTTP gateway (default for resilient-web)").choices(["kube", "akspilot"]))
+    .addOption(
+      new Option(
+        "--gateway <mode>",
+        "what answers at gatewayUrl: kube = the LoadBalancer Service's L4 proxy (AKS's default, no retries), akspilot = the health-checked, retrying HTTP gateway (default for resilient-web)",
+      ).choices(["kube", "akspilot"]),
+    )
     .option("--exit-when-ready", "web blueprints: stop once every replica is Ready and print the report")
     .option("--host <address>", "address the dashboard listens on (default 127.0.0.1; another address is reachable from the network)")
     .option("--no-dashboard", "do not serve the live dashboard")
-    .option("--scale-to-zero <s>", "web blueprints: an HTTP scale rule on the gateway's app (KEDA HTTP add-on style): to zero after S seconds without a request, back on the first one", numberOption(0, 86_400))
+    .option(
+      "--scale-to-zero <s>",
+      "web blueprints: an HTTP scale rule on the gateway's app (KEDA HTTP add-on style): to zero after S seconds without a request, back on the first one",
+      numberOption(0, 86_400),
+    )
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
       if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
@@ -176,7 +208,8 @@ export function registerRunCommands(program: Command): void {
       const interrupt = interruptSignal();
       const hasLoadBalancer = blueprint.apps.some((a) => a.service?.type === "LoadBalancer");
       // Blue-green's gateway is the Application Gateway in front of its clusters: its port can be fixed, its mode cannot.
-      if (blueprint.blueGreen && f.gateway !== undefined) throw new UserError(`--gateway: blueprint ${name} is always served by its Application Gateway (the akspilot gateway)`, "drop --gateway; --gateway-port fixes its port");
+      if (blueprint.blueGreen && f.gateway !== undefined)
+        throw new UserError(`--gateway: blueprint ${name} is always served by its Application Gateway (the akspilot gateway)`, "drop --gateway; --gateway-port fixes its port");
       if (!hasLoadBalancer && (f.gateway !== undefined || (f.gatewayPort !== undefined && !blueprint.blueGreen))) {
         throw new UserError(`--${f.gateway !== undefined ? "gateway" : "gateway-port"}: blueprint ${name} has no LoadBalancer Service, so no gateway`, `drop it for ${name}`);
       }
@@ -197,10 +230,21 @@ export function registerRunCommands(program: Command): void {
         if (stray.length > 0) throw new UserError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the edw blueprint only`, `drop it for ${name}`);
         if (f.nodepool && !blueprint.clusters.some((c) => c.nodePools?.length)) throw new UserError(`--nodepool: blueprint ${name} has no Karpenter NodePool`, "drop --nodepool");
         const nodePool = f.nodepool ? (await scalingInputs(blueprint, f)).pool : undefined;
-        const [{ up }, { WebDriver }, { BlueGreenDriver }] = await Promise.all([import("../../local/up.js"), import("../../local/web/driver.js"), import("../../local/bluegreen/driver.js")]);
+        const [{ up }, { WebDriver }, { BlueGreenDriver }] = await Promise.all([
+          import("../../local/up.js"),
+          import("../../local/web/driver.js"),
+          import("../../local/bluegreen/driver.js"),
+        ]);
         // Blue-green: the Application Gateway in front of the clusters, and `akspilot upgrade` (docs/blue-green.md).
         const driver = blueprint.blueGreen
-          ? new BlueGreenDriver({ blueprint, cwd: process.cwd(), timeScale: f.timeScale, gatewayPort: f.gatewayPort, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout })
+          ? new BlueGreenDriver({
+              blueprint,
+              cwd: process.cwd(),
+              timeScale: f.timeScale,
+              gatewayPort: f.gatewayPort,
+              exitWhenReady: Boolean(f.exitWhenReady),
+              readyTimeoutSeconds: f.drainTimeout,
+            })
           : new WebDriver({ blueprint, exitWhenReady: Boolean(f.exitWhenReady), readyTimeoutSeconds: f.drainTimeout });
         try {
           const report = await up<WebReport>({
@@ -225,7 +269,8 @@ export function registerRunCommands(program: Command): void {
       }
       if (f.exitWhenReady) throw new UserError("--exit-when-ready applies to web blueprints", "use --messages N --exit-when-drained for edw");
       if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
-      if (f.exitWhenDrained && f.replicas === 0) throw new UserError("--replicas 0 with --exit-when-drained would never drain", "pass --replicas 1 or more, or leave it out to autoscale");
+      if (f.exitWhenDrained && f.replicas === 0)
+        throw new UserError("--replicas 0 with --exit-when-drained would never drain", "pass --replicas 1 or more, or leave it out to autoscale");
       if (f.failMatch !== undefined) {
         try {
           new RegExp(f.failMatch);
@@ -235,15 +280,14 @@ export function registerRunCommands(program: Command): void {
       }
       const { localIdentities } = await import("../../provisioning/local/rbac.js");
       if (f.identity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.identity!))) {
-        throw new UserError(`--identity "${clip(f.identity)}" is not an identity of a local deploy in this directory`, "run `akspilot deploy edw --target local` first, then pass one of the identities it created");
+        throw new UserError(
+          `--identity "${clip(f.identity)}" is not an identity of a local deploy in this directory`,
+          "run `akspilot deploy edw --target local` first, then pass one of the identities it created",
+        );
       }
       const scripted = f.messages !== undefined;
       const { rule, pool } = await scalingInputs(blueprint, f);
-      const [{ up }, { EdwDriver }, { makePolicy }] = await Promise.all([
-        import("../../local/up.js"),
-        import("../../local/edw/driver.js"),
-        import("../../scaling/policy.js"),
-      ]);
+      const [{ up }, { EdwDriver }, { makePolicy }] = await Promise.all([import("../../local/up.js"), import("../../local/edw/driver.js"), import("../../scaling/policy.js")]);
       const fixed = f.replicas !== undefined;
       try {
         const driver = new EdwDriver({
@@ -324,9 +368,7 @@ export function registerRunCommands(program: Command): void {
       else process.stdout.write(`sent ${report.sent} messages in ${report.elapsedSeconds.toFixed(1)} s (steady rate ${report.achievedRate.toFixed(2)}/s)\n`);
     });
 
-  const consume = program
-    .command("consume")
-    .description("consume the queue into the table until Ctrl-C (AZURE_STORAGE_* or the running `akspilot up`)");
+  const consume = program.command("consume").description("consume the queue into the table until Ctrl-C (AZURE_STORAGE_* or the running `akspilot up`)");
   for (const [flag, value, help] of [
     ["batch-size", "n", "messages per receive (1–32, default 32)"],
     ["concurrency", "n", "messages processed at once (default 32)"],
@@ -339,7 +381,8 @@ export function registerRunCommands(program: Command): void {
     ["health-host", "address", "health endpoint address (default 127.0.0.1)"],
     ["health-port", "port", "health endpoint port (default: any free)"],
     ["grace-ms", "ms", "time to finish or release work after SIGTERM (default 25000)"],
-  ] as const) consume.addOption(new Option(`--${flag} <${value}>`, help));
+  ] as const)
+    consume.addOption(new Option(`--${flag} <${value}>`, help));
   consume.action(async (f: Record<string, string | undefined>) => {
     const [{ consumerSettings }, { runConsumerProcess }, { resolveStandaloneStorage }] = await Promise.all([
       import("../../apps/consumer/settings.js"),
@@ -374,7 +417,9 @@ export function registerRunCommands(program: Command): void {
 }
 
 function printWebReport(r: WebReport): void {
-  process.stdout.write(`${r.ready ? `every replica Ready in ${r.readySeconds} s` : "not every replica became Ready"}; ${r.pods} pods on ${r.nodes} nodes; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}\n`);
+  process.stdout.write(
+    `${r.ready ? `every replica Ready in ${r.readySeconds} s` : "not every replica became Ready"}; ${r.pods} pods on ${r.nodes} nodes; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}\n`,
+  );
 }
 
 function printReport(r: EdwReport): void {
@@ -394,6 +439,7 @@ function printReport(r: EdwReport): void {
 function applyScaleToZero(blueprint: ReturnType<typeof getBlueprint>, seconds: number, gateway: string | undefined): void {
   const app = blueprint.apps.find((a) => a.service?.type === "LoadBalancer");
   if (!app) throw new UserError(`--scale-to-zero: blueprint ${blueprint.name} has no LoadBalancer Service to scale on`, `drop it for ${blueprint.name}`);
-  if (gateway === "kube") throw new UserError("--scale-to-zero needs the HTTP gateway (it counts the requests and holds the first one while a replica starts)", "use --gateway akspilot");
+  if (gateway === "kube")
+    throw new UserError("--scale-to-zero needs the HTTP gateway (it counts the requests and holds the first one while a replica starts)", "use --gateway akspilot");
   app.httpScaling = { minReplicas: 0, maxReplicas: Math.max(1, app.replicas), targetPendingRequests: 100, scaledownPeriodSeconds: seconds };
 }

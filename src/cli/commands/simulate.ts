@@ -32,7 +32,8 @@ interface SimulateFlags {
 export function parseOutages(raw: string): [number, number][] {
   return raw.split(",").map((part) => {
     const m = /^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
-    if (!m || Number(m[2]) <= Number(m[1])) throw new UserError(`--storage-unreachable: "${clip(part)}" is not a span FROM-TO of seconds with TO > FROM`, "pass e.g. --storage-unreachable 100-160,400-420");
+    if (!m || Number(m[2]) <= Number(m[1]))
+      throw new UserError(`--storage-unreachable: "${clip(part)}" is not a span FROM-TO of seconds with TO > FROM`, "pass e.g. --storage-unreachable 100-160,400-420");
     return [Number(m[1]), Number(m[2])];
   });
 }
@@ -87,7 +88,10 @@ export function registerSimulateCommand(program: Command): void {
     .action(async (f: SimulateFlags, cmd: Command) => {
       // --compare runs both policies: a --policy given with it would be silently ignored, so it is refused.
       if (f.compare && cmd.getOptionValueSource("policy") === "cli") {
-        throw new UserError(`--compare runs both keda and predictive, so --policy ${clip(f.policy)} would be ignored`, "leave out --policy, or leave out --compare to run one policy");
+        throw new UserError(
+          `--compare runs both keda and predictive, so --policy ${clip(f.policy)} would be ignored`,
+          "leave out --policy, or leave out --compare to run one policy",
+        );
       }
       const reportFile = f.report !== undefined ? checkReportPath(f.report) : undefined;
       const [{ simulate }, { loadSimInputs }, { formatSimResult }] = await Promise.all([
@@ -95,27 +99,35 @@ export function registerSimulateCommand(program: Command): void {
         import("../../sim/inputs.js"),
         import("../../sim/report.js"),
       ]);
-      if (f.kubernetesVersion !== undefined && !/^v?1\.\d+(\.\d+)?$/.test(f.kubernetesVersion.trim())) throw new UserError(`--kubernetes-version must look like 1.30 or 1.34.1, got "${clip(f.kubernetesVersion)}"`);
-      const { warnings, ...inputs } = loadSimInputs({ trace: f.trace, ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}), ...(f.nodepool ? { nodePool: f.nodepool } : {}), ...(f.kubernetesVersion ? { kubernetesVersion: f.kubernetesVersion } : {}) });
+      if (f.kubernetesVersion !== undefined && !/^v?1\.\d+(\.\d+)?$/.test(f.kubernetesVersion.trim()))
+        throw new UserError(`--kubernetes-version must look like 1.30 or 1.34.1, got "${clip(f.kubernetesVersion)}"`);
+      const { warnings, ...inputs } = loadSimInputs({
+        trace: f.trace,
+        ...(f.scaledobject ? { scaledObject: f.scaledobject } : {}),
+        ...(f.nodepool ? { nodePool: f.nodepool } : {}),
+        ...(f.kubernetesVersion ? { kubernetesVersion: f.kubernetesVersion } : {}),
+      });
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       const { loadTimings } = await import("./timings.js");
       const timings = loadTimings(f.timings);
       const { parsePhaseFlag, resolveHpaPhase } = await import("../../scaling/phase.js");
       const hpaPhaseSeconds = resolveHpaPhase(parsePhaseFlag(f.hpaPhase), num(f.seed, "seed", { integer: true }) ?? 1);
       const policies: PolicyName[] = f.compare ? ["keda", "predictive"] : [f.policy];
-      const results = policies.map((policy) => simulate({
-        ...inputs,
-        policy,
-        workMs: num(f.workMs, "work-ms", { positive: true }),
-        concurrency: num(f.concurrency, "concurrency", { integer: true, positive: true }),
-        initialReplicas: num(f.initialReplicas, "initial-replicas", { integer: true }),
-        nodeStartupSeconds: num(f.nodeStartupSeconds, "node-startup-seconds"),
-        podStartupSeconds: num(f.podStartupSeconds, "pod-startup-seconds"),
-        durationSeconds: num(f.duration, "duration", { positive: true }),
-        timings,
-        hpaPhaseSeconds,
-        ...(f.storageUnreachable !== undefined ? { storageUnreachable: parseOutages(f.storageUnreachable) } : {}),
-      }));
+      const results = policies.map((policy) =>
+        simulate({
+          ...inputs,
+          policy,
+          workMs: num(f.workMs, "work-ms", { positive: true }),
+          concurrency: num(f.concurrency, "concurrency", { integer: true, positive: true }),
+          initialReplicas: num(f.initialReplicas, "initial-replicas", { integer: true }),
+          nodeStartupSeconds: num(f.nodeStartupSeconds, "node-startup-seconds"),
+          podStartupSeconds: num(f.podStartupSeconds, "pod-startup-seconds"),
+          durationSeconds: num(f.duration, "duration", { positive: true }),
+          timings,
+          hpaPhaseSeconds,
+          ...(f.storageUnreachable !== undefined ? { storageUnreachable: parseOutages(f.storageUnreachable) } : {}),
+        }),
+      );
       if (f.json) {
         const shown = results.map(({ timeline, summary, events }) => (f.events ? { timeline, summary, events } : { timeline, summary }));
         process.stdout.write(`${JSON.stringify(f.compare ? shown : shown[0])}\n`);

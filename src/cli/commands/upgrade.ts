@@ -38,7 +38,9 @@ export function parseCanary(raw: string): number[] {
 }
 
 function line(b: BlueGreenStatus): string {
-  return `stage ${b.stage} (${b.phase}) · serving ${b.activeCluster}${b.standbyCluster ? ` · standby ${b.standbyCluster}` : ""} · weights ${Object.entries(b.weights).map(([k, v]) => `${k} ${v}%`).join(", ")} · owner ${b.owner ? `${b.owner.holder} (generation ${b.owner.generation})` : "none"}`;
+  return `stage ${b.stage} (${b.phase}) · serving ${b.activeCluster}${b.standbyCluster ? ` · standby ${b.standbyCluster}` : ""} · weights ${Object.entries(b.weights)
+    .map(([k, v]) => `${k} ${v}%`)
+    .join(", ")} · owner ${b.owner ? `${b.owner.holder} (generation ${b.owner.generation})` : "none"}`;
 }
 
 /** Prints the upgrade's events until it rests (switched, rolled back, finished); exit 1 if it rolled back. */
@@ -82,10 +84,18 @@ async function aks(f: AksFlags, what: { kind: "upgrade"; to: string; canary?: nu
     },
     out,
     ...(f.newContext
-      ? { applyApp: (cluster: "blue" | "green") => applyToAks({ blueprint: "bluegreen", context: f.newContext, cluster, dryRun: false, out, ...(f.values ? { valuesFile: f.values } : {}) }) }
+      ? {
+          applyApp: (cluster: "blue" | "green") =>
+            applyToAks({ blueprint: "bluegreen", context: f.newContext, cluster, dryRun: false, out, ...(f.values ? { valuesFile: f.values } : {}) }),
+        }
       : {}),
   };
-  const s = what.kind === "upgrade" ? await aksUpgrade(o, { to: what.to, ...(what.canary ? { canary: what.canary } : {}) }) : what.kind === "finish" ? await aksFinish(o) : await aksRollback(o);
+  const s =
+    what.kind === "upgrade"
+      ? await aksUpgrade(o, { to: what.to, ...(what.canary ? { canary: what.canary } : {}) })
+      : what.kind === "finish"
+        ? await aksFinish(o)
+        : await aksRollback(o);
   out(`stage ${s.stage} (${s.phase})`);
   if (s.phase === "rolled-back" && what.kind === "upgrade") process.exitCode = 1;
 }
@@ -110,10 +120,20 @@ export function registerUpgradeCommands(program: Command): void {
     .option("--hold-seconds <s>", "how long each canary step is held and compared", numberOption(0.1, 86_400))
     .option("--ready-timeout <s>", "green must be Ready within this, else the upgrade rolls back (default 300)", numberOption(1, 86_400))
     .option("--smoke-requests <n>", "requests of the smoke test straight at green's pods (default 30)", intOption(1, 100_000))
-    .addOption(new Option("--fault <fault>", "rehearsal: inject a fault into green's app (http-500, never-ready, slow) to see the gates stop it").choices(["http-500", "never-ready", "slow"]))
+    .addOption(
+      new Option("--fault <fault>", "rehearsal: inject a fault into green's app (http-500, never-ready, slow) to see the gates stop it").choices([
+        "http-500",
+        "never-ready",
+        "slow",
+      ]),
+    )
     .option("--finish", "end the upgrade: remove the old (blue) cluster, kept on standby since the switch")
     .option("--wait", "print the upgrade's events until it switches, rolls back or finishes")
-    .addOption(new Option("--target <target>", "local (the running `up bluegreen`) or aks (provisioning and the kube target; see docs/blue-green.md)").choices(["local", "aks"]).default("local"))
+    .addOption(
+      new Option("--target <target>", "local (the running `up bluegreen`) or aks (provisioning and the kube target; see docs/blue-green.md)")
+        .choices(["local", "aks"])
+        .default("local"),
+    )
     .option("--subscription <id>", "--target aks: Azure subscription (default: AZURE_SUBSCRIPTION_ID, else az's current one)")
     .option("--new-context <name>", "--target aks: kubeconfig context of the new cluster, to apply the app before the switch")
     .option("--values <file>", "--target aks: YAML values for the manifests, as for `akspilot manifests`")
@@ -123,7 +143,8 @@ export function registerUpgradeCommands(program: Command): void {
         if (stray) throw new UserError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --target aks`, "drop it, or add --target aks");
       }
       if (f.finish && f.to !== undefined) throw new UserError("--finish and --to together", "run `akspilot upgrade --to <version>` first, then `akspilot upgrade --finish`");
-      if (!f.finish && f.to === undefined) throw new UserError("say where to: --to <version>, or --finish to end an upgrade", "e.g. `akspilot upgrade --to 1.20.7 --canary 10,50,100`");
+      if (!f.finish && f.to === undefined)
+        throw new UserError("say where to: --to <version>, or --finish to end an upgrade", "e.g. `akspilot upgrade --to 1.20.7 --canary 10,50,100`");
       const t0 = Date.now();
       if (f.finish) {
         const stray = (["canary", "holdSeconds", "readyTimeout", "smokeRequests", "fault"] as const).find((k) => f[k] !== undefined);

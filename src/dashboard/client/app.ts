@@ -43,7 +43,11 @@ const noGateway = (all: Sample[]) => all.every((s) => !s.g);
 const CHARTS: ChartDef[] = [
   {
     id: "chart-queue",
-    series: [{ label: "queue depth", color: "#0969da" }, { label: "activation (>)", color: "#bf8700", dash: [6, 4] }, { label: "target per replica", color: "#1a7f37", dash: [2, 4] }],
+    series: [
+      { label: "queue depth", color: "#0969da" },
+      { label: "activation (>)", color: "#bf8700", dash: [6, 4] },
+      { label: "target per replica", color: "#1a7f37", dash: [2, 4] },
+    ],
     values: (s, v) => [s.q, v?.scaledObject?.activationQueueLength ?? null, v?.scaledObject?.queueLength ?? null],
     absent: noQueue,
   },
@@ -55,40 +59,67 @@ const CHARTS: ChartDef[] = [
   },
   {
     id: "chart-replicas",
-    series: [{ label: "desired", color: "#6f42c1" }, { label: "current", color: "#0969da" }, { label: "ready", color: "#1a7f37" }, { label: "pending", color: "#bf8700", dash: [4, 3] }],
+    series: [
+      { label: "desired", color: "#6f42c1" },
+      { label: "current", color: "#0969da" },
+      { label: "ready", color: "#1a7f37" },
+      { label: "pending", color: "#bf8700", dash: [4, 3] },
+    ],
     values: (s) => [...s.r],
   },
   {
     id: "chart-nodes",
-    series: [{ label: "Ready", color: "#1a7f37" }, { label: "NotReady", color: "#cf222e" }, { label: "Provisioning", color: "#bf8700" }, { label: "Draining", color: "#57606a", dash: [4, 3] }],
+    series: [
+      { label: "Ready", color: "#1a7f37" },
+      { label: "NotReady", color: "#cf222e" },
+      { label: "Provisioning", color: "#bf8700" },
+      { label: "Draining", color: "#57606a", dash: [4, 3] },
+    ],
     values: (s) => [...s.n],
   },
   {
     id: "chart-pools",
-    series: [{ label: "agent pools", color: "#57606a" }, { label: "Karpenter NodePools", color: "#0969da" }],
+    series: [
+      { label: "agent pools", color: "#57606a" },
+      { label: "Karpenter NodePools", color: "#0969da" },
+    ],
     values: (s) => [...s.k],
   },
   {
     id: "chart-latency",
-    series: [{ label: "p50 ms", color: "#1a7f37" }, { label: "p95 ms", color: "#cf222e", dash: [4, 3] }],
+    series: [
+      { label: "p50 ms", color: "#1a7f37" },
+      { label: "p95 ms", color: "#cf222e", dash: [4, 3] },
+    ],
     values: (s) => (s.x ? [s.x[0], s.x[1]] : [null, null]),
     absent: noQueue,
   },
   {
     id: "chart-gw-requests",
-    series: [{ label: "requests per second", color: "#0969da" }, { label: "failed (5xx) per second", color: "#cf222e" }],
+    series: [
+      { label: "requests per second", color: "#0969da" },
+      { label: "failed (5xx) per second", color: "#cf222e" },
+    ],
     values: (s) => [s.g ? s.g[0] : null, s.g ? (s.f ?? 0) : null],
     absent: noGateway,
   },
   {
     id: "chart-gw-latency",
-    series: [{ label: "p50 ms", color: "#1a7f37" }, { label: "p95 ms", color: "#bf8700", dash: [4, 3] }, { label: "p99 ms", color: "#cf222e" }],
+    series: [
+      { label: "p50 ms", color: "#1a7f37" },
+      { label: "p95 ms", color: "#bf8700", dash: [4, 3] },
+      { label: "p99 ms", color: "#cf222e" },
+    ],
     values: (s) => (s.l ? [...s.l] : [null, null, null]),
     absent: noGateway,
   },
   {
     id: "chart-gw-retries",
-    series: [{ label: "retries", color: "#bf8700" }, { label: "retries refused", color: "#cf222e", dash: [4, 3] }, { label: "held for an endpoint", color: "#6f42c1" }],
+    series: [
+      { label: "retries", color: "#bf8700" },
+      { label: "retries refused", color: "#cf222e", dash: [4, 3] },
+      { label: "held for an endpoint", color: "#6f42c1" },
+    ],
     values: (s) => (s.g ? [s.g[1], s.g[2], s.g[3]] : [null, null, null]),
     absent: noGateway,
   },
@@ -160,7 +191,10 @@ function makePlot(def: ChartDef): void {
     height: 180,
     plugins: [markerPlugin(() => marks)],
     // At least a minute across, so the first seconds of a run do not show sub-second ticks.
-    scales: { x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] }, y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+    scales: {
+      x: { time: true, range: (_u: UPlot, min: number, max: number) => [Math.min(min, max - 60), max] },
+      y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(1, Math.ceil(max * 1.1))] },
+    },
     axes: [{}, { size: 52 }],
     series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: s.dash } : {}), spanGaps: false }))],
   };
@@ -194,7 +228,10 @@ function drawCharts(): void {
     const summary = def.series.map((s, i) => `${s.label} ${last[i] ?? "–"} (peak ${peaks[i]})`).join(" · ");
     // Several clusters: each one's share of the ready endpoints, the balance a multi-cluster Service is about.
     const total = def.id === "chart-endpoints" ? last.reduce<number>((a, x) => a + (x ?? 0), 0) : 0;
-    const share = def.id === "chart-endpoints" && def.series.length > 1 && total > 0 ? `; share ${def.series.map((s, i) => `${s.label} ${Math.round(((last[i] ?? 0) / total) * 100)}%`).join(", ")}` : "";
+    const share =
+      def.id === "chart-endpoints" && def.series.length > 1 && total > 0
+        ? `; share ${def.series.map((s, i) => `${s.label} ${Math.round(((last[i] ?? 0) / total) * 100)}%`).join(", ")}`
+        : "";
     fig.querySelector(".chart-summary")!.textContent = `now: ${summary}${share}; last ${Math.round(xs.length ? xs[xs.length - 1]! - xs[0]! : 0)} s`;
   }
 }
@@ -222,7 +259,9 @@ function bootLine(n: View["nodes"][number], now: number): string {
 }
 
 function blueGreenLines(b: NonNullable<View["blueGreen"]>): string[] {
-  const weights = Object.entries(b.weights).map(([c, w]) => `${c} ${w}%`).join(", ");
+  const weights = Object.entries(b.weights)
+    .map(([c, w]) => `${c} ${w}%`)
+    .join(", ");
   return [
     `upgrade stage ${b.stage || "–"}${b.phase ? ` (${b.phase})` : ""}${b.targetVersion ? `, to version ${b.targetVersion}` : ""}`,
     `active ${b.activeCluster ?? "–"}, standby ${b.standbyCluster ?? "–"}${b.owner ? `; the gateway is owned by ${b.owner}` : ""}`,
@@ -235,7 +274,10 @@ function renderWhy(v: View): void {
   const parts: HTMLElement[] = [];
   const so = v.scaledObject;
   const auto = [`policy ${v.policy}${v.paused ? " (paused: replicas stay where they are put)" : ""}`];
-  if (so) auto.push(`ScaledObject ${so.name}: active when queue > ${so.activationQueueLength}; target ${so.queueLength} messages per replica; poll every ${so.pollingIntervalSeconds} s; ${so.minReplicas}–${so.maxReplicas} replicas`);
+  if (so)
+    auto.push(
+      `ScaledObject ${so.name}: active when queue > ${so.activationQueueLength}; target ${so.queueLength} messages per replica; poll every ${so.pollingIntervalSeconds} s; ${so.minReplicas}–${so.maxReplicas} replicas`,
+    );
   if (v.queueDepth !== null) auto.push(`queue depth now ${v.queueDepth}`);
   for (const [loop, note] of Object.entries(v.notes)) auto.push(`${loop}: ${note}`);
   const next = Object.entries(v.nextTicks).map(([loop, at]) => `${loop} in ${Math.max(0, (at - v.time) / 1000).toFixed(1)} s`);
@@ -243,19 +285,31 @@ function renderWhy(v: View): void {
   if (Object.keys(v.notes).length === 0 && v.policy !== "fixed") auto.push("no decision yet (the autoscaler has not ticked)");
   parts.push(list("Autoscaler", auto));
   for (const d of v.deployments) {
-    parts.push(list(`Deployment ${d.name}${v.deployments.length > 1 || d.cluster ? ` (${d.cluster})` : ""}`, [`desired ${d.desired}, running ${d.current}, ready ${d.ready}, pending ${d.pending}, terminating ${d.terminating}`]));
+    parts.push(
+      list(`Deployment ${d.name}${v.deployments.length > 1 || d.cluster ? ` (${d.cluster})` : ""}`, [
+        `desired ${d.desired}, running ${d.current}, ready ${d.ready}, pending ${d.pending}, terminating ${d.terminating}`,
+      ]),
+    );
   }
   const pending = v.pods.filter((p) => p.phase === "Pending" || (p.waiting && !p.ready));
   // Pods wait for the same reason in batches (a burst): one line per reason, not one per pod.
   const byReason = new Map<string, string[]>();
   for (const p of pending) byReason.set(p.waiting ?? p.phase, [...(byReason.get(p.waiting ?? p.phase) ?? []), p.name]);
-  const reasons = [...byReason].map(([why, names]) => `${names.length} pod${names.length > 1 ? "s" : ""} (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}): ${why}`);
+  const reasons = [...byReason].map(
+    ([why, names]) => `${names.length} pod${names.length > 1 ? "s" : ""} (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}): ${why}`,
+  );
   parts.push(list("Pending pods", reasons.length ? reasons : ["none"]));
   const booting = v.nodes.filter((n) => n.phase === "Provisioning");
   parts.push(list("Nodes provisioning", booting.length ? booting.map((n) => bootLine(n, v.time)) : ["none"]));
   if (v.blueGreen) parts.push(list("Traffic", blueGreenLines(v.blueGreen)));
   const down = v.nodes.filter((n) => n.phase === "NotReady" || !n.powered);
-  if (down.length) parts.push(list("Nodes down", down.map((n) => `${n.name}: ${n.powered ? "" : "VM off, "}${n.phase}`)));
+  if (down.length)
+    parts.push(
+      list(
+        "Nodes down",
+        down.map((n) => `${n.name}: ${n.powered ? "" : "VM off, "}${n.phase}`),
+      ),
+    );
   body.replaceChildren(...parts);
 }
 
@@ -295,11 +349,37 @@ function nodeButton(node: string, action: "stop" | "start" | "drain" | "uncordon
 }
 
 function renderTables(v: View): void {
-  renderRows("nodes-table", v.nodes, (n) => `${n.cluster}/${n.name}`,
-    (n) => [n.cluster, n.name, `${n.pool} (${n.poolKind === "agentPool" ? "agent pool" : "NodePool"})`, n.type, `${n.phase}${n.powered ? "" : ", VM off"}${n.schedulable ? "" : ", unschedulable"}`, String(n.pods), `${n.cpuRequestedMillis}m / ${n.cpuAllocatableMillis}m`, age(n.ageSeconds)],
-    (n) => [nodeButton(n.name, "stop"), nodeButton(n.name, "start"), nodeButton(n.name, "drain"), nodeButton(n.name, "uncordon")]);
-  renderRows("pods-table", v.pods, (p) => `${p.cluster}/${p.name}`,
-    (p) => [p.cluster, p.name, p.node ?? "<none>", p.waiting && p.phase !== "Terminating" ? `${p.phase}: ${p.waiting}` : p.phase, p.ready ? "1/1" : "0/1", String(p.restarts), age(p.ageSeconds), String(p.inFlight)]);
+  renderRows(
+    "nodes-table",
+    v.nodes,
+    (n) => `${n.cluster}/${n.name}`,
+    (n) => [
+      n.cluster,
+      n.name,
+      `${n.pool} (${n.poolKind === "agentPool" ? "agent pool" : "NodePool"})`,
+      n.type,
+      `${n.phase}${n.powered ? "" : ", VM off"}${n.schedulable ? "" : ", unschedulable"}`,
+      String(n.pods),
+      `${n.cpuRequestedMillis}m / ${n.cpuAllocatableMillis}m`,
+      age(n.ageSeconds),
+    ],
+    (n) => [nodeButton(n.name, "stop"), nodeButton(n.name, "start"), nodeButton(n.name, "drain"), nodeButton(n.name, "uncordon")],
+  );
+  renderRows(
+    "pods-table",
+    v.pods,
+    (p) => `${p.cluster}/${p.name}`,
+    (p) => [
+      p.cluster,
+      p.name,
+      p.node ?? "<none>",
+      p.waiting && p.phase !== "Terminating" ? `${p.phase}: ${p.waiting}` : p.phase,
+      p.ready ? "1/1" : "0/1",
+      String(p.restarts),
+      age(p.ageSeconds),
+      String(p.inFlight),
+    ],
+  );
 }
 
 function eventText(e: ClusterEvent): string {
@@ -308,14 +388,18 @@ function eventText(e: ClusterEvent): string {
 
 function renderEvents(): void {
   const filter = $<HTMLInputElement>("#events-filter").value.trim().toLowerCase();
-  const shown = events.filter((e) => !filter || eventText(e).toLowerCase().includes(filter)).slice(-EVENTS_SHOWN).reverse();
+  const shown = events
+    .filter((e) => !filter || eventText(e).toLowerCase().includes(filter))
+    .slice(-EVENTS_SHOWN)
+    .reverse();
   $("#events").replaceChildren(...shown.map((e) => el("li", eventText(e), { class: e.type, "data-reason": e.reason })));
 }
 
 function renderHeader(v: View): void {
   $("#blueprint").textContent = v.blueprint;
   const d = v.deployments.reduce((a, x) => [a[0]! + x.desired, a[1]! + x.ready], [0, 0]);
-  $("#summary").textContent = `${v.queueDepth !== null ? `queue ${v.queueDepth} · ` : ""}replicas ${d[1]}/${d[0]} ready · nodes ${v.nodes.filter((n) => n.phase === "Ready").length}/${v.nodes.length} Ready · policy ${v.policy}${v.paused ? " (paused)" : ""}`;
+  $("#summary").textContent =
+    `${v.queueDepth !== null ? `queue ${v.queueDepth} · ` : ""}replicas ${d[1]}/${d[0]} ready · nodes ${v.nodes.filter((n) => n.phase === "Ready").length}/${v.nodes.length} Ready · policy ${v.policy}${v.paused ? " (paused)" : ""}`;
 }
 
 function renderControls(v: View): void {

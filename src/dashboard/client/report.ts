@@ -18,7 +18,16 @@ interface ChartDef {
 
 const CHARTS: ChartDef[] = [
   { key: "queue", title: "Queue length", series: [{ label: "queue length", color: "#0969da" }], values: (e) => [e.queueLength] },
-  { key: "replicas", title: "Replicas", series: [{ label: "replicas", color: "#6f42c1" }, { label: "ready", color: "#1a7f37", dash: [4, 3] }], stepped: true, values: (e) => [e.replicas, e.ready] },
+  {
+    key: "replicas",
+    title: "Replicas",
+    series: [
+      { label: "replicas", color: "#6f42c1" },
+      { label: "ready", color: "#1a7f37", dash: [4, 3] },
+    ],
+    stepped: true,
+    values: (e) => [e.replicas, e.ready],
+  },
   { key: "nodes", title: "Nodes", series: [{ label: "nodes", color: "#1a7f37" }], stepped: true, values: (e) => [e.nodes] },
 ];
 
@@ -68,7 +77,17 @@ function render(data: ReportData): void {
         plugins: [markerPlugin(() => markers)],
         scales: { x: { time: false, range: () => [0, Math.max(1, run.summary.durationSeconds)] }, y: { range: () => [0, Math.ceil(peaks[i]! * 1.1)] } },
         axes: [{ label: "simulated seconds" }, { size: 48 }],
-        series: [{ label: "t (s)" }, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false }, ...(s.dash ? { dash: s.dash } : {}), ...(def.stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}) }))],
+        series: [
+          { label: "t (s)" },
+          ...def.series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            points: { show: false },
+            ...(s.dash ? { dash: s.dash } : {}),
+            ...(def.stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
+          })),
+        ],
       };
       const rows = timeline.map(def.values);
       new uPlot(opts, [xs, ...def.series.map((_, j) => rows.map((r) => r[j]!))] as UPlot.AlignedData, plot);

@@ -21,7 +21,10 @@ export class LeaseRefused extends Error {
 export class BackendLease {
   private current: LeaseHolder | null;
 
-  constructor(initial: LeaseHolder | null, private readonly emit: LeaseEventFn = () => undefined) {
+  constructor(
+    initial: LeaseHolder | null,
+    private readonly emit: LeaseEventFn = () => undefined,
+  ) {
     this.current = initial ? { ...initial } : null;
   }
 

@@ -9,8 +9,22 @@ import { UserError } from "../../errors.js";
 import { BackendLease, LeaseRefused } from "./backend-lease.js";
 import { ClusterSplit, compareWindow } from "./split.js";
 import {
-  actionFor, agicOf, checkUpgrade, clustersOf, initialState, inProgress, serving, standby, step,
-  UpgradeInputError, type Action, type BlueGreenState, type ClusterRef, type Input, type Stage, type UpgradePlan,
+  actionFor,
+  agicOf,
+  checkUpgrade,
+  clustersOf,
+  initialState,
+  inProgress,
+  serving,
+  standby,
+  step,
+  UpgradeInputError,
+  type Action,
+  type BlueGreenState,
+  type ClusterRef,
+  type Input,
+  type Stage,
+  type UpgradePlan,
 } from "./machine.js";
 import { writeBlueGreenState } from "./state-file.js";
 import { HELLO_FAULTS } from "../../apps/hello/server.js";
@@ -73,10 +87,14 @@ export function startingState(bp: Blueprint, saved: BlueGreenState | undefined, 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /** One GET on a fresh connection: status and the answering cluster's headers. */
@@ -85,7 +103,14 @@ function get(url: string, timeoutMs: number): Promise<{ status: number; cluster?
   return new Promise((resolve) => {
     const req = request(url, { agent: false, headers: { "user-agent": "akspilot-bluegreen" } }, (res) => {
       res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, cluster: res.headers["x-cluster"] as string | undefined, version: res.headers["x-kubernetes-version"] as string | undefined, ms: performance.now() - t0 }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          cluster: res.headers["x-cluster"] as string | undefined,
+          version: res.headers["x-kubernetes-version"] as string | undefined,
+          ms: performance.now() - t0,
+        }),
+      );
       res.on("error", (e) => resolve({ error: e.message }));
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -115,7 +140,10 @@ export class BlueGreenController {
   private restoring = false;
   private readonly app;
 
-  private constructor(private readonly o: BlueGreenControllerOptions, state: BlueGreenState) {
+  private constructor(
+    private readonly o: BlueGreenControllerOptions,
+    state: BlueGreenState,
+  ) {
     this.now = o.now ?? Date.now;
     this.state = state;
     const app = o.blueprint.apps.find((a) => a.service) ?? o.blueprint.apps[0]!;
@@ -147,7 +175,13 @@ export class BlueGreenController {
     rt.ingressGateway = c.gateway;
     for (const cl of rt.clusters.values()) c.joinCluster(cl);
     c.split.write(state.owner, state.weights, o.resume ? "restored from .akspilot/bluegreen.json" : "the blueprint's active cluster serves");
-    c.event("Normal", "GatewayReady", `Application Gateway on ${c.gateway.url}: backend owned by ${state.owner.holder} (generation ${state.owner.generation}), ${Object.entries(state.weights).map(([k, v]) => `${k} ${v}%`).join(", ")}`);
+    c.event(
+      "Normal",
+      "GatewayReady",
+      `Application Gateway on ${c.gateway.url}: backend owned by ${state.owner.holder} (generation ${state.owner.generation}), ${Object.entries(state.weights)
+        .map(([k, v]) => `${k} ${v}%`)
+        .join(", ")}`,
+    );
     if (o.resume) {
       c.event("Normal", "UpgradeResumed", `resuming at stage ${state.stage} (${state.phase}) from .akspilot/bluegreen.json`);
       // The clusters of the interrupted upgrade run again: green is recreated as it was (version, fault).
@@ -249,7 +283,7 @@ export class BlueGreenController {
       phase: s.phase,
       activeCluster: serving(s).name,
       standbyCluster: standby(s)?.name ?? null,
-      targetVersion: s.plan?.to ?? (s.stage === "T4" ? s.green?.version ?? null : null),
+      targetVersion: s.plan?.to ?? (s.stage === "T4" ? (s.green?.version ?? null) : null),
       weights: { ...s.weights },
       owner: this.lease.owner,
     };
@@ -275,17 +309,19 @@ export class BlueGreenController {
     }
     const epoch = this.epoch;
     const abort = new AbortController();
-    const done = this.perform(action, abort.signal).then(
-      (r) => r,
-      (e: unknown) => ({ ok: false, reason: e instanceof Error ? e.message : String(e) }),
-    ).then((r) => {
-      this.running = undefined;
-      if (this.closed || epoch !== this.epoch || abort.signal.aborted) {
-        queueMicrotask(() => this.pump());
-        return;
-      }
-      this.apply({ kind: "done", ok: r.ok, reason: r.reason });
-    });
+    const done = this.perform(action, abort.signal)
+      .then(
+        (r) => r,
+        (e: unknown) => ({ ok: false, reason: e instanceof Error ? e.message : String(e) }),
+      )
+      .then((r) => {
+        this.running = undefined;
+        if (this.closed || epoch !== this.epoch || abort.signal.aborted) {
+          queueMicrotask(() => this.pump());
+          return;
+        }
+        this.apply({ kind: "done", ok: r.ok, reason: r.reason });
+      });
     this.running = { epoch, abort, done };
   }
 
@@ -372,7 +408,10 @@ export class BlueGreenController {
       }
     }
     if (wrong.length > 0) return { ok: false, reason: `${wrong.length} of ${sent} requests wrong (first: ${wrong[0]})` };
-    return { ok: true, reason: `smoke test passed: ${sent} requests straight to its ${pods.length} pods, every pod answered 200 from ${ref.name} on Kubernetes ${ref.version}, 0 errors` };
+    return {
+      ok: true,
+      reason: `smoke test passed: ${sent} requests straight to its ${pods.length} pods, every pod answered 200 from ${ref.name} on Kubernetes ${ref.version}, 0 errors`,
+    };
   }
 
   /**

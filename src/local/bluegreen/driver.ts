@@ -28,7 +28,8 @@ function echo(v: unknown): string {
 function numberField(body: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
   const v = body[field];
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw new UserError(`"${field}" must be a number from ${min} to ${max}, got ${echo(v)}`, `fix "${field}" or leave it out`);
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
+    throw new UserError(`"${field}" must be a number from ${min} to ${max}, got ${echo(v)}`, `fix "${field}" or leave it out`);
   return v;
 }
 
@@ -103,7 +104,8 @@ export class BlueGreenDriver implements BlueprintDriver<WebReport> {
     if (method === "POST" && path === "/v1/gateway/owner") {
       // An ingress controller asking to own the gateway's backend (AGIC installed on a cluster): one owner at a time.
       const holder = (await body()).holder;
-      if (typeof holder !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(holder)) throw new UserError(`"holder" must be a controller name like "agic-green", got ${echo(holder)}`, 'send {"holder": "agic-green"}');
+      if (typeof holder !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(holder))
+        throw new UserError(`"holder" must be a controller name like "agic-green", got ${echo(holder)}`, 'send {"holder": "agic-green"}');
       const r = c.claimOwner(holder);
       return r.ok ? { code: 200, body: r.owner } : { code: 409, body: { error: r.error, owner: r.owner } };
     }
@@ -128,7 +130,13 @@ export class BlueGreenDriver implements BlueprintDriver<WebReport> {
         signal: ctx.signal,
         status: (line) => {
           const b = this.controller?.status();
-          ctx.status(b ? `${line} | ${b.stage} ${b.phase} · ${Object.entries(b.weights).map(([k, v]) => `${k} ${v}%`).join(" ")}` : line);
+          ctx.status(
+            b
+              ? `${line} | ${b.stage} ${b.phase} · ${Object.entries(b.weights)
+                  .map(([k, v]) => `${k} ${v}%`)
+                  .join(" ")}`
+              : line,
+          );
         },
       });
     } finally {

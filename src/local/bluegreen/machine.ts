@@ -89,7 +89,10 @@ export interface Step {
 
 /** Bad input to the machine: the caller's mistake, told in one line with what to do. */
 export class UpgradeInputError extends Error {
-  constructor(message: string, readonly hint: string) {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
     super(message);
     this.name = "UpgradeInputError";
   }
@@ -160,22 +163,31 @@ export function actionFor(s: BlueGreenState): Action | null {
 /** Checks an upgrade request against the running version and the versions the blueprint knows. */
 export function checkUpgrade(s: BlueGreenState, to: string, known: readonly string[]): void {
   if (inProgress(s)) {
-    throw new UpgradeInputError(`an upgrade to ${s.green?.version ?? s.plan?.to} is already in progress (stage ${s.stage}, ${s.phase})`, "wait for it, or run `akspilot rollback` or `akspilot upgrade --finish`");
+    throw new UpgradeInputError(
+      `an upgrade to ${s.green?.version ?? s.plan?.to} is already in progress (stage ${s.stage}, ${s.phase})`,
+      "wait for it, or run `akspilot rollback` or `akspilot upgrade --finish`",
+    );
   }
   const current = serving(s).version;
   if (!known.includes(to)) {
     const shown = to.length > 40 ? `${to.slice(0, 37)}…` : to;
     throw new UpgradeInputError(`--to "${shown}" is not a Kubernetes version this blueprint knows`, `known versions: ${known.join(", ")}`);
   }
-  if (to === current) throw new UpgradeInputError(`--to ${to} is the version cluster ${serving(s).name} already runs`, `pick a newer version (known: ${known.filter((v) => compareVersions(v, current) > 0).join(", ") || "none newer"})`);
-  if (compareVersions(to, current) < 0) throw new UpgradeInputError(`--to ${to} is older than the running ${current}: a blue-green upgrade only goes forward`, "to go back during an upgrade, run `akspilot rollback`");
+  if (to === current)
+    throw new UpgradeInputError(
+      `--to ${to} is the version cluster ${serving(s).name} already runs`,
+      `pick a newer version (known: ${known.filter((v) => compareVersions(v, current) > 0).join(", ") || "none newer"})`,
+    );
+  if (compareVersions(to, current) < 0)
+    throw new UpgradeInputError(`--to ${to} is older than the running ${current}: a blue-green upgrade only goes forward`, "to go back during an upgrade, run `akspilot rollback`");
 }
 
 /** Canary weights: whole percentages from 1 to 100, strictly ascending. */
 export function checkCanary(canary: readonly number[]): void {
   let last = 0;
   for (const w of canary) {
-    if (!Number.isInteger(w) || w < 1 || w > 100) throw new UpgradeInputError(`canary weight ${String(w).slice(0, 20)} is not a whole percentage from 1 to 100`, "pass e.g. --canary 10,50,100");
+    if (!Number.isInteger(w) || w < 1 || w > 100)
+      throw new UpgradeInputError(`canary weight ${String(w).slice(0, 20)} is not a whole percentage from 1 to 100`, "pass e.g. --canary 10,50,100");
     if (w <= last) throw new UpgradeInputError(`canary weights must go up: ${canary.join(",")}`, "pass e.g. --canary 10,50,100");
     last = w;
   }
@@ -199,7 +211,13 @@ function rollback(s: BlueGreenState, reason: string, now: number, type: "Normal"
   const weights = { [s.blue.name]: 100 };
   return {
     state: to(s, "T0", "rolling-back", now, { weights, outcome: `rolled back: ${reason}` }),
-    events: [{ type, reason: "UpgradeRollingBack", message: `${s.stage} ${s.phase} → T0: traffic back to ${s.blue.name} (${s.blue.version}), ${s.green ? `${s.green.name} removed` : "nothing to remove"}: ${reason}` }],
+    events: [
+      {
+        type,
+        reason: "UpgradeRollingBack",
+        message: `${s.stage} ${s.phase} → T0: traffic back to ${s.blue.name} (${s.blue.version}), ${s.green ? `${s.green.name} removed` : "nothing to remove"}: ${reason}`,
+      },
+    ],
   };
 }
 
@@ -217,7 +235,13 @@ function enterCanaryOrSwitch(s: BlueGreenState, index: number, now: number, why:
     const weights = { [blue]: 100 - w, [green]: w };
     return {
       state: to(s, "T2", "canary", now, { step: index, weights }),
-      events: [{ type: "Normal", reason: "CanaryStep", message: `T2 canary ${index + 1}/${steps.length}: ${green} takes ${w}% of new requests, ${blue} ${100 - w}%, held ${s.plan!.holdSeconds} s while green's error rate and p95 are compared with blue's (${why})` }],
+      events: [
+        {
+          type: "Normal",
+          reason: "CanaryStep",
+          message: `T2 canary ${index + 1}/${steps.length}: ${green} takes ${w}% of new requests, ${blue} ${100 - w}%, held ${s.plan!.holdSeconds} s while green's error rate and p95 are compared with blue's (${why})`,
+        },
+      ],
     };
   }
   return {
@@ -237,11 +261,25 @@ export function step(s: BlueGreenState, input: Input, now: number): Step {
       const green: ClusterRef = { name: input.greenName, version: plan.to, ...(plan.fault ? { fault: plan.fault } : {}) };
       const state = to(s, "T1", "creating-green", now, { blue: { name: blue.name, version: blue.version }, green, plan, step: 0, weights: { [blue.name]: 100 }, outcome: null });
       const canary = plan.canary.length ? `canary ${plan.canary.join("% → ")}%` : "no canary";
-      return { state, events: [{ type: "Normal", reason: "UpgradeStarted", message: `T0 → T1: upgrade ${blue.name} (${blue.version}) to ${plan.to} on a new cluster ${green.name}, ${canary}${plan.fault ? `; rehearsal fault ${plan.fault} injected into ${green.name}` : ""}` }] };
+      return {
+        state,
+        events: [
+          {
+            type: "Normal",
+            reason: "UpgradeStarted",
+            message: `T0 → T1: upgrade ${blue.name} (${blue.version}) to ${plan.to} on a new cluster ${green.name}, ${canary}${plan.fault ? `; rehearsal fault ${plan.fault} injected into ${green.name}` : ""}`,
+          },
+        ],
+      };
     }
     case "rollback": {
       if (s.stage === "T4") {
-        throw new UpgradeInputError(s.phase === "finished" ? `nothing to roll back to: the upgrade to ${s.green?.version} was finished and ${s.blue.name} removed` : `the upgrade is being finished: ${s.blue.name} is being removed`, "start a new upgrade with `akspilot upgrade --to <version>`");
+        throw new UpgradeInputError(
+          s.phase === "finished"
+            ? `nothing to roll back to: the upgrade to ${s.green?.version} was finished and ${s.blue.name} removed`
+            : `the upgrade is being finished: ${s.blue.name} is being removed`,
+          "start a new upgrade with `akspilot upgrade --to <version>`",
+        );
       }
       if (s.phase === "rolling-back") return { state: s, events: [] };
       if (!inProgress(s)) throw new UpgradeInputError("nothing to roll back: no upgrade is in progress", "start one with `akspilot upgrade --to <version>`");
@@ -251,18 +289,26 @@ export function step(s: BlueGreenState, input: Input, now: number): Step {
       if (s.stage === "T3" && s.phase === "standby") {
         return {
           state: to(s, "T4", "removing-blue", now),
-          events: [{ type: "Normal", reason: "RemovingBlue", message: `T3 → T4: ${s.green!.name} (${s.green!.version}) serves; removing ${s.blue.name} (${s.blue.version}) on request` }],
+          events: [
+            { type: "Normal", reason: "RemovingBlue", message: `T3 → T4: ${s.green!.name} (${s.green!.version}) serves; removing ${s.blue.name} (${s.blue.version}) on request` },
+          ],
         };
       }
       if (s.stage === "T1" || s.stage === "T2" || (s.stage === "T3" && s.phase === "switching")) {
-        throw new UpgradeInputError(`cannot finish yet: traffic has not been switched to ${s.green?.name} (stage ${s.stage}, ${s.phase})`, "wait until `akspilot status` shows stage T3, or run `akspilot rollback`");
+        throw new UpgradeInputError(
+          `cannot finish yet: traffic has not been switched to ${s.green?.name} (stage ${s.stage}, ${s.phase})`,
+          "wait until `akspilot status` shows stage T3, or run `akspilot rollback`",
+        );
       }
       throw new UpgradeInputError("--finish: no upgrade is in progress", "start one with `akspilot upgrade --to <version>`");
     }
     case "tick": {
       if (s.phase !== "waiting-ready") return { state: s, events: [] };
       if (input.greenReady) {
-        return { state: to(s, "T1", "smoke-test", now), events: [{ type: "Normal", reason: "GreenReady", message: `${s.green!.name}: every node and replica Ready; smoke-testing its pods directly, bypassing the gateway` }] };
+        return {
+          state: to(s, "T1", "smoke-test", now),
+          events: [{ type: "Normal", reason: "GreenReady", message: `${s.green!.name}: every node and replica Ready; smoke-testing its pods directly, bypassing the gateway` }],
+        };
       }
       const waited = (now - s.since) / 1000;
       if (waited > s.plan!.readyTimeoutSeconds) return rollback(s, `${s.green!.name} was not Ready within ${s.plan!.readyTimeoutSeconds} s`, now, "Warning");
@@ -273,7 +319,16 @@ export function step(s: BlueGreenState, input: Input, now: number): Step {
       switch (s.phase) {
         case "creating-green":
           if (!ok) return rollback(s, `creating ${s.green!.name} failed: ${input.reason}`, now, "Warning");
-          return { state: to(s, "T1", "waiting-ready", now), events: [{ type: "Normal", reason: "GreenCreated", message: `${s.green!.name} (${s.green!.version}) created: ${input.reason}; waiting until it is Ready (at most ${s.plan!.readyTimeoutSeconds} s)` }] };
+          return {
+            state: to(s, "T1", "waiting-ready", now),
+            events: [
+              {
+                type: "Normal",
+                reason: "GreenCreated",
+                message: `${s.green!.name} (${s.green!.version}) created: ${input.reason}; waiting until it is Ready (at most ${s.plan!.readyTimeoutSeconds} s)`,
+              },
+            ],
+          };
         case "smoke-test": {
           if (!ok) return rollback(s, `smoke test of ${s.green!.name} failed: ${input.reason}`, now, "Warning");
           const passed: MachineEvent = { type: "Normal", reason: "SmokeTestPassed", message: `${s.green!.name}: ${input.reason}` };
@@ -291,14 +346,26 @@ export function step(s: BlueGreenState, input: Input, now: number): Step {
           const owner = { holder: agicOf(s.green!.name), generation: s.owner.holder === agicOf(s.green!.name) ? s.owner.generation : s.owner.generation + 1 };
           return {
             state: to(s, "T3", "standby", now, { owner }),
-            events: [{ type: "Normal", reason: "TrafficSwitched", message: `T3: ${s.green!.name} (${s.green!.version}) takes every new request (owner ${owner.holder}, generation ${owner.generation}); ${s.blue.name} (${s.blue.version}) on standby for rollback until \`akspilot upgrade --finish\`: ${input.reason}` }],
+            events: [
+              {
+                type: "Normal",
+                reason: "TrafficSwitched",
+                message: `T3: ${s.green!.name} (${s.green!.version}) takes every new request (owner ${owner.holder}, generation ${owner.generation}); ${s.blue.name} (${s.blue.version}) on standby for rollback until \`akspilot upgrade --finish\`: ${input.reason}`,
+              },
+            ],
           };
         }
         case "removing-blue": {
           if (!ok) return { state: s, events: [{ type: "Warning", reason: "RemoveBlueFailed", message: `${input.reason}; will retry` }] };
           return {
             state: to(s, "T4", "finished", now, { weights: { [s.green!.name]: 100 }, outcome: `finished: ${s.green!.name} runs ${s.green!.version}` }),
-            events: [{ type: "Normal", reason: "UpgradeFinished", message: `T4: ${s.blue.name} (${s.blue.version}) removed; ${s.green!.name} (${s.green!.version}) serves alone: ${input.reason}` }],
+            events: [
+              {
+                type: "Normal",
+                reason: "UpgradeFinished",
+                message: `T4: ${s.blue.name} (${s.blue.version}) removed; ${s.green!.name} (${s.green!.version}) serves alone: ${input.reason}`,
+              },
+            ],
           };
         }
         case "rolling-back": {
@@ -306,7 +373,13 @@ export function step(s: BlueGreenState, input: Input, now: number): Step {
           const owner = { holder: agicOf(s.blue.name), generation: s.owner.holder === agicOf(s.blue.name) ? s.owner.generation : s.owner.generation + 1 };
           return {
             state: to(s, "T0", "rolled-back", now, { green: null, plan: null, step: 0, owner, weights: { [s.blue.name]: 100 } }),
-            events: [{ type: "Normal", reason: "RolledBack", message: `T0: ${s.blue.name} (${s.blue.version}) serves alone again (owner ${owner.holder}, generation ${owner.generation}): ${input.reason}` }],
+            events: [
+              {
+                type: "Normal",
+                reason: "RolledBack",
+                message: `T0: ${s.blue.name} (${s.blue.version}) serves alone again (owner ${owner.holder}, generation ${owner.generation}): ${input.reason}`,
+              },
+            ],
           };
         }
         default:

@@ -41,7 +41,10 @@ export class ClusterSplit implements EndpointSource {
   private readonly tally = new Map<string, ClusterTally>();
   private window = new Map<string, { requests: number; failed: number; ms: number[] }>();
 
-  constructor(private readonly lease: BackendLease, private readonly emit: (type: "Normal" | "Warning", reason: string, message: string) => void = () => undefined) {}
+  constructor(
+    private readonly lease: BackendLease,
+    private readonly emit: (type: "Normal" | "Warning", reason: string, message: string) => void = () => undefined,
+  ) {}
 
   /** A cluster's Service joins the backend (at weight 0 until the owner says otherwise). */
   join(cluster: string, source: ClusterEndpoints): void {
@@ -69,7 +72,14 @@ export class ClusterSplit implements EndpointSource {
     const same = JSON.stringify(weights) === JSON.stringify(this.weights);
     this.weights = { ...weights };
     this.current.clear();
-    if (!same) this.emit("Normal", "BackendWeights", `${Object.entries(weights).map(([c, w]) => `${c} ${w}%`).join(", ")} (by ${by.holder}, generation ${by.generation}): ${why}`);
+    if (!same)
+      this.emit(
+        "Normal",
+        "BackendWeights",
+        `${Object.entries(weights)
+          .map(([c, w]) => `${c} ${w}%`)
+          .join(", ")} (by ${by.holder}, generation ${by.generation}): ${why}`,
+      );
   }
 
   get shares(): Record<string, number> {

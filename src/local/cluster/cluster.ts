@@ -117,7 +117,12 @@ export class Cluster {
     const node = new VirtualNode(this.uniqueNodeName(name), type, origin, this.name, this.clock.now(), taints, labels);
     this.nodes.set(node.name, node);
     Object.assign(node, { expectedReadyAt: node.createdAt + Math.max(0, startupMs), launchReason: reason });
-    this.event("Normal", `node/${node.name}`, "Launched", `${type.name} (${type.cpuMillis}m CPU, ${Math.round(type.memoryBytes / 2 ** 20)}Mi, ${type.maxPods} pods) in ${origin.kind === "agentPool" ? "agent pool" : "NodePool"} ${origin.pool}: ${reason}`);
+    this.event(
+      "Normal",
+      `node/${node.name}`,
+      "Launched",
+      `${type.name} (${type.cpuMillis}m CPU, ${Math.round(type.memoryBytes / 2 ** 20)}Mi, ${type.maxPods} pods) in ${origin.kind === "agentPool" ? "agent pool" : "NodePool"} ${origin.pool}: ${reason}`,
+    );
     const ready = () => {
       if (node.phase !== "Provisioning") return;
       node.phase = "Ready";
@@ -144,7 +149,12 @@ export class Cluster {
     if (node.phase === "Provisioning" || node.phase === "Draining") throw new UserError(`node ${name} is ${node.phase.toLowerCase()}`, "stop a Ready node");
     node.powered = false;
     node.lastHeartbeat = this.clock.now(); // the kubelet posted status until the VM went off
-    this.event("Warning", `node/${name}`, "VMStopped", `VM switched off: its pods stop answering; the node controller marks it NotReady after ${Math.round(this.lifecycle.settings.gracePeriodMs)} ms without a heartbeat`);
+    this.event(
+      "Warning",
+      `node/${name}`,
+      "VMStopped",
+      `VM switched off: its pods stop answering; the node controller marks it NotReady after ${Math.round(this.lifecycle.settings.gracePeriodMs)} ms without a heartbeat`,
+    );
     for (const p of this.podsOn(name)) p.nodeLost();
     this.changed();
   }
@@ -354,7 +364,9 @@ export class Cluster {
   }
 
   private replacementReason(d: Deployment): string | undefined {
-    const recent = this.podsOf(d.name).filter((p) => p.deletingAt !== undefined || p.phase === "Failed").sort((a, b) => (b.deletingAt ?? b.finishedAt ?? 0) - (a.deletingAt ?? a.finishedAt ?? 0))[0];
+    const recent = this.podsOf(d.name)
+      .filter((p) => p.deletingAt !== undefined || p.phase === "Failed")
+      .sort((a, b) => (b.deletingAt ?? b.finishedAt ?? 0) - (a.deletingAt ?? a.finishedAt ?? 0))[0];
     if (!recent || this.clock.now() - (recent.deletingAt ?? recent.finishedAt ?? 0) > 5000) return undefined;
     if (recent.phase === "Failed") return `replaces ${recent.name}, lost with its node`;
     return `replaces ${recent.name}, which is terminating`;
@@ -373,11 +385,16 @@ export class Cluster {
       unschedulable: n.unschedulable,
       room: this.room(n),
       capacity: this.capacity(n),
-      podLabels: this.podsOn(n.name).filter((p) => p.phase === "Running").map((p) => p.template.labels),
+      podLabels: this.podsOn(n.name)
+        .filter((p) => p.phase === "Running")
+        .map((p) => p.template.labels),
     }));
     for (const pod of pending) {
       const d = this.deployments.get(pod.template.app);
-      const r = schedulePod({ requests: pod.requests, tolerations: pod.template.tolerations, labels: pod.template.labels, selector: d?.selector ?? {}, topologySpread: pod.template.topologySpread }, view);
+      const r = schedulePod(
+        { requests: pod.requests, tolerations: pod.template.tolerations, labels: pod.template.labels, selector: d?.selector ?? {}, topologySpread: pod.template.topologySpread },
+        view,
+      );
       if (r.node === undefined) {
         if (pod.unschedulable !== r.reason) {
           pod.unschedulable = r.reason;
@@ -432,7 +449,11 @@ export class Cluster {
   usedByPool(pool: string): Resources {
     let cpu = 0;
     let mem = 0;
-    for (const n of this.liveNodes()) if (n.nodePool === pool) { cpu += n.type.cpuMillis; mem += n.type.memoryBytes; }
+    for (const n of this.liveNodes())
+      if (n.nodePool === pool) {
+        cpu += n.type.cpuMillis;
+        mem += n.type.memoryBytes;
+      }
     return { cpuMillis: cpu, memoryBytes: mem };
   }
 

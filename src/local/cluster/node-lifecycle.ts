@@ -44,7 +44,10 @@ export class NodeLifecycle {
   private readonly monitor: Timer;
   private readonly scheduled = new Set<string>();
 
-  constructor(private readonly cluster: NodeLifecycleHost, s: Partial<NodeLifecycleSettings> & { timeScale: number }) {
+  constructor(
+    private readonly cluster: NodeLifecycleHost,
+    s: Partial<NodeLifecycleSettings> & { timeScale: number },
+  ) {
     this.settings = {
       timeScale: s.timeScale,
       kubernetesVersion: s.kubernetesVersion,
@@ -84,7 +87,12 @@ export class NodeLifecycle {
   private markNotReady(node: VirtualNode, silentMs: number): void {
     node.phase = "NotReady";
     const now = this.cluster.clock.now();
-    this.cluster.event("Warning", `node/${node.name}`, "NodeNotReady", `Node ${node.name} status is now: NodeNotReady (no kubelet heartbeat for ${Math.round(silentMs)} ms, grace ${Math.round(this.settings.gracePeriodMs)} ms)`);
+    this.cluster.event(
+      "Warning",
+      `node/${node.name}`,
+      "NodeNotReady",
+      `Node ${node.name} status is now: NodeNotReady (no kubelet heartbeat for ${Math.round(silentMs)} ms, grace ${Math.round(this.settings.gracePeriodMs)} ms)`,
+    );
     // MarkPodsNotReady: the endpoints controller drops them from every Service.
     for (const p of this.cluster.podsOn(node.name)) p.setReady(false, `node ${node.name} is not ready`);
     node.taints.push({ key: UNREACHABLE, effect: "NoSchedule", addedAt: now }, { key: UNREACHABLE, effect: "NoExecute", addedAt: now });
@@ -103,7 +111,12 @@ export class NodeLifecycle {
         const due = evictionTime(pod, noExecute, this.settings.timeScale);
         if (due === undefined) continue;
         if (due <= now) {
-          this.cluster.event("Normal", `pod/${pod.name}`, "TaintManagerEviction", `Marking for deletion Pod ${pod.name}: node ${node.name} has ${noExecute.map((t) => `${t.key}:${t.effect}`).join(", ")}`);
+          this.cluster.event(
+            "Normal",
+            `pod/${pod.name}`,
+            "TaintManagerEviction",
+            `Marking for deletion Pod ${pod.name}: node ${node.name} has ${noExecute.map((t) => `${t.key}:${t.effect}`).join(", ")}`,
+          );
           this.cluster.track(pod.terminate(`evicted: node ${node.name} is unreachable`));
         } else if (!this.scheduled.has(pod.name)) {
           this.scheduled.add(pod.name);
@@ -118,7 +131,11 @@ export class NodeLifecycle {
 }
 
 /** When the taint manager deletes the pod (ms), or undefined when it tolerates the taints forever. */
-export function evictionTime(pod: Pod, taints: { key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute"; addedAt?: number }[], timeScale: number): number | undefined {
+export function evictionTime(
+  pod: Pod,
+  taints: { key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute"; addedAt?: number }[],
+  timeScale: number,
+): number | undefined {
   let due: number | undefined;
   for (const t of taints) {
     const used = pod.template.tolerations.filter((tol) => toleratesTaint(tol, t));

@@ -101,7 +101,11 @@ export class Pod {
   private done?: Promise<void>;
   private resolveDone?: () => void;
 
-  constructor(readonly name: string, readonly template: PodTemplate, private readonly ctx: PodContext) {
+  constructor(
+    readonly name: string,
+    readonly template: PodTemplate,
+    private readonly ctx: PodContext,
+  ) {
     this.createdAt = ctx.clock.now();
   }
 
@@ -278,10 +282,12 @@ export class Pod {
       const ok = await c.probe(p.path, p.timeoutMs);
       if (c === this.container && this.kubeletOn) fn(ok);
     };
-    this.timers.push(this.ctx.clock.setTimeout(() => {
-      void run();
-      this.timers.push(this.ctx.clock.setInterval(() => void run(), p.periodMs));
-    }, delayMs));
+    this.timers.push(
+      this.ctx.clock.setTimeout(() => {
+        void run();
+        this.timers.push(this.ctx.clock.setInterval(() => void run(), p.periodMs));
+      }, delayMs),
+    );
   }
 
   /** The kubelet kills the container (grace period, then SIGKILL); it then restarts with backoff. */
@@ -316,7 +322,12 @@ export class Pod {
     this.ready = false;
     this.ctx.clock.clearTimeout(this.restartTimer);
     const pre = this.template.preStopMs ?? 0;
-    this.ctx.event("Normal", this, "Terminating", `${reason}; ${pre > 0 ? `preStop ${Math.round(pre)} ms, then ` : ""}SIGTERM, grace ${this.template.graceMs} ms, in-flight ${this.deletionCost}`);
+    this.ctx.event(
+      "Normal",
+      this,
+      "Terminating",
+      `${reason}; ${pre > 0 ? `preStop ${Math.round(pre)} ms, then ` : ""}SIGTERM, grace ${this.template.graceMs} ms, in-flight ${this.deletionCost}`,
+    );
     this.ctx.changed(this);
     if (this.kubeletOn) this.stopContainer();
     return this.done ?? Promise.resolve();

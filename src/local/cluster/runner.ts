@@ -44,7 +44,10 @@ export interface PodRunner {
 
 /** Lines that say why a program failed: the last one that looks like an error, else the last line. */
 function reasonOf(stderrTail: string): string | undefined {
-  const lines = stderrTail.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = stderrTail
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const err = [...lines].reverse().find((l) => /error|refused|denied|forbidden|403|cannot|failed/i.test(l));
   const line = err ?? lines[lines.length - 1];
   return line ? line.slice(0, 300) : undefined;

@@ -42,9 +42,14 @@ export async function startServiceProxy(endpoints: Endpoints, opts: { host?: str
   server.maxConnections = 4096;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
-      reject(e.code === "EADDRINUSE" || e.code === "EACCES"
-        ? new UserError(`cannot listen on ${host}:${opts.port}: ${e.code === "EADDRINUSE" ? "the port is in use" : "permission denied"}`, "choose another port (or leave it out for a free one)")
-        : e);
+      reject(
+        e.code === "EADDRINUSE" || e.code === "EACCES"
+          ? new UserError(
+              `cannot listen on ${host}:${opts.port}: ${e.code === "EADDRINUSE" ? "the port is in use" : "permission denied"}`,
+              "choose another port (or leave it out for a free one)",
+            )
+          : e,
+      );
     });
     server.listen(opts.port ?? 0, host, () => resolve());
   });

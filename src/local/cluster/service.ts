@@ -34,7 +34,10 @@ export class Endpoints {
   private readonly off: () => void;
   private readonly listeners = new Set<(eps: Endpoint[]) => void>();
 
-  constructor(private readonly cluster: Cluster, readonly spec: ServiceSpec) {
+  constructor(
+    private readonly cluster: Cluster,
+    readonly spec: ServiceSpec,
+  ) {
     this.off = cluster.onChange(() => queueMicrotask(() => this.sync()));
     this.sync();
   }
@@ -61,14 +64,20 @@ export class Endpoints {
     eps.sort((a, b) => a.pod.localeCompare(b.pod));
     const before = new Set(this.ready().map((e) => e.pod));
     this.current = eps;
-    const key = this.ready().map((e) => `${e.pod}:${e.port}`).join(",");
+    const key = this.ready()
+      .map((e) => `${e.pod}:${e.port}`)
+      .join(",");
     if (key === this.readyKey) return;
     this.readyKey = key;
     const now = new Set(this.ready().map((e) => e.pod));
     const added = [...now].filter((p) => !before.has(p));
     const removed = [...before].filter((p) => !now.has(p));
-    this.cluster.event("Normal", `service/${this.spec.name}`, "EndpointsUpdated",
-      `${now.size} ready endpoint(s)${added.length ? `; added ${added.join(", ")}` : ""}${removed.length ? `; removed ${removed.join(", ")}` : ""}`);
+    this.cluster.event(
+      "Normal",
+      `service/${this.spec.name}`,
+      "EndpointsUpdated",
+      `${now.size} ready endpoint(s)${added.length ? `; added ${added.join(", ")}` : ""}${removed.length ? `; removed ${removed.join(", ")}` : ""}`,
+    );
     for (const l of this.listeners) l(this.current);
   }
 

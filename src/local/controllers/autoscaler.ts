@@ -56,11 +56,13 @@ export class Autoscaler {
         this.timers.push(this.o.clock.setInterval(tick, periodMs));
       } else {
         this.nextTicks.set(loop.name, this.o.clock.wallNow() + offsetMs);
-        this.timers.push(this.o.clock.setTimeout(() => {
-          if (this.stopped) return;
-          tick();
-          this.timers.push(this.o.clock.setInterval(tick, periodMs));
-        }, offsetMs));
+        this.timers.push(
+          this.o.clock.setTimeout(() => {
+            if (this.stopped) return;
+            tick();
+            this.timers.push(this.o.clock.setInterval(tick, periodMs));
+          }, offsetMs),
+        );
       }
     }
   }
@@ -69,7 +71,11 @@ export class Autoscaler {
   setPaused(paused: boolean): void {
     if (this.paused === paused) return;
     this.paused = paused;
-    this.o.cluster.events.normal(`scaledobject/${this.o.object}`, paused ? "ScaledObjectPaused" : "ScaledObjectResumed", paused ? "autoscaling paused by `akspilot scale`" : "autoscaling resumed");
+    this.o.cluster.events.normal(
+      `scaledobject/${this.o.object}`,
+      paused ? "ScaledObjectPaused" : "ScaledObjectResumed",
+      paused ? "autoscaling paused by `akspilot scale`" : "autoscaling resumed",
+    );
   }
 
   get isPaused(): boolean {

@@ -7,7 +7,10 @@ import { realClock, type Clock, type Timer } from "../cluster/clock.js";
  */
 export class ClusterClock {
   private readonly t0: number;
-  constructor(readonly timeScale: number, readonly base: Clock = realClock) {
+  constructor(
+    readonly timeScale: number,
+    readonly base: Clock = realClock,
+  ) {
     this.t0 = base.now();
   }
 

@@ -71,21 +71,26 @@ export class Provisioner {
     this.lastPending = names;
     if (!this.batcher.due(now) || (pending.length === 0 && unmetBuffer.length === 0)) return;
     // Capacity on its way (provisioning nodes) absorbs pending pods first, as Karpenter's in-flight NodeClaims do.
-    const inflight: Room[] = this.poolNodes().filter((n) => n.phase === "Provisioning").map((n) => this.o.cluster.room(n));
-    const rest = pending.map((p) => p.requests).filter((r) => {
-      const i = inflight.findIndex((room) => fits(r, room));
-      if (i < 0) return true;
-      inflight[i] = take(inflight[i]!, r);
-      return false;
-    });
+    const inflight: Room[] = this.poolNodes()
+      .filter((n) => n.phase === "Provisioning")
+      .map((n) => this.o.cluster.room(n));
+    const rest = pending
+      .map((p) => p.requests)
+      .filter((r) => {
+        const i = inflight.findIndex((room) => fits(r, room));
+        if (i < 0) return true;
+        inflight[i] = take(inflight[i]!, r);
+        return false;
+      });
     const want = [...rest, ...this.unmetBuffer(pending.map((p) => p.requests))];
     if (want.length === 0) return;
     const plan = planLaunch(want, this.o.pool.catalog, this.o.pool.limits, this.o.cluster.usedByPool(this.o.pool.name));
     for (const n of plan.nodes) {
       const phantoms = n.pods.filter((i) => i >= rest.length).length;
-      const why = phantoms === n.pods.length
-        ? `capacity buffer: room for ${phantoms} more pod(s) before they are needed`
-        : `${n.pods.length - phantoms} pending pod(s) fit no ready node${phantoms ? ` (+${phantoms} buffered)` : ""}; cheapest type that holds them`;
+      const why =
+        phantoms === n.pods.length
+          ? `capacity buffer: room for ${phantoms} more pod(s) before they are needed`
+          : `${n.pods.length - phantoms} pending pod(s) fit no ready node${phantoms ? ` (+${phantoms} buffered)` : ""}; cheapest type that holds them`;
       this.launch(n.type, why);
     }
     if (plan.unschedulable.length > 0) {
@@ -97,7 +102,9 @@ export class Provisioner {
   private unmetBuffer(pending: Resources[]): Resources[] {
     const n = this.o.buffer?.pods() ?? 0;
     if (n <= 0) return [];
-    const rooms: Room[] = this.poolNodes().filter((x) => x.phase === "Ready" || x.phase === "Provisioning").map((x) => this.o.cluster.room(x));
+    const rooms: Room[] = this.poolNodes()
+      .filter((x) => x.phase === "Ready" || x.phase === "Provisioning")
+      .map((x) => this.o.cluster.room(x));
     const place = (r: Resources) => {
       const i = rooms.findIndex((room) => fits(r, room));
       if (i < 0) return false;

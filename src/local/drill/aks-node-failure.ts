@@ -57,7 +57,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 async function kubectlJson(k: Kubectl, args: string[]): Promise<Json> {
   const r = await k([...args, "-o", "json"]);
-  if (r.code !== 0) throw new UserError(`kubectl ${args.join(" ")} failed: ${r.stderr.trim().split("\n")[0] ?? `exit ${r.code}`}`, "check the kubectl context (`kubectl config current-context`)");
+  if (r.code !== 0)
+    throw new UserError(`kubectl ${args.join(" ")} failed: ${r.stderr.trim().split("\n")[0] ?? `exit ${r.code}`}`, "check the kubectl context (`kubectl config current-context`)");
   return JSON.parse(r.stdout) as Json;
 }
 
@@ -76,7 +77,9 @@ async function readyOff(k: Kubectl, deployment: string, ns: string, node: string
   const d = await kubectlJson(k, ["get", "deployment", deployment, "-n", ns]);
   const desired = Number((d.spec as Json | undefined)?.replicas ?? 1);
   const labels = (((d.spec as Json | undefined)?.selector as Json | undefined)?.matchLabels ?? {}) as Record<string, string>;
-  const selector = Object.entries(labels).map(([a, b]) => `${a}=${b}`).join(",");
+  const selector = Object.entries(labels)
+    .map(([a, b]) => `${a}=${b}`)
+    .join(",");
   const pods = await kubectlJson(k, ["get", "pods", "-n", ns, ...(selector ? ["-l", selector] : [])]);
   let ready = 0;
   let onNode = 0;
@@ -97,11 +100,17 @@ export async function chooseInstance(o: Pick<AksNodeFailureOptions, "arm" | "clu
   const poolName = o.nodePool ?? (c.pools.find((p) => p.mode === "User") ?? c.pools[0])?.name;
   const set = sets.find((s) => s.pool === poolName) ?? (o.nodePool === undefined && sets.length === 1 ? sets[0] : undefined);
   if (!set) {
-    throw new UserError(`no scale set for node pool ${poolName ?? "?"} in ${c.nodeResourceGroup} (found: ${sets.map((s) => `${s.name} (${s.pool ?? "no pool tag"})`).join(", ") || "none"})`, "name the pool with --node-pool");
+    throw new UserError(
+      `no scale set for node pool ${poolName ?? "?"} in ${c.nodeResourceGroup} (found: ${sets.map((s) => `${s.name} (${s.pool ?? "no pool tag"})`).join(", ") || "none"})`,
+      "name the pool with --node-pool",
+    );
   }
   const instances = await o.arm.instances(c.nodeResourceGroup, set.name);
   if (instances.length < 2 && o.instance === undefined) {
-    throw new UserError(`scale set ${set.name} has ${instances.length} instance(s): stopping it would leave the pool's replicas nowhere to go`, "run the drill on a pool with two nodes or more");
+    throw new UserError(
+      `scale set ${set.name} has ${instances.length} instance(s): stopping it would leave the pool's replicas nowhere to go`,
+      "run the drill on a pool with two nodes or more",
+    );
   }
   const inst = o.instance === undefined ? [...instances].sort((a, b) => Number(a.instanceId) - Number(b.instanceId))[0]! : instances.find((i) => i.instanceId === o.instance);
   if (!inst) throw new UserError(`scale set ${set.name} has no instance ${o.instance} (instances: ${instances.map((i) => i.instanceId).join(", ")})`, "pick one with --instance");
@@ -118,7 +127,8 @@ export async function chooseInstance(o: Pick<AksNodeFailureOptions, "arm" | "clu
  */
 export async function aksNodeFailureDrill(o: AksNodeFailureOptions): Promise<NodeFailureReport> {
   const ns = o.namespace ?? "default";
-  if (o.url === undefined && o.service === undefined) throw new UserError("no address to drive load at", "pass --url http://<the Service's public IP>/ or --service <LoadBalancer Service name> (read with kubectl)");
+  if (o.url === undefined && o.service === undefined)
+    throw new UserError("no address to drive load at", "pass --url http://<the Service's public IP>/ or --service <LoadBalancer Service name> (read with kubectl)");
   if (o.url !== undefined) {
     let u: URL | undefined;
     try {
@@ -128,7 +138,8 @@ export async function aksNodeFailureDrill(o: AksNodeFailureOptions): Promise<Nod
     }
     if (!u || u.protocol !== "http:") throw new UserError(`--url ${o.url} is not an http:// address`, "pass the Service's public address, e.g. --url http://20.0.0.1/");
   }
-  if ((o.service !== undefined || o.deployment !== undefined) && !o.kubectl) throw new UserError("--service and --deployment need kubectl", "install kubectl and point it at the cluster, or pass --url and leave out --deployment");
+  if ((o.service !== undefined || o.deployment !== undefined) && !o.kubectl)
+    throw new UserError("--service and --deployment need kubectl", "install kubectl and point it at the cluster, or pass --url and leave out --deployment");
   const { nodeResourceGroup, set, inst, pool } = await chooseInstance(o);
   const node = inst.computerName ?? inst.name;
   const what = `instance ${inst.instanceId} (${node}) of scale set ${set.name} (node pool ${pool ?? "?"}) in ${nodeResourceGroup}`;

@@ -62,7 +62,11 @@ export async function nodeFailureDrill(o: NodeFailureOptions): Promise<NodeFailu
   for (const p of ready) perNode.set(p.node!, (perNode.get(p.node!) ?? 0) + 1);
   const [node, replicasOnNode] = [...perNode.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]!;
   const others = before.nodes.filter((n) => n.cluster === dep.cluster && n.name !== node && n.phase === "Ready" && n.schedulable);
-  if (others.length === 0) throw new UserError(`node ${node} is the only Ready node of cluster ${dep.cluster}: its replicas would have nowhere to go`, "run the drill on a cluster with two nodes or more");
+  if (others.length === 0)
+    throw new UserError(
+      `node ${node} is the only Ready node of cluster ${dep.cluster}: its replicas would have nowhere to go`,
+      "run the drill on a cluster with two nodes or more",
+    );
   const mode = before.gateway?.mode ?? "kube";
   o.progress(`drill node-failure: ${o.rate} req/s at ${before.gatewayUrl} (${mode}); stopping ${node} (${replicasOnNode} of ${dep.desired} replicas)`);
 

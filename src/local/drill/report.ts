@@ -28,13 +28,22 @@ export interface NodeFailureReport {
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
 /** The drill's figures, counted from the client's own samples. */
-export function summarize(samples: Sample[], o: { mode: string; node: string; replicasOnNode: number; rate: number; stoppedAt: number; restoredSeconds: number | null; durationMs: number }): NodeFailureReport {
+export function summarize(
+  samples: Sample[],
+  o: { mode: string; node: string; replicasOnNode: number; rate: number; stoppedAt: number; restoredSeconds: number | null; durationMs: number },
+): NodeFailureReport {
   const failures: Record<string, number> = {};
   for (const s of samples) if (!s.ok) failures[s.why ?? "error"] = (failures[s.why ?? "error"] ?? 0) + 1;
   const lat = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
-  const steady = samples.filter((s) => s.end < o.stoppedAt).map((s) => s.end - s.start).sort((a, b) => a - b);
+  const steady = samples
+    .filter((s) => s.end < o.stoppedAt)
+    .map((s) => s.end - s.start)
+    .sort((a, b) => a - b);
   // Gaps between successful answers, and from the load's start to the first / from the last to its end.
-  const okEnds = samples.filter((s) => s.ok).map((s) => s.end).sort((a, b) => a - b);
+  const okEnds = samples
+    .filter((s) => s.ok)
+    .map((s) => s.end)
+    .sort((a, b) => a - b);
   let gap = 0;
   let prev = 0;
   for (const e of okEnds) {

@@ -60,7 +60,10 @@ class QueueSweep {
   readonly texts: string[] = [];
   private readonly held: { id: string; pop: string }[] = [];
 
-  constructor(private readonly queue: QueueClient, private readonly holdSeconds: number) {}
+  constructor(
+    private readonly queue: QueueClient,
+    private readonly holdSeconds: number,
+  ) {}
 
   get seen(): number {
     return this.held.length;

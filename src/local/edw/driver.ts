@@ -51,7 +51,8 @@ export interface EdwDriverOptions {
   /** The ScaledObject's name (events). */
   scaledObjectName: string;
   /** The ScaledObject's thresholds, shown by the status (the dashboard draws them); none for fixed replicas. */
-  scaledObject?: Pick<ScalingRule, "activationQueueLength" | "queueLength" | "pollingIntervalSeconds" | "minReplicas" | "maxReplicas"> & Partial<Pick<ScalingRule, "queueLengthStrategy">>;
+  scaledObject?: Pick<ScalingRule, "activationQueueLength" | "queueLength" | "pollingIntervalSeconds" | "minReplicas" | "maxReplicas"> &
+    Partial<Pick<ScalingRule, "queueLengthStrategy">>;
   /**
    * Consumer pods use workload identity as this local identity (name, client or principal id): their
    * service account is annotated with its client id, tokens come from the local token service, and
@@ -109,7 +110,13 @@ export const LOAD_FIRST_INDEX = 1_000_000_001;
 
 /** Only the thresholds: the status carries no more of the rule than a reader needs. */
 function pickRule(r: NonNullable<EdwDriverOptions["scaledObject"]>) {
-  return { activationQueueLength: r.activationQueueLength, queueLength: r.queueLength, pollingIntervalSeconds: r.pollingIntervalSeconds, minReplicas: r.minReplicas, maxReplicas: r.maxReplicas };
+  return {
+    activationQueueLength: r.activationQueueLength,
+    queueLength: r.queueLength,
+    pollingIntervalSeconds: r.pollingIntervalSeconds,
+    minReplicas: r.minReplicas,
+    maxReplicas: r.maxReplicas,
+  };
 }
 
 /**
@@ -181,7 +188,12 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
         // KEDA's loops are not running yet (the first consumers are starting): the pause is recorded now, so
         // that it shows in the events at once, and the autoscaler starts paused.
         const cluster = driver.rt ? [...driver.rt.clusters.values()][0] : undefined;
-        if (changed && cluster) cluster.events.normal(`scaledobject/${driver.o.scaledObjectName}`, p ? "ScaledObjectPaused" : "ScaledObjectResumed", p ? "autoscaling paused by `akspilot scale` (before KEDA's first poll)" : "autoscaling resumed");
+        if (changed && cluster)
+          cluster.events.normal(
+            `scaledobject/${driver.o.scaledObjectName}`,
+            p ? "ScaledObjectPaused" : "ScaledObjectResumed",
+            p ? "autoscaling paused by `akspilot scale` (before KEDA's first poll)" : "autoscaling resumed",
+          );
       },
       get isPaused() {
         return driver.scaler?.isPaused ?? driver.pausedBeforeStart;
@@ -216,7 +228,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.clients = storageClients(endpoint);
     await ensureStorage(endpoint, this.clients, this.names, { signal: this.o.signal });
     if (this.o.identity && usesWorkloadIdentity(this.consumerApp)) {
-      if (endpoint.kind !== "connection-string") throw new UserError("--identity needs local storage (embedded Azurite or an Azurite connection string)", "unset AZURE_STORAGE_ACCOUNT_NAME");
+      if (endpoint.kind !== "connection-string")
+        throw new UserError("--identity needs local storage (embedded Azurite or an Azurite connection string)", "unset AZURE_STORAGE_ACCOUNT_NAME");
       const clientId = findIdentity(this.o.cwd, this.o.identity).clientId;
       this.wiring = await startWorkloadIdentity({ root: this.o.cwd, blueprint: this.o.blueprint, connectionString: endpoint.connectionString });
       if (!this.wiring.account) throw new UserError("no storage account is recorded by a local deploy here", "run `akspilot deploy edw --target local` first");
@@ -231,10 +244,19 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     const c = this.o.consumer;
     const graceMs = app.terminationGracePeriodSeconds * 1000;
     const args = [
-      "--work-ms", String(c.workMs), "--concurrency", String(c.concurrency), "--batch-size", String(c.batchSize),
-      "--max-dequeue", String(c.maxDequeue), "--idle-max-ms", String(c.idleMaxMs),
+      "--work-ms",
+      String(c.workMs),
+      "--concurrency",
+      String(c.concurrency),
+      "--batch-size",
+      String(c.batchSize),
+      "--max-dequeue",
+      String(c.maxDequeue),
+      "--idle-max-ms",
+      String(c.idleMaxMs),
       // The app must finish or release before the kubelet's SIGKILL.
-      "--grace-ms", String(Math.max(1000, graceMs - 5000)),
+      "--grace-ms",
+      String(Math.max(1000, graceMs - 5000)),
     ];
     if (c.visibilityTimeoutSeconds !== undefined) args.push("--visibility-timeout", String(c.visibilityTimeoutSeconds));
     if (c.failMatch) args.push("--fail-match", c.failMatch);
@@ -331,7 +353,15 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.readySeconds = (performance.now() - this.t0) / 1000;
     this.maxReplicas = cluster.podsOf(deployment).filter((p) => p.phase === "Running").length;
     if (o.policy) {
-      this.scaler = new Autoscaler({ cluster, deployment, object: o.scaledObjectName, policy: o.policy, clock: rt.clusterClock, queueLength: () => this.scalerRead(), paused: this.pausedBeforeStart });
+      this.scaler = new Autoscaler({
+        cluster,
+        deployment,
+        object: o.scaledObjectName,
+        policy: o.policy,
+        clock: rt.clusterClock,
+        queueLength: () => this.scalerRead(),
+        paused: this.pausedBeforeStart,
+      });
       this.scaler.start();
     }
     const abort = new AbortController();
@@ -396,7 +426,10 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
         }
         if (depth > 0) for (const p of running) p.wake();
         this.pollLatency();
-        await this.watchConsistency(cluster, running.reduce((a, p) => a + Number(p.stats.inFlight ?? 0), 0));
+        await this.watchConsistency(
+          cluster,
+          running.reduce((a, p) => a + Number(p.stats.inFlight ?? 0), 0),
+        );
         const desired = cluster.requireDeployment(deployment).replicas;
         ctx.status(
           `queue ${depth < 0 ? "?" : depth} | replicas ${running.length}/${desired} | nodes ${cluster.liveNodes().filter((n) => n.phase === "Ready").length} | sent ${this.sentIndexes.length} | processed ${processed} (${processedPerSecond.toFixed(0)}/s) | last latency ${Math.round(Number(running[0]?.stats.lastLatencyMs ?? 0))} ms${this.unreadable ? ` | unreadable ${this.unreadable.count} (${this.unreadable.sinceSeconds} s)` : ""}${this.waitingFor(depth, desired, running.length)}`,
@@ -439,7 +472,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
    */
   load(messages: number): Record<string, unknown> {
     const rt = this.rt;
-    if (!rt || !this.clients || !this.loadAbort || this.loadAbort.signal.aborted) throw new UserError("the run is not sending yet (or is stopping)", "try again once `akspilot status` shows the consumers");
+    if (!rt || !this.clients || !this.loadAbort || this.loadAbort.signal.aborted)
+      throw new UserError("the run is not sending yet (or is stopping)", "try again once `akspilot status` shows the consumers");
     const startIndex = LOAD_FIRST_INDEX + this.loadSent;
     this.loadSent += messages;
     const cluster = this.consumerCluster(rt);
@@ -455,10 +489,18 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       concurrency: this.o.producerConcurrency,
       signal: this.loadAbort.signal,
       onSent: (i) => this.sentIndexes.push(i),
-    }).then((r) => {
-      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-      cluster.event(r.failed ? "Warning" : "Normal", object, "LoadBurstDone", `${r.sent} message(s) sent in ${seconds} s${r.failed ? `, ${r.failed} failed: ${(r.firstError ?? "").split("\n")[0]}` : ""}${r.cancelled ? `, ${r.cancelled} cancelled` : ""}`);
-    }, () => undefined);
+    }).then(
+      (r) => {
+        const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+        cluster.event(
+          r.failed ? "Warning" : "Normal",
+          object,
+          "LoadBurstDone",
+          `${r.sent} message(s) sent in ${seconds} s${r.failed ? `, ${r.failed} failed: ${(r.firstError ?? "").split("\n")[0]}` : ""}${r.cancelled ? `, ${r.cancelled} cancelled` : ""}`,
+        );
+      },
+      () => undefined,
+    );
     this.loads.add(sending);
     void sending.finally(() => this.loads.delete(sending));
     return { queue: this.names.queueName, messages, firstIndex: startIndex };

@@ -45,7 +45,9 @@ export class StoredLatency {
 
   /** Reads the rows stored since the last poll; one poll at a time (a slow storage skips beats). */
   poll(): Promise<void> {
-    return (this.polling ??= this.read().catch(() => undefined).finally(() => (this.polling = undefined)));
+    return (this.polling ??= this.read()
+      .catch(() => undefined)
+      .finally(() => (this.polling = undefined)));
   }
 
   private async read(): Promise<void> {

@@ -134,7 +134,8 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       return answer(res, 413, `the body is larger than ${s.limits.maxBodyBytes} bytes`, { connection: "close" });
     }
     let body: Buffer | undefined;
-    if (declared === undefined && req.headers["transfer-encoding"] === undefined) req.resume(); // no body: no stream, no await
+    if (declared === undefined && req.headers["transfer-encoding"] === undefined)
+      req.resume(); // no body: no stream, no await
     else {
       try {
         // Buffered (bounded): a retry must be able to send the same body again.
@@ -223,7 +224,10 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
    * One try on one endpoint, dispatched straight to its keep-alive pool; its in-flight count lasts until
    * the endpoint's answer has ended (relayed or dropped) or failed.
    */
-  async function tryOnce(up: Upstream, opts: { path: string; method: string; headers: string[]; body: Buffer | undefined; current: { abort?: () => void }; headersTimeout: number }): Promise<TryResult> {
+  async function tryOnce(
+    up: Upstream,
+    opts: { path: string; method: string; headers: string[]; body: Buffer | undefined; current: { abort?: () => void }; headersTimeout: number },
+  ): Promise<TryResult> {
     up.inFlight++;
     let finished = false;
     const h = new TryHandler(performance.now(), () => {
@@ -238,34 +242,49 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       h.abort(abortedError());
     };
     const mark: InFlightTry = IDEMPOTENT.has(opts.method)
-      ? { at: Date.now(), abandon: () => { abandoned = true; h.abort(abortedError()); } }
+      ? {
+          at: Date.now(),
+          abandon: () => {
+            abandoned = true;
+            h.abort(abortedError());
+          },
+        }
       : { at: Date.now() };
     up.starts.add(mark);
     up.pool.dispatch({ path: opts.path, method: opts.method as Dispatcher.HttpMethod, headers: opts.headers, body: opts.body, headersTimeout: opts.headersTimeout }, h);
     const o = await h.outcome;
     up.starts.delete(mark);
     if (o.kind === "response") return o;
-    const code = abandoned && !aborted ? "STALLED" : o.error.code ?? "ERROR";
-    const why = code === "STALLED" ? "no answer while other endpoints answered"
-      : code === "UND_ERR_HEADERS_TIMEOUT" ? `no answer within ${opts.headersTimeout} ms`
-      : code === "UND_ERR_CONNECT_TIMEOUT" ? `connect timed out after ${s.connectTimeoutMs} ms`
-      : code === "ECONNREFUSED" ? "connection refused"
-      : code === "UND_ERR_SOCKET" || code === "ECONNRESET" ? "connection reset"
-      : `${code}`;
+    const code = abandoned && !aborted ? "STALLED" : (o.error.code ?? "ERROR");
+    const why =
+      code === "STALLED"
+        ? "no answer while other endpoints answered"
+        : code === "UND_ERR_HEADERS_TIMEOUT"
+          ? `no answer within ${opts.headersTimeout} ms`
+          : code === "UND_ERR_CONNECT_TIMEOUT"
+            ? `connect timed out after ${s.connectTimeoutMs} ms`
+            : code === "ECONNREFUSED"
+              ? "connection refused"
+              : code === "UND_ERR_SOCKET" || code === "ECONNRESET"
+                ? "connection reset"
+                : `${code}`;
     return { kind: "error", code, why };
   }
 
   const l = s.limits;
-  const server: Server = createServer({
-    maxHeaderSize: l.maxHeaderBytes,
-    headersTimeout: l.headersTimeoutMs,
-    requestTimeout: l.requestTimeoutMs,
-    keepAliveTimeout: l.idleTimeoutMs,
-    // Node checks the two timeouts above on this period (30 s by default): a tighter check keeps them honest.
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, l.headersTimeoutMs / 4)),
-  }, (req, res) => {
-    handle(req, res).catch(() => answer(res, 502, "the gateway failed to forward the request"));
-  });
+  const server: Server = createServer(
+    {
+      maxHeaderSize: l.maxHeaderBytes,
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.idleTimeoutMs,
+      // Node checks the two timeouts above on this period (30 s by default): a tighter check keeps them honest.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, l.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      handle(req, res).catch(() => answer(res, 502, "the gateway failed to forward the request"));
+    },
+  );
   // A connection that says nothing at all is closed after the idle time.
   server.timeout = l.idleTimeoutMs;
   const sockets = new Set<Socket>();
@@ -279,14 +298,21 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     if (code === 0 || !socket.writable) return socket.destroy();
     stats.ownAnswers[code] = (stats.ownAnswers[code] ?? 0) + 1;
     const body = `${code} ${STATUS_CODES[code]}\n`;
-    socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nx-akspilot-gateway: refused\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nx-akspilot-gateway: refused\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
       void upstreams.close();
-      reject(e.code === "EADDRINUSE" || e.code === "EACCES"
-        ? new UserError(`cannot listen on ${host}:${o.port}: ${e.code === "EADDRINUSE" ? "the port is in use" : "permission denied"}`, "choose another port (or leave it out for a free one)")
-        : e);
+      reject(
+        e.code === "EADDRINUSE" || e.code === "EACCES"
+          ? new UserError(
+              `cannot listen on ${host}:${o.port}: ${e.code === "EADDRINUSE" ? "the port is in use" : "permission denied"}`,
+              "choose another port (or leave it out for a free one)",
+            )
+          : e,
+      );
     });
     server.listen(o.port ?? 0, host, () => resolve());
   });
@@ -301,7 +327,15 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       waiting: holding.size,
       retriesRefused: budget.refused,
       ownAnswers: { ...stats.ownAnswers },
-      endpoints: upstreams.list().map((u) => ({ pod: u.pod, node: u.node, port: u.port, healthy: u.healthy, ejected: u.probation || Date.now() < u.ejectedUntil, inFlight: u.inFlight, ejections: u.ejections })),
+      endpoints: upstreams.list().map((u) => ({
+        pod: u.pod,
+        node: u.node,
+        port: u.port,
+        healthy: u.healthy,
+        ejected: u.probation || Date.now() < u.ejectedUntil,
+        inFlight: u.inFlight,
+        ejections: u.ejections,
+      })),
     }),
     close: async () => {
       await new Promise<void>((r) => {

@@ -12,7 +12,10 @@ export class HoldQueue {
   private readonly waiting = new Set<() => void>();
   private since = 0;
 
-  constructor(private readonly o: { maxQueue: number; timeoutMs: number }, private readonly emit: GatewayEventFn) {}
+  constructor(
+    private readonly o: { maxQueue: number; timeoutMs: number },
+    private readonly emit: GatewayEventFn,
+  ) {}
 
   get size(): number {
     return this.waiting.size;

@@ -47,7 +47,16 @@ export async function startAppGateway(app: AppSpec, endpoints: Endpoints, cluste
   }
   // The app's HTTP scale rule runs next to its gateway, and stops with it.
   const scaler = startHttpScaler({ app: app.name, spec: app.httpScaling, cluster, timeScale: o.timeScale, stats: () => gateway.stats() });
-  const wrapped: Gateway = { ...gateway, port: gateway.port, url: gateway.url, stats: () => gateway.stats(), close: () => { scaler.stop(); return gateway.close(); } };
+  const wrapped: Gateway = {
+    ...gateway,
+    port: gateway.port,
+    url: gateway.url,
+    stats: () => gateway.stats(),
+    close: () => {
+      scaler.stop();
+      return gateway.close();
+    },
+  };
   windows.set(wrapped, window);
   return wrapped;
 }

@@ -38,7 +38,10 @@ export class LatencyWindow {
    * @param windowSeconds how far back percentiles look
    * @param now the clock in ms (injected in tests)
    */
-  constructor(readonly windowSeconds = 10, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly windowSeconds = 10,
+    private readonly now: () => number = Date.now,
+  ) {
     if (!Number.isInteger(windowSeconds) || windowSeconds < 1) throw new RangeError(`window must be a whole number of seconds ≥ 1, got ${windowSeconds}`);
     this.slots = windowSeconds;
     this.counts = new Uint32Array(this.slots * BUCKETS);

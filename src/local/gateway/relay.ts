@@ -4,17 +4,17 @@ import type { Dispatcher } from "undici";
 /** What one try on an endpoint came to: its answer's head (the body follows through `relay`), or a failure. */
 export type TryOutcome =
   | {
-    kind: "response";
-    status: number;
-    /** undici's raw [name, value, …] list. */
-    headers: Buffer[];
-    /** Time to the answer's headers. */
-    ms: number;
-    /** Sends the answer to the client: the head given, then the body as it comes (with back-pressure). Settles when the endpoint's answer has ended or failed. */
-    relay(res: ServerResponse, headers: string[]): Promise<void>;
-    /** Reads the rest of the answer and drops it (the connection stays reusable). */
-    discard(): void;
-  }
+      kind: "response";
+      status: number;
+      /** undici's raw [name, value, …] list. */
+      headers: Buffer[];
+      /** Time to the answer's headers. */
+      ms: number;
+      /** Sends the answer to the client: the head given, then the body as it comes (with back-pressure). Settles when the endpoint's answer has ended or failed. */
+      relay(res: ServerResponse, headers: string[]): Promise<void>;
+      /** Reads the rest of the answer and drops it (the connection stays reusable). */
+      discard(): void;
+    }
   | { kind: "error"; error: Error & { code?: string } };
 
 const noop = () => undefined;
@@ -41,7 +41,10 @@ export class TryHandler implements Dispatcher.DispatchHandler {
   private drainWait = false;
   private status = 0;
 
-  constructor(private readonly t0: number, private readonly onEnd: () => void) {
+  constructor(
+    private readonly t0: number,
+    private readonly onEnd: () => void,
+  ) {
     this.outcome = new Promise<TryOutcome>((r) => (this.settle = r));
   }
 

@@ -10,7 +10,12 @@ export class RetryBudget {
   /** Retries refused because the budget was spent (shown in status). */
   refused = 0;
 
-  constructor(private readonly percent: number, private readonly minRetries: number, private readonly windowMs = 10_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly percent: number,
+    private readonly minRetries: number,
+    private readonly windowMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private bucket() {
     const second = Math.floor(this.now() / 1000);

@@ -102,7 +102,10 @@ export function gatewaySettingsFor(app: AppSpec, timeScale: number): GatewaySett
       intervalMs: (intervalS * 1000) / timeScale,
       timeoutMs: timeoutS * 1000,
       healthyThreshold: num(own, `${OWN}healthy-threshold`, 1, 20, true) ?? r?.successThreshold ?? d.probe.healthyThreshold,
-      unhealthyThreshold: num(ing, `${AGIC}health-probe-unhealthy-threshold`, 1, 20, true) ?? num(svc, `${AZLB}num-of-probe`, 1, 20, true) ?? (r ? Math.min(r.failureThreshold, 20) : d.probe.unhealthyThreshold),
+      unhealthyThreshold:
+        num(ing, `${AGIC}health-probe-unhealthy-threshold`, 1, 20, true) ??
+        num(svc, `${AZLB}num-of-probe`, 1, 20, true) ??
+        (r ? Math.min(r.failureThreshold, 20) : d.probe.unhealthyThreshold),
     },
     outlier: { ...d.outlier },
     retry: {
@@ -122,7 +125,10 @@ export function gatewaySettingsFor(app: AppSpec, timeScale: number): GatewaySett
     drainTimeoutMs: app.terminationGracePeriodSeconds * 1000,
   };
   if (settings.retry.deadlineMs < settings.retry.perTryTimeoutMs) {
-    throw new UserError(`${OWN}request-timeout (${settings.retry.deadlineMs / 1000} s) is shorter than one try (${settings.retry.perTryTimeoutMs / 1000} s)`, "raise the request timeout or lower the per-try timeout");
+    throw new UserError(
+      `${OWN}request-timeout (${settings.retry.deadlineMs / 1000} s) is shorter than one try (${settings.retry.perTryTimeoutMs / 1000} s)`,
+      "raise the request timeout or lower the per-try timeout",
+    );
   }
   return settings;
 }

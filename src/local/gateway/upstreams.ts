@@ -37,7 +37,13 @@ export class Upstream {
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(readonly pod: string, readonly node: string, readonly port: number, private readonly s: GatewaySettings, private readonly emit: GatewayEventFn) {
+  constructor(
+    readonly pod: string,
+    readonly node: string,
+    readonly port: number,
+    private readonly s: GatewaySettings,
+    private readonly emit: GatewayEventFn,
+  ) {
     this.pool = new Pool(`http://127.0.0.1:${port}`, {
       connections: 128,
       connect: { timeout: s.connectTimeoutMs },
@@ -175,7 +181,11 @@ export class UpstreamSet {
   /** Narrows the endpoints a try may go to (blue-green's weighted split between clusters). */
   route?: (candidates: Upstream[]) => Upstream[];
 
-  constructor(private readonly source: EndpointSource, private readonly s: GatewaySettings, private readonly emit: GatewayEventFn) {
+  constructor(
+    private readonly source: EndpointSource,
+    private readonly s: GatewaySettings,
+    private readonly emit: GatewayEventFn,
+  ) {
     this.off = source.onUpdate(() => this.sync());
     this.sync();
     this.watchdog = setInterval(() => this.checkStalls(), 20);
@@ -204,7 +214,12 @@ export class UpstreamSet {
   }
 
   sync(): void {
-    const wanted = new Map(this.source.list().filter((e) => e.ready && !e.terminating).map((e) => [`${e.pod}:${e.port}`, e]));
+    const wanted = new Map(
+      this.source
+        .list()
+        .filter((e) => e.ready && !e.terminating)
+        .map((e) => [`${e.pod}:${e.port}`, e]),
+    );
     for (const [key, up] of this.active) {
       if (wanted.has(key)) continue;
       this.active.delete(key);
@@ -227,7 +242,10 @@ export class UpstreamSet {
       this.leaving.delete(up);
       void up.close(0);
     };
-    if (up.inFlight === 0) return finish();
+    if (up.inFlight === 0) {
+      finish();
+      return;
+    }
     const deadline = Date.now() + this.s.drainTimeoutMs;
     const check = setInterval(() => {
       if (up.inFlight === 0 || Date.now() >= deadline) {

@@ -59,11 +59,19 @@ export class ExternalSecretsController {
   /** Kubernetes Secrets written: `<namespace>/<name>` → data. Kept in memory only. */
   readonly secrets = new Map<string, Record<string, string>>();
 
-  constructor(store: SecretStoreSpec, private readonly specs: ExternalSecretSpec[], private readonly now: () => number) {
+  constructor(
+    store: SecretStoreSpec,
+    private readonly specs: ExternalSecretSpec[],
+    private readonly now: () => number,
+  ) {
     const httpClient = trustingClient(store.env.NODE_EXTRA_CA_CERTS!);
     const credential = new WorkloadIdentityCredential({
-      clientId: store.env.AZURE_CLIENT_ID, tenantId: store.env.AZURE_TENANT_ID, tokenFilePath: store.env.AZURE_FEDERATED_TOKEN_FILE,
-      authorityHost: store.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, httpClient,
+      clientId: store.env.AZURE_CLIENT_ID,
+      tenantId: store.env.AZURE_TENANT_ID,
+      tokenFilePath: store.env.AZURE_FEDERATED_TOKEN_FILE,
+      authorityHost: store.env.AZURE_AUTHORITY_HOST,
+      disableInstanceDiscovery: true,
+      httpClient,
     });
     this.client = new SecretClient(store.vaultUrl, credential, { httpClient, retryOptions: { maxRetries: 0 }, disableChallengeResourceVerification: true });
   }
@@ -83,7 +91,12 @@ export class ExternalSecretsController {
         this.setCondition(key, { type: "Ready", status: "True", reason: "SecretSynced", message: "secret synced", lastTransitionTime: at }, Object.keys(data), at);
       } catch (e) {
         const msg = ((e as Error).message ?? String(e)).replace(/\s+/g, " ").slice(0, 400);
-        this.setCondition(key, { type: "Ready", status: "False", reason: "SecretSyncedError", message: `could not get secret data from provider: ${msg}`, lastTransitionTime: at }, this.status.get(key)?.keys ?? [], undefined);
+        this.setCondition(
+          key,
+          { type: "Ready", status: "False", reason: "SecretSyncedError", message: `could not get secret data from provider: ${msg}`, lastTransitionTime: at },
+          this.status.get(key)?.keys ?? [],
+          undefined,
+        );
       }
     }
   }

@@ -17,7 +17,11 @@ export function findIdentity(root: string, who: string): IdentityRecord {
   const ids = readRecords(root).identities;
   const w = who.toLowerCase();
   const id = ids.find((i) => [i.name, i.clientId, i.principalId].some((x) => x.toLowerCase() === w));
-  if (!id) throw new UserError(`"${who}" is not an identity of a local deploy in this directory`, `run \`akspilot deploy <blueprint> --target local\` first; identities: ${ids.map((i) => i.name).join(", ") || "none"}`);
+  if (!id)
+    throw new UserError(
+      `"${who}" is not an identity of a local deploy in this directory`,
+      `run \`akspilot deploy <blueprint> --target local\` first; identities: ${ids.map((i) => i.name).join(", ") || "none"}`,
+    );
   return id;
 }
 
@@ -38,7 +42,15 @@ export interface WorkloadIdentityWiring {
  * Starts the identity plane for a local run: token service, storage front over `connectionString`,
  * Key Vault, and the proxy; pods labelled for workload identity then get the webhook's variables.
  */
-export async function startWorkloadIdentity(o: { root: string; blueprint: Blueprint; connectionString?: string; keyVault?: boolean; clusterName?: string; serviceAccountTokenTtlSeconds?: number; accessTokenTtlSeconds?: number }): Promise<WorkloadIdentityWiring> {
+export async function startWorkloadIdentity(o: {
+  root: string;
+  blueprint: Blueprint;
+  connectionString?: string;
+  keyVault?: boolean;
+  clusterName?: string;
+  serviceAccountTokenTtlSeconds?: number;
+  accessTokenTtlSeconds?: number;
+}): Promise<WorkloadIdentityWiring> {
   const cluster = clusterFor(o.root, o.blueprint, o.clusterName);
   const services = await IdentityServices.start({
     root: o.root,
@@ -66,10 +78,24 @@ export async function startWorkloadIdentity(o: { root: string; blueprint: Bluepr
       if (cached && Date.now() - cached.at < 10_000) return cached.value;
       const chains: Record<string, ChainLink[]> = {};
       for (const [name, p] of pods) {
-        chains[name] = await explainChain(o.root, { namespace: o.blueprint.namespace, serviceAccount: p.app.serviceAccountName ?? "default", resource: "queue", identity: p.clientId, cluster: cluster.name }).catch((e: Error) => [{ link: "token" as const, ok: false, detail: e.message }]);
+        chains[name] = await explainChain(o.root, {
+          namespace: o.blueprint.namespace,
+          serviceAccount: p.app.serviceAccountName ?? "default",
+          resource: "queue",
+          identity: p.clientId,
+          cluster: cluster.name,
+        }).catch((e: Error) => [{ link: "token" as const, ok: false, detail: e.message }]);
       }
       const refusal = [...(services.front?.recent ?? [])].reverse().find((d) => d.status >= 400);
-      const value = { chains, ...(refusal ? { lastRefusal: { status: refusal.status, code: refusal.code, method: refusal.method, path: refusal.path, at: new Date(refusal.at).toISOString() } } : {}), projectedTokens: services.projectedTokens().map((t) => ({ serviceAccount: t.serviceAccount, refreshedAt: t.refreshedAt ? new Date(t.refreshedAt).toISOString() : undefined, ...(t.lastError ? { lastError: t.lastError } : {}) })) };
+      const value = {
+        chains,
+        ...(refusal ? { lastRefusal: { status: refusal.status, code: refusal.code, method: refusal.method, path: refusal.path, at: new Date(refusal.at).toISOString() } } : {}),
+        projectedTokens: services.projectedTokens().map((t) => ({
+          serviceAccount: t.serviceAccount,
+          refreshedAt: t.refreshedAt ? new Date(t.refreshedAt).toISOString() : undefined,
+          ...(t.lastError ? { lastError: t.lastError } : {}),
+        })),
+      };
       cached = { at: Date.now(), value };
       return value;
     },

@@ -44,7 +44,9 @@ export class WebDriver implements BlueprintDriver<WebReport> {
       const desired = deployments.reduce((a, { d }) => a + d.replicas, 0);
       const nodes = clusters.flatMap((c) => c.liveNodes());
       if (ready >= desired && desired > 0) this.readySeconds ??= (performance.now() - this.t0) / 1000;
-      ctx.status(`${rt.gatewayUrl ? `gateway ${rt.gatewayUrl} (${rt.gatewayMode}) | ` : ""}pods ready ${ready}/${desired} | nodes ${nodes.filter((n) => n.phase === "Ready").length}/${nodes.length} Ready`);
+      ctx.status(
+        `${rt.gatewayUrl ? `gateway ${rt.gatewayUrl} (${rt.gatewayMode}) | ` : ""}pods ready ${ready}/${desired} | nodes ${nodes.filter((n) => n.phase === "Ready").length}/${nodes.length} Ready`,
+      );
       if (this.o.exitWhenReady && this.readySeconds !== undefined) break;
       if (this.o.exitWhenReady && (performance.now() - this.t0) / 1000 > this.o.readyTimeoutSeconds) {
         ctx.status(`not ready after ${this.o.readyTimeoutSeconds} s; stopping`);

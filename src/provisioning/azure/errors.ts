@@ -23,16 +23,27 @@ function armBody(e: ArmErrorLike): { code?: string; message?: string; details?: 
     try {
       const parsed = JSON.parse(text) as { error?: { code?: string; message?: string; details?: Array<{ code?: string; message?: string }> } };
       if (parsed.error) return parsed.error;
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
   }
   return undefined;
 }
 
 /** What to do about the ARM error codes people meet most while provisioning. */
 const HINTS: Array<[RegExp, string]> = [
-  [/^(Conflict|AnotherOperationInProgress|OperationNotAllowed)$/i, "another operation on this resource is still running, or its current state forbids the change; wait a few minutes and re-run"],
-  [/AlreadyTaken|AlreadyExists|NameNotAvailable|StorageAccountAlreadyTaken|VaultAlreadyExists/i, "the name is taken (names are global for storage, registries and vaults); destroy and re-deploy to get a new suffix, or pass --suffix"],
-  [/AuthorizationFailed|LinkedAuthorizationFailed/i, "your identity lacks permission here; the seed needs Owner, or Contributor plus User Access Administrator, on the subscription"],
+  [
+    /^(Conflict|AnotherOperationInProgress|OperationNotAllowed)$/i,
+    "another operation on this resource is still running, or its current state forbids the change; wait a few minutes and re-run",
+  ],
+  [
+    /AlreadyTaken|AlreadyExists|NameNotAvailable|StorageAccountAlreadyTaken|VaultAlreadyExists/i,
+    "the name is taken (names are global for storage, registries and vaults); destroy and re-deploy to get a new suffix, or pass --suffix",
+  ],
+  [
+    /AuthorizationFailed|LinkedAuthorizationFailed/i,
+    "your identity lacks permission here; the seed needs Owner, or Contributor plus User Access Administrator, on the subscription",
+  ],
   [/MissingSubscriptionRegistration|NoRegisteredProviderFound/i, "register the resource provider: `az provider register --namespace <namespace>` (the message names it)"],
   [/QuotaExceeded|OperationNotAllowed.*quota|ErrCode_InsufficientVCPUQuota/i, "request more vCPU quota for this region, or choose a smaller --location/VM size"],
   [/SkuNotAvailable|LocationNotAvailableForResourceType/i, "that size or service is not offered in this region; pass another --location"],

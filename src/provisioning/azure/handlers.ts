@@ -77,7 +77,8 @@ const resourceGroup: KindHandler<"resourceGroup"> = {
       if (isNotFound(e)) return { result: "absent" };
       throw e;
     }
-    if (left.length > 0) return { result: "kept", reason: `it still holds ${left.length} resource(s) akspilot did not create: ${left.slice(0, 3).join(", ")}${left.length > 3 ? ", …" : ""}` };
+    if (left.length > 0)
+      return { result: "kept", reason: `it still holds ${left.length} resource(s) akspilot did not create: ${left.slice(0, 3).join(", ")}${left.length > 3 ? ", …" : ""}` };
     return del(() => c.arm.resources.resourceGroups.beginDeleteAndWait(r.name, lro(c)));
   },
 };
@@ -88,35 +89,65 @@ const storageAccount: KindHandler<"storageAccount"> = {
     if (!a) return undefined;
     return {
       props: {
-        location: a.location, sku: a.sku?.name, kind: a.kind, tags: a.tags ?? {},
+        location: a.location,
+        sku: a.sku?.name,
+        kind: a.kind,
+        tags: a.tags ?? {},
         defaultAction: a.networkRuleSet?.defaultAction,
         ipRules: sorted((a.networkRuleSet?.ipRules ?? []).map((r) => r.iPAddressOrRange)),
         minimumTlsVersion: a.minimumTlsVersion,
         allowBlobPublicAccess: a.allowBlobPublicAccess,
       },
       outputs: {
-        id: a.id ?? "", name: n.name,
-        blobEndpoint: str(a.primaryEndpoints?.blob) ?? "", queueEndpoint: str(a.primaryEndpoints?.queue) ?? "", tableEndpoint: str(a.primaryEndpoints?.table) ?? "",
+        id: a.id ?? "",
+        name: n.name,
+        blobEndpoint: str(a.primaryEndpoints?.blob) ?? "",
+        queueEndpoint: str(a.primaryEndpoints?.queue) ?? "",
+        tableEndpoint: str(a.primaryEndpoints?.table) ?? "",
       },
     };
   },
   desired: (n) => ({
-    location: n.location, sku: n.sku, kind: "StorageV2", tags: n.tags,
-    defaultAction: n.defaultAction, ipRules: sorted(n.ipRules), minimumTlsVersion: "TLS1_2", allowBlobPublicAccess: false,
+    location: n.location,
+    sku: n.sku,
+    kind: "StorageV2",
+    tags: n.tags,
+    defaultAction: n.defaultAction,
+    ipRules: sorted(n.ipRules),
+    minimumTlsVersion: "TLS1_2",
+    allowBlobPublicAccess: false,
   }),
   async apply(n, c) {
     // Keep virtual-network rules the subnet-rule step added; the blueprint manages only the IP rules here.
     const existing = await maybe(() => c.arm.storage.storageAccounts.getProperties(n.resourceGroup, n.name));
     const virtualNetworkRules = existing?.networkRuleSet?.virtualNetworkRules;
     // PUT on an existing account updates it (same location), so one call covers create and update.
-    const a = await c.arm.storage.storageAccounts.beginCreateAndWait(n.resourceGroup, n.name, {
-      location: n.location, sku: { name: n.sku }, kind: "StorageV2", tags: n.tags,
-      minimumTlsVersion: "TLS1_2", allowBlobPublicAccess: false, enableHttpsTrafficOnly: true,
-      networkRuleSet: { defaultAction: n.defaultAction, bypass: "AzureServices", ipRules: n.ipRules.map((ip) => ({ iPAddressOrRange: ip, action: "Allow" as const })), virtualNetworkRules },
-    }, lro(c));
+    const a = await c.arm.storage.storageAccounts.beginCreateAndWait(
+      n.resourceGroup,
+      n.name,
+      {
+        location: n.location,
+        sku: { name: n.sku },
+        kind: "StorageV2",
+        tags: n.tags,
+        minimumTlsVersion: "TLS1_2",
+        allowBlobPublicAccess: false,
+        enableHttpsTrafficOnly: true,
+        networkRuleSet: {
+          defaultAction: n.defaultAction,
+          bypass: "AzureServices",
+          ipRules: n.ipRules.map((ip) => ({ iPAddressOrRange: ip, action: "Allow" as const })),
+          virtualNetworkRules,
+        },
+      },
+      lro(c),
+    );
     return {
-      id: a.id ?? resourceId(c.subscriptionId, n as ResolvedNode), name: n.name,
-      blobEndpoint: str(a.primaryEndpoints?.blob) ?? "", queueEndpoint: str(a.primaryEndpoints?.queue) ?? "", tableEndpoint: str(a.primaryEndpoints?.table) ?? "",
+      id: a.id ?? resourceId(c.subscriptionId, n as ResolvedNode),
+      name: n.name,
+      blobEndpoint: str(a.primaryEndpoints?.blob) ?? "",
+      queueEndpoint: str(a.primaryEndpoints?.queue) ?? "",
+      tableEndpoint: str(a.primaryEndpoints?.table) ?? "",
     };
   },
   remove: (r, c) => del(() => c.arm.storage.storageAccounts.delete(rp(r, "resourceGroup"), r.name)),
@@ -182,7 +213,10 @@ const storageSubnetRule: KindHandler<"storageSubnetRule"> = {
     const a = await maybe(() => c.arm.storage.storageAccounts.getProperties(n.resourceGroup, n.account));
     if (!sub || !a) return undefined;
     const rule = (a.networkRuleSet?.virtualNetworkRules ?? []).some((r) => r.virtualNetworkResourceId.toLowerCase() === sub.id.toLowerCase());
-    return { props: { serviceEndpoint: sub.endpoints.includes("Microsoft.Storage"), rule }, outputs: { id: resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, subnetId: sub.id } };
+    return {
+      props: { serviceEndpoint: sub.endpoints.includes("Microsoft.Storage"), rule },
+      outputs: { id: resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, subnetId: sub.id },
+    };
   },
   desired: () => ({ serviceEndpoint: true, rule: true }),
   async apply(n, c) {
@@ -198,7 +232,11 @@ const storageSubnetRule: KindHandler<"storageSubnetRule"> = {
     if (!rules.some((r) => r.virtualNetworkResourceId.toLowerCase() === sub.id.toLowerCase())) {
       await c.arm.storage.storageAccounts.update(n.resourceGroup, n.account, {
         ...PATCH_WORKAROUND,
-        networkRuleSet: { ...a.networkRuleSet, defaultAction: a.networkRuleSet?.defaultAction ?? "Deny", virtualNetworkRules: [...rules, { virtualNetworkResourceId: sub.id, action: "Allow" }] },
+        networkRuleSet: {
+          ...a.networkRuleSet,
+          defaultAction: a.networkRuleSet?.defaultAction ?? "Deny",
+          virtualNetworkRules: [...rules, { virtualNetworkResourceId: sub.id, action: "Allow" }],
+        },
       });
     }
     return { id: resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, subnetId: sub.id };
@@ -219,16 +257,26 @@ const storageSubnetRule: KindHandler<"storageSubnetRule"> = {
 const containerRegistry: KindHandler<"containerRegistry"> = {
   async read(n, c) {
     const g = await maybe(() => c.arm.registry.registries.get(n.resourceGroup, n.name));
-    return g && {
-      props: { location: g.location, sku: g.sku.name, adminUserEnabled: g.adminUserEnabled ?? false, tags: g.tags ?? {} },
-      outputs: { id: g.id ?? "", name: n.name, loginServer: g.loginServer ?? "" },
-    };
+    return (
+      g && {
+        props: { location: g.location, sku: g.sku.name, adminUserEnabled: g.adminUserEnabled ?? false, tags: g.tags ?? {} },
+        outputs: { id: g.id ?? "", name: n.name, loginServer: g.loginServer ?? "" },
+      }
+    );
   },
   desired: (n) => ({ location: n.location, sku: n.sku, adminUserEnabled: n.adminUserEnabled, tags: n.tags }),
   async apply(n, c) {
-    const g = await c.arm.registry.registries.beginCreateAndWait(n.resourceGroup, n.name, {
-      location: n.location, sku: { name: n.sku }, adminUserEnabled: n.adminUserEnabled, tags: n.tags,
-    }, lro(c));
+    const g = await c.arm.registry.registries.beginCreateAndWait(
+      n.resourceGroup,
+      n.name,
+      {
+        location: n.location,
+        sku: { name: n.sku },
+        adminUserEnabled: n.adminUserEnabled,
+        tags: n.tags,
+      },
+      lro(c),
+    );
     return { id: g.id ?? resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, loginServer: g.loginServer ?? "" };
   },
   remove: (r, c) => del(() => c.arm.registry.registries.beginDeleteAndWait(rp(r, "resourceGroup"), r.name, lro(c))),
@@ -245,29 +293,39 @@ const registryImport: KindHandler<"registryImport"> = {
   },
   desired: (n) => ({ source: `${n.sourceRegistry}/${n.sourceImage}` }),
   async apply(n, c) {
-    await c.arm.registry.registries.beginImportImageAndWait(n.resourceGroup, n.registry, {
-      source: { registryUri: n.sourceRegistry, sourceImage: n.sourceImage },
-      targetTags: [n.targetTag],
-      // Re-running an import replaces the tag with the same image: idempotent.
-      mode: "Force",
-    }, lro(c));
+    await c.arm.registry.registries.beginImportImageAndWait(
+      n.resourceGroup,
+      n.registry,
+      {
+        source: { registryUri: n.sourceRegistry, sourceImage: n.sourceImage },
+        targetTags: [n.targetTag],
+        // Re-running an import replaces the tag with the same image: idempotent.
+        mode: "Force",
+      },
+      lro(c),
+    );
     const server = c.step.record("registry")?.outputs.loginServer;
     return { id: resourceId(c.subscriptionId, n as ResolvedNode), name: n.name, image: `${server ?? n.registry}/${n.targetTag}` };
   },
   async remove(r, c) {
     const registry = Object.values(c.step.graph.nodes).find((x) => x.kind === "containerRegistry" && x.name === r.props.registry);
     if (registry && c.step.record(registry.id)?.createdByUs) return { result: "deleted" };
-    return { result: "kept", reason: `images in a registry akspilot did not create are left; remove with \`az acr repository delete -n ${String(r.props.registry)} --image ${r.name}\`` };
+    return {
+      result: "kept",
+      reason: `images in a registry akspilot did not create are left; remove with \`az acr repository delete -n ${String(r.props.registry)} --image ${r.name}\``,
+    };
   },
 };
 
 const userAssignedIdentity: KindHandler<"userAssignedIdentity"> = {
   async read(n, c) {
     const i = await maybe(() => c.arm.msi.userAssignedIdentities.get(n.resourceGroup, n.name));
-    return i && {
-      props: { location: i.location, tags: i.tags ?? {} },
-      outputs: { id: i.id ?? "", name: n.name, principalId: i.principalId ?? "", clientId: i.clientId ?? "", tenantId: i.tenantId ?? "" },
-    };
+    return (
+      i && {
+        props: { location: i.location, tags: i.tags ?? {} },
+        outputs: { id: i.id ?? "", name: n.name, principalId: i.principalId ?? "", clientId: i.clientId ?? "", tenantId: i.tenantId ?? "" },
+      }
+    );
   },
   desired: (n) => ({ location: n.location, tags: n.tags }),
   async apply(n, c) {
@@ -342,38 +400,52 @@ const roleAssignment: KindHandler<"roleAssignment"> = {
 const keyVault: KindHandler<"keyVault"> = {
   async read(n, c) {
     const v = await maybe(() => c.arm.keyVault.vaults.get(n.resourceGroup, n.name));
-    return v && {
-      props: {
-        location: v.location, tags: v.tags ?? {}, enableRbacAuthorization: v.properties.enableRbacAuthorization ?? false,
-        softDeleteRetentionInDays: v.properties.softDeleteRetentionInDays,
-        accessPolicies: (v.properties.accessPolicies ?? []).map((p) => ({ objectId: p.objectId, secrets: sorted((p.permissions.secrets ?? []).map(String)) })),
-      },
-      outputs: { id: v.id ?? "", name: n.name, vaultUri: v.properties.vaultUri ?? "" },
-    };
+    return (
+      v && {
+        props: {
+          location: v.location,
+          tags: v.tags ?? {},
+          enableRbacAuthorization: v.properties.enableRbacAuthorization ?? false,
+          softDeleteRetentionInDays: v.properties.softDeleteRetentionInDays,
+          accessPolicies: (v.properties.accessPolicies ?? []).map((p) => ({ objectId: p.objectId, secrets: sorted((p.permissions.secrets ?? []).map(String)) })),
+        },
+        outputs: { id: v.id ?? "", name: n.name, vaultUri: v.properties.vaultUri ?? "" },
+      }
+    );
   },
   desired: (n) => ({
-    location: n.location, tags: n.tags, enableRbacAuthorization: false, softDeleteRetentionInDays: n.softDeleteRetentionInDays,
+    location: n.location,
+    tags: n.tags,
+    enableRbacAuthorization: false,
+    softDeleteRetentionInDays: n.softDeleteRetentionInDays,
     accessPolicies: n.accessPolicies.map((p) => ({ objectId: p.objectId, secrets: sorted(p.secrets) })),
   }),
   async apply(n, c) {
-    const v = await c.arm.keyVault.vaults.beginCreateOrUpdateAndWait(n.resourceGroup, n.name, {
-      location: n.location,
-      tags: n.tags,
-      properties: {
-        tenantId: c.tenantId,
-        sku: { family: "A", name: "standard" },
-        enableRbacAuthorization: false,
-        enableSoftDelete: true,
-        softDeleteRetentionInDays: n.softDeleteRetentionInDays,
-        accessPolicies: n.accessPolicies.map((p) => ({ tenantId: c.tenantId, objectId: p.objectId, permissions: { secrets: p.secrets } })),
+    const v = await c.arm.keyVault.vaults.beginCreateOrUpdateAndWait(
+      n.resourceGroup,
+      n.name,
+      {
+        location: n.location,
+        tags: n.tags,
+        properties: {
+          tenantId: c.tenantId,
+          sku: { family: "A", name: "standard" },
+          enableRbacAuthorization: false,
+          enableSoftDelete: true,
+          softDeleteRetentionInDays: n.softDeleteRetentionInDays,
+          accessPolicies: n.accessPolicies.map((p) => ({ tenantId: c.tenantId, objectId: p.objectId, permissions: { secrets: p.secrets } })),
+        },
       },
-    }, lro(c));
+      lro(c),
+    );
     return { id: v.id ?? "", name: n.name, vaultUri: v.properties.vaultUri ?? "" };
   },
   async remove(r, c) {
     const out = await del(() => c.arm.keyVault.vaults.delete(rp(r, "resourceGroup"), r.name));
     if (out.result === "deleted") {
-      c.step.log.info(`      ${r.name} is soft-deleted (recoverable for ${String(r.props.softDeleteRetentionInDays)} days); \`az keyvault purge --name ${r.name}\` frees the name now`);
+      c.step.log.info(
+        `      ${r.name} is soft-deleted (recoverable for ${String(r.props.softDeleteRetentionInDays)} days); \`az keyvault purge --name ${r.name}\` frees the name now`,
+      );
     }
     return out;
   },
@@ -398,7 +470,10 @@ const keyVaultSecret: KindHandler<"keyVaultSecret"> = {
   async remove(r, c) {
     const vault = c.step.graph.nodes.find((x) => x.kind === "keyVault" && x.name === r.props.vault);
     if (vault && c.step.record(vault.id)?.createdByUs) return { result: "deleted" };
-    return { result: "kept", reason: `secrets in a vault akspilot did not create are left; remove with \`az keyvault secret delete --vault-name ${String(r.props.vault)} --name ${r.name}\`` };
+    return {
+      result: "kept",
+      reason: `secrets in a vault akspilot did not create are left; remove with \`az keyvault secret delete --vault-name ${String(r.props.vault)} --name ${r.name}\``,
+    };
   },
 };
 
@@ -413,9 +488,16 @@ const logAnalyticsWorkspace: KindHandler<"logAnalyticsWorkspace"> = {
   async apply(n, c) {
     // No typed client for Log Analytics is installed; the generic resources API speaks the same ARM protocol.
     const id = resourceId(c.subscriptionId, n as ResolvedNode);
-    const w = await c.arm.resources.resources.beginCreateOrUpdateByIdAndWait(id.replace(/^\//, ""), WORKSPACE_API, {
-      location: n.location, tags: n.tags, properties: { sku: { name: "PerGB2018" }, retentionInDays: n.retentionInDays },
-    }, lro(c));
+    const w = await c.arm.resources.resources.beginCreateOrUpdateByIdAndWait(
+      id.replace(/^\//, ""),
+      WORKSPACE_API,
+      {
+        location: n.location,
+        tags: n.tags,
+        properties: { sku: { name: "PerGB2018" }, retentionInDays: n.retentionInDays },
+      },
+      lro(c),
+    );
     return { id: w.id ?? id, name: n.name };
   },
   remove: (r, c) => del(() => c.arm.resources.resources.beginDeleteByIdAndWait((r.outputs.id ?? "").replace(/^\//, ""), WORKSPACE_API, lro(c))),
@@ -432,8 +514,16 @@ function clusterBody(n: R<"managedCluster">): ManagedCluster {
     dnsPrefix: n.dnsPrefix,
     enableRbac: true,
     agentPoolProfiles: n.pools.map((p) => ({
-      name: p.name, mode: p.mode, count: p.count, vmSize: p.vmSize, osType: "Linux", type: "VirtualMachineScaleSets",
-      nodeTaints: p.taints.length > 0 ? p.taints : undefined, nodeLabels: p.labels, availabilityZones: p.zones, vnetSubnetID: p.subnetId,
+      name: p.name,
+      mode: p.mode,
+      count: p.count,
+      vmSize: p.vmSize,
+      osType: "Linux",
+      type: "VirtualMachineScaleSets",
+      nodeTaints: p.taints.length > 0 ? p.taints : undefined,
+      nodeLabels: p.labels,
+      availabilityZones: p.zones,
+      vnetSubnetID: p.subnetId,
     })),
     networkProfile: { networkPlugin: n.network.plugin, networkPluginMode: n.network.pluginMode, networkDataplane: n.network.dataplane },
     oidcIssuerProfile: { enabled: n.oidcIssuer },
@@ -454,7 +544,12 @@ function clusterView(m: ManagedCluster): Record<string, unknown> {
     kubernetesVersion: m.kubernetesVersion,
     dnsPrefix: m.dnsPrefix,
     pools: (m.agentPoolProfiles ?? []).map((p) => ({
-      name: p.name, mode: p.mode, count: p.count, vmSize: p.vmSize, taints: p.nodeTaints ?? [], zones: p.availabilityZones,
+      name: p.name,
+      mode: p.mode,
+      count: p.count,
+      vmSize: p.vmSize,
+      taints: p.nodeTaints ?? [],
+      zones: p.availabilityZones,
       // Only pools with labels show them, so a pool without any compares equal however ARM spells "none".
       ...(p.nodeLabels && Object.keys(p.nodeLabels).length > 0 ? { labels: p.nodeLabels } : {}),
     })),
@@ -472,7 +567,8 @@ function clusterView(m: ManagedCluster): Record<string, unknown> {
 
 function clusterOutputs(m: ManagedCluster, name: string): Outputs {
   return {
-    id: m.id ?? "", name,
+    id: m.id ?? "",
+    name,
     fqdn: m.fqdn ?? "",
     oidcIssuerUrl: m.oidcIssuerProfile?.issuerURL ?? "",
     kubeletObjectId: m.identityProfile?.kubeletidentity?.objectId ?? "",
@@ -556,19 +652,34 @@ const agicSwitch: KindHandler<"agicSwitch"> = {
 const virtualNetwork: KindHandler<"virtualNetwork"> = {
   async read(n, c) {
     const v = await maybe(() => c.arm.network.virtualNetworks.get(n.resourceGroup, n.name));
-    return v && {
-      props: { location: v.location, tags: v.tags ?? {}, addressPrefixes: v.addressSpace?.addressPrefixes ?? [], subnets: (v.subnets ?? []).map((s) => ({ name: s.name, addressPrefix: s.addressPrefix })) },
-      outputs: vnetOutputs(v.id ?? "", n.name, v.subnets ?? []),
-    };
+    return (
+      v && {
+        props: {
+          location: v.location,
+          tags: v.tags ?? {},
+          addressPrefixes: v.addressSpace?.addressPrefixes ?? [],
+          subnets: (v.subnets ?? []).map((s) => ({ name: s.name, addressPrefix: s.addressPrefix })),
+        },
+        outputs: vnetOutputs(v.id ?? "", n.name, v.subnets ?? []),
+      }
+    );
   },
   desired: (n) => ({ location: n.location, tags: n.tags, addressPrefixes: n.addressPrefixes, subnets: n.subnets }),
   async apply(n, c) {
     const existing = await maybe(() => c.arm.network.virtualNetworks.get(n.resourceGroup, n.name));
     // Keep settings others add to subnets (service endpoints, delegations) when re-applying.
     const subnets = n.subnets.map((s) => ({ ...(existing?.subnets ?? []).find((x) => x.name === s.name), name: s.name, addressPrefix: s.addressPrefix }));
-    const v = await c.arm.network.virtualNetworks.beginCreateOrUpdateAndWait(n.resourceGroup, n.name, {
-      location: n.location, tags: n.tags, addressSpace: { addressPrefixes: n.addressPrefixes }, subnets,
-    }, lro(c));
+    const v = await c.arm.network.virtualNetworks.beginCreateOrUpdateAndWait(
+      n.resourceGroup,
+      n.name,
+      {
+        location: n.location,
+        tags: n.tags,
+        addressSpace: { addressPrefixes: n.addressPrefixes },
+        subnets,
+      },
+      lro(c),
+    );
     return vnetOutputs(v.id ?? resourceId(c.subscriptionId, n as ResolvedNode), n.name, v.subnets ?? []);
   },
   remove: (r, c) => del(() => c.arm.network.virtualNetworks.beginDeleteAndWait(rp(r, "resourceGroup"), r.name, lro(c))),
@@ -581,13 +692,26 @@ function vnetOutputs(id: string, name: string, subnets: Array<{ name?: string; i
 const publicIp: KindHandler<"publicIp"> = {
   async read(n, c) {
     const p = await maybe(() => c.arm.network.publicIPAddresses.get(n.resourceGroup, n.name));
-    return p && { props: { location: p.location, tags: p.tags ?? {}, sku: p.sku?.name, allocation: p.publicIPAllocationMethod }, outputs: { id: p.id ?? "", name: n.name, ipAddress: p.ipAddress ?? "" } };
+    return (
+      p && {
+        props: { location: p.location, tags: p.tags ?? {}, sku: p.sku?.name, allocation: p.publicIPAllocationMethod },
+        outputs: { id: p.id ?? "", name: n.name, ipAddress: p.ipAddress ?? "" },
+      }
+    );
   },
   desired: (n) => ({ location: n.location, tags: n.tags, sku: n.sku, allocation: n.allocation }),
   async apply(n, c) {
-    const p = await c.arm.network.publicIPAddresses.beginCreateOrUpdateAndWait(n.resourceGroup, n.name, {
-      location: n.location, tags: n.tags, sku: { name: n.sku }, publicIPAllocationMethod: n.allocation,
-    }, lro(c));
+    const p = await c.arm.network.publicIPAddresses.beginCreateOrUpdateAndWait(
+      n.resourceGroup,
+      n.name,
+      {
+        location: n.location,
+        tags: n.tags,
+        sku: { name: n.sku },
+        publicIPAllocationMethod: n.allocation,
+      },
+      lro(c),
+    );
     return { id: p.id ?? "", name: n.name, ipAddress: p.ipAddress ?? "" };
   },
   remove: (r, c) => del(() => c.arm.network.publicIPAddresses.beginDeleteAndWait(rp(r, "resourceGroup"), r.name, lro(c))),
@@ -611,35 +735,64 @@ const applicationGateway: KindHandler<"applicationGateway"> = {
     const id = resourceId(c.subscriptionId, n as ResolvedNode);
     const sub = (type: string, name: string) => ({ id: `${id}/${type}/${name}` });
     // The minimal configuration Azure accepts; AGIC replaces pools, settings, listeners and rules when it starts.
-    const g = await c.arm.network.applicationGateways.beginCreateOrUpdateAndWait(n.resourceGroup, n.name, {
-      location: n.location,
-      tags: n.tags,
-      sku: { name: n.sku, tier: n.sku, capacity: n.capacity },
-      gatewayIPConfigurations: [{ name: "appGatewayIpConfig", subnet: { id: n.subnetId } }],
-      frontendIPConfigurations: [{ name: "appGatewayFrontendIP", publicIPAddress: { id: n.publicIpId } }],
-      frontendPorts: [{ name: "appGatewayFrontendPort", port: 80 }],
-      backendAddressPools: [{ name: "appGatewayBackendPool" }],
-      backendHttpSettingsCollection: [{ name: "appGatewayBackendHttpSettings", port: 80, protocol: "Http", cookieBasedAffinity: "Disabled", requestTimeout: 30 }],
-      httpListeners: [{
-        name: "appGatewayHttpListener", protocol: "Http",
-        frontendIPConfiguration: sub("frontendIPConfigurations", "appGatewayFrontendIP"), frontendPort: sub("frontendPorts", "appGatewayFrontendPort"),
-      }],
-      requestRoutingRules: [{
-        name: "rule1", ruleType: "Basic", priority: 100,
-        httpListener: sub("httpListeners", "appGatewayHttpListener"),
-        backendAddressPool: sub("backendAddressPools", "appGatewayBackendPool"),
-        backendHttpSettings: sub("backendHttpSettingsCollection", "appGatewayBackendHttpSettings"),
-      }],
-    }, lro(c));
+    const g = await c.arm.network.applicationGateways.beginCreateOrUpdateAndWait(
+      n.resourceGroup,
+      n.name,
+      {
+        location: n.location,
+        tags: n.tags,
+        sku: { name: n.sku, tier: n.sku, capacity: n.capacity },
+        gatewayIPConfigurations: [{ name: "appGatewayIpConfig", subnet: { id: n.subnetId } }],
+        frontendIPConfigurations: [{ name: "appGatewayFrontendIP", publicIPAddress: { id: n.publicIpId } }],
+        frontendPorts: [{ name: "appGatewayFrontendPort", port: 80 }],
+        backendAddressPools: [{ name: "appGatewayBackendPool" }],
+        backendHttpSettingsCollection: [{ name: "appGatewayBackendHttpSettings", port: 80, protocol: "Http", cookieBasedAffinity: "Disabled", requestTimeout: 30 }],
+        httpListeners: [
+          {
+            name: "appGatewayHttpListener",
+            protocol: "Http",
+            frontendIPConfiguration: sub("frontendIPConfigurations", "appGatewayFrontendIP"),
+            frontendPort: sub("frontendPorts", "appGatewayFrontendPort"),
+          },
+        ],
+        requestRoutingRules: [
+          {
+            name: "rule1",
+            ruleType: "Basic",
+            priority: 100,
+            httpListener: sub("httpListeners", "appGatewayHttpListener"),
+            backendAddressPool: sub("backendAddressPools", "appGatewayBackendPool"),
+            backendHttpSettings: sub("backendHttpSettingsCollection", "appGatewayBackendHttpSettings"),
+          },
+        ],
+      },
+      lro(c),
+    );
     return { id: g.id ?? id, name: n.name };
   },
   remove: (r, c) => del(() => c.arm.network.applicationGateways.beginDeleteAndWait(rp(r, "resourceGroup"), r.name, lro(c))),
 };
 
 export const HANDLERS: { [K in ResourceKind]: KindHandler<K> } = {
-  resourceGroup, storageAccount, storageSubnetRule, storageQueue, storageTable, blobContainer, containerRegistry, registryImport,
-  userAssignedIdentity, federatedCredential, roleAssignment, keyVault, keyVaultSecret, managedCluster,
-  logAnalyticsWorkspace, virtualNetwork, publicIp, applicationGateway, agicSwitch,
+  resourceGroup,
+  storageAccount,
+  storageSubnetRule,
+  storageQueue,
+  storageTable,
+  blobContainer,
+  containerRegistry,
+  registryImport,
+  userAssignedIdentity,
+  federatedCredential,
+  roleAssignment,
+  keyVault,
+  keyVaultSecret,
+  managedCluster,
+  logAnalyticsWorkspace,
+  virtualNetwork,
+  publicIp,
+  applicationGateway,
+  agicSwitch,
 };
 
 /** Storage account key for secrets that carry it (seed 002 puts it in Key Vault). */

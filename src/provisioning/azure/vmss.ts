@@ -41,7 +41,10 @@ export class VmssClient {
   private readonly client: ServiceClient;
   private readonly base: string;
 
-  constructor(private readonly conn: ArmConnection, private readonly pollMs = 2000) {
+  constructor(
+    private readonly conn: ArmConnection,
+    private readonly pollMs = 2000,
+  ) {
     const cloud = cloudOf(conn.cloud);
     this.base = (conn.endpoint ?? cloud.resourceManager).replace(/\/$/, "");
     this.client = new ServiceClient({ credential: conn.credential, credentialScopes: [cloud.armScope], httpClient: conn.httpClient, endpoint: this.base });
@@ -65,7 +68,10 @@ export class VmssClient {
       } catch {
         // not JSON: the status says enough
       }
-      throw new UserError(`ARM ${method} ${new URL(url).pathname} failed: ${code}${message ? `: ${message}` : ""}`, res.status === 404 ? "check --cluster, --resource-group and --subscription" : "see the Azure portal's activity log");
+      throw new UserError(
+        `ARM ${method} ${new URL(url).pathname} failed: ${code}${message ? `: ${message}` : ""}`,
+        res.status === 404 ? "check --cluster, --resource-group and --subscription" : "see the Azure portal's activity log",
+      );
     }
     return res;
   }

@@ -29,7 +29,11 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
     const cluster = (color: Color): ManagedClusterNode => {
       const spec = clusterSpec(bp, color);
       return {
-        id: color, kind: "managedCluster", name: `aks-${spec.name}-${s}`, resourceGroup: rg, location,
+        id: color,
+        kind: "managedCluster",
+        name: `aks-${spec.name}-${s}`,
+        resourceGroup: rg,
+        location,
         kubernetesVersion: ctx.clusterVersions?.[color] ?? kubernetesVersion(ctx, spec),
         tier: "Free",
         dnsPrefix: `aks-${spec.name}-${s}`,
@@ -47,7 +51,10 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
     const gatewayId: Ref = ref("appGateway", "id");
     // An upgrade's `--finish` (or a rollback) leaves a cluster out: the engine deletes it, its subnet role and the switch.
     const retired = new Set(ctx.retired ?? []);
-    const keep = (n: { id: string }) => !(retired.has("blue") && ["blue", "blueSubnetRole"].includes(n.id)) && !(retired.has("green") && ["green", "greenSubnetRole"].includes(n.id)) && !(retired.size > 0 && n.id === "switch");
+    const keep = (n: { id: string }) =>
+      !(retired.has("blue") && ["blue", "blueSubnetRole"].includes(n.id)) &&
+      !(retired.has("green") && ["green", "greenSubnetRole"].includes(n.id)) &&
+      !(retired.size > 0 && n.id === "switch");
     const keepExport = ([k]: [string, unknown]) => !(retired.has("blue") && k === "AKS_OLD") && !(retired.has("green") && k === "AKS_NEW");
     const graph: ResourceGraph = {
       blueprint: "bluegreen",
@@ -57,7 +64,11 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
       nodes: [
         { id: "resourceGroup", kind: "resourceGroup", name: `AKS_Upgrade-${s}`, location, tags },
         {
-          id: "vnet", kind: "virtualNetwork", name: "AksVnet", resourceGroup: rg, location,
+          id: "vnet",
+          kind: "virtualNetwork",
+          name: "AksVnet",
+          resourceGroup: rg,
+          location,
           addressPrefixes: ["10.0.0.0/8"],
           subnets: [
             { name: "AppGwSubnet", addressPrefix: "10.1.0.0/16" },
@@ -68,24 +79,46 @@ export const bluegreenGraph: BlueprintGraphDefinition = {
         },
         { id: "publicIp", kind: "publicIp", name: "AppGatewayIp", resourceGroup: rg, location, sku: "Standard", allocation: "Static", tags },
         {
-          id: "appGateway", kind: "applicationGateway", name: "AppGateway", resourceGroup: rg, location,
-          sku: "Standard_v2", capacity: 2,
-          subnetId: ref("vnet", "subnet:AppGwSubnet"), publicIpId: ref("publicIp", "id"), tags,
+          id: "appGateway",
+          kind: "applicationGateway",
+          name: "AppGateway",
+          resourceGroup: rg,
+          location,
+          sku: "Standard_v2",
+          capacity: 2,
+          subnetId: ref("vnet", "subnet:AppGwSubnet"),
+          publicIpId: ref("publicIp", "id"),
+          tags,
         },
         cluster("blue"),
         cluster("green"),
         // Azure CNI in a custom VNet: each cluster's identity manages its own subnet (what the CLI grants implicitly).
         {
-          id: "blueSubnetRole", kind: "roleAssignment", name: "Network Contributor@AksSubnet (blue)",
-          scope: ref("vnet", "subnet:AksSubnet"), role: "Network Contributor", principalId: ref("blue", "principalId"), principalType: "ServicePrincipal",
+          id: "blueSubnetRole",
+          kind: "roleAssignment",
+          name: "Network Contributor@AksSubnet (blue)",
+          scope: ref("vnet", "subnet:AksSubnet"),
+          role: "Network Contributor",
+          principalId: ref("blue", "principalId"),
+          principalType: "ServicePrincipal",
         },
         {
-          id: "greenSubnetRole", kind: "roleAssignment", name: "Network Contributor@AksSubnetGreen (green)",
-          scope: ref("vnet", "subnet:AksSubnetGreen"), role: "Network Contributor", principalId: ref("green", "principalId"), principalType: "ServicePrincipal",
+          id: "greenSubnetRole",
+          kind: "roleAssignment",
+          name: "Network Contributor@AksSubnetGreen (green)",
+          scope: ref("vnet", "subnet:AksSubnetGreen"),
+          role: "Network Contributor",
+          principalId: ref("green", "principalId"),
+          principalType: "ServicePrincipal",
         },
         {
-          id: "switch", kind: "agicSwitch", name: `agic->${active}`, resourceGroup: rg, active,
-          clusters: { blue: ref("blue"), green: ref("green") }, applicationGatewayId: gatewayId,
+          id: "switch",
+          kind: "agicSwitch",
+          name: `agic->${active}`,
+          resourceGroup: rg,
+          active,
+          clusters: { blue: ref("blue"), green: ref("green") },
+          applicationGatewayId: gatewayId,
           dependsOn: ["blueSubnetRole", "greenSubnetRole"],
         },
       ],

@@ -10,7 +10,9 @@ import type { AgentPool, GraphContext, Value } from "../types.js";
 export function clusterSpec(bp: Blueprint, name?: string): ClusterSpec {
   const found = name === undefined ? (bp.clusters.length === 1 ? bp.clusters[0] : undefined) : bp.clusters.find((c) => c.name === name);
   if (!found) {
-    throw new Error(`blueprint ${bp.name}: ${name === undefined ? `expected one cluster, has ${bp.clusters.length}` : `no cluster "${name}"`} (clusters: ${bp.clusters.map((c) => c.name).join(", ")})`);
+    throw new Error(
+      `blueprint ${bp.name}: ${name === undefined ? `expected one cluster, has ${bp.clusters.length}` : `no cluster "${name}"`} (clusters: ${bp.clusters.map((c) => c.name).join(", ")})`,
+    );
   }
   return found;
 }

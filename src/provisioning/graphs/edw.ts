@@ -40,7 +40,11 @@ export const edwGraph: BlueprintGraphDefinition = {
     const nodes: ResourceNode[] = [
       { id: "resourceGroup", kind: "resourceGroup", name: `rg-${local}-${s}`, location, tags },
       {
-        id: "storageAccount", kind: "storageAccount", name: `stor${local}${s}`, resourceGroup: rg, location,
+        id: "storageAccount",
+        kind: "storageAccount",
+        name: `stor${local}${s}`,
+        resourceGroup: rg,
+        location,
         sku: "Standard_LRS",
         // The seed denies by default and allows the deployer's IP; without an IP the account stays open
         // (a deny-all account would lock the producer on the workstation out).
@@ -54,7 +58,11 @@ export const edwGraph: BlueprintGraphDefinition = {
       { id: "clusterIdentity", kind: "userAssignedIdentity", name: `mi-${local}-${s}`, resourceGroup: rg, location, tags },
       { id: "monitoring", kind: "logAnalyticsWorkspace", name: `log-${local}-${s}`, resourceGroup: rg, location, retentionInDays: 30, tags },
       {
-        id: "cluster", kind: "managedCluster", name: `${aks.name}-${s}`, resourceGroup: rg, location,
+        id: "cluster",
+        kind: "managedCluster",
+        name: `${aks.name}-${s}`,
+        resourceGroup: rg,
+        location,
         kubernetesVersion: kubernetesVersion(ctx, aks),
         tier: "Free",
         dnsPrefix: `${aks.name}-${s}`,
@@ -75,26 +83,45 @@ export const edwGraph: BlueprintGraphDefinition = {
       {
         // `--attach-acr`: images are pulled by the kubelet identity, so that is the one that needs AcrPull
         // (the seed granted it to the control-plane identity, which never pulls).
-        id: "acrPull", kind: "roleAssignment", name: "AcrPull@registry (kubelet)",
-        scope: ref("registry", "id"), role: "AcrPull", principalId: ref("cluster", "kubeletObjectId"), principalType: "ServicePrincipal",
+        id: "acrPull",
+        kind: "roleAssignment",
+        name: "AcrPull@registry (kubelet)",
+        scope: ref("registry", "id"),
+        role: "AcrPull",
+        principalId: ref("cluster", "kubeletObjectId"),
+        principalType: "ServicePrincipal",
       },
       // Only with a deny-by-default account: the pods then need the subnet rule the seed adds last.
       ...(ctx.clientIp
-        ? [{
-          id: "storageSubnetRule", kind: "storageSubnetRule" as const, name: "aks-node-subnet",
-          account: ref("storageAccount"), resourceGroup: rg, nodeResourceGroup: ref("cluster", "nodeResourceGroup"),
-        }]
+        ? [
+            {
+              id: "storageSubnetRule",
+              kind: "storageSubnetRule" as const,
+              name: "aks-node-subnet",
+              account: ref("storageAccount"),
+              resourceGroup: rg,
+              nodeResourceGroup: ref("cluster", "nodeResourceGroup"),
+            },
+          ]
         : []),
       { id: "workloadIdentity", kind: "userAssignedIdentity", name: `mi-aks-workload-identity-${s}`, resourceGroup: rg, location, tags },
       {
-        id: "workloadFederation", kind: "federatedCredential", name: `federated-credential-${s}`,
-        identity: ref("workloadIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        id: "workloadFederation",
+        kind: "federatedCredential",
+        name: `federated-credential-${s}`,
+        identity: ref("workloadIdentity"),
+        resourceGroup: rg,
+        issuer: ref("cluster", "oidcIssuerUrl"),
         subject: `system:serviceaccount:${bp.namespace}:${serviceAccount}`,
         audiences: ["api://AzureADTokenExchange"],
       },
       {
-        id: "kedaFederation", kind: "federatedCredential", name: `fed-cred-${local}-kedasvc-${s}`,
-        identity: ref("workloadIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        id: "kedaFederation",
+        kind: "federatedCredential",
+        name: `fed-cred-${local}-kedasvc-${s}`,
+        identity: ref("workloadIdentity"),
+        resourceGroup: rg,
+        issuer: ref("cluster", "oidcIssuerUrl"),
         subject: "system:serviceaccount:kube-system:keda-operator",
         audiences: ["api://AzureADTokenExchange"],
         // Azure rejects concurrent writes of federated credentials on one identity.
@@ -104,22 +131,41 @@ export const edwGraph: BlueprintGraphDefinition = {
       // the consumer's, which may also read, delete and write the table).
       { id: "producerIdentity", kind: "userAssignedIdentity", name: `mi-aks-producer-identity-${s}`, resourceGroup: rg, location, tags },
       {
-        id: "producerFederation", kind: "federatedCredential", name: `federated-credential-producer-${s}`,
-        identity: ref("producerIdentity"), resourceGroup: rg, issuer: ref("cluster", "oidcIssuerUrl"),
+        id: "producerFederation",
+        kind: "federatedCredential",
+        name: `federated-credential-producer-${s}`,
+        identity: ref("producerIdentity"),
+        resourceGroup: rg,
+        issuer: ref("cluster", "oidcIssuerUrl"),
         subject: `system:serviceaccount:${bp.namespace}:${producerAccount(bp)}`,
         audiences: ["api://AzureADTokenExchange"],
       },
       {
-        id: "queueMessageSender", kind: "roleAssignment", name: "Storage Queue Data Message Sender@queue (producer)",
-        scope: ref("queue", "id"), role: "Storage Queue Data Message Sender", principalId: ref("producerIdentity", "principalId"), principalType: "ServicePrincipal",
+        id: "queueMessageSender",
+        kind: "roleAssignment",
+        name: "Storage Queue Data Message Sender@queue (producer)",
+        scope: ref("queue", "id"),
+        role: "Storage Queue Data Message Sender",
+        principalId: ref("producerIdentity", "principalId"),
+        principalType: "ServicePrincipal",
       },
       {
-        id: "queueDataContributor", kind: "roleAssignment", name: "Storage Queue Data Contributor@queue",
-        scope: ref("queue", "id"), role: "Storage Queue Data Contributor", principalId: ref("workloadIdentity", "principalId"), principalType: "ServicePrincipal",
+        id: "queueDataContributor",
+        kind: "roleAssignment",
+        name: "Storage Queue Data Contributor@queue",
+        scope: ref("queue", "id"),
+        role: "Storage Queue Data Contributor",
+        principalId: ref("workloadIdentity", "principalId"),
+        principalType: "ServicePrincipal",
       },
       {
-        id: "tableDataContributor", kind: "roleAssignment", name: "Storage Table Data Contributor@table",
-        scope: ref("table", "id"), role: "Storage Table Data Contributor", principalId: ref("workloadIdentity", "principalId"), principalType: "ServicePrincipal",
+        id: "tableDataContributor",
+        kind: "roleAssignment",
+        name: "Storage Table Data Contributor@table",
+        scope: ref("table", "id"),
+        role: "Storage Table Data Contributor",
+        principalId: ref("workloadIdentity", "principalId"),
+        principalType: "ServicePrincipal",
       },
     ];
     return {

@@ -21,7 +21,9 @@ const GRAPHS: Record<BlueprintName, BlueprintGraphDefinition> = {
 
 /** Provisioning names (state files, `akspilot deploy <name>`). */
 export function graphNames(): string[] {
-  return Object.values(GRAPHS).map((g) => g.name).sort();
+  return Object.values(GRAPHS)
+    .map((g) => g.name)
+    .sort();
 }
 
 /** By provisioning name (`airflow-infra`) or blueprint name (`airflow`). */

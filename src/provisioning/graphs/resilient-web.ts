@@ -26,7 +26,11 @@ export const resilientWebGraph: BlueprintGraphDefinition = {
         { id: "monitoring", kind: "logAnalyticsWorkspace", name: `log-aksresilience-${s}`, resourceGroup: rg, location, retentionInDays: 30, tags },
         { id: "registry", kind: "containerRegistry", name: `acr${s}`, resourceGroup: rg, location, sku: "Standard", adminUserEnabled: false, tags },
         {
-          id: "cluster", kind: "managedCluster", name: `${aks.name}-${s}`, resourceGroup: rg, location,
+          id: "cluster",
+          kind: "managedCluster",
+          name: `${aks.name}-${s}`,
+          resourceGroup: rg,
+          location,
           kubernetesVersion: kubernetesVersion(ctx, aks),
           tier: "Free",
           dnsPrefix: `${aks.name.toLowerCase()}-${s}`,
@@ -41,8 +45,13 @@ export const resilientWebGraph: BlueprintGraphDefinition = {
           tags,
         },
         {
-          id: "attachRegistry", kind: "roleAssignment", name: "AcrPull@registry (kubelet)",
-          scope: ref("registry", "id"), role: "AcrPull", principalId: ref("cluster", "kubeletObjectId"), principalType: "ServicePrincipal",
+          id: "attachRegistry",
+          kind: "roleAssignment",
+          name: "AcrPull@registry (kubelet)",
+          scope: ref("registry", "id"),
+          role: "AcrPull",
+          principalId: ref("cluster", "kubeletObjectId"),
+          principalType: "ServicePrincipal",
         },
       ],
       exports: [

@@ -35,7 +35,10 @@ export function ledgerPath(root: string): string {
  * cloud-only resources (clusters, networks) the local runtime simulates. Shared by every blueprint.
  */
 export class Ledger {
-  private constructor(private readonly path: string, private data: LedgerFile) {}
+  private constructor(
+    private readonly path: string,
+    private data: LedgerFile,
+  ) {}
 
   static open(root: string): Ledger {
     const path = ledgerPath(root);

@@ -42,7 +42,22 @@ function parseConnectionString(cs: string): { accountName: string; accountKey: s
 }
 
 /** Kinds that exist on this machine only as records: the local runtime plays their part. */
-const RECORDED = new Set(["resourceGroup", "containerRegistry", "registryImport", "userAssignedIdentity", "federatedCredential", "roleAssignment", "managedCluster", "virtualNetwork", "publicIp", "applicationGateway", "agicSwitch", "storageAccount", "logAnalyticsWorkspace", "storageSubnetRule"]);
+const RECORDED = new Set([
+  "resourceGroup",
+  "containerRegistry",
+  "registryImport",
+  "userAssignedIdentity",
+  "federatedCredential",
+  "roleAssignment",
+  "managedCluster",
+  "virtualNetwork",
+  "publicIp",
+  "applicationGateway",
+  "agicSwitch",
+  "storageAccount",
+  "logAnalyticsWorkspace",
+  "storageSubnetRule",
+]);
 
 /**
  * The local target: queues, tables and blob containers in Azurite; secrets in a local vault file; identities,
@@ -83,7 +98,13 @@ export class LocalProvider implements Provider {
     } else {
       const dataDir = join(localDir(this.root), "azurite");
       const handle = await startAzurite({ dataDir });
-      this.storage = { connectionString: handle.connectionString, accountName: handle.accountName, accountKey: handle.accountKey, handle, describe: `embedded Azurite (data in ${dataDir}, pid ${handle.pid})` };
+      this.storage = {
+        connectionString: handle.connectionString,
+        accountName: handle.accountName,
+        accountKey: handle.accountKey,
+        handle,
+        describe: `embedded Azurite (data in ${dataDir}, pid ${handle.pid})`,
+      };
     }
     log.info(`Local storage: ${this.storage.describe}`);
     return this.storage;
@@ -220,7 +241,14 @@ export class LocalProvider implements Provider {
       case "userAssignedIdentity":
         return { ...base, principalId: keep("principalId", randomUUID), clientId: keep("clientId", randomUUID), tenantId: "local" };
       case "managedCluster":
-        return { ...base, nodeResourceGroup: `MC_${node.resourceGroup}_${node.name}_${node.location}`, oidcIssuerUrl: keep("oidcIssuerUrl", () => `https://oidc.local/${randomUUID()}/`), kubeletObjectId: keep("kubeletObjectId", randomUUID), principalId: keep("principalId", randomUUID), fqdn: `${node.dnsPrefix}.local` };
+        return {
+          ...base,
+          nodeResourceGroup: `MC_${node.resourceGroup}_${node.name}_${node.location}`,
+          oidcIssuerUrl: keep("oidcIssuerUrl", () => `https://oidc.local/${randomUUID()}/`),
+          kubeletObjectId: keep("kubeletObjectId", randomUUID),
+          principalId: keep("principalId", randomUUID),
+          fqdn: `${node.dnsPrefix}.local`,
+        };
       case "virtualNetwork":
         return { ...base, ...Object.fromEntries(node.subnets.map((sn) => [`subnet:${sn.name}`, `${id}/subnets/${sn.name}`])) };
       case "publicIp":

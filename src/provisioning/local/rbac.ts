@@ -41,13 +41,15 @@ export interface LocalIdentity {
 
 /** Every identity recorded by local deploys. */
 export function localIdentities(root = process.cwd()): LocalIdentity[] {
-  return Ledger.open(root).all()
+  return Ledger.open(root)
+    .all()
     .filter(([, e]) => e.kind === "userAssignedIdentity")
     .map(([id, e]) => ({ id, name: e.name, principalId: e.outputs.principalId!, clientId: e.outputs.clientId! }));
 }
 
 export function localRoleAssignments(root = process.cwd()): LocalRoleAssignment[] {
-  return Ledger.open(root).all()
+  return Ledger.open(root)
+    .all()
     .filter(([, e]) => e.kind === "roleAssignment")
     .map(([id, e]) => ({ id, scope: String(e.props.scope), role: e.props.role as RoleName, principalId: String(e.props.principalId) }));
 }
@@ -69,7 +71,10 @@ function covers(scope: string, target: string): boolean {
   const i = scope.toLowerCase().indexOf("/providers/microsoft.storage/");
   // A resource group or subscription scope covers everything below it.
   if (i < 0) return !scope.toLowerCase().includes("/providers/");
-  const s = scope.toLowerCase().slice(i + "/providers/microsoft.storage/".length).split("/");
+  const s = scope
+    .toLowerCase()
+    .slice(i + "/providers/microsoft.storage/".length)
+    .split("/");
   const t = target.split("/");
   if (s.length > t.length) return false;
   return s.every((seg, k) => seg === t[k] || (k === 1 && t[k] === "*"));
@@ -82,9 +87,7 @@ export function isAuthorizedLocal(req: LocalAccessRequest, opts: { root?: string
   const identity = localIdentities(root).find((i) => [i.principalId, i.clientId, i.name].some((x) => x?.toLowerCase() === who));
   const principalId = (identity?.principalId ?? req.principal).toLowerCase();
   const target = targetPath(req.target);
-  return localRoleAssignments(root).some(
-    (a) => a.principalId.toLowerCase() === principalId && ROLE_DATA_ACTIONS[a.role]?.includes(req.dataAction) && covers(a.scope, target),
-  );
+  return localRoleAssignments(root).some((a) => a.principalId.toLowerCase() === principalId && ROLE_DATA_ACTIONS[a.role]?.includes(req.dataAction) && covers(a.scope, target));
 }
 
 /**
@@ -93,8 +96,8 @@ export function isAuthorizedLocal(req: LocalAccessRequest, opts: { root?: string
  */
 export function authorizeLocal(req: LocalAccessRequest, opts: { root?: string } = {}): void {
   if (isAuthorizedLocal(req, opts)) return;
-  throw new RestError(
-    `This request is not authorized to perform this operation using this permission.\nRequestId:${randomUUID()}\nTime:${new Date().toISOString()}`,
-    { code: "AuthorizationPermissionMismatch", statusCode: 403 },
-  );
+  throw new RestError(`This request is not authorized to perform this operation using this permission.\nRequestId:${randomUUID()}\nTime:${new Date().toISOString()}`, {
+    code: "AuthorizationPermissionMismatch",
+    statusCode: 403,
+  });
 }

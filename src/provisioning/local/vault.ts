@@ -6,7 +6,11 @@ import { checkPrivateDir, writeSecretFile } from "../../util/secure-fs.js";
 
 /** Key Vault's error shape: an HTTP status and a service error code, never the secret value. */
 export class VaultError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = "VaultError";
   }
@@ -52,7 +56,10 @@ const NAME = /^[0-9a-zA-Z-]{1,127}$/;
  * the secret is recovered or purged. At rest in one JSON file with mode 0600; values never reach a log.
  */
 export class LocalSecretVault {
-  private constructor(private readonly path: string, private data: VaultFile) {}
+  private constructor(
+    private readonly path: string,
+    private data: VaultFile,
+  ) {}
 
   static exists(path: string): boolean {
     return existsSync(path);
@@ -95,7 +102,11 @@ export class LocalSecretVault {
     checkName(name);
     const entry = this.data.secrets[name];
     if (entry?.deleted) {
-      throw new VaultError(409, "Conflict", `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`);
+      throw new VaultError(
+        409,
+        "Conflict",
+        `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+      );
     }
     const version: SecretVersion = {
       version: randomBytes(16).toString("hex"),
