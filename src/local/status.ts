@@ -12,6 +12,17 @@ export interface ControlAutoscaler {
   readonly nextTicks?: Map<string, number>;
 }
 
+/** `blueGreen` of the status: the upgrade's stage (T0–T4), the clusters, the split's weights and the gateway backend's owner. */
+export interface BlueGreenStatusV1 {
+  stage: "T0" | "T1" | "T2" | "T3" | "T4";
+  phase: string;
+  activeCluster: string;
+  standbyCluster: string | null;
+  targetVersion: string | null;
+  weights: Record<string, number>;
+  owner: { holder: string; generation: number } | null;
+}
+
 /**
  * `GET /v1/status`: what `akspilot status` and the dashboard show. A declared, versioned shape: fields
  * may be added within `akspilot.dev/v1`, never renamed or removed. Every node, pod and Service names
@@ -42,15 +53,7 @@ export interface StatusV1 {
     byCluster?: Record<string, { requests: number; failed: number }>;
   } | null;
   /** Blue-green: the upgrade's stage (T0–T4), the clusters, the weights of the split and the gateway backend's owner. */
-  blueGreen?: {
-    stage: "T0" | "T1" | "T2" | "T3" | "T4";
-    phase: string;
-    activeCluster: string;
-    standbyCluster: string | null;
-    targetVersion: string | null;
-    weights: Record<string, number>;
-    owner: { holder: string; generation: number } | null;
-  } | null;
+  blueGreen?: BlueGreenStatusV1 | null;
   clusters: { name: string; kubernetesVersion: string | null; nodeMonitorGraceMs: number }[];
   /** The blueprint's storage queue (EDW): approximate depth as KEDA reads it. */
   queueDepth: number | null;

@@ -1,30 +1,15 @@
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
-import { readRuntimeFile, runtimeFilePath } from "../../local/runtime-file.js";
+import { controlRequest, runningUp } from "../control-client.js";
 import { formatEvent, type ClusterEvent } from "../../local/cluster/events.js";
 import { intOption } from "../options.js";
 import type { StatusV1 as Status } from "../../local/status.js";
 
-function runtime() {
-  const rt = readRuntimeFile();
-  if (!rt) throw new UserError(`no running \`akspilot up\` found (${runtimeFilePath()})`, "start `akspilot up <blueprint>` in this directory first");
-  return rt;
-}
+const runtime = () => runningUp();
 
 async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-  const rt = runtime();
-  let res: Response;
-  try {
-    res = await fetch(rt.controlUrl + path, {
-      method,
-      headers: { authorization: `Bearer ${rt.token}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${(e as Error).message}`, "is `akspilot up` still running?");
-  }
-  const payload = (await res.json().catch(() => ({}))) as T & { error?: string };
-  if (!res.ok) throw new UserError(`control API: ${payload.error ?? res.statusText}`, "see `akspilot status`");
+  const { ok, status, payload } = await controlRequest<T>(runtime(), method, path, body);
+  if (!ok) throw new UserError(`control API: ${payload.error ?? `HTTP ${status}`}`, "see `akspilot status`");
   return payload;
 }
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { UserError } from "../../errors.js";
-import { readRuntimeFile, runtimeFilePath } from "../../local/runtime-file.js";
+import { controlRequest, runningUp } from "../control-client.js";
 import { intOption, numberOption } from "../options.js";
 import { clip } from "../../util/text.js";
 import type { BlueGreenStatus } from "../../local/bluegreen/controller.js";
@@ -8,21 +8,10 @@ import type { ClusterEvent } from "../../local/cluster/events.js";
 
 /** A call to the running `up`'s control API; its refusal is the user's one line, as the runtime words it. */
 async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-  const rt = readRuntimeFile();
-  if (!rt) throw new UserError(`no running \`akspilot up\` found (${runtimeFilePath()})`, "start `akspilot up bluegreen` in this directory first");
-  let res: Response;
-  try {
-    res = await fetch(rt.controlUrl + path, {
-      method,
-      headers: { authorization: `Bearer ${rt.token}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${(e as Error).message}`, "is `akspilot up` still running?");
-  }
-  const payload = (await res.json().catch(() => ({}))) as T & { error?: string };
-  if (res.status === 404) throw new UserError(`the running \`akspilot up ${rt.blueprint}\` has no blue-green upgrade`, "run `akspilot up bluegreen`");
-  if (!res.ok) throw new UserError(payload.error ?? `control API: HTTP ${res.status}`);
+  const rt = runningUp("akspilot up bluegreen");
+  const { status, ok, payload } = await controlRequest<T>(rt, method, path, body);
+  if (status === 404) throw new UserError(`the running \`akspilot up ${rt.blueprint}\` has no blue-green upgrade`, "run `akspilot up bluegreen`");
+  if (!ok) throw new UserError(payload.error ?? `control API: HTTP ${status}`);
   return payload;
 }
 

@@ -28,17 +28,10 @@ import {
 } from "./machine.js";
 import { writeBlueGreenState } from "./state-file.js";
 import { HELLO_FAULTS } from "../../apps/hello/server.js";
+import type { BlueGreenStatusV1 } from "../status.js";
 
 /** `blueGreen` of StatusV1 (the dashboard reads these names). */
-export interface BlueGreenStatus {
-  stage: Stage;
-  phase: string;
-  activeCluster: string;
-  standbyCluster: string | null;
-  targetVersion: string | null;
-  weights: Record<string, number>;
-  owner: { holder: string; generation: number } | null;
-}
+export type BlueGreenStatus = BlueGreenStatusV1;
 
 export interface UpgradeRequest {
   to: string;
