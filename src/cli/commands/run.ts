@@ -45,6 +45,9 @@ interface UpFlags {
   host?: string;
   dashboard: boolean;
   scaleToZero?: number;
+  exitWhenDone?: boolean;
+  taskImage?: string;
+  logsRole: boolean;
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
@@ -169,6 +172,9 @@ export function registerRunCommands(program: Command): void {
     .option("--host <address>", "address the dashboard listens on (default 127.0.0.1; another address is reachable from the network)")
     .option("--no-dashboard", "do not serve the live dashboard")
     .option("--scale-to-zero <s>", "web blueprints: an HTTP scale rule on the gateway's app (KEDA HTTP add-on style): to zero after S seconds without a request, back on the first one", numberOption(0, 86_400))
+    .option("--exit-when-done", "airflow: stop once the ExternalSecret has synced and the task pod has finished; exit 2 with the first failure")
+    .option("--task-image <repository:tag>", "airflow: the task pod's image in the registry (default: the blueprint's Airflow image)")
+    .option("--no-logs-role", "airflow: do not grant the identity Storage Blob Data Contributor on the logs container (the task's write is then refused)")
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
       if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
@@ -195,6 +201,10 @@ export function registerRunCommands(program: Command): void {
         if (stray.length > 0) throw new UserError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the edw blueprint only`, `drop it for ${name}`);
         if (f.nodepool && !blueprint.clusters.some((c) => c.nodePools?.length)) throw new UserError(`--nodepool: blueprint ${name} has no Karpenter NodePool`, "drop --nodepool");
         const nodePool = f.nodepool ? (await scalingInputs(blueprint, f)).pool : undefined;
+        if (blueprint.airflow) {
+          const { upAirflow } = await import("../../local/airflow/cli.js");
+          return upAirflow({ blueprint, runtime, flags: f, status, signal: interrupt.signal, dispose: () => interrupt.dispose(), dashboard: await dashboardOption(f) });
+        }
         const [{ up }, { WebDriver }, { BlueGreenDriver }] = await Promise.all([import("../../local/up.js"), import("../../local/web/driver.js"), import("../../local/bluegreen/driver.js")]);
         // Blue-green: the Application Gateway in front of the clusters, and `akspilot upgrade` (docs/blue-green.md).
         const driver = blueprint.blueGreen
