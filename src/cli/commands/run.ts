@@ -138,7 +138,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command("up")
     .description("run a blueprint locally: its clusters, nodes and pods, Services and gateway (edw adds storage, producer, autoscaling)")
-    .argument("<blueprint>", "blueprint to run (edw, resilient-web, bluegreen)")
+    .argument("<blueprint>", "blueprint to run (edw, resilient-web, bluegreen, airflow)")
     .option("--messages <n>", "scripted run: send N messages (as fast as allowed unless --rate is given)", intOption(1, 10_000_000))
     .option("--rate <msgs/s>", "steady producer rate (interactive default 2)", numberOption(0, 100_000))
     .option("--burst <n>", "extra messages at once, at the start and every --burst-every seconds", intOption(0, 10_000_000))
@@ -177,6 +177,8 @@ export function registerRunCommands(program: Command): void {
     .option("--no-logs-role", "airflow: do not grant the identity Storage Blob Data Contributor on the logs container (the task's write is then refused)")
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
+      const afOnly = f.exitWhenDone ? "exit-when-done" : f.taskImage !== undefined ? "task-image" : f.logsRole === false ? "no-logs-role" : undefined;
+      if (afOnly && !blueprint.airflow) throw new UserError(`--${afOnly} applies to the airflow blueprint only`, `drop it for ${name}`);
       if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
