@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { Ledger, ledgerPath } from "../provisioning/local/ledger.js";
 import type { RoleName } from "../provisioning/roles.js";
@@ -145,4 +146,32 @@ export function recordAccessPolicy(root: string, vault: string, objectId: string
     props: { ...entry.props, accessPolicies: [...rest, ...(secrets.length ? [{ objectId, secrets }] : [])] },
     outputs: entry.outputs,
   });
+}
+
+/**
+ * Records a role assignment, as `az role assignment create --assignee-object-id … --role … --scope …` does.
+ * Idempotent by principal, role and scope.
+ */
+export function recordRoleAssignment(root: string, ra: { scope: string; role: RoleName; principalId: string; name?: string }): RoleRecord {
+  const ledger = Ledger.open(root);
+  const same = ledger
+    .all()
+    .find(
+      ([, e]) =>
+        e.kind === "roleAssignment" &&
+        String(e.props.scope).toLowerCase() === ra.scope.toLowerCase() &&
+        e.props.role === ra.role &&
+        String(e.props.principalId).toLowerCase() === ra.principalId.toLowerCase(),
+    );
+  if (same) return { id: same[0], scope: ra.scope, role: ra.role, principalId: ra.principalId };
+  const key = createHash("sha256").update(`${ra.scope}|${ra.role}|${ra.principalId}`).digest("hex");
+  const guid = `${key.slice(0, 8)}-${key.slice(8, 12)}-${key.slice(12, 16)}-${key.slice(16, 20)}-${key.slice(20, 32)}`;
+  const id = `${ra.scope}/providers/Microsoft.Authorization/roleAssignments/${guid}`;
+  ledger.put(id, {
+    kind: "roleAssignment",
+    name: ra.name ?? `${ra.role}@${ra.scope.split("/").pop()}`,
+    props: { scope: ra.scope, role: ra.role, principalId: ra.principalId, principalType: "ServicePrincipal" },
+    outputs: { id, name: guid },
+  });
+  return { id, scope: ra.scope, role: ra.role, principalId: ra.principalId };
 }

@@ -53,6 +53,8 @@ export interface LocalRuntimeOptions {
   apps?: (app: AppSpec) => AppOverrides | "driver";
   /** A capacity buffer Karpenter keeps (the predictive policy's warm pods). */
   buffer?: (rt: LocalRuntime) => ProvisionerOptions["buffer"];
+  /** The driver runs the blueprint's workloads itself (Airflow's task pods): clusters and nodes start with no Deployment. */
+  driverRunsWorkloads?: boolean;
 }
 
 export interface RunningService {
@@ -206,7 +208,7 @@ export class LocalRuntime {
     if (bp.clusters.length === 0) throw new UserError(`blueprint ${bp.name} names no cluster`, "add one to its clusters");
     const plans = bp.apps.map((app) => ({ app, how: o.apps?.(app) ?? {} }));
     const runnable = plans.filter((p): p is { app: AppSpec; how: AppOverrides } => p.how !== "driver");
-    if (runnable.length === 0) {
+    if (runnable.length === 0 && !o.driverRunsWorkloads) {
       throw new UserError(
         `blueprint ${bp.name} has nothing the local runtime can run (its workloads come from ${bp.airflow ? "the Airflow Helm chart" : "outside akspilot"})`,
         `use \`akspilot manifests ${bp.name}\` and \`akspilot plan ${bp.name}\``,

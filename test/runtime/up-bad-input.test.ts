@@ -39,7 +39,12 @@ test("an app whose program the runtime cannot run is named, with the programs it
 });
 
 for (const c of [
-  { name: "up airflow (nothing to run locally)", args: ["up", "airflow"], error: /nothing the local runtime can run/ },
+  {
+    name: "up airflow before its infrastructure is deployed locally",
+    args: ["up", "airflow"],
+    error: /airflow infrastructure is not deployed locally .*run `akspilot deploy airflow-infra --target local` first/,
+  },
+  { name: "an airflow-only flag on edw", args: ["up", "edw", "--task-image", "airflow:2.9.3"], error: /--task-image applies to the airflow blueprint only/ },
   { name: "an EDW-only flag on resilient-web", args: ["up", "resilient-web", "--messages", "5"], error: /--messages applies to the edw blueprint only/ },
   { name: "--exit-when-ready on edw", args: ["up", "edw", "--exit-when-ready"], error: /--exit-when-ready applies to web blueprints/ },
   { name: "a gateway port out of range", args: ["up", "resilient-web", "--gateway-port", "70000"], error: /--gateway-port/ },

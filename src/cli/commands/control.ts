@@ -113,6 +113,13 @@ function printStatus(s: Status): void {
   for (const [app, links] of Object.entries(wi?.chains ?? {})) {
     out.push("", `workload identity of ${app}:`, ...links.map((l) => `  ${l.ok ? "✓" : "✗"} ${l.link}: ${l.detail}${l.error ? ` — ${l.error}` : ""}`));
   }
+  // External Secrets (the Airflow platform): each ExternalSecret's Ready condition, each Secret's keys (never values).
+  const es = s.extra as {
+    externalSecrets?: Array<{ name: string; ready: boolean; reason: string; message: string; keys: string[] }>;
+    secrets?: Array<{ name: string; keys: string[] }>;
+  };
+  for (const e of es.externalSecrets ?? []) out.push("", `externalsecret/${e.name}: Ready=${e.ready ? "True" : "False"} ${e.reason}${e.ready ? "" : ` — ${e.message}`}`);
+  for (const x of es.secrets ?? []) out.push(`secret/${x.name}: keys ${x.keys.join(", ")}`);
   process.stdout.write(out.join("\n") + "\n");
 }
 

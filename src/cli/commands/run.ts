@@ -45,6 +45,9 @@ interface UpFlags {
   host?: string;
   dashboard: boolean;
   scaleToZero?: number;
+  exitWhenDone?: boolean;
+  taskImage?: string;
+  logsRole: boolean;
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
@@ -158,7 +161,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command("up")
     .description("run a blueprint locally: its clusters, nodes and pods, Services and gateway (edw adds storage, producer, autoscaling)")
-    .argument("<blueprint>", "blueprint to run (edw, resilient-web, bluegreen)")
+    .argument("<blueprint>", "blueprint to run (edw, resilient-web, bluegreen, airflow)")
     .option("--messages <n>", "scripted run: send N messages (as fast as allowed unless --rate is given)", intOption(1, 10_000_000))
     .option("--rate <msgs/s>", "steady producer rate (interactive default 2)", numberOption(0, 100_000))
     .option("--burst <n>", "extra messages at once, at the start and every --burst-every seconds", intOption(0, 10_000_000))
@@ -201,8 +204,13 @@ export function registerRunCommands(program: Command): void {
       "web blueprints: an HTTP scale rule on the gateway's app (KEDA HTTP add-on style): to zero after S seconds without a request, back on the first one",
       numberOption(0, 86_400),
     )
+    .option("--exit-when-done", "airflow: stop once the ExternalSecret has synced and the task pod has finished; exit 2 with the first failure")
+    .option("--task-image <repository:tag>", "airflow: the task pod's image in the registry (default: the blueprint's Airflow image)")
+    .option("--no-logs-role", "airflow: do not grant the identity Storage Blob Data Contributor on the logs container (the task's write is then refused)")
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
+      const afOnly = f.exitWhenDone ? "exit-when-done" : f.taskImage !== undefined ? "task-image" : f.logsRole === false ? "no-logs-role" : undefined;
+      if (afOnly && !blueprint.airflow) throw new UserError(`--${afOnly} applies to the airflow blueprint only`, `drop it for ${name}`);
       if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
       const status = statusWriter(Boolean(f.quiet));
       const interrupt = interruptSignal();
@@ -230,6 +238,10 @@ export function registerRunCommands(program: Command): void {
         if (stray.length > 0) throw new UserError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to the edw blueprint only`, `drop it for ${name}`);
         if (f.nodepool && !blueprint.clusters.some((c) => c.nodePools?.length)) throw new UserError(`--nodepool: blueprint ${name} has no Karpenter NodePool`, "drop --nodepool");
         const nodePool = f.nodepool ? (await scalingInputs(blueprint, f)).pool : undefined;
+        if (blueprint.airflow) {
+          const { upAirflow } = await import("../../local/airflow/cli.js");
+          return upAirflow({ blueprint, runtime, flags: f, status, signal: interrupt.signal, dispose: () => interrupt.dispose(), dashboard: await dashboardOption(f) });
+        }
         const [{ up }, { WebDriver }, { BlueGreenDriver }] = await Promise.all([
           import("../../local/up.js"),
           import("../../local/web/driver.js"),

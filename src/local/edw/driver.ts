@@ -24,6 +24,8 @@ import { unlessAborted } from "../../util/time.js";
 import { checkDataDir } from "../run-dir.js";
 import { StoredLatency } from "./latency.js";
 import { findIdentity, startWorkloadIdentity, usesWorkloadIdentity, type WorkloadIdentityWiring } from "../identity/workload.js";
+import { kedaQueueClient } from "../identity/keda.js";
+import type { QueueClient } from "@azure/storage-queue";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -158,6 +160,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private readonly loads = new Set<Promise<void>>();
   private wiring?: WorkloadIdentityWiring;
   private consumerEnv?: Record<string, string>;
+  /** With --identity: the queue as KEDA reads it (TriggerAuthentication, podIdentity.provider azure-workload). */
+  private kedaQueue?: QueueClient;
   readonly policy?: string;
 
   constructor(private readonly o: EdwDriverOptions) {
@@ -234,6 +238,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       this.wiring = await startWorkloadIdentity({ root: this.o.cwd, blueprint: this.o.blueprint, connectionString: endpoint.connectionString });
       if (!this.wiring.account) throw new UserError("no storage account is recorded by a local deploy here", "run `akspilot deploy edw --target local` first");
       this.consumerEnv = { ...(await this.wiring.podEnv(this.consumerApp, clientId)), AZURE_STORAGE_ACCOUNT_NAME: this.wiring.account };
+      if (this.o.policy) this.kedaQueue = await kedaQueueClient(this.wiring, clientId, this.wiring.account, this.names.queueName);
     }
   }
 
@@ -295,8 +300,28 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   /** What KEDA's azure-queue scaler reads, by the ScaledObject's queueLengthStrategy (visibleonly peeks up to 32). */
   async scalerRead(): Promise<number> {
     const strategy = this.o.scaledObject?.queueLengthStrategy ?? "all";
-    if (strategy === "all") return this.queueDepth();
     const { endpoint, clients } = this.storage;
+    const keda = this.kedaQueue;
+    if (keda) {
+      // Through the front as the TriggerAuthentication's workload identity: Azure's refusal is the scaler's error.
+      const read = async <T>(f: () => Promise<T>): Promise<T> => {
+        try {
+          return await f();
+        } catch (e) {
+          const err = e as { statusCode?: number; code?: string; message?: string };
+          throw new Error(
+            `azure-queue scaler (TriggerAuthentication azure-workload): ${err.statusCode ? `${err.statusCode} ` : ""}${err.code ? `${err.code}: ` : ""}${String(err.message ?? e)
+              .split("\n")[0]!
+              .slice(0, 300)}`,
+          );
+        }
+      };
+      return readQueueLength(strategy, {
+        approximateCount: () => read(async () => (await keda.getProperties()).approximateMessagesCount ?? 0),
+        peekVisible: (max) => read(async () => (await keda.peekMessages({ numberOfMessages: max })).peekedMessageItems.length),
+      });
+    }
+    if (strategy === "all") return this.queueDepth();
     const queue = clients.queue(this.names.queueName);
     return readQueueLength(strategy, {
       approximateCount: () => this.queueDepth(),

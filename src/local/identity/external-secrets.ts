@@ -40,7 +40,7 @@ export interface ExternalSecretStatus {
 }
 
 /** An HTTP client that trusts the local CA (the operator's pod would have it as NODE_EXTRA_CA_CERTS). */
-function trustingClient(caPath: string): HttpClient {
+export function trustingClient(caPath: string): HttpClient {
   const inner = createDefaultHttpClient();
   const agent = new Agent({ keepAlive: true, ca: readFileSync(caPath) });
   return { sendRequest: (req) => inner.sendRequest(Object.assign(req, { agent })) };
