@@ -42,9 +42,62 @@ export function durationSeconds(v: string | undefined, path: string, fallback: n
   return m[2] === "ms" ? n / 1000 : m[2] === "s" ? n : m[2] === "m" ? n * 60 : n * 3600;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The structure poolSettings reads, checked before it is read: a user's YAML can put a scalar or a map where
+ * the CRD wants a list (the CRD's own schema would refuse it at admission).
+ */
+function checkNodePoolShape(np: NodePoolManifest): void {
+  const wrong = (path: string, want: string, got: unknown): never => {
+    throw new UserError(`NodePool ${path}: must be ${want}, got ${JSON.stringify(got) ?? String(got)}`.slice(0, 300), "see the karpenter.sh/v1 NodePool reference");
+  };
+  const optional = (v: unknown, path: string, check: (x: unknown) => boolean, want: string) => {
+    if (v !== undefined && v !== null && !check(v)) wrong(path, want, v);
+  };
+  optional(np.metadata, ".metadata", isObject, "a map");
+  if (isObject(np.metadata)) optional(np.metadata.name, ".metadata.name", (x) => typeof x === "string", "a string");
+  const spec: unknown = np.spec;
+  optional(spec, ".spec", isObject, "a map");
+  if (!isObject(spec)) return;
+  optional(spec.disruption, ".spec.disruption", isObject, "a map");
+  optional(spec.limits, ".spec.limits", isObject, "a map");
+  optional(spec.template, ".spec.template", isObject, "a map");
+  if (isObject(spec.disruption)) {
+    const budgets = spec.disruption.budgets;
+    optional(budgets, ".spec.disruption.budgets", Array.isArray, "a list");
+    if (Array.isArray(budgets)) {
+      for (const [i, b] of budgets.entries()) if (!isObject(b)) wrong(`.spec.disruption.budgets[${i}]`, "a map with nodes", b);
+    }
+    for (const k of ["consolidationPolicy", "consolidateAfter"] as const) optional(spec.disruption[k], `.spec.disruption.${k}`, (x) => typeof x === "string", "a string");
+  }
+  const template = spec.template;
+  if (!isObject(template)) return;
+  optional(template.metadata, ".spec.template.metadata", isObject, "a map");
+  if (isObject(template.metadata)) optional(template.metadata.labels, ".spec.template.metadata.labels", isObject, "a map");
+  optional(template.spec, ".spec.template.spec", isObject, "a map");
+  if (!isObject(template.spec)) return;
+  const { requirements, taints } = template.spec;
+  optional(requirements, ".spec.template.spec.requirements", Array.isArray, "a list");
+  if (Array.isArray(requirements)) {
+    for (const [i, r] of requirements.entries()) {
+      if (!isObject(r)) wrong(`.spec.template.spec.requirements[${i}]`, "a map with key, operator and values", r);
+      else {
+        optional(r.key, `.spec.template.spec.requirements[${i}].key`, (x) => typeof x === "string", "a string");
+        optional(r.operator, `.spec.template.spec.requirements[${i}].operator`, (x) => typeof x === "string", "a string");
+      }
+    }
+  }
+  optional(taints, ".spec.template.spec.taints", Array.isArray, "a list");
+  if (Array.isArray(taints)) {
+    for (const [i, t] of taints.entries()) if (!isObject(t)) wrong(`.spec.template.spec.taints[${i}]`, "a map with key and effect", t);
+  }
+}
+
 /** Resolves a NodePool (YAML-shaped object) against a catalog, with Karpenter's defaults. */
 export function poolSettings(np: NodePoolManifest, catalog: InstanceType[]): PoolSettings {
   if (np?.kind !== "NodePool") throw new UserError(`NodePool .kind: must be NodePool, got ${JSON.stringify(np?.kind)}`, "pass a karpenter.sh NodePool");
+  checkNodePoolShape(np);
   const d = np.spec?.disruption ?? {};
   const policy = d.consolidationPolicy ?? "WhenEmptyOrUnderutilized";
   const legacy = (policy as string) === "WhenUnderutilized" ? "WhenEmptyOrUnderutilized" : policy;

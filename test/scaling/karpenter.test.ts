@@ -70,6 +70,21 @@ test("requirements: values must be a list of strings; a family is a literal SKU 
   );
 });
 
+test("NodePool structure: a map where the CRD wants a list (or a scalar where it wants a map) is one line naming the path", () => {
+  const np = seedNodePool();
+  (np.spec.disruption as { budgets: unknown }).budgets = { nodes: "100%" };
+  assert.throws(
+    () => poolSettings(np, DEFAULT_CATALOG),
+    (e: unknown) => e instanceof UserError && e.message.includes(".spec.disruption.budgets: must be a list"),
+  );
+  const np2 = seedNodePool();
+  (np2.spec.template.spec as { requirements: unknown }).requirements = ["D"];
+  assert.throws(
+    () => poolSettings(np2, DEFAULT_CATALOG),
+    (e: unknown) => e instanceof UserError && e.message.includes(".spec.template.spec.requirements[0]: must be a map"),
+  );
+});
+
 test("Batcher: closes 1 s after the last trigger — batcher.go BATCH_IDLE_DURATION", () => {
   const b = new Batcher();
   b.trigger(0);
