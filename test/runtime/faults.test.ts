@@ -88,15 +88,18 @@ test("scale-in while busy loses and double-processes nothing", { timeout: 180_00
     { cwd },
   );
   const rt = await waitFor("runtime.json", () => runtimeFile(cwd), 60_000);
-  await waitFor(
-    "8 pods holding messages",
+  const before = await waitFor(
+    "pods holding messages",
     async () => {
       const s = await status(rt);
-      return s.pods.filter((p) => p.phase === "Running" && p.inFlight > 0).length >= 4 ? true : undefined;
+      return s.pods.filter((p) => p.phase === "Running" && p.inFlight > 0).length >= 4 ? s : undefined;
     },
     60_000,
     50,
   );
+  // Every pod that runs when the scale-in comes is stopped gracefully but one; pods still Pending then (no node
+  // with room yet on a loaded machine) are deleted first, as upstream's ranking says, with no container to stop.
+  const running = before.pods.filter((p) => p.phase === "Running").length;
   const scaled = await runCli(t, ["scale", "1"], { cwd });
   assert.equal(scaled.code, 0, scaled.stderr);
   const events = await waitFor(
@@ -108,7 +111,7 @@ test("scale-in while busy loses and double-processes nothing", { timeout: 180_00
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l) as { reason: string; message: string });
-      return list.filter((x) => x.reason === "Terminating").length >= 7 ? list : undefined;
+      return list.filter((x) => x.reason === "Terminating").length >= running - 1 ? list : undefined;
     },
     60_000,
     200,
