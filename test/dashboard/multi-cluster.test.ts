@@ -1,8 +1,8 @@
 // The dashboard with two clusters: a real `akspilot up bluegreen` upgraded from the page (green created
-// beside blue, both clusters' nodes and pods on one page), and the page driven by a status with a blue-green upgrade in it (a small status source in front of
-// the real dashboard server, since the upgrade routes come with the blue-green work): each cluster's share
-// of the traffic, the upgrade's state, its buttons and their answers in the feed. Also: the server's memory
-// stays flat over a long synthetic run.
+// beside blue, both clusters' nodes and pods on one page), and the page driven by a status with a blue-green
+// upgrade in it (a small status source in front of the real dashboard server, so that a canary's weights, the
+// shares and a refused action have known values): each cluster's share of the traffic, the upgrade's state, its
+// buttons and their answers in the feed. Also: the server's memory stays flat over a long synthetic run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
