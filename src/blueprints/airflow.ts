@@ -10,7 +10,14 @@ export function airflowBlueprint(): Blueprint {
     // Airflow's own pods come from its Helm chart, configured through the values below.
     apps: [],
     // Seed 002: `--node-vm-size Standard_DS4_v2 --node-count 3 --zones 1 2 3`, Kubernetes version left to the region.
-    clusters: [{ name: "aks-airflow", agentPools: [{ name: "systempool", mode: "System", vmSize: "Standard_DS4_v2", count: 3, zones: ["1", "2", "3"] }] }],
+    clusters: [
+      {
+        name: "aks-airflow",
+        agentPools: [{ name: "systempool", mode: "System", vmSize: "Standard_DS4_v2", count: 3, zones: ["1", "2", "3"] }],
+        // The seed's az aks create: --enable-oidc-issuer --enable-blob-driver --enable-workload-identity.
+        addOns: ["oidc-issuer", "blob-driver", "workload-identity"],
+      },
+    ],
     airflow: {
       serviceAccount: "airflow",
       chart: "apache-airflow/airflow",

@@ -50,10 +50,11 @@ export function blueGreenBlueprint(): Blueprint {
         preStopSleepSeconds: d.preStopSleepSeconds,
       },
     ],
-    // Blue is the running cluster (1.19.11, the default then); green is built beside it on 1.20.7.
+    // Blue is the running cluster (1.19.11, the default then); green is built beside it on 1.20.7. Both get
+    // aad-pod-identity from its Helm chart (the seed's `aad-pod-identity-nmi-*` ×3, one per node).
     clusters: [
-      { name: "blue", kubernetesVersion: "1.19.11", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 3 }] },
-      { name: "green", kubernetesVersion: "1.20.7", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 3 }] },
+      { name: "blue", kubernetesVersion: "1.19.11", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 3 }], addOns: ["aad-pod-identity"] },
+      { name: "green", kubernetesVersion: "1.20.7", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 3 }], addOns: ["aad-pod-identity"] },
     ],
     blueGreen: {
       activeCluster: "blue",

@@ -135,6 +135,9 @@ export function edwBlueprint(): Blueprint {
           { name: "apppool", mode: "User", vmSize: "Standard_D2s_v5", count: 1, taints: [{ key: "deployment", value: "aqs-app-pool", effect: "NoSchedule" }] },
         ],
         nodePools: [seedNodePool()],
+        // deploy.sh's az aks create: --enable-keda --enable-workload-identity --enable-oidc-issuer
+        // --node-provisioning-mode Auto --network-dataplane cilium --enable-addons monitoring.
+        addOns: ["keda", "workload-identity", "oidc-issuer", "node-auto-provisioning", "cilium-dataplane", "monitoring"],
       },
     ],
     scaledObject: seedScaledObject(),

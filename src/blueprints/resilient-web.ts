@@ -61,7 +61,13 @@ export function resilientWebBlueprint(): Blueprint {
     ],
     // `az aks create --node-count 2` (K8s 1.18.14 in the article's output): one pool, two VMs, no autoscaling.
     clusters: [
-      { name: "aksResilience", kubernetesVersion: "1.18.14", agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 2, zones: ["1", "2"] }] },
+      {
+        name: "aksResilience",
+        kubernetesVersion: "1.18.14",
+        agentPools: [{ name: "nodepool1", mode: "System", vmSize: "Standard_D2s_v5", count: 2, zones: ["1", "2"] }],
+        // The seed's az aks create --enable-addons monitoring.
+        addOns: ["monitoring"],
+      },
     ],
   };
 }

@@ -215,12 +215,37 @@ export interface AgentPoolSpec {
   zones?: string[];
 }
 
+/**
+ * An AKS add-on or cluster feature a blueprint's cluster enables, as the seed's `az aks create` flags do.
+ * Some run a DaemonSet on every node and so take room from each node's allocatable (src/scaling/daemonsets.ts
+ * lists which, with their requests); the others run Deployments or live in the control plane.
+ */
+export type ClusterAddOn =
+  /** `--enable-addons monitoring`: Container insights, the ama-logs DaemonSet on every node. */
+  | "monitoring"
+  /** `--network-dataplane cilium` (Azure CNI powered by Cilium): the cilium agent and azure-cns on every node, and no kube-proxy. */
+  | "cilium-dataplane"
+  /** `--enable-blob-driver`: the Azure Blob CSI node plugin on every node. */
+  | "blob-driver"
+  /** aad-pod-identity installed by its Helm chart (seed 003): the NMI DaemonSet on every node. */
+  | "aad-pod-identity"
+  /** `--enable-keda`: the KEDA operator and metrics server (Deployments). */
+  | "keda"
+  /** `--enable-workload-identity`: the mutating webhook (a Deployment). */
+  | "workload-identity"
+  /** `--enable-oidc-issuer`: control plane only. */
+  | "oidc-issuer"
+  /** `--node-provisioning-mode Auto`: Karpenter runs in the managed control plane. */
+  | "node-auto-provisioning";
+
 /** One AKS cluster of a blueprint: its Kubernetes version, static pools and, with NAP, Karpenter NodePools. */
 export interface ClusterSpec {
   name: string;
   /** Kubernetes version label (`--kubernetes-version`); undefined = the region's default. */
   kubernetesVersion?: string;
   agentPools: AgentPoolSpec[];
+  /** Add-ons and features the cluster enables (their DaemonSets count against every node's allocatable). */
+  addOns: ClusterAddOn[];
   /** Karpenter NodePools (AKS node auto-provisioning, `--node-provisioning-mode Auto`). */
   nodePools?: NodePoolManifest[];
 }

@@ -14,7 +14,8 @@ import { Provisioner, type ProvisionerOptions } from "./controllers/provisioner.
 import { ClusterClock } from "./controllers/clock.js";
 import { programFor } from "./programs.js";
 import { resources } from "../scaling/quantity.js";
-import { DEFAULT_CATALOG, instanceTypeFor } from "../scaling/catalog.js";
+import { nodeTypesFor } from "../scaling/catalog.js";
+import { KUBERNETES_VERSION_LABEL, agentPoolType, staticPoolNodes } from "../scaling/static-pools.js";
 import { poolSettings, type PoolSettings } from "../scaling/karpenter.js";
 import { schedulePod, type SchedNode } from "../scaling/scheduling.js";
 import { roomOf } from "../scaling/packing.js";
@@ -68,8 +69,7 @@ export interface RunningService {
   gateway?: Gateway;
 }
 
-/** The node label that carries the node's Kubernetes version (a cluster's nodes all run its version). */
-export const KUBERNETES_VERSION_LABEL = "akspilot.dev/kubernetes-version";
+export { KUBERNETES_VERSION_LABEL };
 
 /** A free loopback port (the OS's choice), for a pod's "IP". */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
@@ -119,9 +119,9 @@ export function podTemplate(bp: Blueprint, app: AppSpec, overrides: AppOverrides
   };
 }
 
-/** AKS labels nodes of non-zonal pools with zone "0"; zonal pools spread their VMs over the zones. */
-function zoneOf(zones: string[] | undefined, i: number): string {
-  return zones?.length ? `local-${zones[i % zones.length]}` : "0";
+/** The cluster's static agent-pool nodes (src/scaling/static-pools.ts, as `simulate` starts from them), Ready at once. */
+export function addStaticNodes(cluster: Cluster, spec: Pick<ClusterSpec, "agentPools" | "addOns" | "kubernetesVersion">): void {
+  for (const n of staticPoolNodes(spec)) cluster.addNode(n.type, { kind: "agentPool", pool: n.pool, mode: n.mode }, 0, n.reason, n.taints, n.labels);
 }
 
 /**
@@ -131,7 +131,7 @@ function zoneOf(zones: string[] | undefined, i: number): string {
 export function checkSchedulable(bp: Blueprint, cluster: ClusterSpec, apps: AppSpec[], pools: PoolSettings[]): void {
   const candidates: SchedNode[] = [
     ...cluster.agentPools.map((p) => {
-      const t = instanceTypeFor(p.vmSize);
+      const t = agentPoolType(cluster, p);
       return { name: `pool ${p.name}`, labels: {}, taints: p.taints ?? [], unschedulable: false, room: roomOf(t), capacity: roomOf(t), podLabels: [] };
     }),
     ...pools.flatMap((pool) =>
@@ -220,7 +220,9 @@ export class LocalRuntime {
     }
     // Everything that can be checked is checked before the first process starts.
     const templates = runnable.map(({ app, how }) => ({ app, how, template: podTemplate(bp, app, how, o.timeScale) }));
-    const poolsOf = (spec: ClusterSpec, first: boolean) => (spec.nodePools ?? []).map((np, i) => (first && i === 0 && o.nodePool ? o.nodePool : poolSettings(np, DEFAULT_CATALOG)));
+    // Karpenter chooses among node sizes whose allocatable the cluster's DaemonSets (its add-ons) reduce.
+    const poolsOf = (spec: ClusterSpec, first: boolean) =>
+      (spec.nodePools ?? []).map((np, i) => (first && i === 0 && o.nodePool ? o.nodePool : poolSettings(np, nodeTypesFor(spec.addOns).catalog)));
     for (const [i, spec] of bp.clusters.entries()) {
       checkSchedulable(
         bp,
@@ -268,19 +270,7 @@ export class LocalRuntime {
       nodeLifecycle: o.nodeMonitorGraceSeconds !== undefined ? { gracePeriodMs: (o.nodeMonitorGraceSeconds * 1000) / o.timeScale } : {},
     });
     this.clusters.set(spec.name, cluster);
-    const versionLabel: Record<string, string> = spec.kubernetesVersion ? { [KUBERNETES_VERSION_LABEL]: spec.kubernetesVersion } : {};
-    for (const pool of spec.agentPools) {
-      for (let k = 0; k < pool.count; k++) {
-        cluster.addNode(
-          instanceTypeFor(pool.vmSize),
-          { kind: "agentPool", pool: pool.name, mode: pool.mode },
-          0,
-          `${pool.mode.toLowerCase()} agent pool ${pool.name} (${pool.count} × ${pool.vmSize})`,
-          pool.taints ?? [],
-          { ...pool.labels, ...versionLabel, "topology.kubernetes.io/zone": zoneOf(pool.zones, k) },
-        );
-      }
-    }
+    addStaticNodes(cluster, spec);
     // Services first: a port that cannot be bound fails the start before any pod process exists.
     for (const { app } of this.templates) {
       if (!app.service) continue;

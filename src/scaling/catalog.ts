@@ -1,3 +1,8 @@
+import type { ClusterAddOn } from "../blueprints/types.js";
+import { daemonSetOverhead, type DaemonSetOverhead } from "./daemonsets.js";
+
+export type { DaemonSetOverhead } from "./daemonsets.js";
+
 /** A node size Karpenter may launch: allocatable capacity and on-demand price. */
 export interface InstanceType {
   name: string;
@@ -28,20 +33,12 @@ export function reservedMemoryBytes(memoryBytes: number, maxPods: number): numbe
   return Math.min((20 * maxPods + 50) * MiB, 0.25 * memoryBytes) + 100 * MiB;
 }
 
-/** Requests of the DaemonSets on every node, taken from each node's allocatable. */
-export interface DaemonSetOverhead {
-  cpuMillis: number;
-  memoryBytes: number;
-  pods: number;
-}
-
 /**
- * DaemonSets AKS runs on every Linux node, with their manifests' requests: kube-proxy (100m),
- * cloud-node-manager (50m, 50Mi; cloud-provider-azure), csi-azuredisk-node and csi-azurefile-node (three
- * containers of 10m/20Mi each; the Azure Disk and Azure File CSI driver charts). Add-ons a cluster
- * enables (monitoring agents, …) add theirs.
+ * DaemonSets AKS runs on every Linux node of a cluster with no add-on (src/scaling/daemonsets.ts: kube-proxy
+ * 100m, cloud-node-manager 50m/50Mi, the Azure Disk and Azure File CSI node plugins 30m/60Mi each). A
+ * cluster's add-ons change it: use `nodeTypesFor(cluster.addOns)`.
  */
-export const AKS_DAEMONSETS: DaemonSetOverhead = { cpuMillis: 100 + 50 + 30 + 30, memoryBytes: (50 + 60 + 60) * MiB, pods: 4 };
+export const AKS_DAEMONSETS: DaemonSetOverhead = daemonSetOverhead([]);
 
 /** Azure CNI Overlay's default pods per node (AKS node auto-provisioning uses it). */
 export const DEFAULT_MAX_PODS = 250;
@@ -99,11 +96,40 @@ export const DEFAULT_CATALOG: InstanceType[] = catalogOf(D_FAMILY_SKUS);
 
 /**
  * The allocatable capacity of a VM size named by a blueprint's agent pool. Sizes outside the catalog are
- * estimated from the vCPU count in the name (D<n>: n vCPU, 4 GiB each), with the same reservations.
+ * estimated from the vCPU count in the name (D<n>: n vCPU, 4 GiB each), with the same reservations and
+ * DaemonSets (`o`, as the catalog was built with).
  */
-export function instanceTypeFor(vmSize: string, catalog: InstanceType[] = DEFAULT_CATALOG): InstanceType {
+export function instanceTypeFor(vmSize: string, catalog: InstanceType[] = DEFAULT_CATALOG, o: CatalogOptions = {}): InstanceType {
   const known = catalog.find((t) => t.name.toLowerCase() === vmSize.toLowerCase());
   if (known) return known;
   const vcpu = Number(/^Standard_[A-Z]+?(\d+)/i.exec(vmSize)?.[1] ?? 2) || 2;
-  return instanceTypeOf({ name: vmSize, vcpu, memoryGiB: 4 * vcpu, pricePerHour: round4(0.048 * vcpu) });
+  return instanceTypeOf({ name: vmSize, vcpu, memoryGiB: 4 * vcpu, pricePerHour: round4(0.048 * vcpu) }, o);
+}
+
+/** Node sizes as a cluster with given add-ons sees them: every node's allocatable less their DaemonSets. */
+export interface ClusterNodeTypes {
+  /** What the cluster's DaemonSets take from every node. */
+  daemonSets: DaemonSetOverhead;
+  /** The D family, for Karpenter's choice. */
+  catalog: InstanceType[];
+  /** A static pool's VM size. */
+  typeFor(vmSize: string): InstanceType;
+}
+
+const byAddOns = new Map<string, ClusterNodeTypes>();
+
+/**
+ * The one place a node's allocatable is computed for a cluster: the local runtime's static pools and
+ * Karpenter NodePools, `simulate` and Karpenter's instance selection all take their node types from here.
+ */
+export function nodeTypesFor(addOns: readonly ClusterAddOn[] = []): ClusterNodeTypes {
+  const key = [...new Set(addOns)].sort().join(",");
+  let types = byAddOns.get(key);
+  if (!types) {
+    const daemonSets = daemonSetOverhead(addOns);
+    const catalog = key === "" ? DEFAULT_CATALOG : catalogOf(D_FAMILY_SKUS, { daemonSets });
+    types = { daemonSets, catalog, typeFor: (vmSize) => instanceTypeFor(vmSize, catalog, { daemonSets }) };
+    byAddOns.set(key, types);
+  }
+  return types;
 }

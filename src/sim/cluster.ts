@@ -3,18 +3,25 @@ import { REASONS, type EventRecorder } from "../scaling/events.js";
 import { consolidate, idleSince, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
 import { scaleInOrder, type RankedPod } from "../scaling/replicaset.js";
 import type { TimingProfile } from "../scaling/timings.js";
-import { pickNode, planLaunch, roomOf, type Room } from "../scaling/packing.js";
+import { planLaunch, roomOf } from "../scaling/packing.js";
 import type { Resources } from "../scaling/quantity.js";
+import { schedulePod, type SchedNode, type SchedTaint, type SchedToleration } from "../scaling/scheduling.js";
+import type { StaticNode } from "../scaling/static-pools.js";
 
 /**
- * Pods of one Deployment on Karpenter nodes, modelled by counts: every pod has the same requests, so
- * a node is its type, how many pods are bound to it and how many of those are ready.
+ * Pods of one Deployment on the cluster's static agent-pool nodes and Karpenter's nodes, modelled by
+ * counts: every pod has the same requests and tolerations, so a node is its type, its taints, how many
+ * pods are bound to it and how many of those are ready.
  */
 
 export interface SimNode {
   id: number;
   name: string;
   type: InstanceType;
+  /** A static agent pool's node: there from the start, never disrupted (Karpenter only disrupts its own). */
+  static?: { pool: string };
+  taints: SchedTaint[];
+  labels: Record<string, string>;
   /** How many of the Deployment's pods fit on it. */
   capacity: number;
   /** deleting: drained, waiting for its pods to terminate and its VM to go (it still costs). */
@@ -80,7 +87,46 @@ export class SimCluster {
     readonly timings: ClusterTimings,
     /** Where the cluster records what it does: the runtime's event type and reasons, at simulated times. */
     private readonly events: EventRecorder,
-  ) {}
+    /** The cluster's static agent-pool nodes (src/scaling/static-pools.ts): Ready at t = 0, as the runtime starts them. */
+    staticNodes: StaticNode[] = [],
+    /** The pods' tolerations (the scheduler keeps them off nodes whose taints they do not tolerate). */
+    readonly tolerations: SchedToleration[] = [],
+  ) {
+    for (const s of staticNodes) {
+      const node: SimNode = {
+        id: this.nextId++,
+        // The runtime's name for it: aks-<pool>-<index>.
+        name: `aks-${s.pool}-${String(s.index).padStart(5, "0")}`,
+        type: s.type,
+        static: { pool: s.pool },
+        taints: s.taints,
+        labels: s.labels,
+        capacity: this.podsFitting(s.type),
+        state: "ready",
+        createdAt: 0,
+        readyAt: 0,
+        bound: 0,
+        ready: 0,
+        readyGroups: [],
+        terminating: 0,
+      };
+      this.nodes.push(node);
+      this.pricePerHour += s.type.pricePerHour;
+      // Worded as the runtime's Cluster.addNode words it: the allocatable left after reservations and DaemonSets.
+      this.normal(
+        0,
+        `node/${node.name}`,
+        REASONS.launched,
+        `${s.type.name} (${s.type.cpuMillis}m CPU, ${Math.round(s.type.memoryBytes / 2 ** 20)}Mi, ${s.type.maxPods} pods) in agent pool ${s.pool}: ${s.reason}`,
+      );
+      this.normal(0, `node/${node.name}`, REASONS.ready, `${s.type.name} ready after 0 s`);
+    }
+  }
+
+  /** Nodes Karpenter launched (of its NodePool): the only ones it counts against limits, buffers on and disrupts. */
+  private owned(): SimNode[] {
+    return this.nodes.filter((n) => !n.static);
+  }
 
   private normal(t: number, object: string, reason: string, message: string): void {
     this.events.normal(object, reason, message, simTime(t));
@@ -181,7 +227,10 @@ export class SimCluster {
     this.version++;
   }
 
-  /** kube-scheduler: bind pending pods to ready nodes with room (LeastAllocated). */
+  /**
+   * kube-scheduler (src/scaling/scheduling.ts, the runtime's): bind pending pods to ready nodes whose taints
+   * they tolerate and that have room, LeastAllocated first.
+   */
   schedulePending(t: number): void {
     if (this.pending === 0) return;
     const req = this.request;
@@ -190,14 +239,25 @@ export class SimCluster {
       .map((n) => {
         const cap = roomOf(n.type);
         const u = this.used(n);
-        const room: Room = { cpuMillis: cap.cpuMillis - u * req.cpuMillis, memoryBytes: cap.memoryBytes - u * req.memoryBytes, pods: Math.min(cap.pods, n.capacity) - u };
-        return { node: n, room, capacity: cap, placed: 0 };
+        const view: SchedNode = {
+          name: n.name,
+          labels: n.labels,
+          taints: n.taints,
+          unschedulable: false,
+          room: { cpuMillis: cap.cpuMillis - u * req.cpuMillis, memoryBytes: cap.memoryBytes - u * req.memoryBytes, pods: Math.min(cap.pods, n.capacity) - u },
+          capacity: cap,
+          podLabels: [],
+        };
+        return { node: n, view, placed: 0 };
       });
     if (cands.length === 0) return;
+    const views = cands.map((c) => c.view);
+    const pod = { requests: req, tolerations: this.tolerations, labels: {}, selector: {} };
     while (this.pending > 0) {
-      const c = pickNode(req, cands);
-      if (!c) break;
-      c.room = { cpuMillis: c.room.cpuMillis - req.cpuMillis, memoryBytes: c.room.memoryBytes - req.memoryBytes, pods: c.room.pods - 1 };
+      const r = schedulePod(pod, views);
+      if (r.node === undefined) break;
+      const c = cands.find((x) => x.view.name === r.node)!;
+      c.view.room = { cpuMillis: c.view.room.cpuMillis - req.cpuMillis, memoryBytes: c.view.room.memoryBytes - req.memoryBytes, pods: c.view.room.pods - 1 };
       c.placed++;
       this.pending--;
     }
@@ -224,7 +284,7 @@ export class SimCluster {
   /** Free pod slots on ready nodes that stay (not being replaced): where the buffer sits now. */
   private freeReady(): number {
     let room = 0;
-    for (const n of this.nodes) if (n.state === "ready" && !n.replacing) room += n.capacity - this.used(n);
+    for (const n of this.owned()) if (n.state === "ready" && !n.replacing) room += n.capacity - this.used(n);
     return room;
   }
 
@@ -255,7 +315,7 @@ export class SimCluster {
     const u = real + phantom;
     if (u === 0) return;
     const used = { cpuMillis: 0, memoryBytes: 0 };
-    for (const n of this.nodes) {
+    for (const n of this.owned()) {
       used.cpuMillis += n.type.cpuMillis;
       used.memoryBytes += n.type.memoryBytes;
     }
@@ -283,6 +343,8 @@ export class SimCluster {
       id,
       name: `${this.pool.name}-${id}`,
       type,
+      taints: this.pool.taints ?? [],
+      labels: this.pool.labels ?? {},
       capacity: this.podsFitting(type),
       state: "provisioning",
       createdAt: t,
@@ -360,7 +422,7 @@ export class SimCluster {
    * unschedulable from the start and costs until it is gone.
    */
   remove(node: SimNode, t: number, why: string): void {
-    if (!this.nodes.includes(node) || node.state === "deleting") return;
+    if (!this.nodes.includes(node) || node.state === "deleting" || node.static) return;
     for (const n of this.nodes) if (n.replaces === node) n.replaces = undefined;
     const evicted = node.bound;
     if (evicted > 0) {
@@ -398,7 +460,8 @@ export class SimCluster {
   }
 
   /**
-   * Karpenter's view of the nodes for a disruption pass. The buffer's phantom pods sit in free room
+   * Karpenter's view of its nodes (a static pool's are not its own) for a disruption pass, as the runtime's
+   * provisioner takes it. The buffer's phantom pods sit in free room
    * like overprovisioning pods: ready nodes that stay first, fullest first (so the fewest nodes hold
    * it and the rest can empty), then in-flight ones. A node holding phantom pods is not empty, and a
    * node whose removal leaves no room for its pods and the buffer's is not consolidated.
@@ -407,7 +470,7 @@ export class SimCluster {
     const phantom = new Map<SimNode, number>();
     let left = this.warm;
     if (left > 0) {
-      const order = this.nodes
+      const order = this.owned()
         .filter((n) => !n.replacing && n.state !== "deleting" && this.used(n) < n.capacity)
         .sort((a, b) => (a.state === b.state ? 0 : a.state === "ready" ? -1 : 1) || this.used(b) - this.used(a) || a.id - b.id);
       for (const n of order) {
@@ -417,7 +480,7 @@ export class SimCluster {
         left -= k;
       }
     }
-    return this.nodes.map((n) => ({
+    return this.owned().map((n) => ({
       name: n.name,
       type: n.type,
       pods: new Array<Resources>(this.used(n) + (phantom.get(n) ?? 0)).fill(this.request),
@@ -459,7 +522,7 @@ export class SimCluster {
     const wait = this.pool.consolidateAfterSeconds;
     if (wait === undefined) return Infinity;
     let next = Infinity;
-    for (const n of this.nodes) {
+    for (const n of this.owned()) {
       const q = idleSince(n.readyAt, n.lastPodEventAt) + wait;
       if (q > after && q < next) next = q;
     }

@@ -7,6 +7,10 @@ import { Batcher, KARPENTER, ValidationQueue, revalidate, type PoolSettings } fr
 import { makePolicy, type PolicyInput, type PolicyName, type PredictiveOptions } from "../scaling/policy.js";
 import type { Resources } from "../scaling/quantity.js";
 import type { ScalingRule } from "../scaling/scaledobject.js";
+import type { SchedToleration } from "../scaling/scheduling.js";
+import { staticPoolNodes } from "../scaling/static-pools.js";
+import { daemonSetOverhead, type DaemonSetOverhead } from "../scaling/daemonsets.js";
+import type { ClusterSpec } from "../blueprints/types.js";
 import { SimCluster } from "./cluster.js";
 import { FluidQueue } from "./fluid-queue.js";
 import type { Trace } from "./trace.js";
@@ -30,6 +34,16 @@ export interface SimOptions {
   podStartupSeconds?: number;
   /** Requests of one pod (default: the seed consumer's 250m / 64Mi). */
   podRequests?: Resources;
+  /**
+   * The cluster the pods run on, as a blueprint states it: its static agent pools start Ready at t = 0 (the
+   * runtime's `staticPoolNodes`), take pods first when they fit and the pods tolerate their taints, are never
+   * consolidated and count in nodeSeconds; its add-ons' DaemonSets are on every node (build `pool` from
+   * `nodeTypesFor(cluster.addOns).catalog` so Karpenter's sizes match). Default: no static pool — a cluster
+   * of Karpenter nodes only, as the runtime runs a blueprint cluster whose `agentPools` is empty.
+   */
+  cluster?: Pick<ClusterSpec, "agentPools" | "addOns" | "kubernetesVersion">;
+  /** The pods' tolerations (default none: no tainted node takes them). */
+  podTolerations?: SchedToleration[];
   /** Simulated seconds (default: the last trace row + 900 s). */
   durationSeconds?: number;
   /** The HPA's resync phase after KEDA's poll, seconds in [0, 15) (default 0; the CLI resolves best/worst/random). */
@@ -55,8 +69,17 @@ export interface SimSummary {
   maxNodes: number;
   /** ∫ pods bound to nodes (starting, ready or terminating) dt. */
   podSeconds: number;
-  /** ∫ nodes (provisioning, ready, or drained until the VM is deleted) dt, including nodes held for the policy's capacity buffer. */
+  /**
+   * ∫ nodes (provisioning, ready, or drained until the VM is deleted) dt: every node, the static pools' included
+   * (as the runtime counts them), and nodes held for the policy's capacity buffer.
+   */
   nodeSeconds: number;
+  /** The part of nodeSeconds on Karpenter's nodes (what a policy changes; static pools cost the same whatever it does). */
+  poolNodeSeconds: number;
+  /** Static agent-pool nodes the cluster starts with. */
+  staticNodes: number;
+  /** What the cluster's DaemonSets (base AKS and its add-ons') take from every node's allocatable. */
+  daemonSetsPerNode: DaemonSetOverhead;
   /** USD at the catalog's list prices. */
   nodeCost: number;
   firstScaleUpAt: number | null;
@@ -76,6 +99,8 @@ export interface SimSummary {
 export interface SimResult {
   timeline: TimelineEntry[];
   summary: SimSummary;
+  /** The nodes at the end: name (a static node's as the runtime names it), instance type, pool, pods bound (starting or ready). */
+  nodes: { name: string; type: string; pool: string; static: boolean; pods: number }[];
   /** The runtime's event type and reasons (`akspilot events`), timed in milliseconds since the start. */
   events: ClusterEvent[];
 }
@@ -121,7 +146,8 @@ export function simulate(o: SimOptions): SimResult {
   // Every event is kept (Infinity): a simulated year is read afterwards, not streamed.
   const events = new EventRecorder(Infinity, () => 0);
   const at = (t: number) => Math.round(t * 1000);
-  const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, events);
+  const cluster = new SimCluster(pool, o.podRequests ?? SEED_POD_REQUESTS, timings, events, o.cluster ? staticPoolNodes(o.cluster) : [], o.podTolerations ?? []);
+  const staticNodes = cluster.nodes.length;
   const fq = new FluidQueue((workMs ?? 0) / 1000);
   const policy = makePolicy(policyName, rule, o.predictive, o.hpaPhaseSeconds ?? 0);
   const loops = policy.loops().map((l) => ({ ...l, next: l.offsetSeconds ?? 0 }));
@@ -157,6 +183,7 @@ export function simulate(o: SimOptions): SimResult {
   const timeline: TimelineEntry[] = [];
   let podSeconds = 0;
   let nodeSeconds = 0;
+  let poolNodeSeconds = 0;
   let nodeCost = 0;
   let maxReplicas = cluster.replicas;
   let maxNodes = 0;
@@ -256,6 +283,7 @@ export function simulate(o: SimOptions): SimResult {
     if (closed) fq.advance(t, next, value, capacity(), cluster.readyPods);
     podSeconds += cluster.boundPods * dt;
     nodeSeconds += cluster.nodes.length * dt;
+    poolNodeSeconds += (cluster.nodes.length - staticNodes) * dt;
     nodeCost += (cluster.pricePerHour * dt) / 3600;
     t = next;
   }
@@ -267,6 +295,9 @@ export function simulate(o: SimOptions): SimResult {
     maxNodes,
     podSeconds: round3(podSeconds),
     nodeSeconds: round3(nodeSeconds),
+    poolNodeSeconds: round3(poolNodeSeconds),
+    staticNodes,
+    daemonSetsPerNode: daemonSetOverhead(o.cluster?.addOns ?? []),
     nodeCost: Math.round(nodeCost * 10000) / 10000,
     firstScaleUpAt,
     backToZeroAt: cluster.replicas === 0 ? backToZeroAt : null,
@@ -283,7 +314,8 @@ export function simulate(o: SimOptions): SimResult {
     summary.processed = Math.round(fq.processed);
     summary.backlogAtEnd = Math.round(fq.waiting);
   }
-  return { timeline, summary, events: events.list() };
+  const nodes = cluster.nodes.map((n) => ({ name: n.name, type: n.type.name, pool: n.static?.pool ?? pool.name, static: n.static !== undefined, pods: n.bound }));
+  return { timeline, summary, nodes, events: events.list() };
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;

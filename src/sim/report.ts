@@ -20,6 +20,10 @@ export function formatSimResult(r: SimResult, withEvents: boolean): string {
   line("maxNodes", s.maxNodes);
   line("podSeconds", s.podSeconds);
   line("nodeSeconds", s.nodeSeconds);
+  line("poolNodeSeconds", s.poolNodeSeconds);
+  line("staticNodes", s.staticNodes);
+  const ds = s.daemonSetsPerNode;
+  line("daemonSets/node", `${ds.cpuMillis}m CPU, ${Math.round(ds.memoryBytes / 2 ** 20)}Mi, ${ds.pods} pods (taken from every node's allocatable)`);
   line("nodeCost", `$${s.nodeCost}`);
   line("firstScaleUpAt", s.firstScaleUpAt);
   line("backToZeroAt", s.backToZeroAt);

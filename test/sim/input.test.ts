@@ -51,7 +51,11 @@ test("akspilot simulate --json: one object with timeline and summary (seed Scale
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { timeline: { t: number; replicas: number; nodes: number; queueLength: number }[]; summary: Record<string, unknown> };
   assert.deepEqual(Object.keys(out), ["timeline", "summary"]);
-  assert.deepEqual(out.timeline[0], { t: 0, replicas: 0, ready: 0, nodes: 0, queueLength: 0 });
+  // The seed cluster's static pools (3 system nodes, 1 application node) are there from the start.
+  assert.deepEqual(out.timeline[0], { t: 0, replicas: 0, ready: 0, nodes: 4, queueLength: 0 });
+  assert.equal(out.summary.staticNodes, 4);
+  // They count in nodeSeconds for the whole run, as the runtime counts them; poolNodeSeconds is Karpenter's part.
+  assert.equal(Math.round((out.summary.nodeSeconds as number) - (out.summary.poolNodeSeconds as number)), 4 * (out.summary.durationSeconds as number));
   assert.equal(out.summary.firstScaleUpAt, 30);
   assert.equal(out.summary.maxReplicas, 15);
   assert.equal(typeof out.summary.backToZeroAt, "number");

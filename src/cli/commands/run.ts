@@ -74,7 +74,7 @@ export async function scalingInputs(
   blueprint: ReturnType<typeof getBlueprint>,
   f: { scaledobject?: string; nodepool?: string },
 ): Promise<{ rule: ScalingRule; pool: PoolSettings }> {
-  const [{ readUserFile }, { parseScaledObjectYaml, scalingRuleFrom }, { parseNodePoolYaml, poolSettings }, { DEFAULT_CATALOG }] = await Promise.all([
+  const [{ readUserFile }, { parseScaledObjectYaml, scalingRuleFrom }, { parseNodePoolYaml, poolSettings }, { nodeTypesFor }] = await Promise.all([
     import("../../util/user-file.js"),
     import("../../scaling/scaledobject.js"),
     import("../../scaling/karpenter.js"),
@@ -86,10 +86,12 @@ export async function scalingInputs(
   const { rule, warnings } = ruleForKubernetesVersion(parsed, blueprint.clusters[0]?.kubernetesVersion);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const firstPool = blueprint.clusters[0]?.nodePools?.[0];
+  // Node sizes as the first cluster's DaemonSets (its add-ons) leave them.
+  const { catalog } = nodeTypesFor(blueprint.clusters[0]?.addOns);
   const pool = f.nodepool
-    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), clip(f.nodepool), DEFAULT_CATALOG).settings
+    ? parseNodePoolYaml(readUserFile(f.nodepool, "--nodepool"), clip(f.nodepool), catalog).settings
     : firstPool
-      ? poolSettings(firstPool, DEFAULT_CATALOG)
+      ? poolSettings(firstPool, catalog)
       : undefined;
   if (!pool) throw new UserError(`blueprint ${blueprint.name} has no Karpenter NodePool`, "drop --nodepool");
   return { rule, pool };

@@ -42,7 +42,16 @@ function summaryTable(run: ReportRun): HTMLElement {
   const table = el("table", undefined, { class: "summary" });
   for (const [k, v] of Object.entries(run.summary)) {
     const tr = el("tr");
-    tr.append(el("th", k, { scope: "row" }), el("td", v === null ? "—" : String(v), { "data-key": k }));
+    // A nested figure (daemonSetsPerNode) reads as its fields.
+    const text =
+      v === null
+        ? "—"
+        : typeof v === "object"
+          ? Object.entries(v as Record<string, unknown>)
+              .map(([f, x]) => `${f} ${String(x)}`)
+              .join(", ")
+          : String(v);
+    tr.append(el("th", k, { scope: "row" }), el("td", text, { "data-key": k }));
     table.append(tr);
   }
   return table;
