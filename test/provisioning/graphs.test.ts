@@ -221,4 +221,26 @@ describe("resource graphs", () => {
     const changed = build("airflow-infra", "ab12cd", bp).nodes.find((n) => n.kind === "registryImport" && n.targetTag.startsWith("statsd-exporter"));
     assert.equal(changed?.kind === "registryImport" && changed.sourceImage, "prometheus/statsd-exporter:v0.27.0");
   });
+
+  it("each AKS cluster enables what its blueprint cluster's addOns say (the add-ons whose DaemonSets the nodes' allocatable counts)", () => {
+    // The graph's flags, as ClusterAddOn names; aad-pod-identity is a Helm install after the cluster, not a flag.
+    const flags = (n: ManagedClusterNode): string[] =>
+      [
+        n.monitoring !== undefined && "monitoring",
+        n.network.dataplane === "cilium" && "cilium-dataplane",
+        n.blobCsiDriver && "blob-driver",
+        n.keda && "keda",
+        n.workloadIdentity && "workload-identity",
+        n.oidcIssuer && "oidc-issuer",
+        n.nodeAutoProvisioning && "node-auto-provisioning",
+      ]
+        .filter((x): x is string => typeof x === "string")
+        .sort();
+    for (const name of graphNames()) {
+      const def = getGraphDefinition(name);
+      const bp = getBlueprint(def.blueprint);
+      const expected = bp.clusters.map((c) => c.addOns.filter((a) => a !== "aad-pod-identity").sort());
+      assert.deepEqual(clusters(build(name)).map(flags), expected, name);
+    }
+  });
 });
