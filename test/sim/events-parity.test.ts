@@ -14,6 +14,8 @@ import { kedaPoll } from "../../src/scaling/keda.js";
 import { makePolicy } from "../../src/scaling/policy.js";
 import { SEED_POD_REQUESTS, simulate } from "../../src/sim/engine.js";
 import { seedInputs } from "./workloads.js";
+import { getBlueprint } from "../../src/blueprints/index.js";
+import { addStaticNodes } from "../../src/local/runtime.js";
 
 const QUEUE = 30;
 // The first decisions on a steady queue of 30 with the seed's ScaledObject and NodePool: KEDA activates
@@ -90,4 +92,24 @@ test("the simulator and the runtime name a KEDA activation, an HPA scale-up and 
   const typeOf = (e: ClusterEvent) => e.message.split(/[ :]/)[0];
   assert.equal(typeOf(sim[4]!), typeOf(run[4]!));
   assert.match(typeOf(sim[4]!)!, /^Standard_/);
+});
+
+test("the simulator and the runtime start the seed cluster's static nodes with the same names, sizes and words", async () => {
+  const spec = getBlueprint("edw").clusters[0]!;
+  const cluster = new Cluster({
+    name: "parity",
+    timeScale: 1,
+    clock: realClock,
+    runner: { start: () => assert.fail("no pod may start") },
+    allocatePort: async () => assert.fail("no pod may start"),
+  });
+  addStaticNodes(cluster, spec);
+  const launched = (es: ClusterEvent[]) => es.filter((e) => e.reason === REASONS.launched).map((e) => [e.object, e.message]);
+  const run = launched(cluster.events.list());
+  await cluster.shutdown();
+  const sim = launched(simulate({ ...seedInputs(), cluster: spec, trace: { kind: "queue", points: [{ t: 0, v: 0 }] }, durationSeconds: 1 }).events);
+  assert.equal(run.length, 4);
+  assert.deepEqual(sim, run);
+  // The application pool's D2s_v5 as the seed's add-ons (Cilium, monitoring) leave it.
+  assert.match(run[3]![1]!, /^Standard_D2s_v5 \(1520m CPU, \d+Mi, 244 pods\) in agent pool apppool/);
 });
