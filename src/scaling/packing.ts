@@ -20,26 +20,6 @@ export function roomOf(t: InstanceType): Room {
   return { cpuMillis: t.cpuMillis, memoryBytes: t.memoryBytes, pods: t.maxPods };
 }
 
-/**
- * kube-scheduler's default scoring (NodeResourcesFit, LeastAllocated): among nodes with room, the one
- * whose requested share after placing the pod is lowest. Ties go to the first node (stable order).
- */
-export function pickNode<N extends { room: Room; capacity: Room }>(req: Resources, nodes: N[]): N | undefined {
-  let best: N | undefined;
-  let bestScore = Infinity;
-  for (const n of nodes) {
-    if (!fits(req, n.room)) continue;
-    const cpu = (n.capacity.cpuMillis - n.room.cpuMillis + req.cpuMillis) / n.capacity.cpuMillis;
-    const mem = (n.capacity.memoryBytes - n.room.memoryBytes + req.memoryBytes) / n.capacity.memoryBytes;
-    const score = (cpu + mem) / 2;
-    if (score < bestScore) {
-      best = n;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
 export interface LaunchPlan {
   /** Instance types to launch, each with the indexes of the pods it will hold. */
   nodes: { type: InstanceType; pods: number[] }[];
