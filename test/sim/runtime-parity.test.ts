@@ -175,7 +175,7 @@ test("same cluster, same multi-node command: three half-full nodes replaced by o
   const rename = (s: string) => s.replace(/aks-default-0000(\d)/g, (_, d: string) => `n${Number(d) + 1}`).replace(/default-(\d)/g, "n$1");
   assert.equal(rename(live.message), `replace: ${rename(cmd.message)} (validated 15 s later)`);
   assert.match(cmd.message, /^replace, terminating 3 nodes \(21 pods\) .* and replacing with on-demand node from types Standard_D8s_v5/);
-  const after = (seq: string[]) => seq.slice(seq.findIndex((l) => l === "node/n4 Launched"));
+  const after = (seq: string[]) => seq.slice(seq.indexOf("node/n4 Launched"));
   // Same order in both: the replacement launches and is Ready before the three are drained and deleted.
   const expected = ["node/n4 Launched", "node/n4 Ready", ...["n1", "n2", "n3"].map((n) => `node/${n} Draining`), ...["n1", "n2", "n3"].map((n) => `node/${n} Deleted`)];
   assert.deepEqual(after(simSeq).sort(), [...expected].sort());
