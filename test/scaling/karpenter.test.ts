@@ -4,7 +4,18 @@ import { seedNodePool } from "../../src/blueprints/edw.js";
 import { UserError } from "../../src/errors.js";
 import type { InstanceType } from "../../src/scaling/catalog.js";
 import { TEST_CATALOG as DEFAULT_CATALOG } from "./fixture-catalog.js";
-import { Batcher, budgetAllowed, consolidate, durationSeconds, fitsOn, poolSettings, type NodeView, type PoolSettings } from "../../src/scaling/karpenter.js";
+import {
+  Batcher,
+  ValidationQueue,
+  budgetAllowed,
+  consolidate,
+  durationSeconds,
+  fitsOn,
+  poolSettings,
+  revalidate,
+  type NodeView,
+  type PoolSettings,
+} from "../../src/scaling/karpenter.js";
 import { planLaunch } from "../../src/scaling/packing.js";
 import type { Resources } from "../../src/scaling/quantity.js";
 
@@ -340,6 +351,21 @@ test("multi-node replace: the message is Karpenter's command string, with the pr
     d?.message,
     "replace, terminating 3 nodes (21 pods) a/Standard_D4s_v5/on-demand, b/Standard_D4s_v5/on-demand, c/Standard_D4s_v5/on-demand and replacing with on-demand node from types Standard_D8s_v5: multi-node, 21 pod(s) fit no other node; $0.384/h < $0.576/h together",
   );
+});
+
+test("ValidationQueue: a command waits 15 s; no other proposal may take one of its nodes meanwhile — validation.go", () => {
+  const q = new ValidationQueue();
+  const multi = { node: "a", also: ["b", "c"], action: "replace" as const, reason: "Underutilized" as const, message: "m" };
+  q.propose(0, [multi]);
+  q.propose(5, [{ node: "b", action: "delete", reason: "Underutilized", message: "single" }]);
+  assert.equal(q.size, 1);
+  assert.deepEqual(q.due(14.9), []);
+  const [due] = q.due(15);
+  assert.deepEqual([due?.node, due?.also, due?.since], ["a", ["b", "c"], 0]);
+  // Re-validation asks for the same nodes and action: the same three in another order still match, two do not.
+  assert.ok(revalidate(due!, [{ ...multi, also: ["c", "b"] }]));
+  assert.equal(revalidate(due!, [{ ...multi, also: ["b"] }]), undefined);
+  assert.equal(revalidate(due!, [{ ...multi, action: "delete" }]), undefined);
 });
 
 test("fitsOn: counts the room left on each node", () => {
