@@ -1,5 +1,7 @@
 // Fidelity: the same burst through the simulator and through a time-scaled live `akspilot up edw`, side by
-// side: the Deployment's replica steps, peak replicas, drain time and pod-seconds (cluster seconds).
+// side: the Deployment's replica steps, peak replicas, drain time, time back to zero replicas and pod-seconds
+// (cluster seconds). Both run until KEDA has set the consumer back to zero (the seed's cooldownPeriod is 10 s,
+// so the tail is short in both).
 // Run after `npm run build`:  node dist/bench/fidelity.js [messages] [time-scale]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,7 +14,7 @@ import { poolSettings } from "../src/scaling/karpenter.js";
 import { scalingRuleFrom } from "../src/scaling/scaledobject.js";
 import { DEFAULT_TIMINGS } from "../src/scaling/timings.js";
 import { simulate } from "../src/sim/engine.js";
-import { BIN, run } from "./cli.js";
+import { BIN } from "./cli.js";
 
 export interface FidelityOptions {
   messages: number;
@@ -28,6 +30,8 @@ export interface Side {
   peakDesired: number;
   /** First message sent → last one handled, cluster seconds. */
   drainSeconds: number | null;
+  /** First message sent → the decision back to zero replicas after the drain, cluster seconds. */
+  backToZeroSeconds: number | null;
   /** Cluster seconds. */
   podSeconds: number;
 }
@@ -65,8 +69,8 @@ export function simulatedSide(o: FidelityOptions): Side {
     hpaPhaseSeconds: 0,
     timings: DEFAULT_TIMINGS,
   });
-  // Up to the drain, as the live run stops there (the tail's scale to zero has no live counterpart).
-  const until = (r.summary.drainSeconds ?? Infinity) * 1000;
+  // Up to the return to zero, where the live run stops.
+  const until = (r.summary.backToZeroAt ?? Infinity) * 1000;
   const steps = stepsOf(
     r.events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && !e.message.startsWith("initial:") && e.time <= until).map((e) => e.message),
   );
@@ -74,11 +78,12 @@ export function simulatedSide(o: FidelityOptions): Side {
     steps,
     peakDesired: peak(steps, 1),
     drainSeconds: r.summary.drainSeconds ?? null,
+    backToZeroSeconds: r.summary.backToZeroAt,
     podSeconds: r.summary.podSeconds,
   };
 }
 
-/** The live side: `up edw` with the same burst, time-scaled, until drained; its events polled while it runs. */
+/** The live side: `up edw` with the same burst, time-scaled, until drained and back to zero; its events polled while it runs. */
 export async function liveSide(o: FidelityOptions): Promise<Side> {
   const cwd = mkdtempSync(join(tmpdir(), "akspilot-fidelity-"));
   try {
@@ -103,6 +108,7 @@ export async function liveSide(o: FidelityOptions): Promise<Side> {
         "--hpa-phase",
         "best",
         "--exit-when-drained",
+        "--exit-when-zero",
         "--json",
         "--quiet",
         "--no-dashboard",
@@ -113,25 +119,44 @@ export async function liveSide(o: FidelityOptions): Promise<Side> {
     child.stdout.on("data", (d: Buffer) => (stdout += d));
     child.stderr.resume();
     const exited = new Promise<void>((r) => child.on("exit", () => r()));
-    let events: { object: string; reason: string; message: string }[] = [];
+    // Events streamed (`events --follow`) rather than polled: the decision back to zero comes just before the
+    // run stops, too late for a poll. The stream can start only once the runtime's control API is up.
+    type Ev = { object: string; reason: string; message: string };
+    const byKey = new Map<string, Ev>();
     let done = false;
     void exited.then(() => (done = true));
     while (!done) {
-      const e = await run(["events", "--json"], cwd);
-      if (e.code === 0 && e.stdout.trim())
-        events = e.stdout
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l) as (typeof events)[number]);
+      const follow = spawn(process.execPath, [BIN, "events", "--follow", "--json"], { cwd, stdio: ["ignore", "pipe", "ignore"] });
+      let buf = "";
+      follow.stdout.on("data", (d: Buffer) => {
+        buf += d;
+        const lines = buf.split("\n");
+        buf = lines.pop() ?? "";
+        for (const l of lines) {
+          if (!l.trim()) continue;
+          const e = JSON.parse(l) as Ev & { time: number };
+          byKey.set(`${e.time}|${e.object}|${e.reason}|${e.message}`, e);
+        }
+      });
+      const ended = new Promise<void>((r) => follow.on("exit", () => r()));
+      await Promise.race([ended, exited]);
+      if (done) {
+        // The runtime closes the stream as it stops; give it a moment to deliver the last events.
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+        follow.kill();
+        break;
+      }
       await new Promise((r) => setTimeout(r, 300));
     }
+    const events = [...byKey.values()];
     await exited;
-    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { drainSeconds: number; podSeconds: number; drained: boolean };
+    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { drainSeconds: number; podSeconds: number; drained: boolean; backToZeroSeconds?: number | null };
     const steps = stepsOf(events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet").map((e) => e.message));
     return {
       steps,
       peakDesired: peak(steps, 1),
       drainSeconds: report.drained ? report.drainSeconds * o.timeScale : null,
+      backToZeroSeconds: typeof report.backToZeroSeconds === "number" ? report.backToZeroSeconds * o.timeScale : null,
       podSeconds: report.podSeconds * o.timeScale,
     };
   } finally {

@@ -75,27 +75,38 @@ export const identity: Benchmark = {
 
 export const fidelityBench: Benchmark = {
   name: "fidelity",
-  description: "the same burst through the simulator and a time-scaled live `up edw`: replica steps, drain and pod-seconds side by side",
+  description: "the same burst through the simulator and a time-scaled live `up edw`: replica steps, drain, time back to zero and pod-seconds side by side",
   async run({ full }): Promise<BenchResult> {
     const f = await fidelity(full ? { messages: 300 } : {});
+    const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : round(a - b));
     const figures = {
       sameSteps: f.sameSteps ? "yes" : "no",
       simSteps: f.sim.steps.join(" "),
       liveSteps: f.live.steps.join(" "),
       simDrainSeconds: f.sim.drainSeconds,
       liveDrainSeconds: f.live.drainSeconds,
+      simBackToZeroSeconds: f.sim.backToZeroSeconds,
+      liveBackToZeroSeconds: f.live.backToZeroSeconds === null ? null : round(f.live.backToZeroSeconds),
       simPodSeconds: round(f.sim.podSeconds),
       livePodSeconds: round(f.live.podSeconds),
     };
     const ratios = {
       drainLiveOverSim: f.sim.drainSeconds && f.live.drainSeconds !== null ? round(f.live.drainSeconds / f.sim.drainSeconds) : null,
+      backToZeroLiveOverSim: f.sim.backToZeroSeconds && f.live.backToZeroSeconds !== null ? round(f.live.backToZeroSeconds / f.sim.backToZeroSeconds) : null,
       podSecondsLiveOverSim: f.sim.podSeconds ? round(f.live.podSeconds / f.sim.podSeconds) : null,
     };
     const table = markdownTable(
-      ["", "replica steps", "drain s", "pod-seconds"],
+      ["", "replica steps", "drain s", "back to zero s", "pod-seconds"],
       [
-        ["simulator", figures.simSteps, f.sim.drainSeconds, figures.simPodSeconds],
-        ["live up", figures.liveSteps, f.live.drainSeconds, figures.livePodSeconds],
+        ["simulator", figures.simSteps, f.sim.drainSeconds, f.sim.backToZeroSeconds, figures.simPodSeconds],
+        ["live up", figures.liveSteps, f.live.drainSeconds === null ? null : round(f.live.drainSeconds), figures.liveBackToZeroSeconds, figures.livePodSeconds],
+        [
+          "live − simulator",
+          f.sameSteps ? "same" : "differ",
+          diff(f.live.drainSeconds, f.sim.drainSeconds),
+          diff(f.live.backToZeroSeconds, f.sim.backToZeroSeconds),
+          diff(f.live.podSeconds, f.sim.podSeconds),
+        ],
       ],
     );
     return { figures, ratios, table };

@@ -204,10 +204,11 @@ export class ValidationQueue {
 
   constructor(private readonly delay = KARPENTER.validationSeconds) {}
 
-  /** Queues decisions not already waiting (per node). */
+  /** Queues decisions none of whose nodes is already waiting. */
   propose(now: number, decisions: Disruption[]): void {
     for (const d of decisions) {
-      if (this.items.some((i) => i.node === d.node)) continue;
+      const nodes = [d.node, ...(d.also ?? [])];
+      if (this.items.some((i) => [i.node, ...(i.also ?? [])].some((n) => nodes.includes(n)))) continue;
       this.items.push({ node: d.node, action: d.action, ...(d.also ? { also: d.also } : {}), since: now, at: now + this.delay });
     }
   }
@@ -282,8 +283,9 @@ export interface Disruption {
 
 /**
  * One disruption pass (every 10 s): empty nodes first (all the budget allows), then, with
- * WhenEmptyOrUnderutilized, multi-node consolidation (multinodeconsolidation.go: the most candidates, in
- * disruption-cost order, whose pods all fit on the remaining nodes, deleted in one command), then
+ * WhenEmptyOrUnderutilized, multi-node consolidation (multinodeconsolidation.go, see multiNodeConsolidation:
+ * the most candidates, in disruption-cost order, removed in one command, with at most one cheaper
+ * replacement), then
  * single-node (singlenodeconsolidation.go: one node whose pods fit elsewhere, or on a cheaper single node).
  * Only nodes quiet for consolidateAfter are candidates. As Karpenter's scheduling simulation does, pending
  * pods (`pending`) must still fit after the change: capacity they would use is not removed.
@@ -324,23 +326,8 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
   if (out.length > 0 || pool.consolidationPolicy === "WhenEmpty" || allowed <= 0) return out;
   // Cheapest disruption first (fewest pods, then lowest price).
   const candidates = live.filter((n) => n.pods.length > 0 && quiet(n)).sort((a, b) => a.pods.length - b.pods.length || a.type.pricePerHour - b.type.pricePerHour);
-  // Multi-node: the largest prefix of candidates (at most the budget) whose pods and the pending ones fit on the rest.
-  for (let k = Math.min(candidates.length, allowed, 100); k >= 2; k--) {
-    const group = candidates.slice(0, k);
-    const rest = live.filter((n) => !group.includes(n) && n.ready);
-    if (fitsOn([...group.flatMap((g) => g.pods), ...pending], rest)) {
-      const pods = group.reduce((a, g) => a + g.pods.length, 0);
-      return [
-        {
-          node: group[0]!.name,
-          also: group.slice(1).map((g) => g.name),
-          action: "delete",
-          reason: "Underutilized",
-          message: `multi-node: the ${pods} pod(s) of ${k} nodes fit on the other ${rest.length} node(s)${pendingNote}`,
-        },
-      ];
-    }
-  }
+  const multi = multiNodeConsolidation(pool, candidates.slice(0, allowed), live, pending);
+  if (multi) return [multi];
   // Single-node consolidation.
   for (const c of candidates) {
     const others = live.filter((n) => n !== c && n.ready);
@@ -367,15 +354,102 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
 
 /** Whether all `pods` fit into the free room of `nodes` (first fit, largest first). */
 export function fitsOn(pods: Resources[], nodes: NodeView[]): boolean {
+  return leftOver(pods, nodes).length === 0;
+}
+
+/** The `pods` that do not fit into the free room of `nodes` (first fit, largest first). */
+function leftOver(pods: Resources[], nodes: NodeView[]): Resources[] {
   const rooms: Room[] = nodes.map((n) => {
     let r = roomOf(n.type);
     for (const p of n.pods) r = take(r, p);
     return r;
   });
+  const out: Resources[] = [];
   for (const p of [...pods].sort((a, b) => b.cpuMillis - a.cpuMillis)) {
     const i = rooms.findIndex((r) => fits(p, r));
-    if (i < 0) return false;
-    rooms[i] = take(rooms[i]!, p);
+    if (i < 0) out.push(p);
+    else rooms[i] = take(rooms[i]!, p);
   }
-  return true;
+  return out;
 }
+
+/**
+ * Multi-node consolidation (pkg/controllers/disruption/multinodeconsolidation.go ComputeCommand and
+ * firstNConsolidationOption): a binary search over the size of a prefix of the candidates (disruption-cost
+ * order, already cut to what the budget allows, at most 100 as maxParallel), keeping the largest prefix
+ * whose command is valid. Always two candidates or more (single-node consolidation covers one). Like
+ * upstream's, the search assumes validity shrinks with the prefix and may miss a larger valid prefix
+ * behind an invalid one.
+ */
+function multiNodeConsolidation(pool: PoolSettings, candidates: NodeView[], live: NodeView[], pending: Resources[]): Disruption | undefined {
+  if (candidates.length < 2) return undefined;
+  const maxParallel = Math.min(candidates.length, 100);
+  let min = 1;
+  let max = candidates.length <= maxParallel ? candidates.length - 1 : maxParallel;
+  let saved: Disruption | undefined;
+  while (min <= max) {
+    const mid = Math.floor((min + max) / 2);
+    const cmd = computeConsolidation(pool, candidates.slice(0, mid + 1), live, pending);
+    if (cmd) {
+      saved = cmd;
+      min = mid + 1;
+    } else max = mid - 1;
+  }
+  return saved;
+}
+
+/**
+ * One multi-node command (consolidation.go computeConsolidation, with multinodeconsolidation.go's
+ * filterOutSameType): the candidates' pods and the pending ones are scheduled on the nodes that stay; if
+ * all fit, the candidates are deleted. Otherwise what is left must fit one new node (never more: "we're
+ * not going to turn a single node into multiple"), of a type cheaper than the candidates together
+ * (getCandidatePrices) and cheaper than any candidate's own type that could hold it (filterOutSameType:
+ * else deleting fewer nodes would do). On-demand only, so spot-to-spot rules do not apply.
+ */
+function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeView[], pending: Resources[]): Disruption | undefined {
+  const rest = live.filter((n) => !group.includes(n) && n.ready);
+  const pods = group.reduce((a, g) => a + g.pods.length, 0);
+  const names = group.map((g) => `${g.name}/${g.type.name}/on-demand`).join(", ");
+  const pendingNote = pending.length > 0 ? ` (the ${pending.length} pending pod(s) still fit)` : "";
+  const left = leftOver([...group.flatMap((g) => g.pods), ...pending], rest);
+  // Karpenter's Command.String(): "<decision>, terminating <n> nodes (<pods> pods) <name/type/capacity>, …".
+  const command = (decision: string) => `${decision}, terminating ${group.length} nodes (${pods} pods) ${names}`;
+  if (left.length === 0) {
+    return {
+      node: group[0]!.name,
+      also: group.slice(1).map((g) => g.name),
+      action: "delete",
+      reason: "Underutilized",
+      message: `${command("delete")}: multi-node, their pods fit on the other ${rest.length} node(s)${pendingNote}`,
+    };
+  }
+  const candidatePrice = group.reduce((a, g) => a + g.type.pricePerHour, 0);
+  // The replacement's options: types that hold what is left on one node, cheaper than the candidates together.
+  const holds = (t: InstanceType) => {
+    const plan = planLaunch(left, [t], pool.limits, usedBy(live.filter((n) => !group.includes(n))));
+    return plan.nodes.length === 1 && plan.unschedulable.length === 0;
+  };
+  let options = pool.catalog.filter((t) => t.pricePerHour < candidatePrice && holds(t));
+  const sameType = options.filter((t) => group.some((g) => g.type.name === t.name));
+  if (sameType.length > 0) {
+    const maxPrice = Math.min(...sameType.map((t) => t.pricePerHour));
+    options = options.filter((t) => t.pricePerHour < maxPrice);
+  }
+  if (options.length === 0) return undefined;
+  const t = [...options].sort((a, b) => a.pricePerHour - b.pricePerHour)[0]!;
+  return {
+    node: group[0]!.name,
+    also: group.slice(1).map((g) => g.name),
+    action: "replace",
+    replacement: t,
+    reason: "Underutilized",
+    message: `${command("replace")} and replacing with on-demand node from types ${t.name}: multi-node, ${left.length} pod(s) fit no other node; $${round4(t.pricePerHour)}/h < $${round4(candidatePrice)}/h together${pendingNote}`,
+  };
+}
+
+/** What the given nodes take from the NodePool's limits. */
+function usedBy(nodes: NodeView[]): Resources {
+  return nodes.reduce((a, n) => ({ cpuMillis: a.cpuMillis + n.type.cpuMillis, memoryBytes: a.memoryBytes + n.type.memoryBytes }), { cpuMillis: 0, memoryBytes: 0 });
+}
+
+const round4 = (n: number) => Math.round(n * 10000) / 10000;

@@ -21,12 +21,31 @@ export interface TimingProfile {
   nodeMonitorGraceSeconds?: number;
 }
 
+/**
+ * The defaults, each with its source; where no upstream figure exists the value is an estimate and says why
+ * (the same table is in docs/simulator.md, "Timings").
+ */
 export const DEFAULT_TIMINGS: TimingProfile = {
+  // ESTIMATE: neither AKS nor Karpenter publishes a launch-to-Ready figure ("there's a lot of variation among
+  // images and instance types", Karpenter maintainers, aws/karpenter-provider-aws#6165, who see 30–40 s on
+  // AWS); users report 40–120 s (#3102, #6128). No Azure measurement found; 60 s sits in that range.
   nodeBootSeconds: 60,
+  // ESTIMATE: depends on image size and registry; no upstream figure. The seed's consumer image is tens of MB
+  // pulled from a registry in the same region. Paid once per node (the kubelet caches the image).
   imagePullSeconds: 5,
+  // MEASURED: the seed consumer's spawn → first queue read is 1.2–2.2 s in local runs (maxPodFirstReceiveMs).
   podStartSeconds: 2,
+  // ESTIMATE, bounded by a source: the consumer stops receiving on SIGTERM and exits once its in-flight
+  // messages are done (one message's work plus a storage call: about a second or two). Kubernetes kills it at
+  // terminationGracePeriodSeconds at the latest (30 s by default, PodSpec API reference; the seed sets
+  // visibility timeout + 30 s), which is what a pod that ignored SIGTERM would take.
   podTerminationSeconds: 2,
+  // ESTIMATE: no Azure figure. Karpenter keeps the NodeClaim until the cloud provider reports the instance
+  // gone (kubernetes-sigs/karpenter#947, #1195; "seconds to some minutes" on AWS, #2467); on Azure the VM,
+  // its NIC and disk are deleted. It costs until then.
   vmDeleteSeconds: 30,
+  // nodeMonitorGraceSeconds: SOURCED — kube-controller-manager --node-monitor-grace-period, 40 s before
+  // Kubernetes 1.32 and 50 s since (kubernetes/kubernetes#126287); chosen by the cluster version when unset.
 };
 
 const FIELDS = ["nodeBootSeconds", "imagePullSeconds", "podStartSeconds", "podTerminationSeconds", "vmDeleteSeconds", "nodeMonitorGraceSeconds"] as const;

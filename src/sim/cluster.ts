@@ -43,8 +43,8 @@ export interface SimNode {
   lastPodEventAt?: number;
   /** Being replaced by a cheaper node (counts as disrupting for budgets). */
   replacing?: boolean;
-  /** The node this one replaces once it is ready. */
-  replaces?: SimNode;
+  /** The nodes this one replaces once it is ready (several for a multi-node command). */
+  replaces?: SimNode[];
   /** Why this node is being replaced (its drain and deletion say so). */
   replacedBecause?: string;
   /** Why it is being deleted (its Deleted event says so). */
@@ -398,9 +398,9 @@ export class SimCluster {
       this.version++;
       this.normal(t, `node/${n.name}`, REASONS.ready, `${n.type.name} ready after ${round(t - n.createdAt)} s`);
       if (n.replaces) {
-        const old = n.replaces;
+        const olds = n.replaces;
         n.replaces = undefined;
-        this.remove(old, t, old.replacedBecause ?? `replaced by the cheaper ${n.type.name} ${n.name}`);
+        for (const old of olds) this.remove(old, t, old.replacedBecause ?? `replaced by the cheaper ${n.type.name} ${n.name}`);
       }
     }
     while (this.startHead < this.starting.length && this.starting[this.startHead]!.readyAt <= t + EPS) {
@@ -423,7 +423,7 @@ export class SimCluster {
    */
   remove(node: SimNode, t: number, why: string): void {
     if (!this.nodes.includes(node) || node.state === "deleting" || node.static) return;
-    for (const n of this.nodes) if (n.replaces === node) n.replaces = undefined;
+    for (const n of this.nodes) if (n.replaces?.includes(node)) n.replaces = n.replaces.filter((x) => x !== node);
     const evicted = node.bound;
     if (evicted > 0) {
       this.starting = this.starting.slice(this.startHead).filter((g) => g.node !== node);
@@ -499,22 +499,20 @@ export class SimCluster {
    * ready. Recorded as the runtime's provisioner does: the replacement's launch, then draining and deletion.
    */
   execute(d: Disruption, t: number): void {
-    const node = this.nodes.find((n) => n.name === d.node);
-    if (!node) return;
+    const nodes = [d.node, ...(d.also ?? [])].map((name) => this.nodes.find((n) => n.name === name)).filter((n): n is SimNode => n !== undefined);
+    if (nodes.length === 0) return;
     const why = `consolidation (${d.reason}): ${d.message}`;
     if (d.action === "delete") {
-      this.remove(node, t, why);
-      for (const name of d.also ?? []) {
-        const other = this.nodes.find((n) => n.name === name);
-        if (other) this.remove(other, t, why);
-      }
+      for (const n of nodes) this.remove(n, t, why);
       return;
     }
-    node.replacing = true;
-    node.replacedBecause = why;
+    for (const n of nodes) {
+      n.replacing = true;
+      n.replacedBecause = why;
+    }
     const repl = this.launch(d.replacement!, t);
-    repl.replaces = node;
-    this.normal(t, `node/${repl.name}`, REASONS.launched, `${repl.type.name}: replaces ${node.name}; ready in ${this.timings.nodeBootSeconds} s`);
+    repl.replaces = nodes;
+    this.normal(t, `node/${repl.name}`, REASONS.launched, `${repl.type.name}: replaces ${nodes.map((n) => n.name).join(", ")}; ready in ${this.timings.nodeBootSeconds} s`);
   }
 
   /** The earliest time a node becomes quiet for consolidateAfter (consolidation's answer can change then). */

@@ -82,6 +82,8 @@ describe("bad input: one line naming the problem, non-zero exit, no stack trace,
 describe("up: contradictory or invalid scripted flags", () => {
   for (const [args, expect] of [
     [["up", "edw", "--messages", "5", "--replicas", "0", "--exit-when-drained"], /--replicas 0 with --exit-when-drained/],
+    [["up", "edw", "--messages", "5", "--exit-when-zero"], /--exit-when-zero needs --exit-when-drained/],
+    [["up", "edw", "--messages", "5", "--replicas", "2", "--exit-when-drained", "--exit-when-zero"], /--exit-when-zero with fixed --replicas would never return to zero/],
     [["up", "edw", "--messages", "5", "--fail-match", "("], /--fail-match is not a valid regular expression/],
     [["up", "edw", "--messages", "5", "--identity", "nobody"], /--identity "nobody" is not an identity of a local deploy/],
   ] as const) {

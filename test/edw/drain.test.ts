@@ -33,6 +33,28 @@ describe("akspilot up edw --exit-when-drained", () => {
     assert.deepEqual(await waitNoneMarked(marker), [], "processes left after the run");
   });
 
+  it("--exit-when-zero: stays after the drain until KEDA sets the consumer back to zero, and says when", async (t) => {
+    const cwd = tempDir(t);
+    const marker = newMarker();
+    // Time scale 10: KEDA's 30 s poll and the seed's 10 s cooldown take a few seconds of wall time.
+    const r = await runCli(
+      t,
+      ["up", "edw", "--messages", "40", "--work-ms", "20", "--time-scale", "10", "--exit-when-drained", "--exit-when-zero", "--json", "--quiet", "--no-dashboard"],
+      {
+        cwd,
+        marker,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = lastJsonLine(r.stdout);
+    assert.equal(report.processed, 40);
+    assert.equal(report.drained, true);
+    assert.equal(typeof report.backToZeroSeconds, "number", r.stdout);
+    // Back to zero comes after the drain: KEDA deactivates only once the queue is empty.
+    assert.ok((report.backToZeroSeconds as number) >= (report.drainSeconds as number), r.stdout);
+    assert.deepEqual(await waitNoneMarked(marker), [], "processes left after the run");
+  });
+
   describe("against storage named by AZURE_STORAGE_CONNECTION_STRING", () => {
     let azurite: AzuriteHandle;
     let s: Storage;

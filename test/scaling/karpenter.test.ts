@@ -4,7 +4,18 @@ import { seedNodePool } from "../../src/blueprints/edw.js";
 import { UserError } from "../../src/errors.js";
 import type { InstanceType } from "../../src/scaling/catalog.js";
 import { TEST_CATALOG as DEFAULT_CATALOG } from "./fixture-catalog.js";
-import { Batcher, budgetAllowed, consolidate, durationSeconds, fitsOn, poolSettings, type NodeView, type PoolSettings } from "../../src/scaling/karpenter.js";
+import {
+  Batcher,
+  ValidationQueue,
+  budgetAllowed,
+  consolidate,
+  durationSeconds,
+  fitsOn,
+  poolSettings,
+  revalidate,
+  type NodeView,
+  type PoolSettings,
+} from "../../src/scaling/karpenter.js";
 import { planLaunch } from "../../src/scaling/packing.js";
 import type { Resources } from "../../src/scaling/quantity.js";
 
@@ -181,17 +192,54 @@ test("planLaunch: a pod larger than every type is unschedulable", () => {
 const consolidationCases: { name: string; rule: string; pool?: Partial<PoolSettings>; nodes: NodeView[]; now: number; want: string[]; pending?: number }[] = [
   {
     name: "multi-node: three light nodes whose pods fit on the fourth → one command for the three",
-    rule: "multinodeconsolidation.go: largest prefix of candidates",
+    rule: "multinodeconsolidation.go firstNConsolidationOption: largest prefix of candidates",
     nodes: [node("a", "Standard_D2s_v5", 1), node("b", "Standard_D2s_v5", 1), node("c", "Standard_D2s_v5", 1), node("d", "Standard_D4s_v5", 5)],
     now: 10,
     want: ["a+b,c:delete:Underutilized"],
   },
   {
-    name: "multi-node stops at what fits: two of three",
-    rule: "multinodeconsolidation.go",
+    name: "multi-node stops at what fits: two of three (the third's pods would need a D2s, its own type)",
+    rule: "multinodeconsolidation.go firstNConsolidationOption + filterOutSameType",
     nodes: [node("a", "Standard_D2s_v5", 2), node("b", "Standard_D2s_v5", 2), node("c", "Standard_D2s_v5", 3), node("d", "Standard_D4s_v5", 11)],
     now: 10,
     want: ["a+b:delete:Underutilized"],
+  },
+  {
+    name: "multi-node replace: three half-empty D4s whose pods fit on no other node but on one D8s, cheaper than the three",
+    rule: "multinodeconsolidation.go firstNConsolidationOption → consolidation.go computeConsolidation (one new NodeClaim, cheaper than getCandidatePrices)",
+    nodes: [node("a", "Standard_D4s_v5", 7), node("b", "Standard_D4s_v5", 7), node("c", "Standard_D4s_v5", 7), node("full", "Standard_D8s_v5", 30)],
+    now: 10,
+    want: ["a+b,c:replace:Underutilized:Standard_D8s_v5"],
+  },
+  {
+    name: "multi-node replace of two: a D2s for what the third cannot take (the D4s, a candidate's own type, is filtered out)",
+    rule: "multinodeconsolidation.go filterOutSameType",
+    pool: { budgets: [{ nodes: "2" }] },
+    nodes: [node("a", "Standard_D4s_v5", 7), node("b", "Standard_D4s_v5", 7), node("c", "Standard_D4s_v5", 7)],
+    now: 10,
+    want: ["a+b:replace:Underutilized:Standard_D2s_v5"],
+  },
+  {
+    name: "multi-node: a replacement not cheaper than the candidates together → no action",
+    rule: "consolidation.go computeConsolidation: RemoveInstanceTypeOptionsByPriceAndMinValues(candidatePrice)",
+    nodes: [node("a", "Standard_D2s_v5", 5), node("b", "Standard_D2s_v5", 5)],
+    now: 10,
+    want: [],
+  },
+  {
+    name: "multi-node: pending pods count — with 10 waiting, three D4s no longer fit one node; only a single-node replace is left",
+    rule: "SimulateScheduling includes pending pods",
+    nodes: [node("a", "Standard_D4s_v5", 7), node("b", "Standard_D4s_v5", 7), node("c", "Standard_D4s_v5", 7)],
+    now: 10,
+    pending: 10,
+    want: ["a:replace:Underutilized:Standard_D2s_v5"],
+  },
+  {
+    name: "multi-node: the same three D4s with nothing pending → one D8s replaces them",
+    rule: "multinodeconsolidation.go firstNConsolidationOption",
+    nodes: [node("a", "Standard_D4s_v5", 7), node("b", "Standard_D4s_v5", 7), node("c", "Standard_D4s_v5", 7)],
+    now: 10,
+    want: ["a+b,c:replace:Underutilized:Standard_D8s_v5"],
   },
   {
     name: "an empty node that pending pods need is kept",
@@ -260,9 +308,16 @@ const consolidationCases: { name: string; rule: string; pool?: Partial<PoolSetti
   {
     name: "underutilized: pods fit on the others → delete",
     rule: "singlenodeconsolidation.go: fewest pods first",
-    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 5)],
+    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 13)],
     now: 10,
     want: ["a:delete:Underutilized"],
+  },
+  {
+    name: "two underutilized D4s: multi-node comes first and replaces both by one D2s rather than deleting one",
+    rule: "disruption controller order: emptiness, multi-node, then single-node consolidation",
+    nodes: [node("a", "Standard_D4s_v5", 2), node("b", "Standard_D4s_v5", 5)],
+    now: 10,
+    want: ["a+b:replace:Underutilized:Standard_D2s_v5"],
   },
   {
     name: "WhenEmpty ignores underutilized nodes",
@@ -289,6 +344,29 @@ for (const c of consolidationCases) {
     assert.deepEqual(got, c.want);
   });
 }
+
+test("multi-node replace: the message is Karpenter's command string, with the prices compared", () => {
+  const [d] = consolidate(pool(), [node("a", "Standard_D4s_v5", 7), node("b", "Standard_D4s_v5", 7), node("c", "Standard_D4s_v5", 7)], 10);
+  assert.equal(
+    d?.message,
+    "replace, terminating 3 nodes (21 pods) a/Standard_D4s_v5/on-demand, b/Standard_D4s_v5/on-demand, c/Standard_D4s_v5/on-demand and replacing with on-demand node from types Standard_D8s_v5: multi-node, 21 pod(s) fit no other node; $0.384/h < $0.576/h together",
+  );
+});
+
+test("ValidationQueue: a command waits 15 s; no other proposal may take one of its nodes meanwhile — validation.go", () => {
+  const q = new ValidationQueue();
+  const multi = { node: "a", also: ["b", "c"], action: "replace" as const, reason: "Underutilized" as const, message: "m" };
+  q.propose(0, [multi]);
+  q.propose(5, [{ node: "b", action: "delete", reason: "Underutilized", message: "single" }]);
+  assert.equal(q.size, 1);
+  assert.deepEqual(q.due(14.9), []);
+  const [due] = q.due(15);
+  assert.deepEqual([due?.node, due?.also, due?.since], ["a", ["b", "c"], 0]);
+  // Re-validation asks for the same nodes and action: the same three in another order still match, two do not.
+  assert.ok(revalidate(due!, [{ ...multi, also: ["c", "b"] }]));
+  assert.equal(revalidate(due!, [{ ...multi, also: ["b"] }]), undefined);
+  assert.equal(revalidate(due!, [{ ...multi, action: "delete" }]), undefined);
+});
 
 test("fitsOn: counts the room left on each node", () => {
   assert.equal(fitsOn(pods(3), [node("b", "Standard_D2s_v5", 4)]), true);

@@ -26,6 +26,7 @@ interface UpFlags {
   failMatch?: string;
   data?: string;
   exitWhenDrained?: boolean;
+  exitWhenZero?: boolean;
   json?: boolean;
   quiet?: boolean;
   timeScale: number;
@@ -65,6 +66,7 @@ const EDW_ONLY: (keyof UpFlags)[] = [
   "failMatch",
   "data",
   "exitWhenDrained",
+  "exitWhenZero",
   "scaledobject",
   "identity",
 ];
@@ -178,6 +180,7 @@ export function registerRunCommands(program: Command): void {
     .option("--fail-match <regex>", "fault injection: messages matching fail in processing")
     .option("--data <dir>", "keep storage durably in DIR (default: in memory)")
     .option("--exit-when-drained", "stop once every sent message is handled")
+    .option("--exit-when-zero", "with --exit-when-drained: once drained, stay until the autoscaler is back to zero replicas (reports backToZeroSeconds)")
     .option("--json", "print the run report as one JSON line on stdout")
     .option("--quiet", "no status line")
     .option("--time-scale <x>", "run controller timings x times faster (KEDA, HPA, Karpenter, probes)", numberOption(0.01, 1000), 1)
@@ -283,6 +286,8 @@ export function registerRunCommands(program: Command): void {
       }
       if (f.exitWhenReady) throw new UserError("--exit-when-ready applies to web blueprints", "use --messages N --exit-when-drained for edw");
       if (f.exitWhenDrained && f.messages === undefined) throw new UserError("--exit-when-drained needs --messages N", "add --messages 1000, for example");
+      if (f.exitWhenZero && !f.exitWhenDrained) throw new UserError("--exit-when-zero needs --exit-when-drained", "add --messages N --exit-when-drained");
+      if (f.exitWhenZero && f.replicas !== undefined) throw new UserError("--exit-when-zero with fixed --replicas would never return to zero", "leave --replicas out to autoscale");
       if (f.exitWhenDrained && f.replicas === 0)
         throw new UserError("--replicas 0 with --exit-when-drained would never drain", "pass --replicas 1 or more, or leave it out to autoscale");
       if (f.failMatch !== undefined) {
@@ -330,6 +335,7 @@ export function registerRunCommands(program: Command): void {
           cwd: process.cwd(),
           timeScale: f.timeScale,
           exitWhenDrained: Boolean(f.exitWhenDrained),
+          exitWhenZero: Boolean(f.exitWhenZero),
           drainTimeoutSeconds: f.drainTimeout,
           // Three polling intervals at zero replicas with messages waiting: KEDA will not activate.
           stuckSeconds: fixed ? undefined : (3 * rule.pollingIntervalSeconds) / f.timeScale,
@@ -440,7 +446,7 @@ function printReport(r: EdwReport): void {
   const lines = [
     `storage: ${r.storage}`,
     `sent ${r.sent}, stored ${r.processed}, poisoned ${r.poisoned}, still queued ${r.inQueue}, invisible ${r.invisible}, lost ${r.lost}, duplicates ${r.duplicates}`,
-    `drain ${r.drainSeconds} s${r.drained ? "" : " (not drained)"}, ready in ${r.readySeconds} s, max replicas ${r.maxReplicas}, max nodes ${r.maxNodes}`,
+    `drain ${r.drainSeconds} s${r.drained ? "" : " (not drained)"}${r.backToZeroSeconds === undefined ? "" : r.backToZeroSeconds === null ? ", not back to zero" : `, back to zero at ${r.backToZeroSeconds} s`}, ready in ${r.readySeconds} s, max replicas ${r.maxReplicas}, max nodes ${r.maxNodes}`,
     `latency p50 ${r.p50LatencyMs} ms, p95 ${r.p95LatencyMs} ms; storage calls per message ${r.storageCallsPerMessage}; pod-seconds ${r.podSeconds}, node-seconds ${r.nodeSeconds}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");

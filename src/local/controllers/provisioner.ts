@@ -3,6 +3,7 @@ import type { VirtualNode } from "../cluster/node.js";
 import { Batcher, KARPENTER, ValidationQueue, consolidate, fitsOn, idleSince, revalidate, type Disruption, type NodeView, type PoolSettings } from "../../scaling/karpenter.js";
 import { fits, planLaunch, take, type Room } from "../../scaling/packing.js";
 import type { ClusterClock } from "./clock.js";
+import { disruptingReason } from "../../scaling/events.js";
 import type { Timer } from "../cluster/clock.js";
 import type { Resources } from "../../scaling/quantity.js";
 import type { InstanceType } from "../../scaling/catalog.js";
@@ -161,21 +162,27 @@ export class Provisioner {
     return this.o.cluster.unschedulablePods().map((p) => p.requests);
   }
 
+  /**
+   * Carries out one command: its nodes are disrupting at once (budgets count them); a replacement is
+   * launched first and the command waits until it is Ready (pre-spin), then every node of the command is
+   * drained and deleted.
+   */
   private act(d: Disruption, waitedSeconds: number): void {
-    for (const other of d.also ?? []) {
-      const extra: Disruption = { ...d, node: other, also: undefined };
-      this.act(extra, waitedSeconds);
-    }
-    this.disrupting.add(d.node);
-    this.o.cluster.events.normal(`node/${d.node}`, `Disrupting${d.reason}`, `${d.action}: ${d.message} (validated ${Math.round(waitedSeconds)} s later)`);
+    const nodes = [d.node, ...(d.also ?? [])];
+    for (const n of nodes) this.disrupting.add(n);
+    this.o.cluster.events.normal(`node/${d.node}`, disruptingReason(d.reason), `${d.action}: ${d.message} (validated ${Math.round(waitedSeconds)} s later)`);
     const job = (async () => {
       if (d.action === "replace" && d.replacement) {
-        const fresh = this.launch(d.replacement, `replaces ${d.node}`);
+        const fresh = this.launch(d.replacement, `replaces ${nodes.join(", ")}`);
         while (fresh.phase === "Provisioning" && !this.stopped) await new Promise<void>((r) => this.o.clock.setTimeout(r, 50));
       }
-      if (!this.stopped) await this.o.cluster.drainAndDelete(d.node, `consolidation (${d.reason}): ${d.message}`, this.o.clock.ms(this.o.vmDeleteSeconds ?? 0));
+      if (this.stopped) return;
+      const vmDeleteMs = this.o.clock.ms(this.o.vmDeleteSeconds ?? 0);
+      // A node removed meanwhile (by hand) is skipped; the others still go.
+      const live = new Set(this.o.cluster.liveNodes().map((n) => n.name));
+      await Promise.all(nodes.filter((n) => live.has(n)).map((n) => this.o.cluster.drainAndDelete(n, `consolidation (${d.reason}): ${d.message}`, vmDeleteMs)));
     })().finally(() => {
-      this.disrupting.delete(d.node);
+      for (const n of nodes) this.disrupting.delete(n);
       this.work.delete(job);
     });
     this.work.add(job);

@@ -64,6 +64,11 @@ export interface EdwDriverOptions {
   dataDir?: string;
   timeScale: number;
   exitWhenDrained: boolean;
+  /**
+   * Scripted run, with exitWhenDrained: once drained, stay until the autoscaler has set the consumer back to
+   * zero replicas (KEDA's cooldown), then stop; the report gives backToZeroSeconds. Bounded by the drain timeout.
+   */
+  exitWhenZero?: boolean;
   drainTimeoutSeconds: number;
   /** Scripted run: stop once messages have waited this long (wall clock) with the autoscaler at 0 replicas. */
   stuckSeconds?: number;
@@ -89,6 +94,8 @@ export interface EdwReport {
   /** Why a scripted run stopped before draining. */
   stuck?: string;
   drainSeconds: number;
+  /** First message sent → the autoscaler's decision back to zero replicas after draining (with exitWhenZero; null if it did not happen). */
+  backToZeroSeconds?: number | null;
   readySeconds: number;
   maxReplicas: number;
   maxNodes: number;
@@ -144,6 +151,10 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private producerReport?: ProducerReport;
   private drainedAt?: number;
   private startSendingAt = 0;
+  /** The same instant on the cluster's event clock (epoch ms). */
+  private startSendingWall = 0;
+  /** Event time of the decision back to zero replicas after draining. */
+  private backToZeroWall?: number;
   private readySeconds = 0;
   private stuck?: string;
   private stopped?: Promise<void>;
@@ -398,6 +409,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     if (ctx.signal.aborted) onOuter();
     try {
       this.startSendingAt = performance.now();
+      this.startSendingWall = Date.now();
       const count = o.messages ?? Infinity;
       const scriptedBurst = o.messages !== undefined && o.rate === 0 && o.burst === 0;
       let producerDone = false;
@@ -470,7 +482,16 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
         } else stuckSince = undefined;
         if (producerDone && depth === 0) {
           this.drainedAt ??= performance.now();
-          if (o.exitWhenDrained) break;
+          if (o.exitWhenDrained && !o.exitWhenZero) break;
+          if (o.exitWhenZero && desired === 0) {
+            // When the decision was made (its event), not when this loop saw it.
+            const zero = cluster.events
+              .list()
+              .filter((e) => e.object === `deployment/${deployment}` && e.reason === "ScalingReplicaSet" && / → 0:/.test(e.message))
+              .pop();
+            this.backToZeroWall = zero?.time ?? Date.now();
+            break;
+          }
         } else if (depth !== 0) {
           this.drainedAt = undefined;
         }
@@ -577,6 +598,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       drained: this.drainedAt !== undefined,
       ...(this.stuck ? { stuck: this.stuck } : {}),
       drainSeconds: round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000,
+      ...(this.o.exitWhenZero ? { backToZeroSeconds: this.backToZeroWall === undefined ? null : round(this.backToZeroWall - this.startSendingWall) / 1000 } : {}),
       readySeconds: round(this.readySeconds * 1000) / 1000,
       maxReplicas: this.maxReplicas,
       maxNodes: this.maxNodes,
