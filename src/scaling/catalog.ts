@@ -53,10 +53,14 @@ export interface Sku {
 
 /**
  * D-family SKUs (amd64; the NAP default pool's requirement is sku-family D) and their list prices.
- * PRICE SNAPSHOT — source: Azure Linux virtual machine pricing, pay-as-you-go, region East US, USD per hour
- * (azure.microsoft.com/pricing/details/virtual-machines/linux/), list prices as of early 2025 (snapshot date 2025-01). Prices change;
- * they serve to rank SKUs as Karpenter does (cheapest compatible first). Refresh from the Retail Prices API
- * (https://prices.azure.com/api/retail/prices).
+ * PRICE SNAPSHOT — on-demand Linux, region eastus, USD per hour. Source: the initial on-demand price table of
+ * Karpenter's Azure provider (github.com/Azure/karpenter-provider-azure, pkg/providers/pricing/zz_generated.pricing.go,
+ * "generated at 2023-12-18T14:34:50Z" from the Azure Retail Prices API), which is what Karpenter on AKS ranks by
+ * until it has fetched live prices. Every Dsv5 and Ddsv5 size there is linear in vCPUs (0.048 and 0.0565 per
+ * vCPU-hour: D2s_v5 0.096, D2ds_v5 0.113); Dasv5 is 0.043 per vCPU-hour where that table lists the Linux meter
+ * (D4as_v5 0.172, D48as_v5 2.064, D96as_v5 4.128) — its D2, D8, D16, D32 and D64 rows carry another meter's price
+ * (D2as_v5 0.178, above D2s_v5), so the linear list price is kept here. Prices change; they serve to rank SKUs as
+ * Karpenter does (cheapest compatible first). Refresh from https://prices.azure.com/api/retail/prices.
  */
 export const D_FAMILY_SKUS: Sku[] = [
   ...[2, 4, 8, 16, 32, 48, 64, 96].map((v) => ({ name: `Standard_D${v}s_v5`, vcpu: v, memoryGiB: 4 * v, pricePerHour: round4(0.048 * v) })),
