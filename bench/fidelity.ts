@@ -1,7 +1,10 @@
 // Fidelity: the same burst through the simulator and through a time-scaled live `akspilot up edw`, side by
 // side: the Deployment's replica steps, peak replicas, drain time, time back to zero replicas and pod-seconds
 // (cluster seconds). Both run until KEDA has set the consumer back to zero (the seed's cooldownPeriod is 10 s,
-// so the tail is short in both).
+// so the tail is short in both). The simulator runs the cluster `up edw` runs (the blueprint's static pools,
+// its add-ons' DaemonSets, the consumer's tolerations) and pods that work as fast, in cluster time, as the
+// live consumers: `--work-ms` is wall-clock work that `--time-scale` does not shorten, so one message takes
+// workMs × timeScale cluster milliseconds live, and that is what the simulator is given.
 // Run after `npm run build`:  node dist/bench/fidelity.js [messages] [time-scale]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,15 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { seedNodePool, seedScaledObject } from "../src/blueprints/edw.js";
-import { DEFAULT_CATALOG } from "../src/scaling/catalog.js";
+import { nodeTypesFor } from "../src/scaling/catalog.js";
 import { poolSettings } from "../src/scaling/karpenter.js";
 import { scalingRuleFrom } from "../src/scaling/scaledobject.js";
 import { DEFAULT_TIMINGS } from "../src/scaling/timings.js";
-import { simulate } from "../src/sim/engine.js";
+import { simulate, type SimOptions } from "../src/sim/engine.js";
+import { seedPodTolerations, seedSimCluster } from "../src/sim/inputs.js";
 import { BIN } from "./cli.js";
 
 export interface FidelityOptions {
   messages: number;
+  /** The live consumer's `--work-ms`: wall-clock milliseconds per message, not shortened by the time scale. */
   workMs: number;
   concurrency: number;
   timeScale: number;
@@ -34,6 +39,11 @@ export interface Side {
   backToZeroSeconds: number | null;
   /** Cluster seconds. */
   podSeconds: number;
+  /**
+   * Messages per second (cluster time) one ready pod handles while work waits: the model's rate on the
+   * simulator's side, the autoscaler's measurement of the real consumers live (null if it measured none).
+   */
+  perPodThroughput: number | null;
 }
 
 export interface FidelityFigures {
@@ -51,11 +61,23 @@ const stepsOf = (messages: string[]) =>
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => `${m[1]}→${m[2]}`);
 
-/** The simulator's side: a burst of `messages` in the first second; the seed's Deployment starts at 1 replica as live. */
-export function simulatedSide(o: FidelityOptions): Side {
-  const r = simulate({
-    rule: scalingRuleFrom(seedScaledObject()),
-    pool: poolSettings(seedNodePool(), DEFAULT_CATALOG),
+/** Cluster milliseconds one message takes live: the consumer's wall-clock work, which the time scale leaves as it is. */
+export const clusterWorkMs = (o: Pick<FidelityOptions, "workMs" | "timeScale">) => o.workMs * o.timeScale;
+
+/**
+ * What the simulator is given to replay the live run: the seed's ScaledObject, its cluster (static pools,
+ * add-ons, version) and the consumer's tolerations, as `loadSimInputs` gives them, Karpenter's sizes over that
+ * cluster's allocatable, and the live consumers' per-message time in cluster milliseconds. A burst of
+ * `messages` in the first second; the Deployment starts at 1 replica as live; the HPA's phase `best`.
+ */
+export function simulatorOptions(o: FidelityOptions): SimOptions {
+  const rule = scalingRuleFrom(seedScaledObject());
+  const cluster = seedSimCluster();
+  return {
+    rule,
+    pool: poolSettings(seedNodePool(), nodeTypesFor(cluster.addOns).catalog),
+    cluster,
+    podTolerations: seedPodTolerations(rule.target),
     trace: {
       kind: "arrivals",
       points: [
@@ -63,12 +85,17 @@ export function simulatedSide(o: FidelityOptions): Side {
         { t: 1, v: 0 },
       ],
     },
-    workMs: o.workMs,
+    workMs: clusterWorkMs(o),
     concurrency: o.concurrency,
     initialReplicas: 1,
     hpaPhaseSeconds: 0,
     timings: DEFAULT_TIMINGS,
-  });
+  };
+}
+
+/** The simulator's side of the comparison. */
+export function simulatedSide(o: FidelityOptions): Side {
+  const r = simulate(simulatorOptions(o));
   // Up to the return to zero, where the live run stops.
   const until = (r.summary.backToZeroAt ?? Infinity) * 1000;
   const steps = stepsOf(
@@ -80,6 +107,7 @@ export function simulatedSide(o: FidelityOptions): Side {
     drainSeconds: r.summary.drainSeconds ?? null,
     backToZeroSeconds: r.summary.backToZeroAt,
     podSeconds: r.summary.podSeconds,
+    perPodThroughput: (o.concurrency * 1000) / clusterWorkMs(o),
   };
 }
 
@@ -150,7 +178,13 @@ export async function liveSide(o: FidelityOptions): Promise<Side> {
     }
     const events = [...byKey.values()];
     await exited;
-    const report = JSON.parse(stdout.trim().split("\n").pop()!) as { drainSeconds: number; podSeconds: number; drained: boolean; backToZeroSeconds?: number | null };
+    const report = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      drainSeconds: number;
+      podSeconds: number;
+      drained: boolean;
+      backToZeroSeconds?: number | null;
+      perPodThroughput?: number | null;
+    };
     const steps = stepsOf(events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet").map((e) => e.message));
     return {
       steps,
@@ -158,6 +192,7 @@ export async function liveSide(o: FidelityOptions): Promise<Side> {
       drainSeconds: report.drained ? report.drainSeconds * o.timeScale : null,
       backToZeroSeconds: typeof report.backToZeroSeconds === "number" ? report.backToZeroSeconds * o.timeScale : null,
       podSeconds: report.podSeconds * o.timeScale,
+      perPodThroughput: report.perPodThroughput ?? null,
     };
   } finally {
     rmSync(cwd, { recursive: true, force: true });

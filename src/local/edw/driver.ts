@@ -101,6 +101,8 @@ export interface EdwReport {
   maxNodes: number;
   podSeconds: number;
   nodeSeconds: number;
+  /** Messages per cluster second one ready pod handled while work waited, as the autoscaler measured it (null with fixed replicas). */
+  perPodThroughput: number | null;
   p50LatencyMs: number;
   p95LatencyMs: number;
   maxLatencyMs: number;
@@ -604,6 +606,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       maxNodes: this.maxNodes,
       podSeconds: round(rt.podSeconds()),
       nodeSeconds: round(rt.nodeSeconds()),
+      perPodThroughput: this.scaler?.measured().perPodThroughput ? Math.round(this.scaler.measured().perPodThroughput * 1000) / 1000 : null,
       p50LatencyMs: audit.p50LatencyMs,
       p95LatencyMs: audit.p95LatencyMs,
       maxLatencyMs: audit.maxLatencyMs,
