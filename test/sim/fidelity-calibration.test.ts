@@ -36,6 +36,17 @@ test("one message takes workMs × timeScale cluster milliseconds in the simulato
   assert.ok(slow.drainSeconds! > fast.drainSeconds!, `drain ${slow.drainSeconds} s at ×10 vs ${fast.drainSeconds} s at ×1`);
 });
 
+test("with the live run's measured rates, the simulator's pods work and start as the live ones did", () => {
+  const measured = { perPodThroughput: 0.5, podStartSeconds: 20 };
+  const o = simulatorOptions(DEFAULTS, measured);
+  assert.equal(o.workMs, 4000, "2 at a time at 0.5 msgs/s per pod");
+  assert.equal(o.timings?.podStartSeconds, 20);
+  const side = simulatedSide(DEFAULTS, measured);
+  assert.equal(side.perPodThroughput, 0.5);
+  assert.equal(side.podStartSeconds, 20);
+  assert.ok(side.drainSeconds! > simulatedSide(DEFAULTS).drainSeconds!, "slower, later-starting pods drain later");
+});
+
 test("the seed's burst with consumers as slow as live scales 1→4→8→15 and back to zero, as the live run does", () => {
   // Measured live (BENCHMARKS.md, fidelity): 1→4, 4→8, 8→15, 15→0. Pods ten times too fast in the model
   // drained the burst on the static pool within one HPA period, with a single step 1→4.
