@@ -3,7 +3,7 @@
 // the simulator's fidelity to the live runtime (bench/fidelity.ts).
 import { benchBlueGreen } from "../bluegreen.js";
 import { benchIdentity } from "../identity.js";
-import { fidelity } from "../fidelity.js";
+import { fidelity, type Side } from "../fidelity.js";
 import { markdownTable, round, type Benchmark, type BenchResult } from "../types.js";
 
 export const blueGreenSwitch: Benchmark = {
@@ -75,38 +75,70 @@ export const identity: Benchmark = {
 
 export const fidelityBench: Benchmark = {
   name: "fidelity",
-  description: "the same burst through the simulator and a time-scaled live `up edw`: replica steps, drain, time back to zero and pod-seconds side by side",
+  description:
+    "the same burst through the simulator (nominal rates, and the live run's measured ones) and a time-scaled live `up edw`: replica steps, drain, time back to zero and pod-seconds side by side",
   async run({ full }): Promise<BenchResult> {
     const f = await fidelity(full ? { messages: 300 } : {});
-    const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : round(a - b));
+    const diff = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null ? null : round(a - b));
+    const over = (a: number | null | undefined, b: number | null | undefined) => (a == null || !b ? null : round(a / b));
+    const m = f.simMeasured;
+    const sameStepsMeasured = m ? m.steps.join(",") === f.live.steps.join(",") : null;
     const figures = {
       sameSteps: f.sameSteps ? "yes" : "no",
       simSteps: f.sim.steps.join(" "),
       liveSteps: f.live.steps.join(" "),
       simDrainSeconds: f.sim.drainSeconds,
-      liveDrainSeconds: f.live.drainSeconds,
+      liveDrainSeconds: f.live.drainSeconds === null ? null : round(f.live.drainSeconds),
       simBackToZeroSeconds: f.sim.backToZeroSeconds,
       liveBackToZeroSeconds: f.live.backToZeroSeconds === null ? null : round(f.live.backToZeroSeconds),
       simPodSeconds: round(f.sim.podSeconds),
       livePodSeconds: round(f.live.podSeconds),
+      simPerPodPerSecond: f.sim.perPodThroughput === null ? null : round(f.sim.perPodThroughput, 3),
+      livePerPodPerSecond: f.live.perPodThroughput,
+      simPodStartSeconds: f.sim.podStartSeconds,
+      livePodStartSeconds: f.live.podStartSeconds === null ? null : round(f.live.podStartSeconds, 1),
+      sameStepsMeasured: sameStepsMeasured === null ? null : sameStepsMeasured ? "yes" : "no",
+      simMeasuredSteps: m ? m.steps.join(" ") : null,
+      simMeasuredDrainSeconds: m?.drainSeconds ?? null,
+      simMeasuredBackToZeroSeconds: m?.backToZeroSeconds ?? null,
+      simMeasuredPodSeconds: m ? round(m.podSeconds) : null,
     };
     const ratios = {
-      drainLiveOverSim: f.sim.drainSeconds && f.live.drainSeconds !== null ? round(f.live.drainSeconds / f.sim.drainSeconds) : null,
-      backToZeroLiveOverSim: f.sim.backToZeroSeconds && f.live.backToZeroSeconds !== null ? round(f.live.backToZeroSeconds / f.sim.backToZeroSeconds) : null,
-      podSecondsLiveOverSim: f.sim.podSeconds ? round(f.live.podSeconds / f.sim.podSeconds) : null,
+      drainLiveOverSim: over(f.live.drainSeconds, f.sim.drainSeconds),
+      backToZeroLiveOverSim: over(f.live.backToZeroSeconds, f.sim.backToZeroSeconds),
+      podSecondsLiveOverSim: over(f.live.podSeconds, f.sim.podSeconds),
+      // Below 1: the real consumers worked slower than the nominal rate (a loaded machine).
+      perPodRateLiveOverSim: over(f.live.perPodThroughput, f.sim.perPodThroughput),
+      drainLiveOverSimMeasured: over(f.live.drainSeconds, m?.drainSeconds),
+      backToZeroLiveOverSimMeasured: over(f.live.backToZeroSeconds, m?.backToZeroSeconds),
+      podSecondsLiveOverSimMeasured: over(f.live.podSeconds, m?.podSeconds),
     };
+    const row = (name: string, x: Side, rate: number | null) => [
+      name,
+      x.steps.join(" "),
+      x.drainSeconds === null ? null : round(x.drainSeconds),
+      x.backToZeroSeconds === null ? null : round(x.backToZeroSeconds),
+      round(x.podSeconds),
+      rate,
+      x.podStartSeconds === null ? null : round(x.podStartSeconds, 1),
+    ];
+    const gap = (name: string, x: Side, same: boolean) => [
+      name,
+      same ? "same" : "differ",
+      diff(f.live.drainSeconds, x.drainSeconds),
+      diff(f.live.backToZeroSeconds, x.backToZeroSeconds),
+      diff(f.live.podSeconds, x.podSeconds),
+      diff(f.live.perPodThroughput, x.perPodThroughput),
+      diff(f.live.podStartSeconds, x.podStartSeconds),
+    ];
     const table = markdownTable(
-      ["", "replica steps", "drain s", "back to zero s", "pod-seconds"],
+      ["", "replica steps", "drain s", "back to zero s", "pod-seconds", "msgs/s per pod", "pod start s"],
       [
-        ["simulator", figures.simSteps, f.sim.drainSeconds, f.sim.backToZeroSeconds, figures.simPodSeconds],
-        ["live up", figures.liveSteps, f.live.drainSeconds === null ? null : round(f.live.drainSeconds), figures.liveBackToZeroSeconds, figures.livePodSeconds],
-        [
-          "live − simulator",
-          f.sameSteps ? "same" : "differ",
-          diff(f.live.drainSeconds, f.sim.drainSeconds),
-          diff(f.live.backToZeroSeconds, f.sim.backToZeroSeconds),
-          diff(f.live.podSeconds, f.sim.podSeconds),
-        ],
+        row("simulator (nominal)", f.sim, figures.simPerPodPerSecond),
+        ...(m ? [row("simulator (live's measured rates)", m, m.perPodThroughput === null ? null : round(m.perPodThroughput, 3))] : []),
+        row("live up", f.live, f.live.perPodThroughput),
+        gap("live − simulator (nominal)", f.sim, f.sameSteps),
+        ...(m ? [gap("live − simulator (measured)", m, sameStepsMeasured === true)] : []),
       ],
     );
     return { figures, ratios, table };

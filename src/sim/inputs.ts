@@ -37,16 +37,24 @@ export function loadSimInputs(f: SimInputFiles): SimInputs {
   const soText = f.scaledObject ? readUserFile(f.scaledObject, "ScaledObject") : YAML.stringify(seedScaledObject());
   const npText = f.nodePool ? readUserFile(f.nodePool, "NodePool") : YAML.stringify(seedNodePool());
   const { rule: parsed } = parseScaledObjectYaml(soText, f.scaledObject ? clip(f.scaledObject) : "the seed's ScaledObject");
-  const seed = getBlueprint("edw");
-  const spec = seed.clusters[0]!;
-  const cluster = { agentPools: spec.agentPools, addOns: spec.addOns, kubernetesVersion: spec.kubernetesVersion };
+  const cluster = seedSimCluster();
   // Karpenter picks among sizes whose allocatable the cluster's DaemonSets leave, as `up` does.
   const { settings } = parseNodePoolYaml(npText, f.nodePool ? clip(f.nodePool) : "the seed's NodePool", nodeTypesFor(cluster.addOns).catalog);
   const trace = parseTraceCsv(readUserFile(f.trace, "trace"), clip(f.trace));
   // Settings the target cluster's API would drop are dropped here too, with a warning that says so.
   const { rule, warnings } = ruleForKubernetesVersion(parsed, f.kubernetesVersion ?? seedKubernetesVersion());
-  const podTolerations = seed.apps.find((a) => a.name === rule.target)?.tolerations ?? [];
-  return { rule, pool: settings, trace, cluster, podTolerations, warnings };
+  return { rule, pool: settings, trace, cluster, podTolerations: seedPodTolerations(rule.target), warnings };
+}
+
+/** The seed blueprint's cluster as the simulator takes it: its static agent pools, add-ons and version (what `up edw` runs). */
+export function seedSimCluster(): SimInputs["cluster"] {
+  const spec = getBlueprint("edw").clusters[0]!;
+  return { agentPools: spec.agentPools, addOns: spec.addOns, kubernetesVersion: spec.kubernetesVersion };
+}
+
+/** The tolerations of the seed's app named `target` (none if the seed has no such app). */
+export function seedPodTolerations(target: string): SchedToleration[] {
+  return getBlueprint("edw").apps.find((a) => a.name === target)?.tolerations ?? [];
 }
 
 /** The seed blueprint's cluster version (the cluster `up edw` previews). */

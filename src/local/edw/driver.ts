@@ -101,6 +101,8 @@ export interface EdwReport {
   maxNodes: number;
   podSeconds: number;
   nodeSeconds: number;
+  /** Messages per cluster second one ready pod handled while work waited, as the autoscaler measured it (null with fixed replicas). */
+  perPodThroughput: number | null;
   p50LatencyMs: number;
   p95LatencyMs: number;
   maxLatencyMs: number;
@@ -109,6 +111,8 @@ export interface EdwReport {
   maxConsumerRssMiB: number;
   /** Spawn → first receive of each pod, worst case. */
   maxPodFirstReceiveMs: number;
+  /** Spawn → first receive, mean over the pods (0 if none received). */
+  meanPodFirstReceiveMs: number;
   producer: { achievedRate: number; elapsedSeconds: number };
 }
 
@@ -145,6 +149,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private readonly podCalls = new Map<string, number>();
   private maxRss = 0;
   private maxFirstReceiveMs = 0;
+  /** Spawn → first receive of each pod that has received, by pod name. */
+  private firstReceiveMs = new Map<string, number>();
   private maxReplicas = 0;
   private maxNodes = 0;
   private readonly sentIndexes: number[] = [];
@@ -447,7 +453,10 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
           if (typeof s.storageCalls === "number") this.podCalls.set(p.name, s.storageCalls);
           if (typeof s.rssBytes === "number") this.maxRss = Math.max(this.maxRss, s.rssBytes);
           // Spawn (as the runtime saw it) to the first receive call answered.
-          if (typeof s.firstReceiveAt === "number" && p.startedAt !== undefined) this.maxFirstReceiveMs = Math.max(this.maxFirstReceiveMs, s.firstReceiveAt - p.startedAt);
+          if (typeof s.firstReceiveAt === "number" && p.startedAt !== undefined) {
+            this.maxFirstReceiveMs = Math.max(this.maxFirstReceiveMs, s.firstReceiveAt - p.startedAt);
+            this.firstReceiveMs.set(p.name, s.firstReceiveAt - p.startedAt);
+          }
           podProcessed.set(p.name, Number(s.processed ?? 0));
           // A pod's own reason for failing (e.g. Azure's 403) is shown at once, not left in its log.
           if (p.lastFailure && !reported.has(`${p.name}:${p.lastFailure}`)) {
@@ -604,6 +613,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       maxNodes: this.maxNodes,
       podSeconds: round(rt.podSeconds()),
       nodeSeconds: round(rt.nodeSeconds()),
+      perPodThroughput: this.scaler?.measured().perPodThroughput ? Math.round(this.scaler.measured().perPodThroughput * 1000) / 1000 : null,
       p50LatencyMs: audit.p50LatencyMs,
       p95LatencyMs: audit.p95LatencyMs,
       maxLatencyMs: audit.maxLatencyMs,
@@ -611,6 +621,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       consumerStorageCalls: consumerCalls,
       maxConsumerRssMiB: Math.round((this.maxRss / 2 ** 20) * 10) / 10,
       maxPodFirstReceiveMs: Math.round(this.maxFirstReceiveMs),
+      meanPodFirstReceiveMs: this.firstReceiveMs.size ? Math.round([...this.firstReceiveMs.values()].reduce((a, b) => a + b, 0) / this.firstReceiveMs.size) : 0,
       producer: { achievedRate: round((this.producerReport?.achievedRate ?? 0) * 100) / 100, elapsedSeconds: round((this.producerReport?.elapsedSeconds ?? 0) * 100) / 100 },
     };
   }
