@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { ClusterIssuer, findCluster } from "../../src/identity/issuer.js";
@@ -59,21 +59,35 @@ describe("the front's memory of verified tokens, and role changes", () => {
   }
 
   /** Peeks the consumer's queue at the front with a bearer token: Azure's status and error code. */
-  function peek(token: string): Promise<{ status: number; code?: string; message: string }> {
+  function peek(token: string, agent: Agent | false = false): Promise<{ status: number; code?: string; message: string; reusedSocket: boolean }> {
     return new Promise((resolve, reject) => {
       const req = request(
         `${services.storageEndpoint("queue", account)}/${QUEUE}/messages?peekonly=true`,
-        { method: "GET", headers: { authorization: `Bearer ${token}`, "x-ms-version": "2025-11-05" }, ca: readFileSync(services.caCertPath), agent: false },
+        { method: "GET", headers: { authorization: `Bearer ${token}`, "x-ms-version": "2025-11-05" }, ca: readFileSync(services.caCertPath), agent },
         (res) => {
           let body = "";
           res.on("data", (d: Buffer) => (body += d));
-          res.on("end", () => resolve({ status: res.statusCode!, code: res.headers["x-ms-error-code"] as string | undefined, message: body }));
+          res.on("end", () => resolve({ status: res.statusCode!, code: res.headers["x-ms-error-code"] as string | undefined, message: body, reusedSocket: req.reusedSocket }));
         },
       );
       req.on("error", reject);
       req.end();
     });
   }
+
+  it("keeps a client's connection alive from one request to the next (no handshake per request on its side)", async () => {
+    const token = await accessToken();
+    const agent = new Agent({ keepAlive: true, ca: readFileSync(services.caCertPath) });
+    try {
+      const first = await peek(token, agent);
+      const second = await peek(token, agent);
+      assert.equal(first.status, 200);
+      assert.equal(second.status, 200);
+      assert.equal(second.reusedSocket, true);
+    } finally {
+      agent.destroy();
+    }
+  });
 
   it("a remembered token is refused once it has expired (401, Azure's lifetime message)", async () => {
     const token = await accessToken();
