@@ -14,6 +14,7 @@ await q.getProperties();
 const callsBefore = clients.counter.calls;
 let done = 0;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 async function worker(): Promise<void> {
   while (done < total) {
     const r = await q.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
@@ -35,4 +36,6 @@ async function worker(): Promise<void> {
 }
 await Promise.all(Array.from({ length: 8 }, () => worker()));
 const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ messages: done, seconds, perSecond: done / seconds, callsPerMessage: (clients.counter.calls - callsBefore) / done }));
+const cpu = process.cpuUsage(cpu0);
+const calls = clients.counter.calls - callsBefore;
+console.log(JSON.stringify({ messages: done, seconds, perSecond: done / seconds, callsPerMessage: calls / done, calls, cpuUs: cpu.user + cpu.system }));

@@ -1,6 +1,7 @@
 // Workload identity on the local target: the token exchange's latency, and a consumer's throughput through
 // the enforcing front (proxy → front → Azurite, bearer tokens, role checks) against Azurite directly,
-// measured side by side in one run. Exported for the benchmark runner; `node dist/bench/identity.js` runs it.
+// measured side by side in one run, with the CPU each process spends per storage call (where the time goes).
+// Exported for the benchmark runner; `node dist/bench/identity.js` runs it.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:https";
@@ -27,6 +28,34 @@ export interface IdentityBenchFigures {
   frontCallsPerMessage: number;
   /** Token exchanges the front run needed (goal: 1, cached by the SDK). */
   frontTokenExchanges: number;
+  /** CPU µs per storage call in each process over the drains (Azurite's from /proc; undefined elsewhere). */
+  directCpuUsPerCall: { consumer: number; azurite?: number };
+  frontCpuUsPerCall: { consumer: number; front: number; azurite?: number };
+  /** Proxy tunnels (CONNECTs) per storage call: 1 when the client keeps no connection alive. */
+  frontConnectsPerCall: number;
+}
+
+interface Drain {
+  perSecond: number;
+  callsPerMessage: number;
+  calls: number;
+  cpuUs: number;
+}
+
+/** CPU µs a process has used (user + system), from /proc; undefined where there is none. */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+function selfCpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 function pct(xs: number[], p: number): number {
@@ -46,16 +75,14 @@ async function fill(q: QueueClient, n: number): Promise<void> {
   );
 }
 
-function child(env: NodeJS.ProcessEnv, queue: string, n: number): Promise<{ perSecond: number; callsPerMessage: number }> {
+function child(env: NodeJS.ProcessEnv, queue: string, n: number): Promise<Drain> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [CLIENT, queue, String(n)], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     c.stdout.on("data", (d: Buffer) => (out += d));
     c.stderr.on("data", (d: Buffer) => (err += d));
-    c.on("close", (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!) as { perSecond: number; callsPerMessage: number }) : reject(new Error(`client failed: ${err}`)),
-    );
+    c.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!) as Drain) : reject(new Error(`client failed: ${err}`))));
   });
 }
 
@@ -120,16 +147,37 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
     let dc = 0;
     let fc = 0;
     const before = services.tokens.issued;
+    // CPU of each process over the drains, summed per side, and the calls it served.
+    const cpu = { direct: { calls: 0, consumer: 0, azurite: 0 }, front: { calls: 0, consumer: 0, front: 0, azurite: 0, connects: 0 } };
+    let azuriteSeen = true;
+    const measured = async (env: NodeJS.ProcessEnv) => {
+      const s0 = selfCpuUs();
+      const a0 = processCpuUs(azurite.pid);
+      const c0 = services!.proxy?.counts.intercepted ?? 0;
+      const d = await child(env, queue, messages);
+      const a1 = processCpuUs(azurite.pid);
+      if (a0 === undefined || a1 === undefined) azuriteSeen = false;
+      return { d, self: selfCpuUs() - s0, azurite: (a1 ?? 0) - (a0 ?? 0), connects: (services!.proxy?.counts.intercepted ?? 0) - c0 };
+    };
     for (let r = 0; r < rounds; r++) {
       await fill(direct, messages);
-      const a = await child({ ...base, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString }, queue, messages);
-      d1.push(a.perSecond);
-      dc = a.callsPerMessage;
+      const a = await measured({ ...base, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString });
+      d1.push(a.d.perSecond);
+      dc = a.d.callsPerMessage;
+      cpu.direct.calls += a.d.calls;
+      cpu.direct.consumer += a.d.cpuUs;
+      cpu.direct.azurite += a.azurite;
       await fill(direct, messages);
-      const b = await child(frontEnv, queue, messages);
-      f1.push(b.perSecond);
-      fc = b.callsPerMessage;
+      const b = await measured(frontEnv);
+      f1.push(b.d.perSecond);
+      fc = b.d.callsPerMessage;
+      cpu.front.calls += b.d.calls;
+      cpu.front.consumer += b.d.cpuUs;
+      cpu.front.front += b.self;
+      cpu.front.azurite += b.azurite;
+      cpu.front.connects += b.connects;
     }
+    const per = (us: number, calls: number) => Math.round(us / Math.max(1, calls));
     const directPerSecond = pct(d1, 50);
     const frontPerSecond = pct(f1, 50);
     return {
@@ -141,6 +189,13 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
       directCallsPerMessage: Math.round(dc * 100) / 100,
       frontCallsPerMessage: Math.round(fc * 100) / 100,
       frontTokenExchanges: (services.tokens.issued - before) / rounds,
+      directCpuUsPerCall: { consumer: per(cpu.direct.consumer, cpu.direct.calls), azurite: azuriteSeen ? per(cpu.direct.azurite, cpu.direct.calls) : undefined },
+      frontCpuUsPerCall: {
+        consumer: per(cpu.front.consumer, cpu.front.calls),
+        front: per(cpu.front.front, cpu.front.calls),
+        azurite: azuriteSeen ? per(cpu.front.azurite, cpu.front.calls) : undefined,
+      },
+      frontConnectsPerCall: Math.round((cpu.front.connects / Math.max(1, cpu.front.calls)) * 100) / 100,
     };
   } finally {
     await services?.stop();

@@ -49,13 +49,28 @@ export const identity: Benchmark = {
       directPerSecond: round(f.directPerSecond),
       frontPerSecond: round(f.frontPerSecond),
       frontTokenExchanges: f.frontTokenExchanges,
+      cpuUsPerCallDirect: `consumer ${f.directCpuUsPerCall.consumer}, azurite ${f.directCpuUsPerCall.azurite ?? "—"}`,
+      cpuUsPerCallFront: `consumer ${f.frontCpuUsPerCall.consumer}, front ${f.frontCpuUsPerCall.front}, azurite ${f.frontCpuUsPerCall.azurite ?? "—"}`,
+      frontConnectsPerCall: f.frontConnectsPerCall,
     };
     const ratios = {
       frontOverDirect: round(f.frontRatio),
       callsPerMessageFrontOverDirect: f.directCallsPerMessage ? round(f.frontCallsPerMessage / f.directCallsPerMessage) : null,
     };
     const table = markdownTable(
-      ["token p50 ms", "token p95 ms", "direct msg/s", "front msg/s", "front ÷ direct", "calls/msg direct", "calls/msg front", "token exchanges"],
+      [
+        "token p50 ms",
+        "token p95 ms",
+        "direct msg/s",
+        "front msg/s",
+        "front ÷ direct",
+        "calls/msg direct",
+        "calls/msg front",
+        "token exchanges",
+        "CPU µs/call direct",
+        "CPU µs/call front",
+        "tunnels/call",
+      ],
       [
         [
           figures.tokenExchangeP50Ms,
@@ -66,6 +81,9 @@ export const identity: Benchmark = {
           f.directCallsPerMessage,
           f.frontCallsPerMessage,
           f.frontTokenExchanges,
+          figures.cpuUsPerCallDirect,
+          figures.cpuUsPerCallFront,
+          f.frontConnectsPerCall,
         ],
       ],
     );

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import { ClusterIssuer, identityDir } from "./issuer.js";
 import { KeyRing } from "./keys.js";
 import { isLocalTenant, LOCAL_TENANT_ID, RecordCache, TOKEN_EXCHANGE_AUDIENCE, type IdentityRecord } from "./records.js";
@@ -11,6 +11,26 @@ import { isLocalTenant, LOCAL_TENANT_ID, RecordCache, TOKEN_EXCHANGE_AUDIENCE, t
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
 /** Clock skew Entra tolerates on a client assertion's nbf/exp. */
 const SKEW_SECONDS = 300;
+
+/** Clock skew the services tolerate on an access token's exp and nbf. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+/** Verified access tokens remembered at most (one per identity and resource is the usual need). */
+const VERIFIED_TOKENS_MAX = 1024;
+
+interface VerifiedToken {
+  claims: AccessClaims;
+  kid: string;
+}
+
+/** The time checks jwtVerify makes, with its errors, for a token whose signature was already checked. */
+function checkLifetime(claims: JWTPayload, nowS: number): void {
+  if (typeof claims.exp === "number" && claims.exp <= nowS - CLOCK_TOLERANCE_SECONDS) {
+    throw new errors.JWTExpired('"exp" claim timestamp check failed', claims, "exp", "check_failed");
+  }
+  if (typeof claims.nbf === "number" && claims.nbf > nowS + CLOCK_TOLERANCE_SECONDS) {
+    throw new errors.JWTClaimValidationFailed('"nbf" claim timestamp check failed', claims, "nbf", "check_failed");
+  }
+}
 
 export const STS_ISSUER = (tenant: string) => `https://sts.windows.net/${tenant}/`;
 
@@ -73,6 +93,9 @@ export class EntraTokenService {
   private readonly now: () => number;
   /** Successful exchanges (a figure for status and benchmarks). */
   issued = 0;
+  /** Access tokens already verified, by audiences and exact text (bounded: VERIFIED_TOKENS_MAX). */
+  private readonly verified = new Map<string, VerifiedToken>();
+  private jwks?: { kids: string; set: ReturnType<typeof createLocalJWKSet> };
 
   constructor(private readonly o: TokenServiceOptions) {
     this.records = new RecordCache(o.root);
@@ -96,14 +119,60 @@ export class EntraTokenService {
     return issuer;
   }
 
-  /** Verifies an access token this service issued for `audience`; throws on anything else. */
+  /**
+   * Verifies an access token this service issued for one of `audiences`; throws on anything else (jose's
+   * errors: ERR_JWT_EXPIRED for an expired token). A client sends the same token on every request until it
+   * expires, so a token whose signature and claims passed is remembered by its exact text: later uses
+   * check only what can change, that its signing key is still published (a rotation that drops the key
+   * refuses it) and the clock (exp and nbf, as jwtVerify does).
+   */
   async verifyAccessToken(token: string, audiences: string[]): Promise<AccessClaims> {
     const ring = await this.signingRing();
-    const { payload } = await jwtVerify(token, createLocalJWKSet(ring.jwks()), { audience: audiences, currentDate: new Date(this.now()), clockTolerance: 5 });
+    const key = `${audiences.join(" ")}\n${token}`;
+    const hit = this.verified.get(key);
+    if (hit) {
+      if (ring.publishes(hit.kid)) {
+        try {
+          checkLifetime(hit.claims, Math.floor(this.now() / 1000));
+          return hit.claims;
+        } catch (e) {
+          this.verified.delete(key);
+          throw e;
+        }
+      }
+      this.verified.delete(key);
+    }
+    const { payload, protectedHeader } = await jwtVerify(token, this.keySet(ring), {
+      audience: audiences,
+      currentDate: new Date(this.now()),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    });
     if (typeof payload.oid !== "string" || typeof payload.appid !== "string" || typeof payload.iss !== "string" || !payload.iss.startsWith("https://sts.windows.net/")) {
       throw new Error("not an access token of the local token service");
     }
+    this.remember(key, { claims: payload as AccessClaims, kid: protectedHeader.kid ?? "" });
     return payload as AccessClaims;
+  }
+
+  /** The JWKS of the signing ring, rebuilt only when its keys change. */
+  private keySet(ring: KeyRing): ReturnType<typeof createLocalJWKSet> {
+    const jwks = ring.jwks();
+    const kids = jwks.keys.map((k) => k.kid).join(",");
+    if (this.jwks?.kids !== kids) this.jwks = { kids, set: createLocalJWKSet(jwks) };
+    return this.jwks.set;
+  }
+
+  private remember(key: string, v: VerifiedToken): void {
+    if (this.verified.size >= VERIFIED_TOKENS_MAX) {
+      const nowS = Math.floor(this.now() / 1000);
+      for (const [k, t] of this.verified) if ((t.claims.exp ?? 0) <= nowS - CLOCK_TOLERANCE_SECONDS) this.verified.delete(k);
+      // Still full: the oldest go first (a Map iterates in insertion order).
+      for (const k of this.verified.keys()) {
+        if (this.verified.size < VERIFIED_TOKENS_MAX) break;
+        this.verified.delete(k);
+      }
+    }
+    this.verified.set(key, v);
   }
 
   /** The exchange itself: form fields in, token response out (or an EntraError). */

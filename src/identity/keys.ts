@@ -60,6 +60,11 @@ export class KeyRing {
     return this.keys[this.keys.length - 1]!;
   }
 
+  /** Whether the key `kid` is still published (rotations drop the oldest). */
+  publishes(kid: string): boolean {
+    return this.keys.some((k) => k.kid === kid);
+  }
+
   /** Public keys, newest last, as a JWKS document. */
   jwks(): { keys: JWK[] } {
     return { keys: this.keys.map((k) => k.publicJwk) };

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { Ledger, ledgerPath } from "../provisioning/local/ledger.js";
 import type { RoleName } from "../provisioning/roles.js";
 
@@ -94,19 +94,24 @@ export function readRecords(root: string): IdentityRecords {
   };
 }
 
-/** readRecords, re-read only when the ledger file changed (requests are many; deploys are few). */
+/**
+ * readRecords, re-read only when the ledger file changed (requests are many; deploys are few). One stat
+ * per call: the ledger is replaced by a rename on every write, so a new inode, size or mtime means a
+ * change even when two writes fall in the same clock tick (a role granted then revoked is seen at once).
+ */
 export class RecordCache {
-  private at = -1;
+  private at = "";
   private cached?: IdentityRecords;
 
   constructor(private readonly root: string) {}
 
   get(): IdentityRecords {
     const p = ledgerPath(this.root);
-    const m = existsSync(p) ? statSync(p).mtimeMs : 0;
-    if (!this.cached || m !== this.at) {
-      this.cached = existsSync(p) ? readRecords(this.root) : { identities: [], federated: [], clusters: [], roles: [], vaults: [], accounts: [] };
-      this.at = m;
+    const st = statSync(p, { throwIfNoEntry: false });
+    const at = st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : "none";
+    if (!this.cached || at !== this.at) {
+      this.cached = st ? readRecords(this.root) : { identities: [], federated: [], clusters: [], roles: [], vaults: [], accounts: [] };
+      this.at = at;
     }
     return this.cached;
   }

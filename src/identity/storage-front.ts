@@ -182,7 +182,9 @@ export class StorageFront {
     }
     this.forwarded++;
     const up = httpRequest({ host: ep.hostname, port: ep.port, method: req.method, path, headers, agent: this.agent }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      // Azurite's hop-by-hop headers are about the front's pooled connection, not the client's.
+      const { connection: _c, "keep-alive": _k, ...back } = r.headers;
+      res.writeHead(r.statusCode ?? 502, back);
       r.pipe(res);
     });
     up.on("error", () => {
