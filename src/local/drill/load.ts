@@ -21,9 +21,9 @@ export interface Pacer {
 
 /**
  * Calls `send` every 1/rate seconds on the absolute schedule, whatever earlier requests are doing (a hung
- * request does not slow the next one down); a late timer sends what was due, not fewer requests. With
- * `cap`, at most that many requests are in flight: a request the cap holds back is not sent and
- * `onCapped` is told instead. The drill's load and the blue-green watch both send this way.
+ * request does not slow the next one down). With `cap`, at most that many requests are in flight: a
+ * request the cap holds back is not sent and `onCapped` is told instead. The drill's load and the
+ * blue-green watch both send this way.
  */
 export function pace(rate: number, send: () => Promise<void>, limit?: { cap: number; onCapped: () => void }): Pacer {
   const t0 = performance.now();
@@ -33,7 +33,9 @@ export function pace(rate: number, send: () => Promise<void>, limit?: { cap: num
   let timer: NodeJS.Timeout | undefined;
   const tick = () => {
     if (stopped) return;
-    while (sent * (1000 / rate) <= performance.now() - t0) {
+    const now = performance.now() - t0;
+    // Catch up on the absolute schedule: a late timer sends what was due, not fewer requests.
+    while (sent * (1000 / rate) <= now) {
       sent++;
       if (limit && pending.size >= limit.cap) {
         limit.onCapped();
