@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { BIN, ROOT, run } from "./cli.js";
+import { waitFor } from "./types.js";
 import type { RuntimeFile } from "../src/local/runtime-file.js";
 import type { StatusV1 } from "../src/local/status.js";
 import type { ClusterEvent } from "../src/local/cluster/events.js";
@@ -33,16 +34,6 @@ export interface BlueGreenFigures {
   canaryShares: { weight: number; greenPercent: number; requests: number }[];
   p50Ms: number;
   p99Ms: number;
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
-  const end = Date.now() + boundMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function api<T>(rt: RuntimeFile, path: string): Promise<T> {

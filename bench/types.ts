@@ -57,6 +57,17 @@ export function runScript(script: string, args: string[]): Promise<string> {
   return p;
 }
 
+/** Polls `check` every 100 ms until it gives a value (a thrown error counts as not yet); throws after `boundMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
+  const end = Date.now() + boundMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The first line of the output that is a JSON object. */
 export function jsonLine<T>(out: string): T {
   const line = out.split("\n").find((l) => l.startsWith("{"));

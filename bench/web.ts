@@ -13,6 +13,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BIN, run } from "./cli.js";
+import { waitFor } from "./types.js";
 import type { RuntimeFile } from "../src/local/runtime-file.js";
 import type { StatusV1 } from "../src/local/status.js";
 import { percentile } from "../src/util/time.js";
@@ -41,16 +42,6 @@ function getOnce(agent: Agent, port: number): Promise<number> {
     req.on("error", reject);
     req.end();
   });
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
-  const end = Date.now() + boundMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function proxyCost(requests: number): Promise<{ direct: number[]; proxied: number[] }> {

@@ -5,39 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, screenshotDir, startUp } from "./helpers.js";
-
-interface TestHost {
-  after: (fn: () => void | Promise<void>) => void;
-  diagnostic: (msg: string) => void;
-}
-
-async function openBrowser(t: TestHost): Promise<Page> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const problems: string[] = [];
-  page.on("pageerror", (e) => problems.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(m.text());
-  });
-  t.after(() => {
-    if (problems.length) t.diagnostic(`page errors: ${problems.join(" | ")}`);
-  });
-  return page;
-}
-
-/** Polls a check inside the test (not the page), up to a bound that only keeps a broken build from hanging. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
-  const end = Date.now() + boundMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import type { Page } from "playwright-core";
+import { NO_CHROMIUM, openBrowser, screenshotDir, startUp, until } from "./helpers.js";
 
 /** The pods table as the page shows it: cluster, name, node, state, ready, restarts, age, in-flight. */
 async function podRows(page: Page): Promise<string[][]> {

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium, type Page } from "playwright-core";
 import { startCli, tempDir, waitFor, type CliRun } from "../edw/helpers.js";
 import { runtimeFile } from "../runtime/cli-helpers.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
@@ -14,6 +15,10 @@ export const NO_CHROMIUM = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not in
 
 interface TestHost {
   after: (fn: () => void | Promise<void>) => void;
+}
+
+interface BrowserTestHost extends TestHost {
+  diagnostic: (msg: string) => void;
 }
 
 export interface RunningUp {
@@ -56,4 +61,32 @@ export function screenshotDir(): string {
   const dir = process.env.AKSPILOT_TEST_OUTPUT ?? join(tmpdir(), "akspilot-dashboard-screenshots");
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** A page in a fresh headless chromium, closed after the test; errors the page logs are shown with the test. */
+export async function openBrowser(t: BrowserTestHost): Promise<Page> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(m.text());
+  });
+  // Anything that goes wrong in the page is shown with the failure.
+  t.after(() => {
+    if (problems.length) t.diagnostic(`page errors: ${problems.join(" | ")}`);
+  });
+  return page;
+}
+
+/** Polls a check inside the test (not the page), up to a bound that only keeps a broken build from hanging. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
+  const end = Date.now() + boundMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

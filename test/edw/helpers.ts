@@ -194,25 +194,31 @@ function cliEnv(o: CliOptions): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Gathers a child's piped stdout and stderr as text, readable at any time. */
+export function collectOutput(child: ChildProcess): { stdout: () => string; stderr: () => string } {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return { stdout: () => stdout, stderr: () => stderr };
+}
+
 /** Starts `node bin/akspilot.js …` in `cwd`; killed (with its descendants) after the test in any case. */
 export function startCli(t: AfterHost, args: string[], o: CliOptions): { child: ChildProcess; output: () => CliRun; exited: Promise<CliRun> } {
   const marker = o.marker ?? newMarker();
   const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd, env: cliEnv({ ...o, marker }), stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<CliRun>((resolve) => child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const { stdout, stderr } = collectOutput(child);
+  const exited = new Promise<CliRun>((resolve) => child.once("close", (code, signal) => resolve({ code, signal, stdout: stdout(), stderr: stderr() })));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
     killMarked(marker);
   });
-  return { child, output: () => ({ code: child.exitCode, signal: child.signalCode, stdout, stderr }), exited };
+  return { child, output: () => ({ code: child.exitCode, signal: child.signalCode, stdout: stdout(), stderr: stderr() }), exited };
 }
 
 export async function runCli(t: AfterHost, args: string[], o: CliOptions): Promise<CliRun> {

@@ -20,6 +20,9 @@ import {
   type Proc,
 } from "./helpers.js";
 
+/** Two replicas; cluster time 20 × faster, so the pods' image pull (5 s of cluster time) does not hold up the start. */
+const UP_EDW = ["--replicas", "2", "--time-scale", "20", "--quiet"];
+
 /** Waits until `akspilot up edw` (interactive) runs its Azurite and its two consumer pods; returns them. */
 async function runningTree(pid: number): Promise<Proc[]> {
   return waitFor(
@@ -39,7 +42,7 @@ describe("no process outlives akspilot", () => {
   it("SIGKILL of akspilot itself: Azurite and the pods stop on their own", async (t) => {
     const cwd = tempDir(t);
     const marker = newMarker();
-    const run = startCli(t, ["up", "edw", "--replicas", "2", "--quiet"], { cwd, marker });
+    const run = startCli(t, ["up", "edw", ...UP_EDW], { cwd, marker });
     const tree = await runningTree(run.child.pid!);
     run.child.kill("SIGKILL");
     const exit = await run.exited;
@@ -56,7 +59,7 @@ describe("no process outlives akspilot", () => {
     it(`${signal}: graceful exit 0, no descendants, no runtime file left`, async (t) => {
       const cwd = tempDir(t);
       const marker = newMarker();
-      const run = startCli(t, ["up", "edw", "--replicas", "2", "--quiet"], { cwd, marker });
+      const run = startCli(t, ["up", "edw", ...UP_EDW], { cwd, marker });
       const tree = await runningTree(run.child.pid!);
       assert.ok(tree.length >= 3);
       run.child.kill(signal);
@@ -92,7 +95,10 @@ describe("no process outlives akspilot", () => {
     const cwd = tempDir(t);
     const marker = newMarker();
     const data = join(cwd, "data");
-    const r = await runCli(t, ["up", "edw", "--data", data, "--messages", "25", "--replicas", "1", "--exit-when-drained", "--json", "--quiet"], { cwd, marker });
+    const r = await runCli(t, ["up", "edw", "--data", data, "--messages", "25", "--replicas", "1", "--time-scale", "20", "--exit-when-drained", "--json", "--quiet"], {
+      cwd,
+      marker,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await waitNoneMarked(marker, 5000), []);
     // Reopen the same directory: the table still has the 25 rows.

@@ -8,10 +8,17 @@ import { buildMessage, messageIndex } from "../../src/apps/message.js";
 import { parsePoisonRecord } from "../../src/apps/consumer/poison.js";
 import type { ProcessedEntity } from "../../src/apps/consumer/entity.js";
 import { queueDepth, receiveAll, startConsumer, waitFor, type ConsumerProcess } from "../edw/helpers.js";
-import { seedStorage, seededRandom, startStorage, type AfterHost, type SeedStorage } from "./helpers.js";
+import { persisted, seedStorage, seededRandom, startStorage, type AfterHost, type SeedStorage } from "./helpers.js";
 
-/** Short visibility so that what a killed replica held comes back within the test; quick idle polling. */
+/** Short visibility so that what a lost replica held comes back within the test; quick idle polling. */
 const CONSUMER_ARGS = ["--visibility-timeout", "15", "--idle-max-ms", "500"];
+/**
+ * Where replicas die or storage forgets (healthy storage otherwise): what was held comes back sooner. Still
+ * longer than one round of the kill loop (a 2–4 s pause and a replacement's start), so a kill of a replica
+ * holding messages keeps the queue busy until the next kill. A live replica renews its messages every half
+ * of the timeout, so slow work is not handed out twice.
+ */
+const LOST_HOLDS_ARGS = ["--visibility-timeout", "8", "--idle-max-ms", "500"];
 
 async function fillQueue(s: SeedStorage, bodies: string[]): Promise<void> {
   let next = 0;
@@ -21,8 +28,8 @@ async function fillQueue(s: SeedStorage, bodies: string[]): Promise<void> {
   await Promise.all(Array.from({ length: 32 }, worker));
 }
 
-async function consumers(t: AfterHost, cs: string, s: SeedStorage, n: number): Promise<ConsumerProcess[]> {
-  return Promise.all(Array.from({ length: n }, () => startConsumer(t, cs, CONSUMER_ARGS, { ...s.env, AKSPILOT_SKIP_ENSURE: "1" })));
+async function consumers(t: AfterHost, cs: string, s: SeedStorage, n: number, args = CONSUMER_ARGS): Promise<ConsumerProcess[]> {
+  return Promise.all(Array.from({ length: n }, () => startConsumer(t, cs, args, { ...s.env, AKSPILOT_SKIP_ENSURE: "1" })));
 }
 
 /** How often each COUNT index is stored in the table. */
@@ -62,7 +69,7 @@ describe("faults during a run: nothing lost, nothing stored twice", () => {
     // Six kills, one every 2–4 s, each of a replica that has been receiving: then the rest drains.
     const KILLS = 6;
     await fillQueue(s, range(N));
-    let live = await consumers(t, storage.connectionString, s, 3);
+    let live = await consumers(t, storage.connectionString, s, 3, LOST_HOLDS_ARGS);
     let kills = 0;
     while (kills < KILLS && (await queueDepth(s.queue)) > 0) {
       await new Promise((r) => setTimeout(r, 2000 + random() * 2000));
@@ -75,7 +82,7 @@ describe("faults during a run: nothing lost, nothing stored twice", () => {
       await victim.exited;
       kills++;
       t.diagnostic(`kill ${kills}: pid ${victim.pid} holding ${held} messages`);
-      live = [...live.filter((c) => c !== victim), ...(await consumers(t, storage.connectionString, s, 1))];
+      live = [...live.filter((c) => c !== victim), ...(await consumers(t, storage.connectionString, s, 1, LOST_HOLDS_ARGS))];
     }
     await waitFor("the queue drained", async () => ((await queueDepth(s.queue)) === 0 ? true : undefined), 300_000, 500);
     assert.ok(kills >= 3, `the run outlasted at least 3 kills (${kills})`);
@@ -89,8 +96,8 @@ describe("faults during a run: nothing lost, nothing stored twice", () => {
     const N = 1500;
     await fillQueue(s, range(N));
     // Azurite saves its metadata every few seconds: let the enqueued messages reach the disk first.
-    await new Promise((r) => setTimeout(r, 6000));
-    const live = await consumers(t, storage.connectionString, s, 2);
+    await waitFor("the messages saved in Azurite's data directory", () => (persisted(storage.dataDir!, s, N) ? true : undefined), 60_000, 200);
+    const live = await consumers(t, storage.connectionString, s, 2, LOST_HOLDS_ARGS);
     await waitFor(
       "a third of the messages processed",
       async () => {

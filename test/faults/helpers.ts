@@ -3,7 +3,7 @@
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectionStringFor, startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
@@ -104,6 +104,8 @@ export interface ProxiedStorage {
   proxy: FaultProxy;
   /** Connection string through the proxy (queue and table). */
   connectionString: string;
+  /** Azurite's data directory (durable only). */
+  dataDir: string | undefined;
   /** Kills Azurite outright (SIGKILL) and starts it again on the same data directory (durable only). */
   crashAndRestart(downMs?: number): Promise<void>;
 }
@@ -123,6 +125,7 @@ export async function startStorage(t: AfterHost, o: { durable?: boolean; random?
       return azurite;
     },
     proxy: shared,
+    dataDir,
     connectionString: connectionStringFor({
       blob: azurite.endpoints.blob,
       queue: `${queueProxy.url}/devstoreaccount1`,
@@ -145,6 +148,33 @@ export async function startStorage(t: AfterHost, o: { durable?: boolean; random?
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
   return s;
+}
+
+/** One LokiJS file of Azurite's data directory: its collections by name (missing or half-written: none). */
+function lokiCollections(dataDir: string, file: string): Map<string, Record<string, unknown>[]> {
+  try {
+    const db = JSON.parse(readFileSync(join(dataDir, file), "utf8")) as { collections: { name: string; data: Record<string, unknown>[] }[] };
+    return new Map(db.collections.map((c) => [c.name, c.data]));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Whether durable Azurite's files hold the seeded table, `messages` messages in the seeded queue and the
+ * extents their texts are in. Azurite saves its metadata (LokiJS) every 5 s, not on each request: until
+ * this is true, a crash loses what it has not saved.
+ */
+export function persisted(dataDir: string, s: SeedStorage, messages: number): boolean {
+  const tables = lokiCollections(dataDir, "__azurite_db_table__.json").get("$TABLES_COLLECTION$") ?? [];
+  if (!tables.some((t) => t.table === s.tableName)) return false;
+  const queued = (lokiCollections(dataDir, "__azurite_db_queue__.json").get("$MESSAGES_COLLECTION$") ?? []).filter((m) => m.queueName === s.queueName);
+  if (queued.length !== messages) return false;
+  const extents = new Map((lokiCollections(dataDir, "__azurite_db_queue_extent__.json").get("$EXTENTS_COLLECTION$") ?? []).map((e) => [e.id, Number(e.size)]));
+  return queued.every((m) => {
+    const at = m.persistency as { id: string; offset: number; count: number };
+    return (extents.get(at.id) ?? -1) >= at.offset + at.count;
+  });
 }
 
 function origin(endpoint: string): string {

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRecords, type IdentityRecord } from "../../src/identity/records.js";
-import { runCli, tempDir } from "../edw/helpers.js";
+import { collectOutput, runCli, tempDir } from "../edw/helpers.js";
 
 export const GET_TOKEN = fileURLToPath(new URL("./fixtures/get-token.js", import.meta.url));
 
@@ -18,6 +18,18 @@ export async function deployedEdw(t: AfterHost): Promise<{ root: string; workloa
   const workload = ids.find((i) => i.name.startsWith("mi-aks-workload-identity-"))!;
   const producer = ids.find((i) => i.name.startsWith("mi-aks-producer-identity-"))!;
   return { root, workload, producer };
+}
+
+/** Runs a fixture program as a pod runs its app: a separate process with only `env` (and PATH, HOME); throws unless it exits 0. */
+async function runFixture(program: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [program, ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out = collectOutput(child);
+  const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
+  if (code !== 0) throw new Error(`${basename(program, ".js")} exited ${code}: ${out.stderr()}`);
+  return { stdout: out.stdout(), stderr: out.stderr() };
 }
 
 export interface TokenResult {
@@ -39,20 +51,7 @@ export async function getToken(
   count = 1,
   gapMs = 0,
 ): Promise<{ results: TokenResult[]; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [GET_TOKEN, mode, scope, String(count), String(gapMs)], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
-  if (code !== 0) throw new Error(`get-token exited ${code}: ${stderr}`);
+  const { stdout, stderr } = await runFixture(GET_TOKEN, [mode, scope, String(count), String(gapMs)], env);
   return { results: JSON.parse(stdout) as TokenResult[], stdout, stderr };
 }
 
@@ -76,20 +75,7 @@ export interface StepResult {
 
 /** Runs the Azure-written fixture program with `env` (a pod's environment) and returns each step's outcome. */
 export async function runAzureApp(env: Record<string, string>, steps: Array<Record<string, string>>): Promise<{ results: StepResult[]; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [AZURE_APP, JSON.stringify(steps)], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
-  if (code !== 0) throw new Error(`azure-app exited ${code}: ${stderr}`);
+  const { stdout, stderr } = await runFixture(AZURE_APP, [JSON.stringify(steps)], env);
   return { results: JSON.parse(stdout.trim().split("\n").pop()!) as StepResult[], stdout, stderr };
 }
 

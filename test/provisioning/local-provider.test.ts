@@ -14,6 +14,7 @@ import { LocalSecretVault } from "../../src/provisioning/local/vault.js";
 import { authorizeLocal, DATA_ACTIONS, localIdentities } from "../../src/provisioning/local/rbac.js";
 import type { Provider } from "../../src/provisioning/provider.js";
 import { UserError } from "../../src/errors.js";
+import { collectOutput } from "../edw/helpers.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/akspilot.js", import.meta.url));
 
@@ -53,16 +54,9 @@ function runCli(root: string, args: string[], env: Record<string, string> = {}) 
     env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
+  const { stdout, stderr } = collectOutput(child);
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
+  return { child, exited, out: stdout, err: stderr };
 }
 
 describe("local provider: the step engine against real Azurite, a local vault and local RBAC", () => {

@@ -2,9 +2,8 @@
 // (child processes) and real Azurite, observed through the control API as a user would.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
+import { runtimeFile } from "./cli-helpers.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
 
 interface Status {
@@ -12,14 +11,6 @@ interface Status {
   deployments: { name: string; desired: number; current: number; ready: number }[];
   nodes: { name: string; phase: string; pool: string; poolKind: "agentPool" | "nodePool" }[];
   pods: { name: string; node: string | null; phase: string }[];
-}
-
-function runtimeFile(cwd: string): RuntimeFile | undefined {
-  try {
-    return JSON.parse(readFileSync(join(cwd, ".akspilot", "runtime.json"), "utf8")) as RuntimeFile;
-  } catch {
-    return undefined;
-  }
 }
 
 async function status(rt: RuntimeFile): Promise<Status> {

@@ -1,6 +1,7 @@
 // What the runtime's end-to-end tests read as a user would: the runtime file and the control API's status.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { request } from "node:http";
 import { join } from "node:path";
 import { waitFor } from "../edw/helpers.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
@@ -32,4 +33,22 @@ export function waitReadyPods(rt: RuntimeFile, ready: number, boundMs = 30_000):
     boundMs,
     100,
   );
+}
+
+/** The seed's hello page as the web app answers it; the first group is the pod's name. */
+export const SEED_BODY = /^Hello world! Now is \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}\.\nRunning on (helloworld-[a-z0-9]{5})\.$/;
+
+/** One GET on a new connection (as curl makes it), given up after 30 s. */
+export function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
 }

@@ -4,10 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
-import { runtimeFile, status, waitReadyPods } from "./cli-helpers.js";
+import { runtimeFile, SEED_BODY, status, waitReadyPods } from "./cli-helpers.js";
 import type { NodeFailureReport } from "../../src/local/drill/report.js";
-
-const SEED_BODY = /^Hello world! Now is \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}\.\nRunning on (helloworld-[a-z0-9]{5})\.$/;
 
 function get(url: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {

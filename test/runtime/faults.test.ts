@@ -2,9 +2,8 @@
 // busy (SIGTERM, finish or release). Either way every message ends stored exactly once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
+import { runtimeFile } from "./cli-helpers.js";
 import type { RuntimeFile } from "../../src/local/runtime-file.js";
 
 interface Status {
@@ -13,14 +12,6 @@ interface Status {
   pods: { name: string; node: string | null; phase: string; inFlight: number }[];
   nodes: { name: string; pool: string | null; pods: number }[];
 }
-
-const runtimeFile = (cwd: string) => {
-  try {
-    return JSON.parse(readFileSync(join(cwd, ".akspilot", "runtime.json"), "utf8")) as RuntimeFile;
-  } catch {
-    return undefined;
-  }
-};
 
 async function status(rt: RuntimeFile): Promise<Status> {
   const res = await fetch(`${rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${rt.token}` } });

@@ -2,25 +2,8 @@
 // asks for a replica and the pod starts, then answered in the seed's format; the events say why it waited.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
-import { runtimeFile, status, waitReadyPods } from "./cli-helpers.js";
-
-const SEED_BODY = /^Hello world! Now is \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}\.\nRunning on (helloworld-[a-z0-9]{5})\.$/;
-
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
-}
+import { get, runtimeFile, status, waitReadyPods, SEED_BODY } from "./cli-helpers.js";
 
 test("scale 0, then a request: held while the first replica starts, answered, no error", { timeout: 120_000 }, async (t) => {
   const cwd = tempDir(t, "akspilot-s0-");

@@ -5,9 +5,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
 import type { StatusV1 } from "../../src/local/status.js";
-import { runtimeFile, status, waitReadyPods } from "./cli-helpers.js";
-
-const SEED_BODY = /^Hello world! Now is \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,3}\.\nRunning on (helloworld-[a-z0-9]{5})\.$/;
+import { runtimeFile, SEED_BODY, status, waitReadyPods } from "./cli-helpers.js";
 
 /** One GET like `curl --max-time`: the body, or "timeout"/"error" (a new connection each time, as curl). */
 function get(url: string, timeoutMs: number): Promise<{ ok: true; body: string } | { ok: false; why: "timeout" | "error" }> {

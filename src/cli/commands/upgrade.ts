@@ -36,13 +36,14 @@ function line(b: BlueGreenStatus): string {
 async function follow(since: number, until: (b: BlueGreenStatus) => boolean): Promise<BlueGreenStatus> {
   let seen = since;
   for (;;) {
+    // The state first, then the events: every event that led to a resting state is printed before it.
+    const b = await call<BlueGreenStatus>("GET", "/v1/upgrade");
     const events = await call<ClusterEvent[]>("GET", `/v1/events?since=${seen}`);
     for (const e of events) {
       if (e.time < seen || !e.object.startsWith("upgrade/")) continue;
       process.stdout.write(`${new Date(e.time).toISOString().slice(11, 23)} ${e.type === "Warning" ? "Warning " : ""}${e.reason}: ${e.message}\n`);
     }
     if (events.length) seen = Math.max(seen, ...events.map((e) => e.time + 1));
-    const b = await call<BlueGreenStatus>("GET", "/v1/upgrade");
     if (until(b)) return b;
     await new Promise((r) => setTimeout(r, 250));
   }

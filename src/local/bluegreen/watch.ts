@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { pace } from "../drill/load.js";
 
 /** One request as a client watching an upgrade saw it: when (ms since the epoch), the status, who answered. */
 export interface WatchSample {
@@ -19,18 +20,13 @@ export interface Watch {
 /**
  * A client at a fixed rate through the gateway on keep-alive connections (a browser's or an SDK's way,
  * the harder case for a switch), recording for every request which cluster and Kubernetes version
- * answered (the hello app's `x-cluster` / `x-kubernetes-version` headers). Open loop on an absolute
- * schedule; every request is given up after `timeoutMs`.
+ * answered (the hello app's `x-cluster` / `x-kubernetes-version` headers). Paced as the drill's load
+ * (open loop on an absolute schedule, no cap); every request is given up after `timeoutMs`.
  */
 export function startWatch(url: string, rate: number, timeoutMs = 5000): Watch {
   const target = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const samples: WatchSample[] = [];
-  const pending = new Set<Promise<void>>();
-  const t0 = Date.now();
-  let sent = 0;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   const one = () =>
     new Promise<void>((resolve) => {
       let start = Date.now();
@@ -53,21 +49,10 @@ export function startWatch(url: string, rate: number, timeoutMs = 5000): Watch {
       req.on("error", (e: NodeJS.ErrnoException) => done({ status: 0, cluster: null, version: null, error: e.code ?? e.message }));
       req.end();
     });
-  const tick = () => {
-    if (stopped) return;
-    while (sent * (1000 / rate) <= Date.now() - t0) {
-      sent++;
-      const p = one().finally(() => pending.delete(p));
-      pending.add(p);
-    }
-    timer = setTimeout(tick, Math.max(1, sent * (1000 / rate) - (Date.now() - t0)));
-  };
-  tick();
+  const pacer = pace(rate, one);
   return {
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await Promise.all([...pending]);
+      await pacer.stop();
       agent.destroy();
       return samples.sort((a, b) => a.start - b.start);
     },

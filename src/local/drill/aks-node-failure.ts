@@ -2,7 +2,7 @@ import { UserError, errorMessage } from "../../errors.js";
 import type { Kubectl } from "../../kube/kubectl.js";
 import type { ClusterInfo, ScaleSet, ScaleSetInstance } from "../../provisioning/azure/vmss.js";
 import { startLoad } from "./load.js";
-import { summarize, type NodeFailureReport } from "./report.js";
+import { summarize, type DrillLoadOptions, type NodeFailureReport } from "./report.js";
 
 /** The ARM calls the drill makes (the VMSS client; a fake transport in protocol tests). */
 export interface ScaleSetApi {
@@ -13,7 +13,7 @@ export interface ScaleSetApi {
   start(nodeResourceGroup: string, vmss: string, instanceIds: string[]): Promise<void>;
 }
 
-export interface AksNodeFailureOptions {
+export interface AksNodeFailureOptions extends DrillLoadOptions {
   arm: ScaleSetApi;
   cluster: string;
   resourceGroup: string;
@@ -30,13 +30,8 @@ export interface AksNodeFailureOptions {
   /** Replicas restored = this Deployment's replicas all Ready, none on the stopped node (needs kubectl). */
   deployment?: string;
   kubectl?: Kubectl;
-  rate: number;
   /** Without `deployment`: how long the instance stays off under load, seconds. With it: at least this long. */
   durationSeconds: number;
-  requestTimeoutMs: number;
-  restoreTimeoutSeconds: number;
-  signal: AbortSignal;
-  progress: (line: string) => void;
 }
 
 type Json = Record<string, unknown>;

@@ -2,20 +2,10 @@ import { UserError } from "../../errors.js";
 import type { RuntimeFile } from "../runtime-file.js";
 import type { StatusV1 } from "../status.js";
 import { startLoad } from "./load.js";
-import { summarize, type NodeFailureReport } from "./report.js";
+import { summarize, type DrillLoadOptions, type NodeFailureReport } from "./report.js";
 
-export interface NodeFailureOptions {
+export interface NodeFailureOptions extends DrillLoadOptions {
   runtime: RuntimeFile;
-  /** Requests per second at gatewayUrl. */
-  rate: number;
-  /** The load runs at least this long, seconds (the drill's steps may make it longer). */
-  durationSeconds: number;
-  /** A request without an answer after this is a failure ("timeout"), like `curl --max-time`. */
-  requestTimeoutMs: number;
-  /** Give up waiting for the replicas to be restored after this, seconds. */
-  restoreTimeoutSeconds: number;
-  signal: AbortSignal;
-  progress: (line: string) => void;
 }
 
 /** The control API of the running `up`, as the drill uses it (loopback, bearer token). */

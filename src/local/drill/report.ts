@@ -1,6 +1,20 @@
 import { percentile } from "../../util/time.js";
 import type { Sample } from "./load.js";
 
+/** What the local and the AKS node-failure drills both take: the load they drive and how long they wait. */
+export interface DrillLoadOptions {
+  /** Requests per second at the drilled address. */
+  rate: number;
+  /** The load runs at least this long, seconds (the drill's steps may make it longer). */
+  durationSeconds: number;
+  /** A request without an answer after this is a failure ("timeout"), like `curl --max-time`. */
+  requestTimeoutMs: number;
+  /** Give up waiting for the replicas to be restored after this, seconds. */
+  restoreTimeoutSeconds: number;
+  signal: AbortSignal;
+  progress: (line: string) => void;
+}
+
 export interface NodeFailureReport {
   drill: "node-failure";
   /** What answered at gatewayUrl: `kube` (the Service's L4 proxy) or `akspilot` (the HTTP gateway). */
