@@ -66,9 +66,9 @@ module.exports = {
     },
     {
       name: "targets-stay-below-the-runtime",
-      comment: "kube, provisioning and sim interpret blueprints; the local runtime and the CLI are above them",
+      comment: "kube, provisioning, sim, the AKS upgrade and the identity services interpret blueprints or serve the runtime; the local runtime and the CLI are above them",
       severity: "error",
-      from: { path: under("kube", "provisioning", "sim") },
+      from: { path: under("kube", "provisioning", "sim", "upgrade", "identity") },
       to: { path: under("local", "cli") },
     },
     {

@@ -1,6 +1,6 @@
 /**
  * The blue-green upgrade on AKS, driven by the same state machine as the local rehearsal
- * (src/local/bluegreen/machine.ts) with the project's own parts as its actions: provisioning creates the
+ * (src/upgrade/machine.ts) with the project's own parts as its actions: provisioning creates the
  * green cluster from the blueprint's graph at the new version, the kube target applies the app (and AGIC's
  * values) to it, the switch moves the AGIC add-on (the gateway's single owner) to green, a rollback moves
  * it back and deletes green, `--finish` deletes blue. Every action is an idempotent deploy of the graph, and
@@ -11,19 +11,7 @@ import { join } from "node:path";
 import { writeSecretFile } from "../util/secure-fs.js";
 import { UserError } from "../errors.js";
 import { deploy, readDeployed, type ProvisionOptions } from "../provisioning/engine.js";
-import {
-  actionFor,
-  checkCanary,
-  compareVersions,
-  initialState,
-  inProgress,
-  serving,
-  step,
-  UpgradeInputError,
-  type Action,
-  type BlueGreenState,
-  type Input,
-} from "../local/bluegreen/machine.js";
+import { actionFor, checkCanary, compareVersions, initialState, inProgress, serving, step, UpgradeInputError, type Action, type BlueGreenState, type Input } from "./machine.js";
 
 type Color = "blue" | "green";
 

@@ -14,7 +14,7 @@ import {
   type BlueGreenState,
   type Input,
   type UpgradePlan,
-} from "../../src/local/bluegreen/machine.js";
+} from "../../src/upgrade/machine.js";
 
 const KNOWN = ["1.19.11", "1.20.7", "1.21.2"];
 const plan = (p: Partial<UpgradePlan> = {}): UpgradePlan => ({ to: "1.20.7", canary: [10, 50, 100], holdSeconds: 30, readyTimeoutSeconds: 300, smokeRequests: 30, ...p });

@@ -4,10 +4,9 @@
  * with every change of hands; a write carries the generation it was made under, so a controller that lost
  * the lease (or never had it) cannot write, and a second would-be owner is refused, never silently let in.
  */
-export interface LeaseHolder {
-  holder: string;
-  generation: number;
-}
+import type { LeaseHolder } from "../../upgrade/machine.js";
+
+export type { LeaseHolder };
 
 export type LeaseEventFn = (type: "Normal" | "Warning", reason: string, message: string) => void;
 

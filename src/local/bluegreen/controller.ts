@@ -25,7 +25,7 @@ import {
   type Input,
   type Stage,
   type UpgradePlan,
-} from "./machine.js";
+} from "../../upgrade/machine.js";
 import { writeBlueGreenState } from "./state-file.js";
 import { HELLO_FAULTS } from "../../apps/hello/server.js";
 import type { BlueGreenStatusV1 } from "../status.js";

@@ -6,7 +6,7 @@ import { WebDriver, type WebReport } from "../web/driver.js";
 import { UserError } from "../../errors.js";
 import { BlueGreenController, startingState, type UpgradeRequest } from "./controller.js";
 import { readBlueGreenState } from "./state-file.js";
-import type { BlueGreenState } from "./machine.js";
+import type { BlueGreenState } from "../../upgrade/machine.js";
 
 export interface BlueGreenDriverOptions {
   /** The blueprint as written. */

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeSecretFile } from "../../util/secure-fs.js";
-import type { BlueGreenState } from "./machine.js";
+import type { BlueGreenState } from "../../upgrade/machine.js";
 
 /** `.akspilot/bluegreen.json`: the upgrade's state, written (atomically) after every transition. */
 export function bluegreenStatePath(cwd: string): string {

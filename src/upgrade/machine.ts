@@ -6,7 +6,12 @@
  * The state is plain data written to disk after every transition, so a killed upgrade resumes at the
  * phase it was in (every action is idempotent).
  */
-import type { LeaseHolder } from "./backend-lease.js";
+
+/** Who writes the gateway's backend, and under which generation of the lease (see local/bluegreen/backend-lease.ts). */
+export interface LeaseHolder {
+  holder: string;
+  generation: number;
+}
 
 export type Stage = "T0" | "T1" | "T2" | "T3" | "T4";
 export type Phase =
