@@ -42,6 +42,7 @@ interface UpFlags {
   gateway?: "kube" | "akspilot";
   exitWhenReady?: boolean;
   identity?: string;
+  producerIdentity?: string;
   host?: string;
   dashboard: boolean;
   scaleToZero?: number;
@@ -67,6 +68,7 @@ const EDW_ONLY: (keyof UpFlags)[] = [
   "exitWhenDrained",
   "scaledobject",
   "identity",
+  "producerIdentity",
 ];
 
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
@@ -183,7 +185,11 @@ export function registerRunCommands(program: Command): void {
     .addOption(new Option("--policy <name>", "replica autoscaling: the seed's KEDA ScaledObject, or predictive").choices(["keda", "predictive"]).default("keda"))
     .option("--scaledobject <file>", "KEDA ScaledObject YAML to obey (default: the seed's)")
     .option("--nodepool <file>", "Karpenter NodePool YAML (default: the seed's)")
-    .option("--identity <name>", "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced")
+    .option(
+      "--identity <name>",
+      "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced (the producer then runs as a pod with its own)",
+    )
+    .option("--producer-identity <name>", "with --identity: the producer pod's identity (default: the one federated with the producer's service account)")
     .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time; default: the timing profile's, 60)", numberOption(0, 3600))
     .option("--hpa-phase <s|best|worst|random>", "the HPA's resync phase after KEDA's poll, seconds in [0, 15) (default: random from --seed)")
     .option("--seed <n>", "seed of the random HPA phase (default 1)", intOption(0, 2 ** 31 - 1))
@@ -297,6 +303,14 @@ export function registerRunCommands(program: Command): void {
           "run `akspilot deploy edw --target local` first, then pass one of the identities it created",
         );
       }
+      if (f.producerIdentity !== undefined && f.identity === undefined)
+        throw new UserError("--producer-identity needs --identity", "add --identity <name> (workload identity is on for every pod or for none)");
+      if (f.producerIdentity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.producerIdentity!))) {
+        throw new UserError(
+          `--producer-identity "${clip(f.producerIdentity)}" is not an identity of a local deploy in this directory`,
+          "run `akspilot deploy edw --target local` first, then pass one of the identities it created",
+        );
+      }
       const scripted = f.messages !== undefined;
       const { rule, pool } = await scalingInputs(blueprint, f);
       const [{ up }, { EdwDriver }, { makePolicy }] = await Promise.all([import("../../local/up.js"), import("../../local/edw/driver.js"), import("../../scaling/policy.js")]);
@@ -324,6 +338,7 @@ export function registerRunCommands(program: Command): void {
           scaledObjectName: rule.name,
           scaledObject: fixed ? undefined : rule,
           identity: f.identity,
+          producerIdentity: f.producerIdentity,
           dataDir: f.data,
           cwd: process.cwd(),
           timeScale: f.timeScale,
