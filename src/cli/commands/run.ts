@@ -49,6 +49,9 @@ interface UpFlags {
   exitWhenDone?: boolean;
   taskImage?: string;
   logsRole: boolean;
+  refreshInterval?: string;
+  secretSync?: number;
+  taskSeconds?: number;
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
@@ -213,9 +216,24 @@ export function registerRunCommands(program: Command): void {
     .option("--exit-when-done", "airflow: stop once the ExternalSecret has synced and the task pod has finished; exit 2 with the first failure")
     .option("--task-image <repository:tag>", "airflow: the task pod's image in the registry (default: the blueprint's Airflow image)")
     .option("--no-logs-role", "airflow: do not grant the identity Storage Blob Data Contributor on the logs container (the task's write is then refused)")
+    .option("--refresh-interval <duration>", "airflow: the ExternalSecret's refreshInterval instead of the blueprint's 1h (e.g. 10s to watch a vault change arrive)")
+    .option("--secret-sync <s>", "airflow: how often the kubelet refreshes mounted Secrets (AKS: up to about a minute; default 5)", numberOption(0.1, 3600))
+    .option("--task-seconds <s>", "airflow: how long the task works before it writes its log (default 0)", numberOption(0, 86_400))
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
-      const afOnly = f.exitWhenDone ? "exit-when-done" : f.taskImage !== undefined ? "task-image" : f.logsRole === false ? "no-logs-role" : undefined;
+      const afOnly = f.exitWhenDone
+        ? "exit-when-done"
+        : f.taskImage !== undefined
+          ? "task-image"
+          : f.logsRole === false
+            ? "no-logs-role"
+            : f.refreshInterval !== undefined
+              ? "refresh-interval"
+              : f.secretSync !== undefined
+                ? "secret-sync"
+                : f.taskSeconds !== undefined
+                  ? "task-seconds"
+                  : undefined;
       if (afOnly && !blueprint.airflow) throw new UserError(`--${afOnly} applies to the airflow blueprint only`, `drop it for ${name}`);
       if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
       const status = statusWriter(Boolean(f.quiet));
