@@ -29,9 +29,14 @@ test("the producer is a pod with its service account's workload identity: every 
   const pods = [...logs.keys()].filter((n) => /^aqs-producer-\w+$/.test(n));
   assert.equal(pods.length, 1, [...logs.keys()].join(", "));
   assert.match(logs.get(pods[0]!)!, /"sent":40,"failed":0/);
-  // Its identity is the producer's (Storage Queue Data Message Sender only): the chain the status walks for it.
-  const ex = await runCli(t, ["identity", "explain", "aqs-demo/aqs-producer-service-account", "--resource", "queue", "--json"], { cwd: root });
-  assert.match(ex.stdout, new RegExp(producer.clientId));
+  // Its identity is the producer's, which may send (Storage Queue Data Message Sender) and not receive.
+  const send = await runCli(t, ["identity", "explain", "aqs-demo/aqs-producer-service-account", "--resource", "queue", "--send"], { cwd: root });
+  assert.equal(send.code, 0, send.stdout);
+  assert.match(send.stdout, new RegExp(`client id ${producer.clientId}`));
+  assert.match(send.stdout, /✓ role\s+Storage Queue Data Message Sender/);
+  const receive = await runCli(t, ["identity", "explain", "aqs-demo/aqs-producer-service-account", "--resource", "queue"], { cwd: root });
+  assert.equal(receive.code, 1, receive.stdout);
+  assert.match(receive.stdout, /✗ role/);
 });
 
 test("without its Message Sender role the producer pod fails with 403 AuthorizationPermissionMismatch, in its log and the run's one line; nothing keeps running", {
@@ -51,6 +56,7 @@ test("without its Message Sender role the producer pod fails with 403 Authorizat
     lines[0]!,
     /producer pod aqs-producer-\w+ failed: .*sending to queue aws2azmsgs failed after 0 messages: 403 AuthorizationPermissionMismatch: This request is not authorized to perform this operation using this permission\./,
   );
+  assert.match(lines[0]!, /identity explain aqs-demo\/aqs-producer-service-account --resource queue --send/);
   const log = [...podLogs(root)].find(([n]) => n.startsWith("aqs-producer-"))?.[1] ?? "";
   assert.match(log, /403 AuthorizationPermissionMismatch/);
   assert.doesNotMatch(up.stderr, /\n\s+at /);

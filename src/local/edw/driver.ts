@@ -457,7 +457,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
         if (failedProducer) {
           throw new UserError(
             `producer pod ${failedProducer.name} failed: ${failedProducer.lastFailure}`,
-            `its log is in .akspilot/logs; the identity of ${this.o.blueprint.namespace}/${this.producerApp!.serviceAccountName ?? "default"} needs a federated credential and Storage Queue Data Message Sender (or Contributor) on the queue`,
+            `its log is in .akspilot/logs; see \`akspilot identity explain ${this.o.blueprint.namespace}/${this.producerApp!.serviceAccountName ?? "default"} --resource queue --send\``,
           );
         }
         const pods = cluster.podsOf(deployment);
@@ -575,7 +575,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     const o = this.o;
     const args = ["--rate", String(o.rate), "--burst", String(scriptedBurst ? count : o.burst), "--concurrency", String(o.producerConcurrency), "--start-index", "1"];
     if (Number.isFinite(count)) args.push("--count", String(count));
-    if (o.burstEverySeconds !== undefined) args.push("--burst-every", String(o.burstEverySeconds));
+    // The run's defaults name a burst period even without bursts; the producer refuses a period with no burst.
+    if (o.burstEverySeconds !== undefined && o.burst > 0 && !scriptedBurst) args.push("--burst-every", String(o.burstEverySeconds));
     this.producerPod = new ProducerPod({
       app: this.producerApp!,
       cluster,
