@@ -7,7 +7,7 @@ import { Ledger } from "../../src/provisioning/local/ledger.js";
 import { readRecords } from "../../src/identity/records.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { markedProcs, newMarker, runCli, startCli, waitFor } from "../edw/helpers.js";
+import { markedProcs, newMarker, runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
 import { deployedEdw } from "./helpers.js";
 
 const RUN = ["--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet"];
@@ -37,6 +37,18 @@ test("the producer is a pod with its service account's workload identity: every 
   const receive = await runCli(t, ["identity", "explain", "aqs-demo/aqs-producer-service-account", "--resource", "queue"], { cwd: root });
   assert.equal(receive.code, 1, receive.stdout);
   assert.match(receive.stdout, /✗ role/);
+});
+
+test("without identity enforcement the producer sends from the run with its connection string: no producer pod", { timeout: 120_000 }, async (t) => {
+  const root = tempDir(t, "akspilot-edw-plain-");
+  const r = await runCli(t, ["up", "edw", "--messages", "10", "--replicas", "1", "--exit-when-drained", "--quiet", "--json"], { cwd: root });
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { sent: number; processed: number };
+  assert.deepEqual([report.sent, report.processed], [10, 10]);
+  assert.deepEqual(
+    [...podLogs(root).keys()].filter((n) => n.startsWith("aqs-producer-")),
+    [],
+  );
 });
 
 test("without its Message Sender role the producer pod fails with 403 AuthorizationPermissionMismatch, in its log and the run's one line; nothing keeps running", {
