@@ -131,6 +131,12 @@ test("status shows the consumer's identity chain; runtime.json names the CA, aut
     500,
   );
   for (const link of ["service account", "federated credential", "token", "role", "resource"]) assert.match(status, new RegExp(`✓ ${link}:`));
+  // The producer pod's own chain: its identity may send, which is all it does.
+  assert.match(
+    status,
+    /workload identity of aqs-producer:\n {2}✓ service account: aqs-demo\/aqs-producer-service-account → client id [\w-]+ \(mi-aks-producer-identity-\w+\)(\n {2}✓ .*){3}\n {2}✓ resource:/,
+  );
+  assert.match(status, /✓ role: Storage Queue Data Message Sender/);
   up.child.kill("SIGINT");
   await up.exited;
 });
