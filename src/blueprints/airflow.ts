@@ -27,6 +27,21 @@ export function airflowBlueprint(): Blueprint {
       externalSecret: "airflow-aks-azure-logs-secrets",
       storageSecret: "storage-account-credentials",
       refreshInterval: "1h",
+      // The logs account's name reaches the pods from the synced Secret: as a variable (fixed when the
+      // container starts) and as a mounted file (the kubelet updates it when the Secret changes). Only that
+      // key is mounted: the account key stays with the blob CSI driver (nodeStageSecretRef).
+      podSecrets: {
+        env: [{ name: "AZURE_STORAGE_ACCOUNT_NAME", secretName: "storage-account-credentials", key: "azurestorageaccountname" }],
+        volumes: [
+          {
+            name: "storage-account-credentials",
+            secretName: "storage-account-credentials",
+            mountPath: "/opt/airflow/secrets/storage-account-credentials",
+            items: ["azurestorageaccountname"],
+            pathEnv: "AIRFLOW_STORAGE_CREDENTIALS_DIR",
+          },
+        ],
+      },
       keyVaultSecrets: {
         accountName: "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME",
         accountKey: "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY",

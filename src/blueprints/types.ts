@@ -279,6 +279,25 @@ export interface BlueGreenSpec {
   kubernetesVersions?: string[];
 }
 
+/** `env[].valueFrom.secretKeyRef`: one variable from one key of a Secret. */
+export interface SecretEnvRef {
+  name: string;
+  secretName: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** A `secret` volume and its read-only mount (`items` selects keys; every key without it). */
+export interface SecretVolumeRef {
+  name: string;
+  secretName: string;
+  mountPath: string;
+  items?: string[];
+  optional?: boolean;
+  /** A variable naming the mount path, for the programs that read the files there. */
+  pathEnv?: string;
+}
+
 export interface AirflowSpec {
   serviceAccount: string;
   chart: string;
@@ -289,6 +308,11 @@ export interface AirflowSpec {
   /** Kubernetes Secret the ExternalSecret writes (used by the blob CSI driver). */
   storageSecret: string;
   refreshInterval: string;
+  /**
+   * How Airflow's pods read the synced Secret: variables from secretKeyRef (the chart's `secret` value) and
+   * secret volumes (`volumes`/`volumeMounts`), in every Airflow pod the chart makes and in the local task pod.
+   */
+  podSecrets: { env: SecretEnvRef[]; volumes: SecretVolumeRef[] };
   keyVaultSecrets: { accountName: string; accountKey: string };
   logs: { volume: string; claim: string; size: string; storageClass: string; container: string; volumeHandle: string; fileCacheTimeoutSeconds: number };
   /** Images imported into the registry: repository in the registry → tag. */

@@ -27,6 +27,8 @@ export interface ExplainOptions {
   identity?: string;
   cluster?: string;
   now?: number;
+  /** Queue only: the pod sends (a producer: `messages/add`) rather than receives and deletes (`messages/process`). */
+  send?: boolean;
 }
 
 const SCOPES: Record<ExplainResource, string> = {
@@ -154,7 +156,7 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
   const need: RequiredAccess = {
     service: o.resource,
     target: { account: account ?? "*", ...(o.name ? { [o.resource === "blob" ? "container" : o.resource]: o.name } : {}) },
-    dataAction: o.resource === "queue" ? DATA_ACTIONS.queueProcess : o.resource === "table" ? DATA_ACTIONS.tableWrite : DATA_ACTIONS.blobWrite,
+    dataAction: o.resource === "queue" ? (o.send ? DATA_ACTIONS.queueAdd : DATA_ACTIONS.queueProcess) : o.resource === "table" ? DATA_ACTIONS.tableWrite : DATA_ACTIONS.blobWrite,
   };
   const granted = o.name
     ? grantingRoles(records.roles, identity.principalId, need)

@@ -53,7 +53,14 @@ export function airflowValues(af: AirflowSpec, s: Settings): Record<string, unkn
       gitSync: img("gitSync"),
     },
     executor: "KubernetesExecutor",
-    env: [{ name: "ENVIRONMENT", value: "dev" }],
+    env: [{ name: "ENVIRONMENT", value: "dev" }, ...af.podSecrets.volumes.filter((v) => v.pathEnv).map((v) => ({ name: v.pathEnv!, value: v.mountPath }))],
+    // The synced Secret in every Airflow pod: variables from secretKeyRef, and the files of a secret volume.
+    secret: af.podSecrets.env.map((e) => ({ envName: e.name, secretName: e.secretName, secretKey: e.key })),
+    volumes: af.podSecrets.volumes.map((v) => ({
+      name: v.name,
+      secret: { secretName: v.secretName, ...(v.items ? { items: v.items.map((key) => ({ key, path: key })) } : {}), ...(v.optional ? { optional: true } : {}) },
+    })),
+    volumeMounts: af.podSecrets.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: true })),
     extraEnv: `- name: AIRFLOW__CORE__DEFAULT_TIMEZONE\n  value: '${af.timezone}'\n`,
     securityContexts: { pod: pod(AIRFLOW_UID), containers: container },
     // Secrets from Key Vault through the ExternalSecrets in the manifests, not the chart's defaults.

@@ -63,6 +63,12 @@ function cleanUpAfterKilledRun(cwd: string, cleared: { pid: number; startedAt?: 
     rmSync(runtimeFile, { force: true });
     lines.push("removed the runtime file (.akspilot/runtime.json) of a run whose process is gone");
   }
+  // Secret volumes of its pods hold secret values: a pod that is gone leaves none behind.
+  const pods = join(cwd, ".akspilot", "pods");
+  if (existsSync(pods)) {
+    rmSync(pods, { recursive: true, force: true });
+    lines.push("removed the secret volumes of its pods (.akspilot/pods)");
+  }
   return lines;
 }
 

@@ -6,8 +6,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { readRecords } from "../../src/identity/records.js";
-import { runCli } from "../edw/helpers.js";
-import { deployedEdw } from "./helpers.js";
+import { localDir } from "../../src/provisioning/local/ledger.js";
+import { LocalSecretVault } from "../../src/provisioning/local/vault.js";
+import { runCli, startCli, waitFor } from "../edw/helpers.js";
+import { deployedAirflow, deployedEdw } from "./helpers.js";
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/;
 const PEM_KEY = /-----BEGIN (EC |RSA )?PRIVATE KEY-----/;
@@ -69,4 +71,59 @@ test("runs that succeed and fail leave no token or key in logs, state or output"
   }
   assert.ok(scanned >= 5, `scanned ${scanned} files`);
   assert.ok(stores >= 4, `secret stores checked: ${stores}`);
+});
+
+test("the synced Secret's values reach the task pod (variable, mounted file) and nothing else: no log, status, event or state file", { timeout: 240_000 }, async (t) => {
+  const { root } = await deployedAirflow(t);
+  const vaultName = readRecords(root).vaults[0]!.name;
+  const vault = LocalSecretVault.open(join(localDir(root), "vaults", `${vaultName}.json`));
+  const key = vault.getSecret("AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY").value;
+  // The account name reaches the Secret, the volume and the variable; the key reaches the Secret only.
+  const name = readRecords(root).accounts[0]!;
+  const outputs: string[] = [];
+  const up = startCli(t, ["up", "airflow", "--refresh-interval", "2s", "--secret-sync", "1", "--task-seconds", "20", "--no-dashboard"], { cwd: root });
+  const hostPath = await waitFor(
+    "the task pod's volume",
+    async () => {
+      const s = await runCli(t, ["status", "--json"], { cwd: root });
+      if (s.code !== 0) return undefined;
+      const pod = (JSON.parse(s.stdout) as { extra: { taskPods?: Array<{ volumes?: Array<{ hostPath: string }> }> } }).extra.taskPods?.[0];
+      return pod?.volumes?.[0]?.hostPath;
+    },
+    90_000,
+    500,
+  );
+  // The mounted files: owner-only, only the selected key (the account key is never on disk outside the vault).
+  assert.equal(statSync(hostPath).mode & 0o077, 0);
+  for (const f of files(hostPath)) {
+    assert.equal(statSync(f).mode & 0o077, 0, relative(root, f));
+    assert.notEqual(readFileSync(f, "utf8"), key);
+  }
+  assert.equal(readFileSync(join(hostPath, "azurestorageaccountname"), "utf8"), name);
+  for (const args of [["status"], ["status", "--json"], ["events"]]) outputs.push((await runCli(t, args, { cwd: root })).stdout);
+  up.child.kill("SIGINT");
+  const done = await up.exited;
+  assert.equal(done.code, 0, done.stderr);
+  outputs.push(done.stdout, done.stderr);
+  for (const [i, o] of outputs.entries()) {
+    assert.doesNotMatch(o, JWT, `output ${i} holds a token`);
+    assert.ok(!o.includes(key), `output ${i} holds the account key`);
+    // Names and keys only: the Secret's value is never next to its key.
+    assert.doesNotMatch(o, new RegExp(`azurestorageaccountname["=:\\s]+${name}`), `output ${i} holds a Secret value by its key`);
+  }
+  let scanned = 0;
+  for (const f of files(root)) {
+    const rel = relative(root, f);
+    if (/^\.akspilot\/local\/(vaults|azurite)\//.test(rel) || /^\.akspilot\/(ca|identity)\//.test(rel)) continue;
+    const text = readFileSync(f, "utf8");
+    scanned++;
+    assert.ok(!text.includes(key), `${rel} holds the account key`);
+    assert.doesNotMatch(text, JWT, `${rel} holds a token`);
+  }
+  assert.ok(scanned >= 3, `scanned ${scanned} files`);
+  // The pod is gone, and its volume with it.
+  assert.equal(
+    files(root).some((f) => relative(root, f).startsWith(".akspilot/pods/")),
+    false,
+  );
 });

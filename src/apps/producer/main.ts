@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { UserError, errorMessage } from "../../errors.js";
 import { appStorageEndpoint } from "../storage.js";
 import { PRODUCER_FLAGS, producerSettings, type ProducerFlag } from "./settings.js";
-import { runProducerProcess } from "./run.js";
+import { runProducerProcess, type ProducerToParent } from "./run.js";
 
 async function main(): Promise<void> {
   let flags: Partial<Record<ProducerFlag, string>>;
@@ -13,8 +13,23 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UserError(errorMessage(e), `known flags: ${PRODUCER_FLAGS.map((f) => `--${f}`).join(" ")}`);
   }
-  const report = await runProducerProcess(appStorageEndpoint(), producerSettings(flags));
-  process.stdout.write(JSON.stringify(report) + "\n");
+  // As a pod of the local runtime (an IPC channel), the indexes sent go to it in small batches, as the
+  // consumer's counters do: its run report counts every message sent. Elsewhere nothing is sent.
+  const pending: number[] = [];
+  const flush = () =>
+    new Promise<void>((resolve) => {
+      if (pending.length === 0 || !process.connected || !process.send) return resolve();
+      process.send({ type: "sent", indexes: pending.splice(0) } satisfies ProducerToParent, undefined, {}, () => resolve());
+    });
+  const ticker = process.send ? setInterval(() => void flush(), 100) : undefined;
+  try {
+    const report = await runProducerProcess(appStorageEndpoint(), producerSettings(flags), undefined, process.send ? (i) => pending.push(i) : undefined);
+    process.stdout.write(JSON.stringify(report) + "\n");
+  } finally {
+    if (ticker) clearInterval(ticker);
+    // Before the exit: the last batch must reach the runtime.
+    await flush();
+  }
 }
 
 main().then(

@@ -32,6 +32,17 @@ export interface ProducerReport {
   firstError?: string;
 }
 
+/**
+ * A failed send in one line with the service's status and error code first (`403 AuthorizationPermissionMismatch: …`),
+ * as Azure answers it: the code is what says which role is missing.
+ */
+export function sendErrorLine(e: unknown): string {
+  const err = e as { statusCode?: number; code?: string; message?: string };
+  const msg = String(err.message ?? e).split("\n")[0]!;
+  const prefix = `${err.statusCode ? `${err.statusCode} ` : ""}${err.code && !msg.startsWith(err.code) ? `${err.code}: ` : ""}`;
+  return `${prefix}${msg}`;
+}
+
 /** How many messages are due `t` seconds after the start, bursts included. */
 export function dueAt(t: number, o: Pick<ProducerOptions, "rate" | "burst" | "burstEverySeconds" | "count">): number {
   const steady = o.rate > 0 ? Math.floor(t * o.rate) + 1 : 0;
@@ -69,7 +80,7 @@ export async function runProducer(o: ProducerOptions): Promise<ProducerReport> {
           return;
         }
         failed++;
-        firstError ??= (e as Error).message;
+        firstError ??= sendErrorLine(e);
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);

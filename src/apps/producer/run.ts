@@ -5,6 +5,9 @@ import { UserError } from "../../errors.js";
 import { runProducer, type ProducerReport } from "./producer.js";
 import type { ProducerSettings } from "./settings.js";
 
+/** What a producer pod tells the local runtime over its IPC channel: the COUNT indexes storage accepted. */
+export type ProducerToParent = { type: "sent"; indexes: number[] };
+
 /**
  * Runs the producer until `count` is sent or SIGINT/SIGTERM; a send failure ends it with a clear error.
  * A signal ends it promptly even while a storage call hangs: the first check and every send carry the abort.
@@ -13,6 +16,7 @@ export async function runProducerProcess(
   endpoint: StorageEndpoint,
   settings: ProducerSettings,
   progress?: (sent: number) => void,
+  onSent?: (index: number) => void,
 ): Promise<ProducerReport & { storageCalls: number }> {
   const names = appStorageNames();
   const clients = await appStorageClients(endpoint);
@@ -30,7 +34,10 @@ export async function runProducerProcess(
       queue: clients.queue(names.queueName),
       ...settings,
       signal: abort.signal,
-      onSent: () => sent++,
+      onSent: (i) => {
+        sent++;
+        onSent?.(i);
+      },
     });
     if (report.firstError) {
       throw new UserError(

@@ -115,11 +115,24 @@ function printStatus(s: Status): void {
   }
   // External Secrets (the Airflow platform): each ExternalSecret's Ready condition, each Secret's keys (never values).
   const es = s.extra as {
-    externalSecrets?: Array<{ name: string; ready: boolean; reason: string; message: string; keys: string[] }>;
+    externalSecrets?: Array<{ name: string; ready: boolean; reason: string; message: string; keys: string[]; refreshTime?: string }>;
     secrets?: Array<{ name: string; keys: string[] }>;
+    taskPods?: Array<{ name: string; secretEnv?: string[]; volumes?: Array<{ name: string; secret: string; mountPath: string; syncedAt?: string; updatedAt?: string }> }>;
   };
-  for (const e of es.externalSecrets ?? []) out.push("", `externalsecret/${e.name}: Ready=${e.ready ? "True" : "False"} ${e.reason}${e.ready ? "" : ` — ${e.message}`}`);
+  for (const e of es.externalSecrets ?? [])
+    out.push(
+      "",
+      `externalsecret/${e.name}: Ready=${e.ready ? "True" : "False"} ${e.reason}${e.refreshTime ? ` (refreshed ${e.refreshTime})` : ""}${e.ready ? "" : ` — ${e.message}`}`,
+    );
   for (const x of es.secrets ?? []) out.push(`secret/${x.name}: keys ${x.keys.join(", ")}`);
+  // How the task pods read those Secrets (names and keys only).
+  for (const p of es.taskPods ?? []) {
+    for (const e of p.secretEnv ?? []) out.push(`pod/${p.name}: env ${e}`);
+    for (const v of p.volumes ?? [])
+      out.push(
+        `pod/${p.name}: volume ${v.name} ← secret ${v.secret} at ${v.mountPath}${v.syncedAt ? `, synced ${v.syncedAt}` : ""}${v.updatedAt ? `, updated ${v.updatedAt}` : ""}`,
+      );
+  }
   process.stdout.write(out.join("\n") + "\n");
 }
 

@@ -12,6 +12,7 @@ interface ExplainOptions {
   identity?: string;
   cluster?: string;
   json?: boolean;
+  send?: boolean;
 }
 
 interface ExecOptions {
@@ -46,11 +47,21 @@ export function registerIdentityCommands(program: Command): void {
     .option("--name <name>", "the queue, table, container or vault (any of the kind when omitted)")
     .option("--identity <name>", "the identity the service account is annotated with (default: the one federated with it)")
     .option("--cluster <name>", "the local cluster (when more than one is recorded)")
+    .option("--send", "queue: the workload only sends (a producer: Storage Queue Data Message Sender is enough)")
     .option("--json", "print the chain as JSON")
     .action(async (who: string, opts: ExplainOptions) => {
+      if (opts.send && opts.resource !== "queue") throw new UserError("--send applies to --resource queue", "drop --send, or use --resource queue");
       const [{ explainChain, formatChain }, { parseServiceAccount }] = await Promise.all([import("../../identity/explain.js"), import("../../identity/issuer.js")]);
       const { namespace, serviceAccount } = parseServiceAccount(who);
-      const links = await explainChain(process.cwd(), { namespace, serviceAccount, resource: opts.resource, name: opts.name, identity: opts.identity, cluster: opts.cluster });
+      const links = await explainChain(process.cwd(), {
+        namespace,
+        serviceAccount,
+        resource: opts.resource,
+        name: opts.name,
+        identity: opts.identity,
+        cluster: opts.cluster,
+        send: opts.send,
+      });
       process.stdout.write(opts.json ? `${JSON.stringify(links, null, 2)}\n` : `${formatChain(links).join("\n")}\n`);
       if (links.some((l) => !l.ok)) process.exitCode = 1;
     });

@@ -43,12 +43,16 @@ interface UpFlags {
   gateway?: "kube" | "akspilot";
   exitWhenReady?: boolean;
   identity?: string;
+  producerIdentity?: string;
   host?: string;
   dashboard: boolean;
   scaleToZero?: number;
   exitWhenDone?: boolean;
   taskImage?: string;
   logsRole: boolean;
+  refreshInterval?: string;
+  secretSync?: number;
+  taskSeconds?: number;
 }
 
 /** Flags that only the EDW blueprint's driver understands (storage, producer, consumer, autoscaling). */
@@ -69,6 +73,7 @@ const EDW_ONLY: (keyof UpFlags)[] = [
   "exitWhenZero",
   "scaledobject",
   "identity",
+  "producerIdentity",
 ];
 
 /** The ScaledObject and NodePool the run obeys: the blueprint's (the seed's) unless files are given. */
@@ -188,7 +193,11 @@ export function registerRunCommands(program: Command): void {
     .addOption(new Option("--policy <name>", "replica autoscaling: the seed's KEDA ScaledObject, or predictive").choices(["keda", "predictive"]).default("keda"))
     .option("--scaledobject <file>", "KEDA ScaledObject YAML to obey (default: the seed's)")
     .option("--nodepool <file>", "Karpenter NodePool YAML (default: the seed's)")
-    .option("--identity <name>", "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced")
+    .option(
+      "--identity <name>",
+      "consumer pods act as this identity from `akspilot deploy edw --target local`; its role assignments are enforced (the producer then runs as a pod with its own)",
+    )
+    .option("--producer-identity <name>", "with --identity: the producer pod's identity (default: the one federated with the producer's service account)")
     .option("--node-startup-seconds <s>", "VM create + registration time of a new node (cluster time; default: the timing profile's, 60)", numberOption(0, 3600))
     .option("--hpa-phase <s|best|worst|random>", "the HPA's resync phase after KEDA's poll, seconds in [0, 15) (default: random from --seed)")
     .option("--seed <n>", "seed of the random HPA phase (default 1)", intOption(0, 2 ** 31 - 1))
@@ -212,9 +221,24 @@ export function registerRunCommands(program: Command): void {
     .option("--exit-when-done", "airflow: stop once the ExternalSecret has synced and the task pod has finished; exit 2 with the first failure")
     .option("--task-image <repository:tag>", "airflow: the task pod's image in the registry (default: the blueprint's Airflow image)")
     .option("--no-logs-role", "airflow: do not grant the identity Storage Blob Data Contributor on the logs container (the task's write is then refused)")
+    .option("--refresh-interval <duration>", "airflow: the ExternalSecret's refreshInterval instead of the blueprint's 1h (e.g. 10s to watch a vault change arrive)")
+    .option("--secret-sync <s>", "airflow: how often the kubelet refreshes mounted Secrets (AKS: up to about a minute; default 5)", numberOption(0.1, 3600))
+    .option("--task-seconds <s>", "airflow: how long the task works before it writes its log (default 0)", numberOption(0, 86_400))
     .action(async (name: string, f: UpFlags) => {
       const blueprint = getBlueprint(name);
-      const afOnly = f.exitWhenDone ? "exit-when-done" : f.taskImage !== undefined ? "task-image" : f.logsRole === false ? "no-logs-role" : undefined;
+      const afOnly = f.exitWhenDone
+        ? "exit-when-done"
+        : f.taskImage !== undefined
+          ? "task-image"
+          : f.logsRole === false
+            ? "no-logs-role"
+            : f.refreshInterval !== undefined
+              ? "refresh-interval"
+              : f.secretSync !== undefined
+                ? "secret-sync"
+                : f.taskSeconds !== undefined
+                  ? "task-seconds"
+                  : undefined;
       if (afOnly && !blueprint.airflow) throw new UserError(`--${afOnly} applies to the airflow blueprint only`, `drop it for ${name}`);
       if (f.scaleToZero !== undefined) applyScaleToZero(blueprint, f.scaleToZero, f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"));
       const status = statusWriter(Boolean(f.quiet));
@@ -304,6 +328,14 @@ export function registerRunCommands(program: Command): void {
           "run `akspilot deploy edw --target local` first, then pass one of the identities it created",
         );
       }
+      if (f.producerIdentity !== undefined && f.identity === undefined)
+        throw new UserError("--producer-identity needs --identity", "add --identity <name> (workload identity is on for every pod or for none)");
+      if (f.producerIdentity !== undefined && !localIdentities(process.cwd()).some((i) => [i.name, i.clientId, i.principalId].includes(f.producerIdentity!))) {
+        throw new UserError(
+          `--producer-identity "${clip(f.producerIdentity)}" is not an identity of a local deploy in this directory`,
+          "run `akspilot deploy edw --target local` first, then pass one of the identities it created",
+        );
+      }
       const scripted = f.messages !== undefined;
       const { rule, pool } = await scalingInputs(blueprint, f);
       const [{ up }, { EdwDriver }, { makePolicy }] = await Promise.all([import("../../local/up.js"), import("../../local/edw/driver.js"), import("../../scaling/policy.js")]);
@@ -331,6 +363,7 @@ export function registerRunCommands(program: Command): void {
           scaledObjectName: rule.name,
           scaledObject: fixed ? undefined : rule,
           identity: f.identity,
+          producerIdentity: f.producerIdentity,
           dataDir: f.data,
           cwd: process.cwd(),
           timeScale: f.timeScale,

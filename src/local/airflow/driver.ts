@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ import { POD_NODE_ARGS } from "../programs.js";
 import { clusterFor, startWorkloadIdentity, type WorkloadIdentityWiring } from "../identity/workload.js";
 import { ExternalSecretsController, parseRefreshInterval, type ExternalSecretSpec } from "../identity/external-secrets.js";
 import { imagePullError, recordedRegistry, type RegistryImages } from "./images.js";
+import { containerConfig, isWaiting, SecretVolumeSync, type SecretLookup } from "../cluster/secrets.js";
 
 export interface AirflowDriverOptions {
   blueprint: Blueprint;
@@ -31,6 +32,12 @@ export interface AirflowDriverOptions {
   task: string;
   /** Ends a scripted run that has not finished. */
   timeoutSeconds: number;
+  /** The ExternalSecret's refreshInterval in seconds instead of the blueprint's (e.g. a short one to watch a change). */
+  refreshIntervalSeconds?: number;
+  /** How often the kubelet refreshes mounted secret volumes (AKS: its sync period plus cache TTL, up to about a minute). */
+  secretSyncSeconds: number;
+  /** How long the task works before it writes its log (the BashOperator's `sleep`). */
+  taskSeconds: number;
 }
 
 /** A task pod as `status` shows it. */
@@ -46,6 +53,10 @@ export interface TaskPod {
   finishedAt?: number;
   /** The blob the task wrote its log to. */
   log?: string;
+  /** Variables from secretKeyRef, as `NAME ← secret/key` (never a value). */
+  secretEnv?: string[];
+  /** Mounted secret volumes: where, and when the kubelet last synced and last changed them (never a value). */
+  volumes?: Array<{ name: string; secret: string; mountPath: string; hostPath: string; syncedAt?: string; updatedAt?: string }>;
 }
 
 export interface AirflowReport {
@@ -83,6 +94,10 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
   private registry?: RegistryImages;
   private env?: Record<string, string>;
   private readonly pods: TaskPod[] = [];
+  /** The kubelet's side of the task pods' Secrets: mounted volumes, kept in step with the Secrets. */
+  private kubelet?: SecretVolumeSync;
+  private pendingTask?: { pod: TaskPod; runId: string; lastEvent?: string };
+  private rt?: LocalRuntime;
   private readonly containers = new Map<string, Container>();
   private taskLogs: string[] = [];
   private chains?: { at: number; value: Record<string, ChainLink[]> };
@@ -148,11 +163,25 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
     this.spec = {
       name: this.af.externalSecret,
       namespace: this.namespace,
-      refreshIntervalSeconds: parseRefreshInterval(this.af.refreshInterval),
+      refreshIntervalSeconds: this.o.refreshIntervalSeconds ?? parseRefreshInterval(this.af.refreshInterval),
       target: this.af.storageSecret,
       data: { azurestorageaccountname: this.af.keyVaultSecrets.accountName, azurestorageaccountkey: this.af.keyVaultSecrets.accountKey },
     };
     this.eso = new ExternalSecretsController({ name: this.af.secretStore, vaultUrl: services.keyVaultUrl, env: this.env }, [this.spec], () => Date.now());
+    this.kubelet = new SecretVolumeSync(this.namespace, this.secretLookup, this.o.secretSyncSeconds * 1000, (v) => {
+      const at = new Date(v.updatedAt ?? Date.now()).toISOString();
+      const pod = this.pods.find((p) => p.name === v.pod);
+      const vol = pod?.volumes?.find((x) => x.name === v.ref.name);
+      if (vol) vol.updatedAt = at;
+      this.rt?.primary.event("Normal", `pod/${v.pod}`, "SecretVolumeUpdated", `volume "${v.ref.name}" updated from secret ${this.namespace}/${v.ref.secretName}`);
+    });
+  }
+
+  /** The namespace's Secrets as the API server holds them: those External Secrets wrote. */
+  private readonly secretLookup: SecretLookup = (name) => this.eso?.secrets.get(`${this.namespace}/${name}`);
+
+  private get podsDir(): string {
+    return join(this.o.cwd, ".akspilot", "pods");
   }
 
   app(_app: AppSpec): AppOverrides | "driver" {
@@ -163,12 +192,18 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
     return this.wiring?.runtimeFields() ?? {};
   }
 
-  /** Starts one task pod (a KubernetesExecutor worker's shape) unless its image cannot be pulled. */
-  private startTask(rt: LocalRuntime, runId: string): TaskPod {
+  /** Creates one task pod (a KubernetesExecutor worker's shape): it waits for its image and its Secret. */
+  private createTask(rt: LocalRuntime, runId: string): TaskPod {
     const [repository, tag] = (this.o.taskImage ?? `${this.af.images.airflow.repository}:${this.af.images.airflow.tag}`).split(":") as [string, string | undefined];
     const image = `${this.registry!.registry}.azurecr.io/${repository}:${tag ?? "latest"}`;
     const name = `${this.o.dag}-${this.o.task}-${randomBytes(4).toString("hex")}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
-    const pod: TaskPod = { name, image, phase: "Pending", startedAt: Date.now() };
+    const pod: TaskPod = {
+      name,
+      image,
+      phase: "Pending",
+      startedAt: Date.now(),
+      secretEnv: this.af.podSecrets.env.map((e) => `${e.name} ← ${e.secretName}/${e.key}`),
+    };
     this.pods.push(pod);
     const cluster = rt.primary;
     const known = Object.values(this.af.images).find((i) => i.repository === repository);
@@ -181,9 +216,44 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
       return pod;
     }
     if (!existsSync(TASK_ENTRY)) throw new UserError(`the task program ${TASK_ENTRY} is missing`, "run `npm run build`");
+    this.pendingTask = { pod, runId };
+    this.tryStartTask(rt);
+    return pod;
+  }
+
+  /**
+   * The kubelet's start of the pending task pod: its secret volumes are mounted first (a missing Secret:
+   * ContainerCreating with FailedMount events), then its variables from secretKeyRef are resolved (a missing
+   * Secret or key: CreateContainerConfigError); both are tried again on every pass until the Secret exists.
+   */
+  private tryStartTask(rt: LocalRuntime): void {
+    const pending = this.pendingTask;
+    if (!pending) return;
+    const { pod, runId } = pending;
+    const cluster = rt.primary;
+    const cfg = containerConfig(this.namespace, this.af.podSecrets, this.secretLookup);
+    if (isWaiting(cfg)) {
+      pod.waiting = cfg.reason;
+      pod.message = cfg.message;
+      if (pending.lastEvent !== cfg.event.message) cluster.event("Warning", `pod/${pod.name}`, cfg.event.reason, cfg.event.message);
+      pending.lastEvent = cfg.event.message;
+      return;
+    }
+    this.pendingTask = undefined;
+    pod.waiting = undefined;
+    pod.message = undefined;
+    const env: Record<string, string> = { ...cfg.env };
+    pod.volumes = [];
+    for (const v of this.af.podSecrets.volumes) {
+      // A pod is a process here: the mount is a directory of the run, and a variable naming the mount path names it.
+      const hostPath = join(this.podsDir, pod.name, "volumes", v.name);
+      const mounted = this.kubelet!.mount(pod.name, v, hostPath, cfg.volumes.get(v.name)!, Date.now());
+      if (v.pathEnv) env[v.pathEnv] = hostPath;
+      pod.volumes.push({ name: v.name, secret: v.secretName, mountPath: v.mountPath, hostPath, syncedAt: new Date(mounted.syncedAt!).toISOString() });
+    }
     const runner = new ProcessRunner(rt.o.logDir);
     const c = runner.start({
-      pod: name,
+      pod: pod.name,
       node: cluster.liveNodes()[0]?.name ?? "local",
       script: TASK_ENTRY,
       args: [],
@@ -191,21 +261,23 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
       port: 0,
       env: {
         ...this.env!,
-        AZURE_STORAGE_ACCOUNT_NAME: this.account!,
+        ...env,
         AIRFLOW_LOGS_CONTAINER: this.af.logs.container,
         AIRFLOW_CTX_DAG_ID: this.o.dag,
         AIRFLOW_CTX_TASK_ID: this.o.task,
         AIRFLOW_CTX_DAG_RUN_ID: runId,
         AIRFLOW_CTX_TRY_NUMBER: "1",
+        AIRFLOW_TASK_SECONDS: String(this.o.taskSeconds),
       },
     });
-    this.containers.set(name, c);
+    this.containers.set(pod.name, c);
     pod.phase = "Running";
+    const name = pod.name;
     cluster.event(
       "Normal",
       `pod/${name}`,
       "Started",
-      `task ${this.o.dag}.${this.o.task} (${runId}) with the workload identity of ${this.namespace}/${this.af.serviceAccount}, image ${image}`,
+      `task ${this.o.dag}.${this.o.task} (${runId}) with the workload identity of ${this.namespace}/${this.af.serviceAccount}, image ${pod.image}`,
     );
     void c.exited.then(async (exit) => {
       this.containers.delete(name);
@@ -221,7 +293,6 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
         cluster.event("Warning", `pod/${name}`, "TaskFailed", pod.lastFailure);
       }
     });
-    return pod;
   }
 
   /** The task logs in the logs container, read from storage itself (not from the task's word). */
@@ -235,24 +306,30 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
     const t0 = performance.now();
     const runId = `manual__${new Date().toISOString().replace(/\.\d+Z$/, "+00:00")}`;
     let task: TaskPod | undefined;
+    this.rt = rt;
     while (!ctx.signal.aborted) {
       await this.eso!.reconcile();
+      this.kubelet!.tick(Date.now());
       const es = this.eso!.status.get(`${this.namespace}/${this.af.externalSecret}`);
-      task ??= this.startTask(rt, runId);
+      task ??= this.createTask(rt, runId);
+      this.tryStartTask(rt);
       const cond = es?.conditions[0];
       ctx.status(
         `externalsecret/${this.af.externalSecret} ${cond ? `${cond.reason}` : "pending"} | secret/${this.af.storageSecret} keys ${es?.keys.join(",") || "-"} | pod ${task.name} ${task.waiting ?? task.phase}`,
       );
-      const done = task.waiting !== undefined || task.phase === "Succeeded" || task.phase === "Failed";
+      // A pod waiting for its Secret is done only while External Secrets fails to write it.
+      const waitsForSecret = task.waiting === "ContainerCreating" || task.waiting === "CreateContainerConfigError";
+      const done = (task.waiting !== undefined && (!waitsForSecret || cond?.status === "False")) || task.phase === "Succeeded" || task.phase === "Failed";
       if (this.o.exitWhenDone && done && cond) {
         const failures = [
           ...(cond.status === "False" ? [`externalsecret/${this.af.externalSecret} ${cond.reason}: ${cond.message}`] : []),
           ...(task.waiting ? [`pod ${task.name} ${task.waiting}: ${task.message}`] : []),
           ...(task.phase === "Failed" ? [`pod ${task.name} failed: ${task.lastFailure}`] : []),
         ];
-        const hint = task.waiting
-          ? `import the image (az acr import) or pass --task-image with an imported one: ${[...this.registry!.images].join(", ")}`
-          : `see \`akspilot identity explain ${this.namespace}/${this.af.serviceAccount} --resource ${cond.status === "False" ? "keyvault" : "blob"}\` and the pod log in .akspilot/logs`;
+        const hint =
+          task.waiting === "ErrImagePull"
+            ? `import the image (az acr import) or pass --task-image with an imported one: ${[...this.registry!.images].join(", ")}`
+            : `see \`akspilot identity explain ${this.namespace}/${this.af.serviceAccount} --resource ${cond.status === "False" ? "keyvault" : "blob"}\` and the pod log in .akspilot/logs`;
         if (failures.length) throw new UserError(failures.join("; "), hint);
         return;
       }
@@ -276,6 +353,10 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
   }
 
   async status(): Promise<Record<string, unknown>> {
+    for (const v of this.kubelet?.volumes ?? []) {
+      const vol = this.pods.find((p) => p.name === v.pod)?.volumes?.find((x) => x.name === v.ref.name);
+      if (vol && v.syncedAt) vol.syncedAt = new Date(v.syncedAt).toISOString();
+    }
     return {
       externalSecrets: this.externalSecrets(),
       secrets: this.secrets(),
@@ -335,6 +416,9 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
     return (this.stopped ??= (async () => {
       for (const c of this.containers.values()) c.kill("SIGKILL");
       await Promise.all([...this.containers.values()].map((c) => c.exited));
+      // The pods are gone: so are their secret volumes.
+      this.kubelet?.stop();
+      rmSync(this.podsDir, { recursive: true, force: true });
       await this.wiring?.stop();
       await this.azurite?.stop();
     })());

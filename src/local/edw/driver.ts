@@ -26,6 +26,8 @@ import { StoredLatency } from "./latency.js";
 import { findIdentity, startWorkloadIdentity, usesWorkloadIdentity, type WorkloadIdentityWiring } from "../identity/workload.js";
 import { kedaQueueClient } from "../identity/keda.js";
 import type { QueueClient } from "@azure/storage-queue";
+import type { StatusV1 } from "../status.js";
+import { ProducerPod, producerClientId } from "./producer-pod.js";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -61,6 +63,11 @@ export interface EdwDriverOptions {
    * storage is reached through the enforcing front (role assignments from `deploy --target local`).
    */
   identity?: string;
+  /**
+   * With `identity`: the producer's identity (name, client or principal id). Default: the one federated
+   * with the producer's service account (the blueprint's producer identity).
+   */
+  producerIdentity?: string;
   dataDir?: string;
   timeScale: number;
   exitWhenDrained: boolean;
@@ -177,6 +184,10 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private readonly loads = new Set<Promise<void>>();
   private wiring?: WorkloadIdentityWiring;
   private consumerEnv?: Record<string, string>;
+  /** With --identity the producer is a pod with its service account's workload identity (else it runs here). */
+  private producerApp?: AppSpec;
+  private producerEnv?: Record<string, string>;
+  private producerPod?: ProducerPod;
   /** With --identity: the queue as KEDA reads it (TriggerAuthentication, podIdentity.provider azure-workload). */
   private kedaQueue?: QueueClient;
   readonly policy?: string;
@@ -255,6 +266,16 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       this.wiring = await startWorkloadIdentity({ root: this.o.cwd, blueprint: this.o.blueprint, connectionString: endpoint.connectionString });
       if (!this.wiring.account) throw new UserError("no storage account is recorded by a local deploy here", "run `akspilot deploy edw --target local` first");
       this.consumerEnv = { ...(await this.wiring.podEnv(this.consumerApp, clientId)), AZURE_STORAGE_ACCOUNT_NAME: this.wiring.account };
+      const producer = this.o.blueprint.apps.find((a) => a.program === "producer");
+      if (producer && usesWorkloadIdentity(producer)) {
+        const id = producerClientId(this.o.cwd, this.wiring.cluster, this.o.blueprint.namespace, producer, this.o.producerIdentity);
+        this.producerApp = producer;
+        this.producerEnv = {
+          ...(await this.wiring.podEnv(producer, id.clientId)),
+          AZURE_STORAGE_ACCOUNT_NAME: this.wiring.account,
+          AZURE_QUEUE_NAME: this.names.queueName,
+        };
+      }
       if (this.o.policy) this.kedaQueue = await kedaQueueClient(this.wiring, clientId, this.wiring.account, this.names.queueName);
     }
   }
@@ -419,21 +440,27 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       const count = o.messages ?? Infinity;
       const scriptedBurst = o.messages !== undefined && o.rate === 0 && o.burst === 0;
       let producerDone = false;
-      const producing = runProducer({
-        queue: this.storage.clients.queue(this.names.queueName),
-        count,
-        rate: o.rate,
-        burst: scriptedBurst ? count : o.burst,
-        burstEverySeconds: o.burstEverySeconds,
-        startIndex: 1,
-        concurrency: o.producerConcurrency,
-        signal: abort.signal,
-        onSent: (i) => this.sentIndexes.push(i),
-      }).then((r) => {
-        this.producerReport = r;
-        producerDone = true;
-        if (r.firstError && !abort.signal.aborted) ctx.status(`producer stopped: ${r.firstError.split("\n")[0]}`);
-      });
+      const producing = this.producerEnv
+        ? this.startProducerPod(rt, cluster, count, scriptedBurst).then(() => {
+            producerDone = true;
+          })
+        : runProducer({
+            queue: this.storage.clients.queue(this.names.queueName),
+            count,
+            rate: o.rate,
+            burst: scriptedBurst ? count : o.burst,
+            burstEverySeconds: o.burstEverySeconds,
+            startIndex: 1,
+            concurrency: o.producerConcurrency,
+            signal: abort.signal,
+            onSent: (i) => this.sentIndexes.push(i),
+          }).then((r) => {
+            this.producerReport = r;
+            producerDone = true;
+            if (r.firstError && !abort.signal.aborted) ctx.status(`producer stopped: ${r.firstError.split("\n")[0]}`);
+          });
+      // The producer pod's own failure (e.g. Azure's 403 for its identity) ends the run, as a consumer's does.
+      const producerFailed = () => (this.producerPod?.phase === "Failed" ? this.producerPod : undefined);
       // Totals per pod survive the pod: processed/s is the change of the sum over every pod ever run.
       const podProcessed = new Map<string, number>();
       let rateMark = { at: performance.now(), total: 0 };
@@ -444,6 +471,13 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
         // A storage read that hangs must not hold a Ctrl-C: the loop leaves at once on abort.
         const depth = await unlessAborted(this.queueDepth(), abort.signal, -1).catch(() => -1);
         if (abort.signal.aborted) break;
+        const failedProducer = producerFailed();
+        if (failedProducer) {
+          throw new UserError(
+            `producer pod ${failedProducer.name} failed: ${failedProducer.lastFailure}`,
+            `its log is in .akspilot/logs; see \`akspilot identity explain ${this.o.blueprint.namespace}/${this.producerApp!.serviceAccountName ?? "default"} --resource queue --send\``,
+          );
+        }
         const pods = cluster.podsOf(deployment);
         const running = pods.filter((p) => p.phase === "Running");
         this.maxReplicas = Math.max(this.maxReplicas, running.length);
@@ -511,10 +545,12 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
         await new Promise((r) => setTimeout(r, 250));
       }
       abort.abort(new Error("stopping"));
+      await this.producerPod?.stop();
       await producing;
     } finally {
       ctx.signal.removeEventListener("abort", onOuter);
       abort.abort(new Error("stopping"));
+      await this.producerPod?.stop();
       await Promise.all([...this.loads]);
       await this.scaler?.stop();
     }
@@ -559,6 +595,44 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.loads.add(sending);
     void sending.finally(() => this.loads.delete(sending));
     return { queue: this.names.queueName, messages, firstIndex: startIndex };
+  }
+
+  /**
+   * The producer as a pod (a Job's pod) with its service account's workload identity, on the run's
+   * schedule; the indexes it sends come back over its IPC channel, so the report counts every one.
+   */
+  private startProducerPod(rt: LocalRuntime, cluster: Cluster, count: number, scriptedBurst: boolean): Promise<void> {
+    const o = this.o;
+    const args = ["--rate", String(o.rate), "--burst", String(scriptedBurst ? count : o.burst), "--concurrency", String(o.producerConcurrency), "--start-index", "1"];
+    if (Number.isFinite(count)) args.push("--count", String(count));
+    // The run's defaults name a burst period even without bursts; the producer refuses a period with no burst.
+    if (o.burstEverySeconds !== undefined && o.burst > 0 && !scriptedBurst) args.push("--burst-every", String(o.burstEverySeconds));
+    this.producerPod = new ProducerPod({
+      app: this.producerApp!,
+      cluster,
+      logDir: rt.o.logDir,
+      env: this.producerEnv!,
+      args,
+      onSent: (i) => this.sentIndexes.push(i),
+    });
+    const pod = this.producerPod;
+    return pod.exited.then(() => {
+      const elapsedSeconds = (performance.now() - this.startSendingAt) / 1000;
+      const sent = this.sentIndexes.length;
+      const steady = Math.max(0, sent - (scriptedBurst ? count : o.burst));
+      this.producerReport = {
+        sent,
+        failed: pod.phase === "Failed" ? 1 : 0,
+        cancelled: 0,
+        elapsedSeconds,
+        achievedRate: o.rate > 0 && elapsedSeconds > 0 ? steady / elapsedSeconds : 0,
+      };
+    });
+  }
+
+  /** The producer pod joins the status's pods. */
+  decorateStatus(s: StatusV1): void {
+    this.producerPod?.decorate(s);
   }
 
   /** Every ~2 s, in the background: the rows stored since the last look (their end-to-end latency). */

@@ -82,6 +82,8 @@ export async function startWorkloadIdentity(o: {
           namespace: o.blueprint.namespace,
           serviceAccount: p.app.serviceAccountName ?? "default",
           resource: "queue",
+          // The producer only sends: its chain asks for the sender's data action, not the consumer's.
+          send: p.app.program === "producer",
           identity: p.clientId,
           cluster: cluster.name,
         }).catch((e: Error) => [{ link: "token" as const, ok: false, detail: e.message }]);
