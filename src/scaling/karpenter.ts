@@ -446,7 +446,7 @@ function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeV
     action: "replace",
     replacement: t,
     reason: "Underutilized",
-    message: `${command("replace")} and replacing with on-demand node from types ${t.name}: ${kind}, ${left.length} pod(s) fit no other node; $${round4(t.pricePerHour)}/h < $${round4(candidatePrice)}/h together${pendingNote}`,
+    message: `${command("replace")} and replacing with on-demand node from types ${t.name}: ${kind}, ${left.length} pod(s) fit no other node; $${round4(t.pricePerHour)}/h < $${round4(candidatePrice)}/h${group.length > 1 ? " together" : ""}${pendingNote}`,
   };
 }
 
