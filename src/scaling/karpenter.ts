@@ -4,6 +4,7 @@ import type { NodePoolManifest } from "../blueprints/types.js";
 import type { InstanceType } from "./catalog.js";
 import { fits, planLaunch, take, roomOf, type Room } from "./packing.js";
 import { cpuMillis, memoryBytes, type Resources } from "./quantity.js";
+import { tolerates, type SchedTaint, type SchedToleration } from "./scheduling.js";
 
 /**
  * Karpenter's provisioning and disruption rules (kubernetes-sigs/karpenter v1), as pure functions shared
@@ -260,11 +261,20 @@ export function budgetAllowed(budgets: { nodes: string }[], total: number, delet
   return Math.max(0, allowed === Infinity ? 0 : allowed);
 }
 
+/**
+ * A pod as consolidation's scheduling simulation sees it: its requests and tolerations (plain requests
+ * tolerate nothing). `ownNodesOnly`: a capacity buffer's phantom pod, room the NodePool keeps on its own
+ * nodes, so it never moves onto a node Karpenter does not own.
+ */
+export type PodView = Resources & { tolerations?: SchedToleration[]; ownNodesOnly?: boolean };
+
 export interface NodeView {
   name: string;
   type: InstanceType;
-  /** Requests of the workload pods bound to it. */
-  pods: Resources[];
+  /** The workload pods bound to it. */
+  pods: PodView[];
+  /** Its taints; a NodePool's node without them carries the pool's template taints. */
+  taints?: SchedTaint[];
   ready: boolean;
   deleting: boolean;
   /** Last pod bind or removal (consolidateAfter counts from here). */
@@ -285,17 +295,24 @@ export interface Disruption {
  * One disruption pass (every 10 s): empty nodes first (all the budget allows), then, with
  * WhenEmptyOrUnderutilized, multi-node consolidation (multinodeconsolidation.go, see multiNodeConsolidation:
  * the most candidates, in disruption-cost order, removed in one command, with at most one cheaper
- * replacement), then
- * single-node (singlenodeconsolidation.go: one node whose pods fit elsewhere, or on a cheaper single node).
+ * replacement), then single-node (singlenodeconsolidation.go ComputeCommands: the first candidate, in the
+ * same order, for which the same computeConsolidation check gives a command).
  * Only nodes quiet for consolidateAfter are candidates. As Karpenter's scheduling simulation does, pending
  * pods (`pending`) must still fit after the change: capacity they would use is not removed.
+ *
+ * `nodes` are the NodePool's own nodes (candidates, counted by its budgets). `others` are the cluster's
+ * other nodes (an AKS cluster's static agent pools): never candidates, since Karpenter disrupts only the
+ * nodes it owns, but destinations like any node in upstream's simulation (SimulateScheduling schedules onto
+ * every node of the cluster state), by their taints (scheduling.ts `tolerates`) and free room.
  */
-export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, pending: Resources[] = []): Disruption[] {
+export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, pending: PodView[] = [], others: NodeView[] = []): Disruption[] {
   if (pool.consolidateAfterSeconds === undefined) return [];
-  const live = nodes.filter((n) => !n.deleting);
-  const deleting = nodes.filter((n) => n.deleting).length;
+  const own = nodes.map((n) => (n.taints ? n : { ...n, taints: pool.taints ?? [] }));
+  const foreign = others.filter((n) => n.ready && !n.deleting).map((n) => ({ ...n, taints: n.taints ?? [], foreign: true }));
+  const live = own.filter((n) => !n.deleting);
+  const deleting = own.filter((n) => n.deleting).length;
   const notReady = live.filter((n) => !n.ready).length;
-  let allowed = budgetAllowed(pool.budgets, nodes.length, deleting, notReady);
+  let allowed = budgetAllowed(pool.budgets, own.length, deleting, notReady);
   if (allowed <= 0) return [];
   const quiet = (n: NodeView) => n.ready && now - n.lastPodEventAt >= pool.consolidateAfterSeconds!;
   const out: Disruption[] = [];
@@ -305,14 +322,7 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
     if (allowed <= 0) break;
     if (n.pods.length === 0 && quiet(n)) {
       // Pending pods that need this node's room keep it.
-      if (
-        pending.length > 0 &&
-        !fitsOn(
-          pending,
-          live.filter((x) => x !== n && !removed.has(x) && x.ready),
-        )
-      )
-        continue;
+      if (pending.length > 0 && leftOver(pending, [...live.filter((x) => x !== n && !removed.has(x) && x.ready), ...foreign]).length > 0) continue;
       removed.add(n);
       out.push({
         node: n.name,
@@ -326,47 +336,34 @@ export function consolidate(pool: PoolSettings, nodes: NodeView[], now: number, 
   if (out.length > 0 || pool.consolidationPolicy === "WhenEmpty" || allowed <= 0) return out;
   // Cheapest disruption first (fewest pods, then lowest price).
   const candidates = live.filter((n) => n.pods.length > 0 && quiet(n)).sort((a, b) => a.pods.length - b.pods.length || a.type.pricePerHour - b.type.pricePerHour);
-  const multi = multiNodeConsolidation(pool, candidates.slice(0, allowed), live, pending);
+  const multi = multiNodeConsolidation(pool, candidates.slice(0, allowed), live, pending, foreign);
   if (multi) return [multi];
-  // Single-node consolidation.
   for (const c of candidates) {
-    const others = live.filter((n) => n !== c && n.ready);
-    if (pending.length > 0 && !fitsOn(pending, others)) continue;
-    if (fitsOn([...c.pods, ...pending], others)) {
-      return [{ node: c.name, action: "delete", reason: "Underutilized", message: `its ${c.pods.length} pod(s) fit on the other ${others.length} node(s)` }];
-    }
-    const plan = planLaunch(c.pods, pool.catalog);
-    if (plan.nodes.length === 1 && plan.unschedulable.length === 0 && plan.nodes[0]!.type.pricePerHour < c.type.pricePerHour) {
-      const t = plan.nodes[0]!.type;
-      return [
-        {
-          node: c.name,
-          action: "replace",
-          replacement: t,
-          reason: "Underutilized",
-          message: `its ${c.pods.length} pod(s) fit a cheaper ${t.name} ($${t.pricePerHour}/h < $${c.type.pricePerHour}/h)`,
-        },
-      ];
-    }
+    const cmd = computeConsolidation(pool, [c], live, pending, foreign);
+    if (cmd) return [cmd];
   }
   return [];
 }
 
-/** Whether all `pods` fit into the free room of `nodes` (first fit, largest first). */
-export function fitsOn(pods: Resources[], nodes: NodeView[]): boolean {
+/** Whether all `pods` fit into the free room of `nodes` they tolerate (first fit, largest first). */
+export function fitsOn(pods: PodView[], nodes: NodeView[]): boolean {
   return leftOver(pods, nodes).length === 0;
 }
 
-/** The `pods` that do not fit into the free room of `nodes` (first fit, largest first). */
-function leftOver(pods: Resources[], nodes: NodeView[]): Resources[] {
+/**
+ * The `pods` that fit nowhere in the free room of `nodes` (first fit, largest first): a node takes a pod
+ * when the pod tolerates its taints (the scheduler's own predicate) and has the room; a node Karpenter does
+ * not own (`foreign`) takes no buffer pod.
+ */
+function leftOver(pods: PodView[], nodes: (NodeView & { foreign?: boolean })[]): PodView[] {
   const rooms: Room[] = nodes.map((n) => {
     let r = roomOf(n.type);
     for (const p of n.pods) r = take(r, p);
     return r;
   });
-  const out: Resources[] = [];
+  const out: PodView[] = [];
   for (const p of [...pods].sort((a, b) => b.cpuMillis - a.cpuMillis)) {
-    const i = rooms.findIndex((r) => fits(p, r));
+    const i = rooms.findIndex((r, k) => fits(p, r) && !(p.ownNodesOnly && nodes[k]!.foreign) && tolerates(p.tolerations ?? [], nodes[k]!.taints ?? []));
     if (i < 0) out.push(p);
     else rooms[i] = take(rooms[i]!, p);
   }
@@ -381,7 +378,7 @@ function leftOver(pods: Resources[], nodes: NodeView[]): Resources[] {
  * upstream's, the search assumes validity shrinks with the prefix and may miss a larger valid prefix
  * behind an invalid one.
  */
-function multiNodeConsolidation(pool: PoolSettings, candidates: NodeView[], live: NodeView[], pending: Resources[]): Disruption | undefined {
+function multiNodeConsolidation(pool: PoolSettings, candidates: NodeView[], live: NodeView[], pending: PodView[], foreign: NodeView[]): Disruption | undefined {
   if (candidates.length < 2) return undefined;
   const maxParallel = Math.min(candidates.length, 100);
   let min = 1;
@@ -389,7 +386,7 @@ function multiNodeConsolidation(pool: PoolSettings, candidates: NodeView[], live
   let saved: Disruption | undefined;
   while (min <= max) {
     const mid = Math.floor((min + max) / 2);
-    const cmd = computeConsolidation(pool, candidates.slice(0, mid + 1), live, pending);
+    const cmd = computeConsolidation(pool, candidates.slice(0, mid + 1), live, pending, foreign);
     if (cmd) {
       saved = cmd;
       min = mid + 1;
@@ -399,15 +396,20 @@ function multiNodeConsolidation(pool: PoolSettings, candidates: NodeView[], live
 }
 
 /**
- * One multi-node command (consolidation.go computeConsolidation, with multinodeconsolidation.go's
- * filterOutSameType): the candidates' pods and the pending ones are scheduled on the nodes that stay; if
- * all fit, the candidates are deleted. Otherwise what is left must fit one new node (never more: "we're
+ * One consolidation command, single- or multi-node (consolidation.go computeConsolidation, with
+ * multinodeconsolidation.go's filterOutSameType): the candidates' pods and the pending ones are scheduled
+ * on the nodes that stay, the NodePool's and the cluster's others (`foreign`) alike; if all fit, the
+ * candidates are deleted. Otherwise what is left must fit one new node (never more: "we're
  * not going to turn a single node into multiple"), of a type cheaper than the candidates together
  * (getCandidatePrices) and cheaper than any candidate's own type that could hold it (filterOutSameType:
- * else deleting fewer nodes would do). On-demand only, so spot-to-spot rules do not apply.
+ * else deleting fewer nodes would do; for one candidate "cheaper than the candidate" already excludes its
+ * own type). What is left must tolerate the NodePool's taints to go on its new node. On-demand only, so
+ * spot-to-spot rules do not apply.
  */
-function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeView[], pending: Resources[]): Disruption | undefined {
-  const rest = live.filter((n) => !group.includes(n) && n.ready);
+function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeView[], pending: PodView[], foreign: NodeView[]): Disruption | undefined {
+  const rest = [...live.filter((n) => !group.includes(n) && n.ready), ...foreign];
+  const kind = group.length > 1 ? "multi-node" : "single-node";
+  const also = group.length > 1 ? { also: group.slice(1).map((g) => g.name) } : {};
   const pods = group.reduce((a, g) => a + g.pods.length, 0);
   const names = group.map((g) => `${g.name}/${g.type.name}/on-demand`).join(", ");
   const pendingNote = pending.length > 0 ? ` (the ${pending.length} pending pod(s) still fit)` : "";
@@ -417,12 +419,13 @@ function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeV
   if (left.length === 0) {
     return {
       node: group[0]!.name,
-      also: group.slice(1).map((g) => g.name),
+      ...also,
       action: "delete",
       reason: "Underutilized",
-      message: `${command("delete")}: multi-node, their pods fit on the other ${rest.length} node(s)${pendingNote}`,
+      message: `${command("delete")}: ${kind}, ${group.length > 1 ? "their" : "its"} pods fit on the other ${rest.length} node(s)${pendingNote}`,
     };
   }
+  if (left.some((p) => !tolerates(p.tolerations ?? [], pool.taints ?? []))) return undefined;
   const candidatePrice = group.reduce((a, g) => a + g.type.pricePerHour, 0);
   // The replacement's options: types that hold what is left on one node, cheaper than the candidates together.
   const holds = (t: InstanceType) => {
@@ -439,11 +442,11 @@ function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeV
   const t = [...options].sort((a, b) => a.pricePerHour - b.pricePerHour)[0]!;
   return {
     node: group[0]!.name,
-    also: group.slice(1).map((g) => g.name),
+    ...also,
     action: "replace",
     replacement: t,
     reason: "Underutilized",
-    message: `${command("replace")} and replacing with on-demand node from types ${t.name}: multi-node, ${left.length} pod(s) fit no other node; $${round4(t.pricePerHour)}/h < $${round4(candidatePrice)}/h together${pendingNote}`,
+    message: `${command("replace")} and replacing with on-demand node from types ${t.name}: ${kind}, ${left.length} pod(s) fit no other node; $${round4(t.pricePerHour)}/h < $${round4(candidatePrice)}/h${group.length > 1 ? " together" : ""}${pendingNote}`,
   };
 }
 

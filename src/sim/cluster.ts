@@ -1,6 +1,6 @@
 import type { InstanceType } from "../scaling/catalog.js";
 import { REASONS, type EventRecorder } from "../scaling/events.js";
-import { consolidate, idleSince, type Disruption, type NodeView, type PoolSettings } from "../scaling/karpenter.js";
+import { consolidate, idleSince, type Disruption, type NodeView, type PodView, type PoolSettings } from "../scaling/karpenter.js";
 import { scaleInOrder, type RankedPod } from "../scaling/replicaset.js";
 import type { TimingProfile } from "../scaling/timings.js";
 import { planLaunch, roomOf } from "../scaling/packing.js";
@@ -480,18 +480,46 @@ export class SimCluster {
         left -= k;
       }
     }
+    const pod = this.podView();
+    // Phantom pods tolerate the pool's taints and stay on its nodes (room the NodePool keeps for itself).
+    const buffer: PodView = { ...this.request, tolerations: [{ operator: "Exists" }], ownNodesOnly: true };
     return this.owned().map((n) => ({
       name: n.name,
       type: n.type,
-      pods: new Array<Resources>(this.used(n) + (phantom.get(n) ?? 0)).fill(this.request),
+      taints: n.taints,
+      pods: [...new Array<PodView>(this.used(n)).fill(pod), ...new Array<PodView>(phantom.get(n) ?? 0).fill(buffer)],
       ready: n.state === "ready",
       deleting: n.replacing === true || n.state === "deleting",
       lastPodEventAt: idleSince(n.readyAt, n.lastPodEventAt),
     }));
   }
 
+  /**
+   * The static agent pools' nodes as consolidation's destinations (as the runtime's provisioner takes them):
+   * never candidates, but the set's pods may move onto their free room when they tolerate their taints.
+   */
+  staticViews(): NodeView[] {
+    const pod = this.podView();
+    return this.nodes
+      .filter((n) => n.static)
+      .map((n) => ({
+        name: n.name,
+        type: n.type,
+        taints: n.taints,
+        pods: new Array<PodView>(this.used(n)).fill(pod),
+        ready: n.state === "ready",
+        deleting: n.state === "deleting",
+        lastPodEventAt: idleSince(n.readyAt, n.lastPodEventAt),
+      }));
+  }
+
+  /** One of the Deployment's pods, as the scheduling simulation sees it. */
+  private podView(): PodView {
+    return { ...this.request, tolerations: this.tolerations };
+  }
+
   consolidate(t: number): Disruption[] {
-    return consolidate(this.pool, this.views(), t, new Array<Resources>(this.pending).fill(this.request));
+    return consolidate(this.pool, this.views(), t, new Array<PodView>(this.pending).fill(this.podView()), this.staticViews());
   }
 
   /**

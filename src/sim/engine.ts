@@ -37,7 +37,7 @@ export interface SimOptions {
   /**
    * The cluster the pods run on, as a blueprint states it: its static agent pools start Ready at t = 0 (the
    * runtime's `staticPoolNodes`), take pods first when they fit and the pods tolerate their taints, are never
-   * consolidated and count in nodeSeconds; its add-ons' DaemonSets are on every node (build `pool` from
+   * consolidated (but are consolidation's destinations) and count in nodeSeconds; its add-ons' DaemonSets are on every node (build `pool` from
    * `nodeTypesFor(cluster.addOns).catalog` so Karpenter's sizes match). Default: no static pool — a cluster
    * of Karpenter nodes only, as the runtime runs a blueprint cluster whose `agentPools` is empty.
    */

@@ -7,6 +7,7 @@ import { Autoscaler } from "../../src/local/controllers/autoscaler.js";
 import { ClusterClock } from "../../src/local/controllers/clock.js";
 import { Provisioner } from "../../src/local/controllers/provisioner.js";
 import { addStaticNodes } from "../../src/local/runtime.js";
+import { staticPoolNodes } from "../../src/scaling/static-pools.js";
 import { getBlueprint } from "../../src/blueprints/index.js";
 import { seedNodePool } from "../../src/blueprints/edw.js";
 import { nodeTypesFor } from "../../src/scaling/catalog.js";
@@ -286,4 +287,61 @@ test("same cluster, same multi-node command: three half-full nodes replaced by o
     const a = after(seq);
     assert.ok(a.indexOf("node/n4 Ready") < Math.min(...a.filter((l) => l.endsWith("Draining")).map((l) => a.indexOf(l))), `replacement first: ${a.join(" | ")}`);
   }
+});
+
+// Consolidation onto the cluster's static pools (consolidation.go computeConsolidation schedules a candidate's
+// pods onto every node, Karpenter's or not, whose taints they tolerate): on the seed cluster, 8 consumer pods
+// fill the application pool (6) and a Karpenter node (2); a scale-in to 4 takes the application pool's pods
+// first (the ReplicaSet's doubled-up rank), leaving room there for the Karpenter node's 2. Both sides
+// decide the same single-node delete, on the same view, and end with every pod on the application pool.
+test("same cluster with static pools, same consolidation: a Karpenter node's pods move onto the application pool's free room", async () => {
+  const { cluster: spec, tolerations, pool } = seedCluster();
+  const timings = { ...DEFAULT_TIMINGS, nodeBootSeconds: 60, imagePullSeconds: 0, podStartSeconds: 0, podTerminationSeconds: 0, vmDeleteSeconds: 0 };
+
+  const simEvents = new EventRecorder(Infinity);
+  const sim = new SimCluster(pool, SEED_POD_REQUESTS, timings, simEvents, staticPoolNodes(spec), tolerations);
+  sim.setReplicas(8, 0);
+  sim.schedulePending(0);
+  sim.provision(0);
+  sim.advanceTo(60);
+  sim.schedulePending(60);
+  sim.advanceTo(61);
+  sim.setReplicas(4, 61);
+  sim.advanceTo(70);
+  const simBound = () => Object.fromEntries(sim.nodes.map((n) => [n.static ? n.name : "karpenter", n.bound]));
+  assert.deepEqual(simBound(), { "aks-systempool-00000": 0, "aks-systempool-00001": 0, "aks-systempool-00002": 0, "aks-apppool-00000": 2, karpenter: 2 });
+  const [cmd, ...more] = sim.consolidate(70);
+  assert.deepEqual(more, []);
+  assert.ok(cmd, "the simulator consolidates onto the application pool");
+  assert.equal(cmd.action, "delete");
+  sim.execute(cmd, 70);
+  sim.advanceTo(71);
+  sim.schedulePending(71);
+
+  const h = harness();
+  addStaticNodes(h.cluster, spec);
+  h.cluster.addDeployment("app", template({ app: "app", labels: { app: "app" }, requests: SEED_POD_REQUESTS, tolerations, graceMs: 0 }), 0);
+  const provisioner = new Provisioner({ cluster: h.cluster, pool, clock: new ClusterClock(1, h.clock), nodeStartupSeconds: 60 });
+  provisioner.start();
+  h.cluster.setReplicas("app", 8, "test", "step");
+  await h.run(62_000, 500);
+  h.cluster.setReplicas("app", 4, "test", "step");
+  await h.settle();
+  const liveBound = () => Object.fromEntries(h.cluster.liveNodes().map((n) => [n.nodePool ? "karpenter" : n.name, h.cluster.podsOn(n.name).length]));
+  assert.deepEqual(liveBound(), { "aks-systempool-00000": 0, "aks-systempool-00001": 0, "aks-systempool-00002": 0, "aks-apppool-00000": 2, karpenter: 2 });
+  await h.run(60_000, 500);
+  await provisioner.stop();
+  const disrupting = h.cluster.events.list().filter((e) => e.reason === "DisruptingUnderutilized");
+  const liveEnd = liveBound();
+  await h.cluster.shutdown();
+
+  // Karpenter's node names differ (aks-default-00000 vs default-1); the command is otherwise word for word.
+  const karpenterName = /\b(aks-default-\d+|default-\d+)\b/g;
+  assert.equal(disrupting.length, 1, "one command in the runtime");
+  assert.equal(disrupting[0]!.message.replace(karpenterName, "N"), `delete: ${cmd.message} (validated 15 s later)`.replace(karpenterName, "N"));
+  assert.match(cmd.message, /single-node, its pods fit on the other 4 node\(s\)$/);
+  // Both end with the four pods on the application pool and no Karpenter node.
+  const end = { "aks-systempool-00000": 0, "aks-systempool-00001": 0, "aks-systempool-00002": 0, "aks-apppool-00000": 4 };
+  assert.deepEqual(simBound(), end);
+  assert.deepEqual(liveEnd, end);
 });

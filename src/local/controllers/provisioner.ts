@@ -1,6 +1,18 @@
 import type { Cluster } from "../cluster/cluster.js";
 import type { VirtualNode } from "../cluster/node.js";
-import { Batcher, KARPENTER, ValidationQueue, consolidate, fitsOn, idleSince, revalidate, type Disruption, type NodeView, type PoolSettings } from "../../scaling/karpenter.js";
+import {
+  Batcher,
+  KARPENTER,
+  ValidationQueue,
+  consolidate,
+  fitsOn,
+  idleSince,
+  revalidate,
+  type Disruption,
+  type NodeView,
+  type PodView,
+  type PoolSettings,
+} from "../../scaling/karpenter.js";
 import { fits, planLaunch, take, type Room } from "../../scaling/packing.js";
 import type { ClusterClock } from "./clock.js";
 import { disruptingReason } from "../../scaling/events.js";
@@ -125,32 +137,60 @@ export class Provisioner {
     const views: NodeView[] = this.poolNodes().map((n) => ({
       name: n.name,
       type: n.type,
-      pods: this.o.cluster.podsOn(n.name).map((p) => p.requests),
+      taints: n.taints,
+      pods: this.podViews(n.name),
       ready: n.phase === "Ready",
       deleting: n.phase === "Draining" || this.disrupting.has(n.name),
       // consolidateAfter counts from the last pod event, or from Ready before any (the simulator's rule).
       lastPodEventAt: idleSince(toCluster(n.readyAt ?? n.createdAt), toCluster(n.lastPodEventAt)),
     }));
     // Buffer pods occupy free room (first fit) so nodes holding them are neither empty nor underutilized.
-    const buffered = this.o.buffer?.pods() ?? 0;
-    for (let k = 0; k < buffered; k++) {
-      const v = views.find((x) => !x.deleting && fitsOn([this.o.buffer!.requests], [x]));
+    // They tolerate the pool's taints and stay on its nodes (room the NodePool keeps for itself).
+    const buffer = this.o.buffer;
+    const buffered = buffer?.pods() ?? 0;
+    const phantom: PodView | undefined = buffer && { ...buffer.requests, tolerations: [{ operator: "Exists" }], ownNodesOnly: true };
+    for (let k = 0; phantom && k < buffered; k++) {
+      const v = views.find((x) => !x.deleting && fitsOn([phantom], [x]));
       if (!v) break;
-      v.pods.push(this.o.buffer!.requests);
+      v.pods.push(phantom);
     }
     return views;
+  }
+
+  /**
+   * The cluster's nodes Karpenter does not own (static agent pools): consolidation's destinations, never its
+   * candidates (the simulator's SimCluster.staticViews).
+   */
+  private staticViews(now: number): NodeView[] {
+    return this.o.cluster
+      .liveNodes()
+      .filter((n) => n.nodePool === undefined)
+      .map((n) => ({
+        name: n.name,
+        type: n.type,
+        taints: n.taints,
+        pods: this.podViews(n.name),
+        ready: n.phase === "Ready" && !n.unschedulable,
+        deleting: n.phase === "Draining",
+        lastPodEventAt: now,
+      }));
+  }
+
+  /** The pods bound to a node, as consolidation's scheduling simulation sees them. */
+  private podViews(node: string): PodView[] {
+    return this.o.cluster.podsOn(node).map((p) => ({ ...p.requests, tolerations: p.template.tolerations }));
   }
 
   private disruptionTick(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    this.validations.propose(now, consolidate(this.o.pool, this.views(now), now, this.pendingRequests()));
+    this.validations.propose(now, consolidate(this.o.pool, this.views(now), now, this.pendingRequests(), this.staticViews(now)));
   }
 
   private validateDue(now: number): void {
     const due = this.validations.due(now);
     if (due.length === 0) return;
-    const fresh = consolidate(this.o.pool, this.views(now), now, this.pendingRequests());
+    const fresh = consolidate(this.o.pool, this.views(now), now, this.pendingRequests(), this.staticViews(now));
     for (const v of due) {
       const d = revalidate(v, fresh);
       if (d) this.act(d, now - v.since);
@@ -158,8 +198,8 @@ export class Provisioner {
   }
 
   /** Pods waiting for a node: consolidation keeps the room they would use. */
-  private pendingRequests(): Resources[] {
-    return this.o.cluster.unschedulablePods().map((p) => p.requests);
+  private pendingRequests(): PodView[] {
+    return this.o.cluster.unschedulablePods().map((p) => ({ ...p.requests, tolerations: p.template.tolerations }));
   }
 
   /**
