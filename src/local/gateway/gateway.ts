@@ -8,7 +8,7 @@ import { HoldQueue } from "./hold.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { UpstreamSet, type EndpointSource, type GatewayEventFn, type Upstream } from "./upstreams.js";
 import { Deadlines, type Deadline } from "./deadlines.js";
-import { TryHandler, type TryOutcome } from "./relay.js";
+import { TryHandler } from "./relay.js";
 
 export interface GatewayStats {
   requests: number;
@@ -183,7 +183,11 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       }
       (x.tried ??= []).push(up);
       const remaining = s.retry.deadlineMs - (Date.now() - x.started);
-      const r = await tryOnce(up, x, idempotent, Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining)));
+      const headersTimeout = Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining));
+      const h = startTry(up, x, idempotent, headersTimeout);
+      const outcome = await h.outcome;
+      up.starts.delete(h);
+      const r = outcome.kind === "response" ? outcome : tryError(h, outcome.error, headersTimeout);
       o.observeTry?.(up.pod, r.kind === "response" && r.status < 500, r.kind === "response" ? r.ms : 0);
       if (x.clientGone) return;
       if (r.kind === "response" || r.code !== "STALLED") counted++;
@@ -199,7 +203,8 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         } else up.succeeded(Date.now());
         deadlines.remove(x);
         upstreams.observe(r.ms);
-        await r.relay(res, downstreamHeaders(r.headers));
+        const relayed = r.relay(res, downstreamHeaders(r.headers));
+        if (relayed) await relayed;
         return;
       }
       if (x.deadlinePassed) return answer(res, 504, `no answer within ${s.retry.deadlineMs} ms`);
@@ -254,13 +259,11 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     }
   }
 
-  type TryResult = Extract<TryOutcome, { kind: "response" }> | { kind: "error"; code: string; why: string };
-
   /**
    * One try on one endpoint, dispatched straight to its keep-alive pool; its in-flight count lasts until
-   * the endpoint's answer has ended (relayed or dropped) or failed.
+   * the endpoint's answer has ended (relayed or dropped) or failed. Its `outcome` says how it went.
    */
-  async function tryOnce(up: Upstream, x: Exchange, idempotent: boolean, headersTimeout: number): Promise<TryResult> {
+  function startTry(up: Upstream, x: Exchange, idempotent: boolean, headersTimeout: number): TryHandler {
     up.inFlight++;
     let finished = false;
     const h = new TryHandler(
@@ -275,10 +278,12 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     x.current = h;
     up.starts.add(h);
     up.pool.dispatch({ path: x.path, method: x.method as Dispatcher.HttpMethod, headers: x.headers, body: x.body, headersTimeout }, h);
-    const o = await h.outcome;
-    up.starts.delete(h);
-    if (o.kind === "response") return o;
-    const code = h.abortedBy === "stalled" ? "STALLED" : (o.error.code ?? "ERROR");
+    return h;
+  }
+
+  /** A failed try as the retry loop and the client's answer name it. */
+  function tryError(h: TryHandler, error: Error & { code?: string }, headersTimeout: number): { kind: "error"; code: string; why: string } {
+    const code = h.abortedBy === "stalled" ? "STALLED" : (error.code ?? "ERROR");
     const why =
       code === "STALLED"
         ? "no answer while other endpoints answered"

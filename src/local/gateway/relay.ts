@@ -10,8 +10,11 @@ export type TryOutcome =
       headers: Buffer[];
       /** Time to the answer's headers. */
       ms: number;
-      /** Sends the answer to the client: the head given, then the body as it comes (with back-pressure). Settles when the endpoint's answer has ended or failed. */
-      relay(res: ServerResponse, headers: string[]): Promise<void>;
+      /**
+       * Sends the answer to the client: the head given, then the body as it comes (with back-pressure). Settles
+       * when the endpoint's answer has ended or failed; undefined when it is already over (the usual case).
+       */
+      relay(res: ServerResponse, headers: string[]): Promise<void> | undefined;
       /** Reads the rest of the answer and drops it (the connection stays reusable). */
       discard(): void;
     }
@@ -125,10 +128,10 @@ export class TryHandler implements Dispatcher.DispatchHandler {
     this.finish();
   }
 
-  private relay(res: ServerResponse, headers: string[]): Promise<void> {
+  private relay(res: ServerResponse, headers: string[]): Promise<void> | undefined {
     if (this.failed) {
       res.destroy();
-      return Promise.resolve();
+      return undefined;
     }
     res.writeHead(this.status, headers);
     const chunks = this.chunks!;
@@ -136,7 +139,7 @@ export class TryHandler implements Dispatcher.DispatchHandler {
     if (this.ended) {
       // The whole answer is here already (the usual case for small answers): one write.
       res.end(chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-      return Promise.resolve();
+      return undefined;
     }
     this.sink = res;
     for (const c of chunks) res.write(c);
