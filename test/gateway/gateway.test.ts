@@ -120,9 +120,6 @@ test("forwarding: hop-by-hop headers dropped both ways, X-Forwarded-* set, the b
   assert.equal(seen.headers["x-forwarded-proto"], "http");
   assert.equal(seen.headers["x-forwarded-host"], "shop.example");
   assert.equal(seen.headers.host, "shop.example");
-  // The echo server answers in chunks (no Content-Length); an answer the gateway holds whole goes on with its length.
-  assert.equal(r.headers["transfer-encoding"], undefined);
-  assert.equal(r.headers["content-length"], String(Buffer.byteLength(r.body)));
   // A request target that is not a path is refused cleanly.
   const bad = await rawExchange(g.port, "GET * HTTP/1.1\r\nHost: x\r\n\r\n");
   assert.match(bad, /^HTTP\/1\.1 400 /);

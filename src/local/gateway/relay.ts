@@ -27,12 +27,6 @@ function abortedError(): Error & { code: string } {
   return Object.assign(new Error("request aborted"), { code: "UND_ERR_ABORTED" });
 }
 
-/** Whether a flat [name, value, …] list has a Content-Length. */
-function hasContentLength(headers: readonly string[]): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === "content-length") return true;
-  return false;
-}
-
 /** Why the gateway ended a try itself. */
 export type AbortCause = "deadline" | "client" | "stalled";
 
@@ -139,19 +133,14 @@ export class TryHandler implements Dispatcher.DispatchHandler {
       res.destroy();
       return undefined;
     }
+    res.writeHead(this.status, headers);
     const chunks = this.chunks!;
     this.chunks = undefined;
     if (this.ended) {
-      // The whole answer is here already (the usual case for small answers): one write. Its length is known,
-      // so an answer the endpoint sent in chunks goes to the client with a Content-Length instead (framing is
-      // hop-by-hop): no chunk framing to write here or to parse there.
-      const body = chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      if (body !== undefined && res.req.method !== "HEAD" && !hasContentLength(headers)) headers.push("content-length", String(body.length));
-      res.writeHead(this.status, headers);
-      res.end(body);
+      // The whole answer is here already (the usual case for small answers): one write.
+      res.end(chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
       return undefined;
     }
-    res.writeHead(this.status, headers);
     this.sink = res;
     for (const c of chunks) res.write(c);
     return new Promise<void>((r) => (this.finish = r));
