@@ -142,16 +142,20 @@ async function main(): Promise<void> {
     }
     for (const s of sides) await cannon(s.url, 1, connections); // warm-up
     const runs = new Map<string, Cannon[]>(sides.map((s) => [s.name, []]));
-    // CPU per request: the gateway process's own, and the pod's (the same pod on every side).
-    const cpu = new Map<string, { gateway: number; pod: number; requests: number }>(sides.map((s) => [s.name, { gateway: 0, pod: 0, requests: 0 }]));
+    // CPU per request: the gateway process's own, the pod's (the same pod on every side) and the client's
+    // (autocannon runs in this process): what the three share on a machine with few cores.
+    const cpu = new Map<string, { gateway: number; pod: number; client: number; requests: number }>(sides.map((s) => [s.name, { gateway: 0, pod: 0, client: 0, requests: 0 }]));
     for (let i = 0; i < rounds; i++) {
       // Rotate the order each round so that no side always goes first.
       for (let k = 0; k < sides.length; k++) {
         const s = sides[(i + k) % sides.length]!;
         const g0 = s.pid ? cpuMs(s.pid) : 0;
         const p0 = cpuMs(pod.pid!);
+        const c0 = process.cpuUsage();
         const r = await cannon(s.url, seconds, connections);
+        const c1 = process.cpuUsage(c0);
         const c = cpu.get(s.name)!;
+        c.client += (c1.user + c1.system) / 1000;
         c.gateway += s.pid ? cpuMs(s.pid) - g0 : 0;
         c.pod += cpuMs(pod.pid!) - p0;
         c.requests += r.total;
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
         seqP99Ms: Math.round(q(seq.get(s.name)!, 0.99) * 1000) / 1000,
         gatewayCpuUsPerRequest: Math.round((cpu.get(s.name)!.gateway * 1000) / cpu.get(s.name)!.requests),
         podCpuUsPerRequest: Math.round((cpu.get(s.name)!.pod * 1000) / cpu.get(s.name)!.requests),
+        clientCpuUsPerRequest: Math.round((cpu.get(s.name)!.client * 1000) / cpu.get(s.name)!.requests),
       };
     });
     const direct = summary[0]!;
@@ -200,7 +205,11 @@ async function main(): Promise<void> {
       }
       process.stdout.write("CPU per request (from /proc, whatever else the machine runs):\n");
       for (const s of result.sides)
-        process.stdout.write(`  ${s.side.padEnd(8)} pod ${s.podCpuUsPerRequest} µs` + (s.side === "direct" ? "\n" : `, gateway ${s.gatewayCpuUsPerRequest} µs\n`));
+        process.stdout.write(
+          `  ${s.side.padEnd(8)} client ${s.clientCpuUsPerRequest} µs, pod ${s.podCpuUsPerRequest} µs` +
+            (s.side === "direct" ? "" : `, gateway ${s.gatewayCpuUsPerRequest} µs`) +
+            `; all three ${s.clientCpuUsPerRequest + s.podCpuUsPerRequest + s.gatewayCpuUsPerRequest} µs\n`,
+        );
       process.stdout.write(`sequential keep-alive GETs (${values.sequential} per side, alternating blocks of 100):\n`);
       for (const s of result.sides) {
         process.stdout.write(`  ${s.side.padEnd(8)} p50 ${s.seqP50Ms} ms, p99 ${s.seqP99Ms} ms` + (s.side === "direct" ? "\n" : `; added p50 ${s.seqAddedP50Ms} ms\n`));

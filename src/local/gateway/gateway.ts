@@ -6,8 +6,9 @@ import type { GatewaySettings } from "./settings.js";
 import { RetryBudget } from "./retry-budget.js";
 import { HoldQueue } from "./hold.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
-import { UpstreamSet, type EndpointSource, type GatewayEventFn, type InFlightTry, type Upstream } from "./upstreams.js";
-import { TryHandler, type TryOutcome } from "./relay.js";
+import { UpstreamSet, type EndpointSource, type GatewayEventFn, type Upstream } from "./upstreams.js";
+import { Deadlines, type Deadline } from "./deadlines.js";
+import { TryHandler } from "./relay.js";
 
 export interface GatewayStats {
   requests: number;
@@ -54,11 +55,6 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 const NEVER_REACHED = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
 
 class BodyTooLarge extends Error {}
-
-/** The reason a try is ended by the gateway (deadline, client gone, endpoint stalled). */
-function abortedError(): Error & { code: string } {
-  return Object.assign(new Error("request aborted"), { code: "UND_ERR_ABORTED" });
-}
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   // No Content-Length and no Transfer-Encoding: the request has no body (RFC 9112 §6.3); skip the stream.
@@ -116,13 +112,20 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
     res.end(body);
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const deadlines = new Deadlines(s.retry.deadlineMs);
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     stats.requests++;
     budget.requestStarted();
     const observe = o.observe;
-    if (!observe) return forward(req, res);
+    if (!observe) {
+      forward(req, res).catch(() => answer(res, 502, "the gateway failed to forward the request"));
+      return;
+    }
     const t0 = performance.now();
-    return forward(req, res).then(() => observe(performance.now() - t0, res.statusCode >= 500));
+    forward(req, res)
+      .then(() => observe(performance.now() - t0, res.statusCode >= 500))
+      .catch(() => answer(res, 502, "the gateway failed to forward the request"));
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -152,115 +155,140 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       if (held === "timeout") return answer(res, 503, `no endpoint became ready within ${s.hold.timeoutMs} ms`, { "retry-after": "1" });
       if (res.destroyed || req.socket.destroyed) return;
     }
-    const headers = upstreamHeaders(req.rawHeaders, req.socket.remoteAddress ?? "");
-    const idempotent = IDEMPOTENT.has(method);
-    // The request's deadline and its client leaving end the try in flight (one at a time).
-    const current: { abort?: () => void } = {};
-    let deadlinePassed = false;
-    let clientGone = false;
-    const deadline = setTimeout(() => {
-      deadlinePassed = true;
-      current.abort?.();
-    }, s.retry.deadlineMs);
-    res.on("close", () => {
-      if (!res.writableFinished) {
-        clientGone = true;
-        current.abort?.();
-      }
-    });
-    const started = Date.now();
-    const tried = new Set<Upstream>();
-    let lastWhy = "";
-    // Tries abandoned because their endpoint stalled cost the app nothing (they were never answered):
-    // they do not use up the request's attempts, only its deadline, the retry budget and the endpoints.
-    let counted = 0;
+    const x = new Exchange(res, method, path, upstreamHeaders(req.rawHeaders, req.socket.remoteAddress ?? ""), body);
     try {
-      for (let attempt = 1; ; attempt++) {
-        const up = upstreams.pick(tried);
-        if (!up) {
-          if (attempt === 1) return answer(res, 503, "no healthy endpoint", { "retry-after": "1" });
-          return answer(res, 502, `${attempt - 1} endpoint(s) failed, none left to try (last: ${lastWhy})`);
-        }
-        const retry = attempt > 1;
-        if (retry) {
-          if (!budget.tryRetry()) return answer(res, 502, `retry budget spent (last failure: ${lastWhy})`);
-          stats.retries++;
-        }
-        tried.add(up);
-        const remaining = s.retry.deadlineMs - (Date.now() - started);
-        const r = await tryOnce(up, { path, method, headers, body, current, headersTimeout: Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining)) });
-        o.observeTry?.(up.pod, r.kind === "response" && r.status < 500, r.kind === "response" ? r.ms : 0);
-        if (clientGone) return;
-        if (r.kind === "response" || r.code !== "STALLED") counted++;
-        const canRetry = counted < s.retry.attempts && !deadlinePassed;
-        if (r.kind === "response") {
-          if (r.status >= 500) {
-            up.eject(Date.now(), `answered ${r.status}`);
-            if (idempotent && canRetry) {
-              lastWhy = `${up.pod} answered ${r.status}`;
-              r.discard();
-              continue;
-            }
-          } else up.succeeded(Date.now());
-          clearTimeout(deadline);
-          upstreams.observe(r.ms);
-          await r.relay(res, downstreamHeaders(r.headers));
-          return;
-        }
-        if (deadlinePassed) return answer(res, 504, `no answer within ${s.retry.deadlineMs} ms`);
-        up.eject(Date.now(), r.why);
-        lastWhy = `${up.pod}: ${r.why}`;
-        if (!idempotent && !NEVER_REACHED.has(r.code)) return answer(res, 502, `${lastWhy} (a ${method} that may have reached the app is not retried)`);
-        if (!canRetry) return answer(res, 502, `${counted} attempt(s) failed (last: ${lastWhy})`);
-      }
+      await tries(x);
     } finally {
-      clearTimeout(deadline);
+      x.finish();
     }
   }
 
-  type TryResult = Extract<TryOutcome, { kind: "response" }> | { kind: "error"; code: string; why: string };
+  /** The tries of one request, on one endpoint after another, until one answers or none may be tried. */
+  async function tries(x: Exchange): Promise<void> {
+    const { res } = x;
+    const idempotent = IDEMPOTENT.has(x.method);
+    // Tries abandoned because their endpoint stalled cost the app nothing (they were never answered):
+    // they do not use up the request's attempts, only its deadline, the retry budget and the endpoints.
+    let counted = 0;
+    let lastWhy = "";
+    for (let attempt = 1; ; attempt++) {
+      const up = upstreams.pick(x.tried);
+      if (!up) {
+        if (attempt === 1) return answer(res, 503, "no healthy endpoint", { "retry-after": "1" });
+        return answer(res, 502, `${attempt - 1} endpoint(s) failed, none left to try (last: ${lastWhy})`);
+      }
+      if (attempt > 1) {
+        if (!budget.tryRetry()) return answer(res, 502, `retry budget spent (last failure: ${lastWhy})`);
+        stats.retries++;
+      }
+      (x.tried ??= []).push(up);
+      const remaining = s.retry.deadlineMs - (Date.now() - x.started);
+      const headersTimeout = Math.max(1, Math.min(s.retry.perTryTimeoutMs, remaining));
+      const h = startTry(up, x, idempotent, headersTimeout);
+      const outcome = await h.outcome;
+      up.starts.delete(h);
+      const r = outcome.kind === "response" ? outcome : tryError(h, outcome.error, headersTimeout);
+      o.observeTry?.(up.pod, r.kind === "response" && r.status < 500, r.kind === "response" ? r.ms : 0);
+      if (x.clientGone) return;
+      if (r.kind === "response" || r.code !== "STALLED") counted++;
+      const canRetry = counted < s.retry.attempts && !x.deadlinePassed;
+      if (r.kind === "response") {
+        if (r.status >= 500) {
+          up.eject(Date.now(), `answered ${r.status}`);
+          if (idempotent && canRetry) {
+            lastWhy = `${up.pod} answered ${r.status}`;
+            r.discard();
+            continue;
+          }
+        } else up.succeeded(Date.now());
+        deadlines.remove(x);
+        upstreams.observe(r.ms);
+        const relayed = r.relay(res, downstreamHeaders(r.headers));
+        if (relayed) await relayed;
+        return;
+      }
+      if (x.deadlinePassed) return answer(res, 504, `no answer within ${s.retry.deadlineMs} ms`);
+      up.eject(Date.now(), r.why);
+      lastWhy = `${up.pod}: ${r.why}`;
+      if (!idempotent && !NEVER_REACHED.has(r.code)) return answer(res, 502, `${lastWhy} (a ${x.method} that may have reached the app is not retried)`);
+      if (!canRetry) return answer(res, 502, `${counted} attempt(s) failed (last: ${lastWhy})`);
+    }
+  }
+
+  /**
+   * One request on its way to the endpoints: what each try sends, the endpoints tried, and the two things that
+   * end the try in flight — the request's deadline (one shared timer for all requests) and the client leaving.
+   */
+  class Exchange implements Deadline {
+    expiresAt = 0;
+    prev: Deadline | undefined = undefined;
+    next: Deadline | undefined = undefined;
+    queued = false;
+    readonly started = Date.now();
+    tried: Upstream[] | undefined = undefined;
+    /** The try in flight (one at a time). */
+    current: TryHandler | undefined = undefined;
+    deadlinePassed = false;
+    clientGone = false;
+
+    constructor(
+      readonly res: ServerResponse,
+      readonly method: string,
+      readonly path: string,
+      readonly headers: string[],
+      readonly body: Buffer | undefined,
+    ) {
+      deadlines.add(this);
+      res.on("close", this.onClose);
+    }
+
+    expire(): void {
+      this.deadlinePassed = true;
+      this.current?.abort("deadline");
+    }
+
+    private readonly onClose = (): void => {
+      if (!this.res.writableFinished) {
+        this.clientGone = true;
+        this.current?.abort("client");
+      }
+    };
+
+    finish(): void {
+      deadlines.remove(this);
+    }
+  }
 
   /**
    * One try on one endpoint, dispatched straight to its keep-alive pool; its in-flight count lasts until
-   * the endpoint's answer has ended (relayed or dropped) or failed.
+   * the endpoint's answer has ended (relayed or dropped) or failed. Its `outcome` says how it went.
    */
-  async function tryOnce(
-    up: Upstream,
-    opts: { path: string; method: string; headers: string[]; body: Buffer | undefined; current: { abort?: () => void }; headersTimeout: number },
-  ): Promise<TryResult> {
+  function startTry(up: Upstream, x: Exchange, idempotent: boolean, headersTimeout: number): TryHandler {
     up.inFlight++;
     let finished = false;
-    const h = new TryHandler(performance.now(), () => {
-      if (finished) return;
-      finished = true;
-      up.inFlight--;
-    });
-    let abandoned = false;
-    let aborted = false;
-    opts.current.abort = () => {
-      aborted = true;
-      h.abort(abortedError());
-    };
-    const mark: InFlightTry = IDEMPOTENT.has(opts.method)
-      ? {
-          at: Date.now(),
-          abandon: () => {
-            abandoned = true;
-            h.abort(abortedError());
-          },
-        }
-      : { at: Date.now() };
-    up.starts.add(mark);
-    up.pool.dispatch({ path: opts.path, method: opts.method as Dispatcher.HttpMethod, headers: opts.headers, body: opts.body, headersTimeout: opts.headersTimeout }, h);
-    const o = await h.outcome;
-    up.starts.delete(mark);
-    if (o.kind === "response") return o;
-    const code = abandoned && !aborted ? "STALLED" : (o.error.code ?? "ERROR");
+    const h = new TryHandler(
+      performance.now(),
+      () => {
+        if (finished) return;
+        finished = true;
+        up.inFlight--;
+      },
+      idempotent,
+    );
+    x.current = h;
+    up.starts.add(h);
+    up.pool.dispatch({ path: x.path, method: x.method as Dispatcher.HttpMethod, headers: x.headers, body: x.body, headersTimeout }, h);
+    return h;
+  }
+
+  /** A failed try as the retry loop and the client's answer name it. */
+  function tryError(h: TryHandler, error: Error & { code?: string }, headersTimeout: number): { kind: "error"; code: string; why: string } {
+    const code = h.abortedBy === "stalled" ? "STALLED" : (error.code ?? "ERROR");
     const why =
       code === "STALLED"
         ? "no answer while other endpoints answered"
         : code === "UND_ERR_HEADERS_TIMEOUT"
-          ? `no answer within ${opts.headersTimeout} ms`
+          ? `no answer within ${headersTimeout} ms`
           : code === "UND_ERR_CONNECT_TIMEOUT"
             ? `connect timed out after ${s.connectTimeoutMs} ms`
             : code === "ECONNREFUSED"
@@ -282,7 +310,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
       connectionsCheckingInterval: Math.max(50, Math.min(1000, l.headersTimeoutMs / 4)),
     },
     (req, res) => {
-      handle(req, res).catch(() => answer(res, 502, "the gateway failed to forward the request"));
+      handle(req, res);
     },
   );
   // A connection that says nothing at all is closed after the idle time.
@@ -343,6 +371,7 @@ export async function startGateway(source: EndpointSource, o: GatewayOptions): P
         for (const sock of sockets) sock.destroy();
       });
       await upstreams.close();
+      deadlines.close();
     },
   };
 }

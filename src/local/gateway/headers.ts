@@ -1,6 +1,9 @@
 /** RFC 9110 §7.6.1: meant for one connection, never forwarded (plus the ones a Connection header names). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
 
+/** The lengths of the hop-by-hop names: a name of another length needs no lower-casing to be kept. */
+const HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
+
 /** The header names a Connection header value lists, lower-cased (undefined when it lists none). */
 function named(connection: string | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;
@@ -60,8 +63,8 @@ export function downstreamHeaders(raw: readonly Buffer[]): string[] {
   let conn: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1");
-    const k = name.toLowerCase();
     const v = raw[i + 1]!.toString("latin1");
+    const k = HOP_LENGTHS.has(name.length) ? name.toLowerCase() : "";
     if (HOP_BY_HOP.has(k)) {
       if (k === "connection") conn = conn === undefined ? v : `${conn},${v}`;
       continue;

@@ -10,8 +10,11 @@ export type TryOutcome =
       headers: Buffer[];
       /** Time to the answer's headers. */
       ms: number;
-      /** Sends the answer to the client: the head given, then the body as it comes (with back-pressure). Settles when the endpoint's answer has ended or failed. */
-      relay(res: ServerResponse, headers: string[]): Promise<void>;
+      /**
+       * Sends the answer to the client: the head given, then the body as it comes (with back-pressure). Settles
+       * when the endpoint's answer has ended or failed; undefined when it is already over (the usual case).
+       */
+      relay(res: ServerResponse, headers: string[]): Promise<void> | undefined;
       /** Reads the rest of the answer and drops it (the connection stays reusable). */
       discard(): void;
     }
@@ -19,14 +22,30 @@ export type TryOutcome =
 
 const noop = () => undefined;
 
+/** The reason a try is ended by the gateway (deadline, client gone, endpoint stalled). */
+function abortedError(): Error & { code: string } {
+  return Object.assign(new Error("request aborted"), { code: "UND_ERR_ABORTED" });
+}
+
+/** Why the gateway ended a try itself. */
+export type AbortCause = "deadline" | "client" | "stalled";
+
 /**
  * One try as an undici dispatch handler, straight from the endpoint's socket to the client's response:
  * no body stream, no parsed header object and no promise per chunk, as `request()` would make. Body
  * chunks that arrive before the caller has decided what to do with the answer (they usually come with
  * the headers, in the same read) are kept until then. `onEnd` runs once, when the endpoint's part is over.
+ * It is also the try's entry among its endpoint's in-flight tries (`at`, and `abandon` when a stalled
+ * endpoint's idempotent tries are moved elsewhere), so a try costs one object besides undici's own.
  */
 export class TryHandler implements Dispatcher.DispatchHandler {
   readonly outcome: Promise<TryOutcome>;
+  /** When the try started (ms since the epoch), for stall detection. */
+  readonly at = Date.now();
+  /** Set when the gateway ended the try itself, and why (the deadline or the client leaving outrank a stall). */
+  abortedBy: AbortCause | undefined;
+  /** Present for idempotent tries only: ends the try so that it is retried elsewhere. */
+  readonly abandon: (() => void) | undefined;
   private settle: (o: TryOutcome) => void = noop;
   private abortFn?: (err: Error) => void;
   private abortReason?: Error;
@@ -44,12 +63,16 @@ export class TryHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly t0: number,
     private readonly onEnd: () => void,
+    idempotent: boolean,
   ) {
     this.outcome = new Promise<TryOutcome>((r) => (this.settle = r));
+    this.abandon = idempotent ? () => this.abort("stalled") : undefined;
   }
 
   /** Ends the try (deadline, client gone, endpoint stalled); before it is sent, as soon as it would be. */
-  abort(reason: Error): void {
+  abort(cause: AbortCause): void {
+    if (cause !== "stalled" || this.abortedBy === undefined) this.abortedBy = cause;
+    const reason = abortedError();
     if (this.abortFn) this.abortFn(reason);
     else this.abortReason ??= reason;
   }
@@ -105,10 +128,10 @@ export class TryHandler implements Dispatcher.DispatchHandler {
     this.finish();
   }
 
-  private relay(res: ServerResponse, headers: string[]): Promise<void> {
+  private relay(res: ServerResponse, headers: string[]): Promise<void> | undefined {
     if (this.failed) {
       res.destroy();
-      return Promise.resolve();
+      return undefined;
     }
     res.writeHead(this.status, headers);
     const chunks = this.chunks!;
@@ -116,7 +139,7 @@ export class TryHandler implements Dispatcher.DispatchHandler {
     if (this.ended) {
       // The whole answer is here already (the usual case for small answers): one write.
       res.end(chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-      return Promise.resolve();
+      return undefined;
     }
     this.sink = res;
     for (const c of chunks) res.write(c);

@@ -280,26 +280,41 @@ export class UpstreamSet {
    * endpoint is ejected, the ejected-but-probe-healthy ones still take work (Envoy's panic routing):
    * ejecting all of them would turn a partial outage into a total one.
    */
-  pick(exclude: Set<Upstream>): Upstream | undefined {
+  pick(exclude: readonly Upstream[] | undefined): Upstream | undefined {
     const now = Date.now();
+    // The common case, every endpoint fresh and none tried yet: round-robin without building a list.
+    if (!this.route && (exclude === undefined || exclude.length === 0) && this.active.size > 0) {
+      let allFresh = true;
+      let stallMs = -1;
+      for (const u of this.active.values()) {
+        if (!u.eligible(now)) {
+          allFresh = false;
+          break;
+        }
+        if (u.starts.size > 0) {
+          if (stallMs < 0) stallMs = this.stallMs();
+          if (u.stalled(now, stallMs, this.peersAnsweredAt(u))) {
+            allFresh = false;
+            break;
+          }
+        }
+      }
+      if (allFresh) {
+        const i = this.next++ % this.active.size;
+        if (this.active.size === 1 || i === 0) return this.active.values().next().value;
+        let k = 0;
+        for (const u of this.active.values()) if (k++ === i) return u;
+      }
+    }
     const stallMs = this.stallMs();
-    // One pass, no arrays unless some endpoint is out (the common case is every endpoint fresh).
     let open: Upstream[] | undefined;
     let fresh: Upstream[] | undefined;
-    let allFresh = true;
-    let n = 0;
     for (const u of this.active.values()) {
-      n++;
-      if (exclude.has(u) || !u.eligible(now)) {
-        allFresh = false;
-        continue;
-      }
+      if (exclude?.includes(u) || !u.eligible(now)) continue;
       (open ??= []).push(u);
-      if (u.starts.size > 0 && u.stalled(now, stallMs, this.peersAnsweredAt(u))) allFresh = false;
-      else (fresh ??= []).push(u);
+      if (!(u.starts.size > 0 && u.stalled(now, stallMs, this.peersAnsweredAt(u)))) (fresh ??= []).push(u);
     }
-    if (allFresh && n > 0 && !this.route) return fresh![this.next++ % n];
-    const usable = fresh ?? open ?? this.list().filter((u) => !exclude.has(u) && !u.draining && u.healthy);
+    const usable = fresh ?? open ?? this.list().filter((u) => !exclude?.includes(u) && !u.draining && u.healthy);
     const from = this.route ? this.route(usable) : usable;
     if (from.length === 0) return undefined;
     return from[this.next++ % from.length];
