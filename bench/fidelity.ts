@@ -38,6 +38,12 @@ export interface Side {
   peakDesired: number;
   /** First message sent → last one handled, cluster seconds. */
   drainSeconds: number | null;
+  /**
+   * Time to first pod: first message sent → the first pod the scale-up added reads the queue, cluster seconds.
+   * Simulated: the first rise of ready pods after the first scale-up decision; live: the first receive of a
+   * pod started after sending began.
+   */
+  firstPodSeconds: number | null;
   /** First message sent → the decision back to zero replicas after the drain, cluster seconds. */
   backToZeroSeconds: number | null;
   /** Cluster seconds. */
@@ -72,6 +78,11 @@ export interface FidelityFigures {
 }
 
 const peak = (steps: string[], start: number) => Math.max(start, ...steps.map((s) => Number(s.split("→")[1])));
+/** A ScalingReplicaSet message that raises the replicas ("…: 1 → 4: …"). */
+const isScaleUp = (message: string) => {
+  const m = /: (\d+) → (\d+):/.exec(message);
+  return m !== null && Number(m[2]) > Number(m[1]);
+};
 const stepsOf = (messages: string[]) =>
   messages
     .map((m) => /: (\d+) → (\d+):/.exec(m))
@@ -120,9 +131,17 @@ export function simulatedSide(o: FidelityOptions, measured?: LiveRates): Side {
   const steps = stepsOf(
     r.events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && !e.message.startsWith("initial:") && e.time <= until).map((e) => e.message),
   );
+  const up = r.events.find((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && isScaleUp(e.message));
+  let firstPodSeconds: number | null = null;
+  if (up) {
+    const upAt = up.time / 1000;
+    const readyBefore = [...r.timeline].reverse().find((e) => e.t <= upAt)?.ready ?? 0;
+    firstPodSeconds = r.timeline.find((e) => e.t >= upAt && e.ready > readyBefore)?.t ?? null;
+  }
   return {
     steps,
     peakDesired: peak(steps, 1),
+    firstPodSeconds,
     drainSeconds: r.summary.drainSeconds ?? null,
     backToZeroSeconds: r.summary.backToZeroAt,
     podSeconds: r.summary.podSeconds,
@@ -205,11 +224,13 @@ export async function liveSide(o: FidelityOptions): Promise<Side> {
       backToZeroSeconds?: number | null;
       perPodThroughput?: number | null;
       meanPodFirstReceiveMs?: number;
+      firstAddedPodSeconds?: number | null;
     };
     const steps = stepsOf(events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet").map((e) => e.message));
     return {
       steps,
       peakDesired: peak(steps, 1),
+      firstPodSeconds: typeof report.firstAddedPodSeconds === "number" ? report.firstAddedPodSeconds * o.timeScale : null,
       drainSeconds: report.drained ? report.drainSeconds * o.timeScale : null,
       backToZeroSeconds: typeof report.backToZeroSeconds === "number" ? report.backToZeroSeconds * o.timeScale : null,
       podSeconds: report.podSeconds * o.timeScale,

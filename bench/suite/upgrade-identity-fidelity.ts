@@ -94,7 +94,7 @@ export const identity: Benchmark = {
 export const fidelityBench: Benchmark = {
   name: "fidelity",
   description:
-    "the same burst through the simulator (nominal rates, and the live run's measured ones) and a time-scaled live `up edw`: replica steps, drain, time back to zero and pod-seconds side by side",
+    "the same burst through the simulator (nominal rates, and the live run's measured ones) and a time-scaled live `up edw`: replica steps, time to first pod, drain, time back to zero and pod-seconds side by side",
   async run({ full }): Promise<BenchResult> {
     const f = await fidelity(full ? { messages: 300 } : {});
     const diff = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null ? null : round(a - b));
@@ -105,6 +105,8 @@ export const fidelityBench: Benchmark = {
       sameSteps: f.sameSteps ? "yes" : "no",
       simSteps: f.sim.steps.join(" "),
       liveSteps: f.live.steps.join(" "),
+      simFirstPodSeconds: f.sim.firstPodSeconds,
+      liveFirstPodSeconds: f.live.firstPodSeconds === null ? null : round(f.live.firstPodSeconds),
       simDrainSeconds: f.sim.drainSeconds,
       liveDrainSeconds: f.live.drainSeconds === null ? null : round(f.live.drainSeconds),
       simBackToZeroSeconds: f.sim.backToZeroSeconds,
@@ -117,16 +119,19 @@ export const fidelityBench: Benchmark = {
       livePodStartSeconds: f.live.podStartSeconds === null ? null : round(f.live.podStartSeconds, 1),
       sameStepsMeasured: sameStepsMeasured === null ? null : sameStepsMeasured ? "yes" : "no",
       simMeasuredSteps: m ? m.steps.join(" ") : null,
+      simMeasuredFirstPodSeconds: m?.firstPodSeconds ?? null,
       simMeasuredDrainSeconds: m?.drainSeconds ?? null,
       simMeasuredBackToZeroSeconds: m?.backToZeroSeconds ?? null,
       simMeasuredPodSeconds: m ? round(m.podSeconds) : null,
     };
     const ratios = {
+      firstPodLiveOverSim: over(f.live.firstPodSeconds, f.sim.firstPodSeconds),
       drainLiveOverSim: over(f.live.drainSeconds, f.sim.drainSeconds),
       backToZeroLiveOverSim: over(f.live.backToZeroSeconds, f.sim.backToZeroSeconds),
       podSecondsLiveOverSim: over(f.live.podSeconds, f.sim.podSeconds),
       // Below 1: the real consumers worked slower than the nominal rate (a loaded machine).
       perPodRateLiveOverSim: over(f.live.perPodThroughput, f.sim.perPodThroughput),
+      firstPodLiveOverSimMeasured: over(f.live.firstPodSeconds, m?.firstPodSeconds),
       drainLiveOverSimMeasured: over(f.live.drainSeconds, m?.drainSeconds),
       backToZeroLiveOverSimMeasured: over(f.live.backToZeroSeconds, m?.backToZeroSeconds),
       podSecondsLiveOverSimMeasured: over(f.live.podSeconds, m?.podSeconds),
@@ -134,6 +139,7 @@ export const fidelityBench: Benchmark = {
     const row = (name: string, x: Side, rate: number | null) => [
       name,
       x.steps.join(" "),
+      x.firstPodSeconds === null ? null : round(x.firstPodSeconds),
       x.drainSeconds === null ? null : round(x.drainSeconds),
       x.backToZeroSeconds === null ? null : round(x.backToZeroSeconds),
       round(x.podSeconds),
@@ -143,6 +149,7 @@ export const fidelityBench: Benchmark = {
     const gap = (name: string, x: Side, same: boolean) => [
       name,
       same ? "same" : "differ",
+      diff(f.live.firstPodSeconds, x.firstPodSeconds),
       diff(f.live.drainSeconds, x.drainSeconds),
       diff(f.live.backToZeroSeconds, x.backToZeroSeconds),
       diff(f.live.podSeconds, x.podSeconds),
@@ -150,7 +157,7 @@ export const fidelityBench: Benchmark = {
       diff(f.live.podStartSeconds, x.podStartSeconds),
     ];
     const table = markdownTable(
-      ["", "replica steps", "drain s", "back to zero s", "pod-seconds", "msgs/s per pod", "pod start s"],
+      ["", "replica steps", "first pod s", "drain s", "back to zero s", "pod-seconds", "msgs/s per pod", "pod start s"],
       [
         row("simulator (nominal)", f.sim, figures.simPerPodPerSecond),
         ...(m ? [row("simulator (live's measured rates)", m, m.perPodThroughput === null ? null : round(m.perPodThroughput, 3))] : []),

@@ -120,6 +120,8 @@ export interface EdwReport {
   maxPodFirstReceiveMs: number;
   /** Spawn → first receive, mean over the pods (0 if none received). */
   meanPodFirstReceiveMs: number;
+  /** First message sent → the first receive of a pod started after it (the first pod a scale-up added; null if none). */
+  firstAddedPodSeconds: number | null;
   producer: { achievedRate: number; elapsedSeconds: number };
 }
 
@@ -168,6 +170,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private startSendingWall = 0;
   /** Event time of the decision back to zero replicas after draining. */
   private backToZeroWall?: number;
+  /** Wall time of the first receive by a pod started after sending began. */
+  private firstAddedReceiveWall?: number;
   private readySeconds = 0;
   private stuck?: string;
   private stopped?: Promise<void>;
@@ -490,6 +494,9 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
           if (typeof s.firstReceiveAt === "number" && p.startedAt !== undefined) {
             this.maxFirstReceiveMs = Math.max(this.maxFirstReceiveMs, s.firstReceiveAt - p.startedAt);
             this.firstReceiveMs.set(p.name, s.firstReceiveAt - p.startedAt);
+            if (this.startSendingWall > 0 && p.startedAt >= this.startSendingWall && s.firstReceiveAt < (this.firstAddedReceiveWall ?? Infinity)) {
+              this.firstAddedReceiveWall = s.firstReceiveAt;
+            }
           }
           podProcessed.set(p.name, Number(s.processed ?? 0));
           // A pod's own reason for failing (e.g. Azure's 403) is shown at once, not left in its log.
@@ -695,6 +702,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       consumerStorageCalls: consumerCalls,
       maxConsumerRssMiB: Math.round((this.maxRss / 2 ** 20) * 10) / 10,
       maxPodFirstReceiveMs: Math.round(this.maxFirstReceiveMs),
+      firstAddedPodSeconds: this.firstAddedReceiveWall === undefined ? null : round(this.firstAddedReceiveWall - this.startSendingWall) / 1000,
       meanPodFirstReceiveMs: this.firstReceiveMs.size ? Math.round([...this.firstReceiveMs.values()].reduce((a, b) => a + b, 0) / this.firstReceiveMs.size) : 0,
       producer: { achievedRate: round((this.producerReport?.achievedRate ?? 0) * 100) / 100, elapsedSeconds: round((this.producerReport?.elapsedSeconds ?? 0) * 100) / 100 },
     };
