@@ -4,6 +4,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from "@azure/core-rest-pipeline";
 import type { StorageEndpoint } from "./config.js";
 import { TRY_TIMEOUT_MS, timedHttpClient } from "./deadline.js";
+import { proxyKeepAliveHttpClient } from "./proxy-keepalive.js";
 
 /** Counts every HTTP request the SDK sends (retries included): the "storage calls" figure. */
 export class CallCounter {
@@ -76,7 +77,8 @@ export interface StorageClientOptions {
 export function storageClients(endpoint: StorageEndpoint, options: StorageClientOptions = {}): StorageClients {
   const counter = options.counter ?? new CallCounter();
   // Each try has a client-side limit (see TRY_TIMEOUT_MS): a silent endpoint costs a bounded wait, then a retry.
-  const counting = timedHttpClient(countingHttpClient(counter));
+  // Through an HTTPS_PROXY, tunnels are kept alive and shared (the SDK's proxy agent opens one per request).
+  const counting = timedHttpClient(proxyKeepAliveHttpClient(countingHttpClient(counter)));
   const forTable = (_table?: string): HttpClient => counting;
   const httpClient = counting;
   // Fail fast on a dead endpoint instead of the SDK's multi-minute default backoff.

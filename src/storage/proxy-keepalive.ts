@@ -1,0 +1,88 @@
+import type { HttpClient } from "@azure/core-rest-pipeline";
+import { HttpsProxyAgent } from "hpagent";
+
+/**
+ * The Azure SDK's proxy policy gives each HTTPS request a tunnelling agent without keep-alive: every call
+ * opens a new CONNECT tunnel and does a full TLS handshake (and turning keep-alive on in that agent does
+ * not help: its pool is named per call, so released sockets are never reused). This module gives our
+ * clients one shared keep-alive tunnelling agent instead, for exactly the requests the SDK would send
+ * through a proxy. With no proxy in the environment (as on AKS) nothing changes.
+ */
+
+/** The proxy and bypass list as the SDK's proxy policy reads them from the environment. */
+export interface ProxyRule {
+  proxyUrl: URL;
+  /** NO_PROXY patterns: a host, or `.domain` for the domain and its subdomains. */
+  noProxy: string[];
+}
+
+/** An upper-case variable, else its lower-case form (the SDK's order). */
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return env[name] || env[name.toLowerCase()] || undefined;
+}
+
+/** HTTPS_PROXY, else ALL_PROXY, else HTTP_PROXY, with NO_PROXY; undefined without a (valid) proxy URL. */
+export function proxyRuleFromEnv(env: NodeJS.ProcessEnv = process.env): ProxyRule | undefined {
+  const raw = envValue(env, "HTTPS_PROXY") || envValue(env, "ALL_PROXY") || envValue(env, "HTTP_PROXY");
+  if (!raw) return undefined;
+  let proxyUrl: URL;
+  try {
+    proxyUrl = new URL(raw);
+  } catch {
+    // The SDK fails such requests itself with its own message; leave them to it.
+    return undefined;
+  }
+  const noProxy = (envValue(env, "NO_PROXY") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+  return { proxyUrl, noProxy };
+}
+
+/** The SDK's NO_PROXY match: `.foo.com` matches foo.com and its subdomains; anything else the exact host name. */
+export function isBypassed(hostname: string, noProxy: readonly string[]): boolean {
+  return noProxy.some((p) => (p.startsWith(".") ? hostname.endsWith(p) || hostname === p.slice(1) : hostname === p));
+}
+
+/** Whether the SDK would send this HTTPS request through the rule's proxy (plain HTTP is left to the SDK). */
+export function tunnelsThroughProxy(url: string, rule: ProxyRule): boolean {
+  const u = new URL(url);
+  return u.protocol === "https:" && !isBypassed(u.hostname, rule.noProxy);
+}
+
+/**
+ * Idle tunnels are dropped after this long. Node's agent shortens it to a server's `Keep-Alive: timeout=`
+ * hint (less a second), so a tunnel is not reused just as a Node front closes it.
+ */
+const IDLE_TUNNEL_MS = 30_000;
+
+const agents = new Map<string, HttpsProxyAgent>();
+
+/** One keep-alive tunnelling agent per proxy URL, shared by every client of the process. */
+export function sharedTunnelAgent(proxyUrl: URL): HttpsProxyAgent {
+  let agent = agents.get(proxyUrl.href);
+  if (!agent) {
+    // TLS to the origin goes through https.Agent's own connect with no `ca`: Node's default store,
+    // which holds NODE_EXTRA_CA_CERTS (the local CA). 256 free sockets is Node's default, as the SDK's
+    // own keep-alive agent has for a direct endpoint.
+    agent = new HttpsProxyAgent({ proxy: proxyUrl, keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, timeout: IDLE_TUNNEL_MS, scheduling: "lifo" });
+    agents.set(proxyUrl.href, agent);
+  }
+  return agent;
+}
+
+/**
+ * Wraps the last step of an SDK pipeline (after its proxy policy): a request the SDK would tunnel through
+ * the environment's proxy gets the shared keep-alive agent in place of the policy's one-shot agent. Our
+ * clients set no agent of their own, so the only agent replaced is the proxy policy's.
+ */
+export function proxyKeepAliveHttpClient(inner: HttpClient, env: NodeJS.ProcessEnv = process.env): HttpClient {
+  const rule = proxyRuleFromEnv(env);
+  if (!rule) return inner;
+  return {
+    sendRequest(req) {
+      if (!req.proxySettings && tunnelsThroughProxy(req.url, rule)) req.agent = sharedTunnelAgent(rule.proxyUrl);
+      return inner.sendRequest(req);
+    },
+  };
+}
