@@ -40,7 +40,7 @@ export interface Side {
   drainSeconds: number | null;
   /**
    * Time to first pod: first message sent → the first pod the scale-up added reads the queue, cluster seconds.
-   * Simulated: the first rise of ready pods after the first scale-up decision; live: the first receive of a
+   * Simulated: ready pods first outnumber the replicas before the first scale-up; live: the first receive of a
    * pod started after sending began.
    */
   firstPodSeconds: number | null;
@@ -131,12 +131,13 @@ export function simulatedSide(o: FidelityOptions, measured?: LiveRates): Side {
   const steps = stepsOf(
     r.events.filter((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && !e.message.startsWith("initial:") && e.time <= until).map((e) => e.message),
   );
-  const up = r.events.find((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && isScaleUp(e.message));
+  const up = r.events.find((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && !e.message.startsWith("initial:") && isScaleUp(e.message));
   let firstPodSeconds: number | null = null;
   if (up) {
     const upAt = up.time / 1000;
-    const readyBefore = [...r.timeline].reverse().find((e) => e.t <= upAt)?.ready ?? 0;
-    firstPodSeconds = r.timeline.find((e) => e.t >= upAt && e.ready > readyBefore)?.t ?? null;
+    // More pods ready than the Deployment had before the step: one of the added ones reads the queue.
+    const before = Number(/: (\d+) → /.exec(up.message)![1]);
+    firstPodSeconds = r.timeline.find((e) => e.t >= upAt && e.ready > before)?.t ?? null;
   }
   return {
     steps,

@@ -52,3 +52,16 @@ test("the seed's burst with consumers as slow as live scales 1→4→8→15 and 
   // drained the burst on the static pool within one HPA period, with a single step 1→4.
   assert.deepEqual(simulatedSide(DEFAULTS).steps, ["1→4", "4→8", "8→15", "15→0"]);
 });
+
+test("time to first pod: the first scale-up's pods read the queue one pod start after the decision", () => {
+  const o = simulatorOptions(DEFAULTS);
+  const r = simulate(o);
+  const up = r.events.find((e) => e.object === "deployment/aqs-app" && e.reason === "ScalingReplicaSet" && /: 1 → \d+:/.test(e.message));
+  assert.ok(up, "the burst scales the consumer up");
+  const side = simulatedSide(DEFAULTS);
+  // The seed's first new pods land on the application pool's node, which already holds the image: no pull.
+  assert.equal(side.firstPodSeconds, up.time / 1000 + side.podStartSeconds!);
+  // Later-starting pods push it out by exactly the difference.
+  const slow = simulatedSide(DEFAULTS, { perPodThroughput: 1, podStartSeconds: 12 });
+  assert.equal(slow.firstPodSeconds! - side.firstPodSeconds!, 12 - side.podStartSeconds!);
+});
