@@ -18,16 +18,7 @@ import { BIN, run } from "./cli.js";
 import type { RuntimeFile } from "../src/local/runtime-file.js";
 import type { StatusV1 } from "../src/local/status.js";
 import type { NodeFailureReport } from "../src/local/drill/report.js";
-
-async function waitFor<T>(check: () => Promise<T | undefined>, boundMs: number): Promise<T> {
-  const end = Date.now() + boundMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from "./types.js";
 
 async function status(rt: RuntimeFile): Promise<StatusV1> {
   const res = await fetch(`${rt.controlUrl}/v1/status`, { headers: { authorization: `Bearer ${rt.token}` } });
