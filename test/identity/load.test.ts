@@ -8,9 +8,7 @@ import { Ledger } from "../../src/provisioning/local/ledger.js";
 import type { ClusterEvent } from "../../src/local/cluster/events.js";
 import type { StatusV1 } from "../../src/local/status.js";
 import { type CliRun, markedProcs, newMarker, runCli, startCli, stderrLines, tempDir, waitFor } from "../edw/helpers.js";
-import { deployedEdw } from "./helpers.js";
-
-type AfterHost = { after: (fn: () => void | Promise<void>) => void };
+import { type AfterHost, deployedEdw } from "./helpers.js";
 
 /** `akspilot load …` once the run is sending (a load asked for while the consumers still start is refused). */
 function loadOnceSending(t: AfterHost, cwd: string, args: string[]): Promise<CliRun> {
