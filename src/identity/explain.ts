@@ -15,6 +15,8 @@ export interface ChainLink {
   error?: string;
   /** The `az` command that mends a broken link. */
   fix?: string;
+  /** A broken role link: the built-in role the fix assigns (e.g. Storage Queue Data Message Sender). */
+  missingRole?: string;
 }
 
 export interface ExplainOptions {
@@ -169,6 +171,7 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
       ok: false,
       detail: `${identity.name} holds no role allowing ${need.dataAction} on ${o.resource}${o.name ? ` ${o.name}` : "s"} of ${account ?? "the account"}`,
       error: "403 AuthorizationPermissionMismatch: This request is not authorized to perform this operation using this permission.",
+      missingRole: roleFor(need),
       fix: `az role assignment create --assignee-object-id ${identity.principalId} --assignee-principal-type ServicePrincipal --role "${roleFor(need)}" --scope ${scope}`,
     });
     return links;

@@ -11,7 +11,8 @@ import { percentile } from "../util/time.js";
 export const LOAD_MAX = 100_000;
 export const REQUEST_RATE_MAX = 1000;
 
-export type LoadRequest = { kind: "messages"; count: number } | { kind: "requests"; count: number; rate: number };
+/** `wait`: the answer streams until every message is answered (`akspilot load`), rather than a 202 at once. */
+export type LoadRequest = { kind: "messages"; count: number; wait: boolean } | { kind: "requests"; count: number; rate: number };
 
 function wholeNumber(v: unknown, field: string, max: number, example: string): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) {
@@ -21,12 +22,17 @@ function wholeNumber(v: unknown, field: string, max: number, example: string): n
   return v;
 }
 
-/** `{"messages": N}` (a queue blueprint) or `{"requests": N, "rate"?: R}` (a blueprint with a gateway). */
+/** `{"messages": N, "wait"?: true}` (a queue blueprint) or `{"requests": N, "rate"?: R}` (a blueprint with a gateway). */
 export function parseLoad(body: Record<string, unknown>): LoadRequest {
   const has = (k: string) => body[k] !== undefined;
   if (has("messages") === has("requests"))
     throw new UserError('send either "messages" (a queue blueprint) or "requests" (a blueprint with a gateway)', 'send {"messages": 500} or {"requests": 1000}');
-  if (has("messages")) return { kind: "messages", count: wholeNumber(body.messages, "messages", LOAD_MAX, '{"messages": 500}') };
+  if (has("wait") && (typeof body.wait !== "boolean" || has("requests")))
+    throw new UserError(
+      `"wait" must be true or false, with "messages" only; got ${JSON.stringify(body.wait)?.slice(0, 40) ?? String(body.wait)}`,
+      'send {"messages": 500, "wait": true}',
+    );
+  if (has("messages")) return { kind: "messages", count: wholeNumber(body.messages, "messages", LOAD_MAX, '{"messages": 500}'), wait: body.wait === true };
   const count = wholeNumber(body.requests, "requests", LOAD_MAX, '{"requests": 1000}');
   const rate = has("rate") ? wholeNumber(body.rate, "rate", REQUEST_RATE_MAX, '{"requests": 1000, "rate": 100}') : 100;
   return { kind: "requests", count, rate };

@@ -175,7 +175,15 @@ export async function startControlApi(t: StatusSource, host = "127.0.0.1"): Prom
       const load = parseLoad(await readJson(req));
       if (load.kind === "messages") {
         if (!t.load) throw new UserError(`blueprint ${rt.blueprint.name} has no queue to load`, rt.gatewayUrl ? 'send {"requests": N} for its gateway' : "run `akspilot up edw`");
-        return send(res, 202, t.load(load.count));
+        const burst = t.load(load.count);
+        if (!load.wait) return send(res, 202, burst.accepted);
+        // A caller that waits gets NDJSON: the acceptance at once, then how the burst ended (a large burst can
+        // take longer than a client waits for headers).
+        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        res.write(JSON.stringify({ accepted: burst.accepted }) + "\n");
+        const outcome = await burst.done;
+        res.end(JSON.stringify(outcome.error ? { error: outcome.error, sent: outcome.sent } : { done: outcome }) + "\n");
+        return;
       }
       return send(res, 202, actions.requests(load.count, load.rate));
     }

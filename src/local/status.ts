@@ -127,13 +127,27 @@ export interface StatusV1 {
 /** A control API route a blueprint adds: an answer, or undefined when the route is not its own. */
 export type ControlRoute = (method: string, path: string, body: () => Promise<Record<string, unknown>>) => Promise<{ code: number; body: unknown } | undefined>;
 
+/** How a load burst of messages ended: how many storage accepted, and why it stopped short if it did. */
+export interface LoadOutcome {
+  sent: number;
+  /** The one line that says why the burst stopped short (storage's refusal, with what fixes it). */
+  error?: string;
+}
+
+/** A load burst of messages once accepted: what the caller is told at once, and how it ends. */
+export interface MessageLoad {
+  accepted: Record<string, unknown>;
+  /** Settles when every send has been answered (never rejects). */
+  done: Promise<LoadOutcome>;
+}
+
 export interface StatusSource {
   runtime: LocalRuntime;
   autoscaler?: ControlAutoscaler;
   policy?: string;
   extra?: () => Promise<Record<string, unknown>>;
   /** `POST /v1/load {"messages": N}`: the blueprint's own producer path (EDW), if it has one. */
-  load?: (messages: number) => Record<string, unknown>;
+  load?: (messages: number) => MessageLoad;
   /** Adds blueprint-specific fields (e.g. `blueGreen`, `gateway.byCluster`). */
   decorate?: (s: StatusV1) => void;
   route?: ControlRoute;

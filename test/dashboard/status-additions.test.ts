@@ -126,7 +126,9 @@ test("the page's rates: failed requests and each cluster's requests per second; 
 });
 
 test("a load request: messages or requests, whole numbers in bounds, one of the two; each refusal names the field", () => {
-  assert.deepEqual(parseLoad({ messages: 500 }), { kind: "messages", count: 500 });
+  assert.deepEqual(parseLoad({ messages: 500 }), { kind: "messages", count: 500, wait: false });
+  // `akspilot load` waits for the outcome; the dashboard's button does not.
+  assert.deepEqual(parseLoad({ messages: 500, wait: true }), { kind: "messages", count: 500, wait: true });
   assert.deepEqual(parseLoad({ requests: 10 }), { kind: "requests", count: 10, rate: 100 });
   assert.deepEqual(parseLoad({ requests: 10, rate: 5 }), { kind: "requests", count: 10, rate: 5 });
   const refused = (body: Record<string, unknown>, re: RegExp) =>
@@ -141,4 +143,6 @@ test("a load request: messages or requests, whole numbers in bounds, one of the 
   refused({ messages: "500" }, /got "500"/);
   refused({ requests: 10, rate: 5000 }, /"rate" must be a whole number from 1 to 1000/);
   refused({ messages: "x".repeat(500) }, /got "x+…/);
+  refused({ messages: 5, wait: "yes" }, /"wait" must be true or false, with "messages" only; got "yes"/);
+  refused({ requests: 5, wait: true }, /"wait" must be true or false, with "messages" only/);
 });

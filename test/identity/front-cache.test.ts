@@ -2,17 +2,15 @@
 // never beyond what the token, the signing keys and the recorded roles allow: an expired token, a token
 // whose key a rotation dropped, and a revoked role are refused on the very next request. The clock is
 // injected, so expiry is decided without waiting.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
-import { QueueServiceClient } from "@azure/storage-queue";
-import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { ClusterIssuer, findCluster } from "../../src/identity/issuer.js";
 import { LOCAL_TENANT_ID, readRecords, type IdentityRecord } from "../../src/identity/records.js";
-import { IdentityServices } from "../../src/identity/services.js";
+import type { IdentityServices } from "../../src/identity/services.js";
 import { Ledger } from "../../src/provisioning/local/ledger.js";
-import { deployedEdw } from "./helpers.js";
+import { deployedEdw, sharedSetUp, startStorageFront } from "./helpers.js";
 
 const QUEUE = "aws2azmsgs";
 const TTL_SECONDS = 600;
@@ -20,28 +18,13 @@ const TTL_SECONDS = 600;
 describe("the front's memory of verified tokens, and role changes", () => {
   let root: string;
   let workload: IdentityRecord;
-  let azurite: AzuriteHandle;
   let services: IdentityServices;
   let account: string;
   let clock = Date.now();
-  const hooks: Array<() => void | Promise<void>> = [];
-  const host = {
-    after: (fn: () => void | Promise<void>) => {
-      hooks.push(fn);
-    },
-  };
 
-  before(async () => {
+  sharedSetUp(async (host) => {
     ({ root, workload } = await deployedEdw(host));
-    azurite = await startAzurite();
-    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(QUEUE).createIfNotExists();
-    services = await IdentityServices.start({ root, storageConnectionString: azurite.connectionString, accessTokenTtlSeconds: TTL_SECONDS, now: () => clock });
-    account = readRecords(root).accounts[0]!;
-  });
-  after(async () => {
-    await services?.stop();
-    await azurite?.stop();
-    for (const h of hooks.reverse()) await h();
+    ({ services, account } = await startStorageFront(host, root, { services: { accessTokenTtlSeconds: TTL_SECONDS, now: () => clock } }));
   });
 
   /** An access token for the consumer's identity, exchanged at the current (injected) time. */

@@ -2,12 +2,66 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
+import { QueueServiceClient } from "@azure/storage-queue";
+import { TableServiceClient } from "@azure/data-tables";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { readRecords, type IdentityRecord } from "../../src/identity/records.js";
-import { collectOutput, runCli, tempDir } from "../edw/helpers.js";
+import { IdentityServices, type IdentityServicesOptions } from "../../src/identity/services.js";
+import { collectOutput, QUEUE, runCli, tempDir } from "../edw/helpers.js";
 
 export const GET_TOKEN = fileURLToPath(new URL("./fixtures/get-token.js", import.meta.url));
 
-type AfterHost = { after: (fn: () => void | Promise<void>) => void };
+export type AfterHost = { after: (fn: () => void | Promise<void>) => void };
+
+/**
+ * The set-up a describe block's tests share: `setUp` runs in the block's `before` with a host whose `after`
+ * hooks (temporary directories, services, Azurite) all run in the block's `after`, the last registered first;
+ * one that fails does not keep the others from running, and the first failure is reported.
+ */
+export function sharedSetUp(setUp: (host: AfterHost) => Promise<void>): void {
+  const hooks: Array<() => void | Promise<void>> = [];
+  before(() => setUp({ after: (fn) => void hooks.push(fn) }));
+  after(async () => {
+    let first: unknown;
+    for (const h of hooks.reverse()) {
+      try {
+        await h();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== undefined) throw first;
+  });
+}
+
+/** The identity services of a project directory, stopped by the host's `after`. */
+export async function startServices(host: AfterHost, o: IdentityServicesOptions): Promise<IdentityServices> {
+  const services = await IdentityServices.start(o);
+  host.after(() => services.stop());
+  return services;
+}
+
+/**
+ * Real Azurite holding the EDW queue (and the tables and blob containers asked for), behind the identity
+ * services' enforcing front for `root`; the storage account is the one the deploy recorded. Both are stopped
+ * by the host's `after`, the services first.
+ */
+export async function startStorageFront(
+  host: AfterHost,
+  root: string,
+  o: { tables?: string[]; containers?: string[]; services?: Omit<IdentityServicesOptions, "root" | "storageConnectionString"> } = {},
+): Promise<{ azurite: AzuriteHandle; services: IdentityServices; account: string }> {
+  const azurite = await startAzurite();
+  host.after(() => azurite.stop());
+  const cs = azurite.connectionString;
+  await QueueServiceClient.fromConnectionString(cs).getQueueClient(QUEUE).createIfNotExists();
+  for (const t of o.tables ?? []) await TableServiceClient.fromConnectionString(cs, { allowInsecureConnection: true }).createTable(t);
+  for (const c of o.containers ?? []) await BlobServiceClient.fromConnectionString(cs).getContainerClient(c).createIfNotExists();
+  const services = await startServices(host, { root, storageConnectionString: cs, ...o.services });
+  return { azurite, services, account: readRecords(root).accounts[0]! };
+}
 
 /** A project directory after `akspilot deploy edw --target local`: identities, federated credentials, roles. */
 export async function deployedEdw(t: AfterHost): Promise<{ root: string; workload: IdentityRecord; producer: IdentityRecord }> {
@@ -21,7 +75,7 @@ export async function deployedEdw(t: AfterHost): Promise<{ root: string; workloa
 }
 
 /** Runs a fixture program as a pod runs its app: a separate process with only `env` (and PATH, HOME); throws unless it exits 0. */
-async function runFixture(program: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+export async function runFixture(program: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [program, ...args], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

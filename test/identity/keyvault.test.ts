@@ -1,12 +1,12 @@
 // The local Key Vault's secrets API, driven by the real @azure/keyvault-secrets (challenge authentication,
 // then a workload-identity token) through the local proxy; access policies enforced with Key Vault's 403.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { findCluster } from "../../src/identity/issuer.js";
 import { readRecords, recordAccessPolicy, recordFederatedCredential, type IdentityRecord } from "../../src/identity/records.js";
-import { IdentityServices } from "../../src/identity/services.js";
-import { deployedAirflow, runAzureApp } from "./helpers.js";
+import type { IdentityServices } from "../../src/identity/services.js";
+import { deployedAirflow, runAzureApp, sharedSetUp, startServices } from "./helpers.js";
 
 describe("local Key Vault secrets API", () => {
   let root: string;
@@ -14,25 +14,15 @@ describe("local Key Vault secrets API", () => {
   let services: IdentityServices;
   let vault: string;
   let env: Record<string, string>;
-  const hooks: Array<() => void | Promise<void>> = [];
-  const host = {
-    after: (fn: () => void | Promise<void>) => {
-      hooks.push(fn);
-    },
-  };
 
-  before(async () => {
+  sharedSetUp(async (host) => {
     ({ root, identity } = await deployedAirflow(host));
     const cluster = findCluster(root);
     // airflow-deploy.md step 5: the federated credential of the `airflow` service account.
     recordFederatedCredential(root, { identity: identity.name, name: "external-secret-operator", issuer: cluster.issuerUrl, subject: "system:serviceaccount:airflow:airflow" });
-    services = await IdentityServices.start({ root, keyVault: true, proxy: true });
+    services = await startServices(host, { root, keyVault: true, proxy: true });
     vault = readRecords(root).vaults[0]!.name;
     env = await services.workloadEnv(cluster, "airflow", "airflow", identity.clientId);
-  });
-  after(async () => {
-    await services?.stop();
-    for (const h of hooks.reverse()) await h();
   });
 
   it("the identity with `get` reads the storage secrets the deploy stored; `set` and `list` are refused with Key Vault's 403", async () => {

@@ -1,55 +1,34 @@
 // Our storage clients through HTTPS_PROXY: tunnels are kept alive and shared, so N requests open far fewer
 // than N CONNECTs at the real local proxy (the SDK's own proxy agent opens one per request); a NO_PROXY host
 // is reached directly; and the proxy-or-not decision is the SDK's own, checked against its proxy policy.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { createPipelineRequest, getDefaultProxySettings, proxyPolicy, type PipelineRequest } from "@azure/core-rest-pipeline";
-import { QueueServiceClient } from "@azure/storage-queue";
-import { TableServiceClient } from "@azure/data-tables";
-import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { findCluster } from "../../src/identity/issuer.js";
-import { readRecords, type IdentityRecord } from "../../src/identity/records.js";
-import { IdentityServices } from "../../src/identity/services.js";
+import type { IdentityRecord } from "../../src/identity/records.js";
+import type { IdentityServices } from "../../src/identity/services.js";
 import { proxyRuleFromEnv, tunnelsThroughProxy } from "../../src/storage/proxy-keepalive.js";
-import { deployedEdw } from "./helpers.js";
+import { deployedEdw, runFixture as runProgram, sharedSetUp, startStorageFront } from "./helpers.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/storage-clients.js", import.meta.url));
 
+/** The storage-clients fixture as a pod runs it; its figures are its last stdout line. */
 async function runFixture(env: Record<string, string>, args: string[]): Promise<Record<string, number>> {
-  const child = spawn(process.execPath, [FIXTURE, ...args], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d: Buffer) => (out += d));
-  child.stderr.on("data", (d: Buffer) => (err += d));
-  const code = await new Promise<number | null>((r) => child.once("close", r));
-  if (code !== 0) throw new Error(`fixture exited ${code}: ${err}`);
-  return JSON.parse(out.trim().split("\n").pop()!) as Record<string, number>;
+  const { stdout } = await runProgram(FIXTURE, args, env);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, number>;
 }
 
 describe("storage clients keep proxy tunnels alive", () => {
   let root: string;
   let workload: IdentityRecord;
-  let azurite: AzuriteHandle;
   let services: IdentityServices;
   let account: string;
-  const hooks: Array<() => void | Promise<void>> = [];
-  const host = { after: (fn: () => void | Promise<void>) => void hooks.push(fn) };
 
-  before(async () => {
+  sharedSetUp(async (host) => {
     ({ root, workload } = await deployedEdw(host));
-    azurite = await startAzurite();
-    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient("aws2azmsgs").createIfNotExists();
-    await TableServiceClient.fromConnectionString(azurite.connectionString, { allowInsecureConnection: true }).createTable("aws2azpmts");
-    services = await IdentityServices.start({ root, storageConnectionString: azurite.connectionString, proxy: true });
-    account = readRecords(root).accounts[0]!;
-  });
-  after(async () => {
-    await services?.stop();
-    await azurite?.stop();
-    for (const h of hooks.reverse()) await h();
+    ({ services, account } = await startStorageFront(host, root, { tables: ["aws2azpmts"], services: { proxy: true } }));
   });
 
   const podEnv = async (): Promise<Record<string, string>> => ({

@@ -1,18 +1,16 @@
 // The enforcing storage front: a program written for Azure (public URLs, DefaultAzureCredential) reaches
 // real Azurite through the local proxy with a pod's workload-identity environment; role assignments
 // recorded by `deploy edw --target local` are enforced at the service with Azure's 403.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:https";
 import { readFileSync } from "node:fs";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { TableServiceClient } from "@azure/data-tables";
-import { BlobServiceClient } from "@azure/storage-blob";
-import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
+import type { AzuriteHandle } from "../../src/process/azurite.js";
 import { findCluster } from "../../src/identity/issuer.js";
-import { readRecords, type IdentityRecord } from "../../src/identity/records.js";
-import { IdentityServices } from "../../src/identity/services.js";
-import { deployedEdw, runAzureApp } from "./helpers.js";
+import type { IdentityRecord } from "../../src/identity/records.js";
+import type { IdentityServices } from "../../src/identity/services.js";
+import { deployedEdw, runAzureApp, sharedSetUp, startStorageFront } from "./helpers.js";
 
 describe("enforcing storage front behind the proxy", () => {
   let root: string;
@@ -21,26 +19,10 @@ describe("enforcing storage front behind the proxy", () => {
   let azurite: AzuriteHandle;
   let services: IdentityServices;
   let account: string;
-  const hooks: Array<() => void | Promise<void>> = [];
-  const host = {
-    after: (fn: () => void | Promise<void>) => {
-      hooks.push(fn);
-    },
-  };
 
-  before(async () => {
+  sharedSetUp(async (host) => {
     ({ root, workload, producer } = await deployedEdw(host));
-    azurite = await startAzurite();
-    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient("aws2azmsgs").createIfNotExists();
-    await TableServiceClient.fromConnectionString(azurite.connectionString, { allowInsecureConnection: true }).createTable("aws2azpmts");
-    await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("logs").createIfNotExists();
-    services = await IdentityServices.start({ root, storageConnectionString: azurite.connectionString, proxy: true });
-    account = readRecords(root).accounts[0]!;
-  });
-  after(async () => {
-    await services?.stop();
-    await azurite?.stop();
-    for (const h of hooks.reverse()) await h();
+    ({ azurite, services, account } = await startStorageFront(host, root, { tables: ["aws2azpmts"], containers: ["logs"], services: { proxy: true } }));
   });
 
   const podEnv = (sa: string, clientId: string) => services.workloadEnv(findCluster(root), "aqs-demo", sa, clientId);

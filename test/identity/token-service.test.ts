@@ -1,13 +1,13 @@
 // The local Entra token service, exercised by the real @azure/identity in a separate process over real
 // HTTPS (the local CA trusted through NODE_EXTRA_CA_CERTS, as a pod trusts it).
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ClusterIssuer, findCluster } from "../../src/identity/issuer.js";
 import { readRecords, TOKEN_EXCHANGE_AUDIENCE, type IdentityRecord } from "../../src/identity/records.js";
-import { IdentityServices } from "../../src/identity/services.js";
-import { deployedEdw, getToken, writeTokenFile } from "./helpers.js";
+import type { IdentityServices } from "../../src/identity/services.js";
+import { deployedEdw, getToken, sharedSetUp, startServices, writeTokenFile } from "./helpers.js";
 
 const STORAGE = "https://storage.azure.com/.default";
 
@@ -16,21 +16,11 @@ describe("local Entra token service", () => {
   let workload: IdentityRecord;
   let services: IdentityServices;
   let issuer: ClusterIssuer;
-  const hooks: Array<() => void | Promise<void>> = [];
-  const host = {
-    after: (fn: () => void | Promise<void>) => {
-      hooks.push(fn);
-    },
-  };
 
-  before(async () => {
+  sharedSetUp(async (host) => {
     ({ root, workload } = await deployedEdw(host));
-    services = await IdentityServices.start({ root });
+    services = await startServices(host, { root });
     issuer = await ClusterIssuer.open(root, findCluster(root));
-  });
-  after(async () => {
-    await services?.stop();
-    for (const h of hooks.reverse()) await h();
   });
 
   function env(tokenFile: string, clientId = workload.clientId): Record<string, string> {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { UserError } from "../../errors.js";
 import { controlRequest, runningUp } from "../control-client.js";
 import { formatEvent, type ClusterEvent } from "../../local/cluster/events.js";
-import { intOption } from "../options.js";
+import { intOption, numberOption } from "../options.js";
 import type { StatusV1 as Status } from "../../local/status.js";
 
 const runtime = () => runningUp();
@@ -193,6 +193,63 @@ export function registerControlCommands(program: Command): void {
         ...(f.pause ? { pause: true } : f.resume ? { pause: false } : {}),
       });
       process.stdout.write(`deployment/${r.deployment} scaled to ${r.replicas}${r.paused ? " (autoscaler paused)" : ""}\n`);
+    });
+
+  program
+    .command("load")
+    .description(
+      "send N messages at once through the running `akspilot up`'s producer (with --identity: as the producer's workload identity) and wait until storage has answered each",
+    )
+    // The control API's bound (LOAD_MAX): said here too, so that a bad count is refused before any call.
+    .argument("<n>", "how many messages (or requests with --requests)", intOption(1, 100_000))
+    .option("--no-wait", "return once the burst is accepted (its outcome is a LoadBurstDone event)")
+    .option("--requests", "a blueprint with a gateway: send N HTTP requests at the gateway instead (the outcome is an event)")
+    .option("--rate <per-second>", "with --requests: requests per second (default 100)", numberOption(1, 1000))
+    .action(async (n: number, f: { wait: boolean; requests?: boolean; rate?: number }) => {
+      if (f.rate !== undefined && !f.requests) throw new UserError("--rate applies with --requests", "drop --rate, or add --requests for a gateway");
+      if (f.requests) {
+        const r = await call<{ gatewayUrl: string; requests: number; rate: number }>("POST", "/v1/load", { requests: n, ...(f.rate !== undefined ? { rate: f.rate } : {}) });
+        process.stdout.write(`${r.requests} request(s) at ${r.rate}/s to ${r.gatewayUrl}: the outcome will be a LoadBurstDone event (\`akspilot events\`)\n`);
+        return;
+      }
+      type Accepted = { queue: string; messages: number; firstIndex: number; identity?: string; serviceAccount?: string };
+      const said = (a: Accepted) =>
+        `queue ${a.queue}${a.identity ? ` as the workload identity ${a.identity} of ${a.serviceAccount}` : ""} (COUNT ${a.firstIndex}…${a.firstIndex + a.messages - 1})`;
+      if (!f.wait) {
+        const a = await call<Accepted>("POST", "/v1/load", { messages: n });
+        process.stdout.write(`${a.messages} message(s) accepted for ${said(a)}: the outcome will be a LoadBurstDone event (\`akspilot events\`)\n`);
+        return;
+      }
+      const rt = runtime();
+      const res = await fetch(`${rt.controlUrl}/v1/load`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${rt.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ messages: n, wait: true }),
+      }).catch((e: Error) => {
+        throw new UserError(`cannot reach the runtime's control API at ${rt.controlUrl}: ${e.message}`, "is `akspilot up` still running?");
+      });
+      if (!res.ok || !res.body) {
+        const payload = (await res.json().catch(() => ({}))) as { error?: string };
+        throw new UserError(`load: ${payload.error ?? `HTTP ${res.status}`}`);
+      }
+      let accepted: Accepted | undefined;
+      const text = await res.text().catch(() => "");
+      for (const raw of text.split("\n").filter(Boolean)) {
+        let line: { accepted?: Accepted; done?: { sent: number }; error?: string };
+        try {
+          line = JSON.parse(raw) as typeof line;
+        } catch {
+          break; // a line cut short: the run stopped while answering
+        }
+        if (line.accepted) accepted = line.accepted;
+        if (line.error) throw new UserError(`load: ${line.error}`);
+        if (line.done && accepted) {
+          process.stdout.write(`${line.done.sent} message(s) sent to ${said(accepted)}\n`);
+          return;
+        }
+      }
+      // The stream ended without an outcome: the run stopped (or was killed) while sending.
+      throw new UserError("load: the run ended before the burst did", "see `akspilot events` of the next run, or the run's report", 1);
     });
 
   const node = program.command("node").description("switch a node's VM off or on, drain it, or (un)cordon it");

@@ -1,6 +1,6 @@
 import type { AppSpec } from "../../blueprints/types.js";
 import type { AppOverrides, LocalRuntime, LocalRuntimeOptions } from "../runtime.js";
-import type { ControlAutoscaler, ControlRoute, StatusV1 } from "../status.js";
+import type { ControlAutoscaler, ControlRoute, MessageLoad, StatusV1 } from "../status.js";
 
 /**
  * What a blueprint needs beyond Kubernetes when it runs locally — storage, a producer, a report — behind
@@ -19,7 +19,7 @@ export interface BlueprintDriver<Report = unknown> {
   status?(): Promise<Record<string, unknown>>;
   runtimeFile?(): Record<string, unknown>;
   /** A burst of `messages` through the blueprint's own producer path, sent in the background (`POST /v1/load`). */
-  load?(messages: number): Record<string, unknown>;
+  load?(messages: number): MessageLoad;
   /** After the runtime has started, before the control API serves (e.g. a gateway in front of several clusters). */
   started?(rt: LocalRuntime): Promise<void>;
   /** Control API routes of this blueprint (e.g. blue-green's upgrade), tried before the 404. */

@@ -25,9 +25,11 @@ import { checkDataDir } from "../run-dir.js";
 import { StoredLatency } from "./latency.js";
 import { findIdentity, startWorkloadIdentity, usesWorkloadIdentity, type WorkloadIdentityWiring } from "../identity/workload.js";
 import { kedaQueueClient } from "../identity/keda.js";
+import { workloadQueueClient, type ServiceAccountIdentity } from "../identity/workload-queue.js";
 import type { QueueClient } from "@azure/storage-queue";
-import type { StatusV1 } from "../status.js";
+import type { LoadOutcome, MessageLoad, StatusV1 } from "../status.js";
 import { ProducerPod, producerClientId } from "./producer-pod.js";
+import { refusedLoadLine } from "./load-refusal.js";
 
 export interface ConsumerTuning {
   workMs: number;
@@ -194,6 +196,11 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   private producerPod?: ProducerPod;
   /** With --identity: the queue as KEDA reads it (TriggerAuthentication, podIdentity.provider azure-workload). */
   private kedaQueue?: QueueClient;
+  /**
+   * With --identity: the queue as the producer's workload identity reaches it, for load bursts asked for
+   * through the control API (as a run of the producer job would send them on AKS, never with the account key).
+   */
+  private loadQueue?: { queue: QueueClient; as: ServiceAccountIdentity & { name: string } };
   readonly policy?: string;
 
   constructor(private readonly o: EdwDriverOptions) {
@@ -279,6 +286,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
           AZURE_STORAGE_ACCOUNT_NAME: this.wiring.account,
           AZURE_QUEUE_NAME: this.names.queueName,
         };
+        const as = { namespace: this.o.blueprint.namespace, serviceAccount: producer.serviceAccountName ?? "default", clientId: id.clientId, name: id.name };
+        this.loadQueue = { queue: await workloadQueueClient(this.wiring, as, this.wiring.account, this.names.queueName), as };
       }
       if (this.o.policy) this.kedaQueue = await kedaQueueClient(this.wiring, clientId, this.wiring.account, this.names.queueName);
     }
@@ -443,26 +452,30 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       this.startSendingWall = Date.now();
       const count = o.messages ?? Infinity;
       const scriptedBurst = o.messages !== undefined && o.rate === 0 && o.burst === 0;
+      // `--rate 0 --burst 0` without --messages: the run's own producer sends nothing (messages come from
+      // `akspilot load`), so no producer pod is started just to refuse such settings.
+      const sendsNothing = o.messages === undefined && o.rate === 0 && o.burst === 0;
       let producerDone = false;
-      const producing = this.producerEnv
-        ? this.startProducerPod(rt, cluster, count, scriptedBurst).then(() => {
-            producerDone = true;
-          })
-        : runProducer({
-            queue: this.storage.clients.queue(this.names.queueName),
-            count,
-            rate: o.rate,
-            burst: scriptedBurst ? count : o.burst,
-            burstEverySeconds: o.burstEverySeconds,
-            startIndex: 1,
-            concurrency: o.producerConcurrency,
-            signal: abort.signal,
-            onSent: (i) => this.sentIndexes.push(i),
-          }).then((r) => {
-            this.producerReport = r;
-            producerDone = true;
-            if (r.firstError && !abort.signal.aborted) ctx.status(`producer stopped: ${r.firstError.split("\n")[0]}`);
-          });
+      const producing =
+        this.producerEnv && !sendsNothing
+          ? this.startProducerPod(rt, cluster, count, scriptedBurst).then(() => {
+              producerDone = true;
+            })
+          : runProducer({
+              queue: this.storage.clients.queue(this.names.queueName),
+              count,
+              rate: o.rate,
+              burst: scriptedBurst ? count : o.burst,
+              burstEverySeconds: o.burstEverySeconds,
+              startIndex: 1,
+              concurrency: o.producerConcurrency,
+              signal: abort.signal,
+              onSent: (i) => this.sentIndexes.push(i),
+            }).then((r) => {
+              this.producerReport = r;
+              producerDone = true;
+              if (r.firstError && !abort.signal.aborted) ctx.status(`producer stopped: ${r.firstError.split("\n")[0]}`);
+            });
       // The producer pod's own failure (e.g. Azure's 403 for its identity) ends the run, as a consumer's does.
       const producerFailed = () => (this.producerPod?.phase === "Failed" ? this.producerPod : undefined);
       // Totals per pod survive the pod: processed/s is the change of the sum over every pod ever run.
@@ -566,9 +579,11 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
   /**
    * `POST /v1/load {"messages": N}`: N more messages at once, through the producer the run uses, numbered
    * from LOAD_FIRST_INDEX on (never a COUNT the run's own producer sends) and counted in the report like
-   * every other message sent. The outcome is an event.
+   * every other message sent. With --identity they are sent as the producer's workload identity, through the
+   * enforcing front: a refusal stops the burst, and its one line says how many were sent before it, Azure's
+   * error and what fixes it. The outcome is an event and, for a caller that waits, the answer.
    */
-  load(messages: number): Record<string, unknown> {
+  load(messages: number): MessageLoad {
     const rt = this.rt;
     if (!rt || !this.clients || !this.loadAbort || this.loadAbort.signal.aborted)
       throw new UserError("the run is not sending yet (or is stopping)", "try again once `akspilot status` shows the consumers");
@@ -576,32 +591,56 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.loadSent += messages;
     const cluster = this.consumerCluster(rt);
     const object = `queue/${this.names.queueName}`;
-    cluster.event("Normal", object, "LoadBurst", `${messages} message(s) enqueued at once (COUNT ${startIndex}…${startIndex + messages - 1}, from the control API)`);
+    const as = this.loadQueue?.as;
+    const who = as ? ` as the workload identity ${as.name} of ${as.namespace}/${as.serviceAccount}` : "";
+    cluster.event("Normal", object, "LoadBurst", `${messages} message(s) enqueued at once (COUNT ${startIndex}…${startIndex + messages - 1}, from the control API${who})`);
     const t0 = performance.now();
-    const sending = runProducer({
-      queue: this.storage.clients.queue(this.names.queueName),
+    const signal = this.loadAbort.signal;
+    const done: Promise<LoadOutcome> = runProducer({
+      queue: this.loadQueue?.queue ?? this.storage.clients.queue(this.names.queueName),
       count: messages,
       rate: 0,
       burst: messages,
       startIndex,
       concurrency: this.o.producerConcurrency,
-      signal: this.loadAbort.signal,
+      signal,
       onSent: (i) => this.sentIndexes.push(i),
     }).then(
-      (r) => {
+      async (r): Promise<LoadOutcome> => {
         const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+        const firstError = (r.firstError ?? "").split("\n")[0]!;
+        if (r.failed && as) {
+          // Azure's refusal of the producer's identity: the chain says which link is missing and how to mend it.
+          const error = await refusedLoadLine(
+            this.o.cwd,
+            { ...as, cluster: this.wiring?.cluster.name, queue: this.names.queueName },
+            { sent: r.sent, asked: messages, firstError },
+          );
+          cluster.event("Warning", object, "LoadBurstDone", error);
+          return { sent: r.sent, error };
+        }
         cluster.event(
           r.failed ? "Warning" : "Normal",
           object,
           "LoadBurstDone",
-          `${r.sent} message(s) sent in ${seconds} s${r.failed ? `, ${r.failed} failed: ${(r.firstError ?? "").split("\n")[0]}` : ""}${r.cancelled ? `, ${r.cancelled} cancelled` : ""}`,
+          `${r.sent} message(s) sent in ${seconds} s${r.failed ? `, ${r.failed} failed: ${firstError}` : ""}${r.cancelled ? `, ${r.cancelled} cancelled` : ""}`,
         );
+        if (r.failed) return { sent: r.sent, error: `${r.sent} of ${messages} message(s) sent, then storage failed: ${firstError}` };
+        if (r.sent < messages) return { sent: r.sent, error: `the run stopped after ${r.sent} of ${messages} message(s) were sent` };
+        return { sent: r.sent };
       },
-      () => undefined,
+      (e: unknown) => {
+        if (!(e instanceof UserError) && process.env.AKSPILOT_DEBUG) process.stderr.write(`load: ${(e as Error).stack}\n`);
+        return { sent: 0, error: `the load burst failed: ${e instanceof UserError ? e.line() : "unexpected error (AKSPILOT_DEBUG=1 on `up` prints it)"}` };
+      },
     );
-    this.loads.add(sending);
-    void sending.finally(() => this.loads.delete(sending));
-    return { queue: this.names.queueName, messages, firstIndex: startIndex };
+    const settled = done.then(() => undefined);
+    this.loads.add(settled);
+    void settled.finally(() => this.loads.delete(settled));
+    return {
+      accepted: { queue: this.names.queueName, messages, firstIndex: startIndex, ...(as ? { identity: as.name, serviceAccount: `${as.namespace}/${as.serviceAccount}` } : {}) },
+      done,
+    };
   }
 
   /**
