@@ -10,13 +10,17 @@ import type { ProcessedEntity } from "../../src/apps/consumer/entity.js";
 import { queueDepth, receiveAll, startConsumer, waitFor, type ConsumerProcess } from "../edw/helpers.js";
 import { persisted, seedStorage, seededRandom, startStorage, type AfterHost, type SeedStorage } from "./helpers.js";
 
-/** Short visibility so that what a lost replica held comes back within the test; quick idle polling. */
-const CONSUMER_ARGS = ["--visibility-timeout", "15", "--idle-max-ms", "500"];
+/**
+ * Short visibility so that what a lost answer held (a reset connection) comes back within the test and the
+ * drain does not wait long for it; quick idle polling. Renewed every half of it, so work is not handed out twice.
+ */
+const CONSUMER_ARGS = ["--visibility-timeout", "8", "--idle-max-ms", "500"];
 /**
  * Where replicas die or storage forgets (healthy storage otherwise): what was held comes back sooner. Still
  * longer than one round of the kill loop (a 2–4 s pause and a replacement's start), so a kill of a replica
  * holding messages keeps the queue busy until the next kill. A live replica renews its messages every half
- * of the timeout, so slow work is not handed out twice.
+ * of the timeout, so slow work is not handed out twice. (5 s with a 1–2 s pause made the kill run slower on a
+ * loaded 2-core machine, not faster: BENCHMARKS.md, "Test suite".)
  */
 const LOST_HOLDS_ARGS = ["--visibility-timeout", "8", "--idle-max-ms", "500"];
 

@@ -228,7 +228,12 @@ test("live: a vault change reaches the Secret after refreshInterval and the runn
   const { root, identity } = await deployedAirflow(t);
   const vault = readRecords(root).vaults[0]!.name;
   const account = readRecords(root).accounts[0]!;
-  const up = startCli(t, ["up", "airflow", "--refresh-interval", "2s", "--secret-sync", "1", "--task-seconds", "40", "--no-dashboard", "--quiet"], { cwd: root });
+  // The writer's projected token is fetched before the task starts: while the task works (20 s), only the
+  // change itself remains to happen (one SDK call, a refresh, a kubelet sync), so it lands inside the work
+  // even on a loaded machine.
+  const token = (await runCli(t, ["identity", "token", "airflow/airflow"], { cwd: root })).stdout.trim();
+  const tokenFile = writeTokenFile(tempDir(t, "akspilot-af-token-"), token);
+  const up = startCli(t, ["up", "airflow", "--refresh-interval", "2s", "--secret-sync", "1", "--task-seconds", "20", "--no-dashboard", "--quiet"], { cwd: root });
   const running = await waitFor(
     "the task pod running with its volume",
     async () => {
@@ -254,8 +259,6 @@ test("live: a vault change reaches the Secret after refreshInterval and the runn
   // (an identity allowed to set it; here the same identity, given `set` too).
   recordAccessPolicy(root, vault, identity.principalId, ["get", "set"]);
   const rt = JSON.parse(readFileSync(join(root, ".akspilot", "runtime.json"), "utf8")) as Record<string, string>;
-  const token = (await runCli(t, ["identity", "token", "airflow/airflow"], { cwd: root })).stdout.trim();
-  const tokenFile = writeTokenFile(tempDir(t, "akspilot-af-token-"), token);
   const changed = "renamedlogsaccount";
   const set = await runAzureApp(
     {
