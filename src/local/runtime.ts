@@ -286,7 +286,13 @@ export class LocalRuntime {
       this.services.push(running);
       cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
       if (http) {
-        running.gateway = await startAppGateway(app, endpoints, cluster, { timeScale: o.timeScale, host: o.host, port: o.gatewayPort, engine: o.gatewayEngine, stateDir: o.logDir });
+        running.gateway = await startAppGateway(app, endpoints, cluster, {
+          timeScale: o.timeScale,
+          host: o.host,
+          port: o.gatewayPort,
+          engine: o.gatewayEngine,
+          stateDir: o.logDir,
+        });
         cluster.event(
           "Normal",
           `gateway/${svc.name}`,

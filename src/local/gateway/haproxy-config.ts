@@ -24,15 +24,7 @@ const IDEMPOTENT_METHODS = "GET HEAD OPTIONS";
  */
 export function haproxyServerOptions(s: GatewaySettings): string {
   const p = s.probe;
-  return [
-    "check",
-    `inter ${ms(p.intervalMs)}`,
-    `rise ${p.healthyThreshold}`,
-    `fall ${p.unhealthyThreshold}`,
-    "observe layer7",
-    "error-limit 1",
-    "on-error mark-down",
-  ].join(" ");
+  return ["check", `inter ${ms(p.intervalMs)}`, `rise ${p.healthyThreshold}`, `fall ${p.unhealthyThreshold}`, "observe layer7", "error-limit 1", "on-error mark-down"].join(" ");
 }
 
 /** Whole milliseconds, at least 1 (haproxy refuses 0 for most of these). */

@@ -54,7 +54,10 @@ export async function startAppGateway(
   o: { timeScale: number; host?: string; port?: number; engine?: GatewayEngine; stateDir?: string },
 ): Promise<Gateway> {
   const window = new LatencyWindow(10);
-  const gateway = o.engine === "haproxy" ? await startHaproxyFor(app, endpoints, cluster, { ...o, stateDir: o.stateDir ?? tmpdir() }, window) : await startGatewayFor(app, endpoints, cluster, o, window);
+  const gateway =
+    o.engine === "haproxy"
+      ? await startHaproxyFor(app, endpoints, cluster, { ...o, stateDir: o.stateDir ?? tmpdir() }, window)
+      : await startGatewayFor(app, endpoints, cluster, o, window);
   if (!app.httpScaling) {
     windows.set(gateway, window);
     return gateway;
