@@ -7,7 +7,7 @@ import { gatewaySettingsFor } from "../../src/local/gateway/settings.js";
 import { addServerCommand, haproxyConfig } from "../../src/local/gateway/haproxy-config.js";
 
 const app = () => structuredClone(resilientWebBlueprint().apps[0]!);
-const place = { host: "127.0.0.1", port: 18080, socket: "/run/x/api.sock", holdPort: 18081 };
+const place = { host: "127.0.0.1", port: 18080, socket: "/run/x/api.sock", holdPort: 18081, slots: 8 };
 
 /** The config's lines, trimmed, so that each assertion names one whole line. */
 function lines(text: string): string[] {
@@ -47,6 +47,8 @@ test("resilient-web: probe, timeouts, retries and limits map onto haproxy's keyw
   // Scale from zero: the Node gateway that holds requests is the backup server, and the only static one.
   assert.ok(cfg.includes("server hold 127.0.0.1:18081 backup"));
   assert.equal(cfg.filter((l) => l.startsWith("server ")).length, 1);
+  // Pod endpoints take declared slots (kept-alive connections), in maintenance until a pod is given one.
+  assert.ok(cfg.includes(`server-template slot 1-8 127.0.0.1:1 disabled check inter 500ms rise 1 fall 2 observe layer7 error-limit 1 on-error mark-down`));
 });
 
 test("each pod endpoint is added with the probe's interval and thresholds and passive outlier detection", () => {
@@ -57,11 +59,11 @@ test("each pod endpoint is added with the probe's interval and thresholds and pa
   );
 });
 
-test("without a hold gateway there is no backup server; a large header limit grows the buffer", () => {
+test("without a hold gateway or slots there is no server at all; a large header limit grows the buffer", () => {
   const s = gatewaySettingsFor(app(), 1);
   s.limits.maxHeaderBytes = 64 * 1024;
-  const cfg = lines(haproxyConfig(s, { ...place, holdPort: undefined }));
-  assert.ok(!cfg.some((l) => l.startsWith("server ")));
+  const cfg = lines(haproxyConfig(s, { ...place, holdPort: undefined, slots: 0 }));
+  assert.ok(!cfg.some((l) => l.startsWith("server")));
   assert.ok(cfg.includes(`tune.bufsize ${64 * 1024 + 1024}`));
   assert.ok(cfg.includes("timeout check 1000ms"));
 });

@@ -8,7 +8,17 @@ export interface HaproxyPlace {
   socket: string;
   /** The Node gateway that holds requests while no pod is ready (scale from zero); haproxy's backup server. */
   holdPort?: number;
+  /** Server slots declared up front for the pod endpoints (see SLOT_PREFIX). */
+  slots: number;
 }
+
+/**
+ * Pod endpoints take pre-declared server slots (`server-template`), given an address and made ready through
+ * the runtime API: haproxy 2.6 keeps no idle connections for servers added at run time (`add server`), so
+ * every request through one would open a new connection to the pod; a declared slot reuses them. Past the
+ * slots, endpoints are added as dynamic servers (correct, only slower).
+ */
+export const SLOT_PREFIX = "slot";
 
 /** haproxy's backend and the frontend's name, used by the runtime API commands too. */
 export const HAPROXY_BACKEND = "app";
@@ -90,6 +100,8 @@ export function haproxyConfig(s: GatewaySettings, at: HaproxyPlace): string {
     `  http-check send meth GET uri ${s.probe.path} ver HTTP/1.1 hdr Host localhost`,
     "  http-check expect status 200-399",
   ];
+  // Slots start in maintenance on a placeholder address: no traffic, no check, until a pod takes one.
+  if (at.slots > 0) lines.push(`  server-template ${SLOT_PREFIX} 1-${at.slots} 127.0.0.1:1 disabled ${haproxyServerOptions(s)}`);
   if (at.holdPort !== undefined) {
     // No pod ready: requests go to the Node gateway, which holds them while a replica starts.
     lines.push(`  server hold 127.0.0.1:${at.holdPort} backup`);

@@ -6,7 +6,7 @@ import { delimiter, join } from "node:path";
 import { UserError } from "../../errors.js";
 import { spawnProgramChild, stopChild } from "../../process/child.js";
 import type { Gateway, GatewayStats } from "./gateway.js";
-import { addServerCommand, HAPROXY_BACKEND, haproxyConfig } from "./haproxy-config.js";
+import { addServerCommand, HAPROXY_BACKEND, haproxyConfig, SLOT_PREFIX } from "./haproxy-config.js";
 import type { GatewaySettings } from "./settings.js";
 import type { EndpointSource, GatewayEventFn } from "./upstreams.js";
 
@@ -21,6 +21,8 @@ export interface HaproxyGatewayOptions {
   hold?: Gateway;
   /** The haproxy program (default: found on PATH, then /usr/sbin). */
   binary?: string;
+  /** Pre-declared server slots for pod endpoints (default 32); more endpoints than that are added as dynamic servers. */
+  slots?: number;
 }
 
 /** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
@@ -89,6 +91,8 @@ interface Server {
   pod: string;
   node: string;
   port: number;
+  /** Its server name in haproxy: a declared slot, or a dynamic server's own name. */
+  srv: string;
   draining: boolean;
   drainTimer?: NodeJS.Timeout;
 }
@@ -100,7 +104,7 @@ interface Server {
  * then put in maintenance and deleted once its in-flight requests are done or the drain timeout passed).
  * haproxy runs as a child of this process, bound to loopback, and its warnings become the cluster's events.
  */
-export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGatewayOptions): Promise<Gateway> {
+export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGatewayOptions): Promise<Gateway & { readonly pid?: number }> {
   const binary = findHaproxy(o.binary);
   const s = o.settings;
   const host = o.host ?? "127.0.0.1";
@@ -113,7 +117,11 @@ export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGate
     socket = join(socketDir, "api.sock");
   }
   const cfgFile = join(o.stateDir, `haproxy-${port}.cfg`);
-  writeFileSync(cfgFile, haproxyConfig(s, { host, port, socket, holdPort: o.hold?.port }), { mode: 0o600 });
+  const slots = o.slots ?? 32;
+  writeFileSync(cfgFile, haproxyConfig(s, { host, port, socket, holdPort: o.hold?.port, slots }), { mode: 0o600 });
+  const freeSlots = Array.from({ length: slots }, (_, i) => `${SLOT_PREFIX}${i + 1}`);
+  /** haproxy server name → the pod it carries now (haproxy's messages name servers, events name pods). */
+  const podOf = new Map<string, string>();
 
   const child: ChildProcess = spawnProgramChild(binary, ["-db", "-f", cfgFile]);
   const stderrTail: string[] = [];
@@ -124,7 +132,8 @@ export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGate
     if (stderrTail.length > 20) stderrTail.shift();
     // haproxy's own verdicts on an endpoint (health check, passive observation) are the gateway's events.
     const m = /Server [^/\s]+\/(\S+) is (DOWN|UP)\b[^,]*, reason: ([^,]+)/.exec(line);
-    if (m && m[1] !== "hold") emit(m[2] === "DOWN" ? "Warning" : "Normal", m[2] === "DOWN" ? "EndpointUnhealthy" : "EndpointHealthy", `${m[1]}: ${m[3]}`);
+    const pod = m ? podOf.get(m[1]!) : undefined;
+    if (m && pod) emit(m[2] === "DOWN" ? "Warning" : "Normal", m[2] === "DOWN" ? "EndpointUnhealthy" : "EndpointHealthy", `${pod}: ${m[3]}`);
   };
   for (const stream of [child.stdout, child.stderr]) {
     stream?.setEncoding("utf8");
@@ -197,21 +206,24 @@ export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGate
     if (!srv) return;
     clearTimeout(srv.drainTimer);
     servers.delete(name);
-    await run(`set server ${HAPROXY_BACKEND}/${name} state maint`);
-    await run(`shutdown sessions server ${HAPROXY_BACKEND}/${name}`);
-    await run(`del server ${HAPROXY_BACKEND}/${name}`);
+    await run(`set server ${HAPROXY_BACKEND}/${srv.srv} state maint`);
+    await run(`shutdown sessions server ${HAPROXY_BACKEND}/${srv.srv}`);
+    podOf.delete(srv.srv);
+    // A slot goes back to the free ones (in maintenance, its idle connections closed); a dynamic server goes.
+    if (srv.srv.startsWith(SLOT_PREFIX)) freeSlots.push(srv.srv);
+    else await run(`del server ${HAPROXY_BACKEND}/${srv.srv}`);
   }
 
   /** Draining: no new requests; once none is in flight (or the drain timeout passed), the server goes. */
   function drain(name: string, srv: Server): void {
     srv.draining = true;
-    void run(`set server ${HAPROXY_BACKEND}/${name} state drain`);
+    void run(`set server ${HAPROXY_BACKEND}/${srv.srv} state drain`);
     emit("Normal", "EndpointDraining", `${srv.pod}: left the Service's ready endpoints; no new requests, in-flight ones finish (up to ${s.drainTimeoutMs} ms)`);
     const deadline = Date.now() + s.drainTimeoutMs;
     const check = async () => {
       if (!srv.draining || closing) return;
       await refreshStat();
-      const row = stat.find((r) => r.pxname === HAPROXY_BACKEND && r.svname === name);
+      const row = stat.find((r) => r.pxname === HAPROXY_BACKEND && r.svname === srv.srv);
       if (!row || Number(row.scur) === 0 || Date.now() >= deadline) {
         if (srv.draining && servers.get(name) === srv) await remove(name);
         return;
@@ -230,14 +242,21 @@ export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGate
       if (had?.draining) {
         had.draining = false;
         clearTimeout(had.drainTimer);
-        void run(`set server ${HAPROXY_BACKEND}/${name} state ready`);
+        void run(`set server ${HAPROXY_BACKEND}/${had.srv} state ready`);
       } else if (!had) {
-        servers.set(name, { pod: e.pod, node: e.node, port: e.port, draining: false });
-        // Added in maintenance with its check off: switch the check on, then let it take requests (the
-        // Service already says Ready, as the kubelet's readiness probe passed).
-        void run(addServerCommand(name, e.port, s));
-        void run(`enable health ${HAPROXY_BACKEND}/${name}`);
-        void run(`set server ${HAPROXY_BACKEND}/${name} state ready`);
+        const slot = freeSlots.shift();
+        const srv = slot ?? name;
+        servers.set(name, { pod: e.pod, node: e.node, port: e.port, srv, draining: false });
+        podOf.set(srv, e.pod);
+        if (slot) {
+          void run(`set server ${HAPROXY_BACKEND}/${slot} addr 127.0.0.1 port ${e.port}`);
+        } else {
+          // A dynamic server is added in maintenance with its check off: switch the check on first.
+          void run(addServerCommand(name, e.port, s));
+          void run(`enable health ${HAPROXY_BACKEND}/${name}`);
+        }
+        // It takes requests at once: the Service already says Ready (the kubelet's readiness probe passed).
+        void run(`set server ${HAPROXY_BACKEND}/${srv} state ready`);
       }
     }
     for (const [name, srv] of servers) if (!want.has(name) && !srv.draining) drain(name, srv);
@@ -255,6 +274,8 @@ export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGate
   return {
     port,
     url,
+    // The data plane's process (its CPU time is what a benchmark reads).
+    pid: child.pid,
     stats(): GatewayStats {
       const fe = stat.find((r) => r.svname === "FRONTEND") ?? {};
       const be = stat.find((r) => r.pxname === HAPROXY_BACKEND && r.svname === "BACKEND") ?? {};
@@ -267,8 +288,8 @@ export async function startHaproxyGateway(source: EndpointSource, o: HaproxyGate
         waiting: held?.waiting ?? 0,
         retriesRefused: 0,
         ownAnswers: { ...(n(fe.dreq) > 0 ? { "413": n(fe.dreq) } : {}) },
-        endpoints: [...servers].map(([name, srv]) => {
-          const row = stat.find((r) => r.pxname === HAPROXY_BACKEND && r.svname === name) ?? {};
+        endpoints: [...servers.values()].map((srv) => {
+          const row = stat.find((r) => r.pxname === HAPROXY_BACKEND && r.svname === srv.srv) ?? {};
           const up = (row.status ?? "UP").startsWith("UP") || row.status === "DRAIN";
           return { pod: srv.pod, node: srv.node, port: srv.port, healthy: up, ejected: !up, inFlight: n(row.scur), ejections: n(row.chkdown) };
         }),
