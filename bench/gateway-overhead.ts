@@ -5,7 +5,7 @@
 //
 // Run after `npm run build`:
 //   node dist/bench/gateway-overhead.js [--rounds 5] [--seconds 5] [--connections 10]
-//        [--compare /path/to/other/dist/src/local/gateway/gateway.js] [--cpu-prof dir] [--json]
+//        [--compare /path/to/other/dist/src/local/gateway/gateway.js] [--cpu-prof dir] [--no-haproxy] [--json]
 // `--compare` adds a gateway built from another tree (e.g. a copy of dist/ made before a change), so
 // before and after are measured side by side in one run. `--cpu-prof dir` profiles the gateway processes.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -17,6 +17,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type { Gateway } from "../src/local/gateway/gateway.js";
+import { findHaproxy, startHaproxyGateway } from "../src/local/gateway/haproxy.js";
+import { DEFAULT_GATEWAY_SETTINGS } from "../src/local/gateway/settings.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OWN_GATEWAY = resolve(here, "../src/local/gateway/gateway.js");
@@ -33,6 +38,7 @@ const { values } = parseArgs({
     compare: { type: "string" },
     "cpu-prof": { type: "string" },
     json: { type: "boolean", default: false },
+    "no-haproxy": { type: "boolean", default: false },
   },
 });
 
@@ -121,6 +127,8 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const connections = Number(values.connections);
   const children: ChildProcess[] = [];
+  let haproxy: (Gateway & { pid?: number }) | undefined;
+  const haproxyDir = mkdtempSync(join(tmpdir(), "akspilot-bench-haproxy-"));
   const stop = () => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
   };
@@ -132,13 +140,26 @@ async function main(): Promise<void> {
     await firstLine(pod);
     const builds: { name: string; module: string }[] = [];
     if (values.compare) builds.push({ name: "before", module: resolve(values.compare) });
-    builds.push({ name: values.compare ? "after" : "gateway", module: OWN_GATEWAY });
+    builds.push({ name: values.compare ? "after" : "node", module: OWN_GATEWAY });
     const sides: { name: string; url: string; pid?: number }[] = [{ name: "direct", url: `http://127.0.0.1:${port}/` }];
     for (const b of builds) {
       const prof = values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(values["cpu-prof"]), "--cpu-prof-name", `gateway-${b.name}.cpuprofile`] : [];
       const c = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), "--serve", b.module, "--endpoint", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
       children.push(c);
       sides.push({ name: b.name, url: `${await firstLine(c)}/`, pid: c.pid });
+    }
+    let withHaproxy = !values["no-haproxy"];
+    try {
+      if (withHaproxy) findHaproxy();
+    } catch {
+      withHaproxy = false;
+      process.stderr.write("haproxy is not installed (apt-get install haproxy): its side is left out\n");
+    }
+    if (withHaproxy) {
+      // The same default settings as the Node gateway, the pod as its only endpoint, no hold gateway.
+      const source = { list: () => [{ pod: "hello-0", node: "node-0", port, ready: true, terminating: false }], onUpdate: () => () => undefined };
+      haproxy = await startHaproxyGateway(source, { settings: DEFAULT_GATEWAY_SETTINGS, stateDir: haproxyDir });
+      sides.push({ name: "haproxy", url: `${haproxy.url}/`, pid: haproxy.pid });
     }
     for (const s of sides) await cannon(s.url, 1, connections); // warm-up
     const runs = new Map<string, Cannon[]>(sides.map((s) => [s.name, []]));
@@ -216,6 +237,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await haproxy?.close();
+    rmSync(haproxyDir, { recursive: true, force: true });
     stop();
   }
 }

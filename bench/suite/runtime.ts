@@ -110,22 +110,65 @@ export const failover: Benchmark = {
   },
 };
 
+interface OverheadSide {
+  side: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  addedP50Ms: number;
+  throughputRatio: number;
+  gatewayCpuUsPerRequest: number;
+}
+
 export const gatewayOverhead: Benchmark = {
   name: "gateway-overhead",
-  description: "autocannon against one pod directly and through the HTTP gateway, alternating rounds; cold start from zero through the gateway",
+  description:
+    "autocannon against one pod directly and through the HTTP gateway, alternating rounds; cold start from zero through the gateway; then direct, the Node engine and the haproxy engine side by side (bench/gateway-overhead.ts)",
   async run({ full }): Promise<BenchResult> {
     const o = (await gatewayRun(full)).overhead;
-    const table = markdownTable(
-      ["measure", "direct", "through the gateway", "goal"],
-      [
-        ["req/s", Math.round(o.direct.rps), `${Math.round(o.gateway.rps)} (${o.throughputRatio}×)`, "≥ 0.7×"],
-        ["p50 / p99 ms", `${o.direct.p50Ms} / ${o.direct.p99Ms}`, `${o.gateway.p50Ms} / ${o.gateway.p99Ms}`, "< 1 ms added"],
-        ["cold start from zero, ms", "", o.coldStartMs, "< 2000"],
-      ],
-    );
+    // The engines side by side in one run of their own: the same pod, each gateway in its own process.
+    const engines = jsonLine<{ sides: OverheadSide[] }>(
+      await runScript("gateway-overhead", ["--json", "--rounds", full ? "5" : "3", "--seconds", full ? "5" : "3", "--sequential", full ? "3000" : "1000"]),
+    ).sides;
+    const side = (name: string) => engines.find((x) => x.side === name);
+    const node = side("node");
+    const haproxy = side("haproxy");
+    const direct = side("direct");
+    const rows: (string | number)[][] = [
+      ["req/s", Math.round(o.direct.rps), `${Math.round(o.gateway.rps)} (${o.throughputRatio}×)`, "≥ 0.7×"],
+      ["p50 / p99 ms", `${o.direct.p50Ms} / ${o.direct.p99Ms}`, `${o.gateway.p50Ms} / ${o.gateway.p99Ms}`, "< 1 ms added"],
+      ["cold start from zero, ms", "", o.coldStartMs, "< 2000"],
+    ];
+    if (direct && node) {
+      rows.push([
+        "engines side by side: req/s, Node engine",
+        direct.rps,
+        `${node.rps} (${node.throughputRatio}×), gateway ${node.gatewayCpuUsPerRequest} µs CPU/request`,
+        "≥ 0.7×",
+      ]);
+      if (haproxy)
+        rows.push([
+          "engines side by side: req/s, haproxy engine",
+          direct.rps,
+          `${haproxy.rps} (${haproxy.throughputRatio}×), gateway ${haproxy.gatewayCpuUsPerRequest} µs CPU/request`,
+          "≥ 0.7×",
+        ]);
+    }
+    const table = markdownTable(["measure", "direct", "through the gateway", "goal"], rows);
     return {
-      figures: { directRps: Math.round(o.direct.rps), gatewayRps: Math.round(o.gateway.rps), addedP50Ms: o.addedP50Ms, coldStartMs: o.coldStartMs },
-      ratios: { gatewayOverDirectThroughput: o.throughputRatio },
+      figures: {
+        directRps: Math.round(o.direct.rps),
+        gatewayRps: Math.round(o.gateway.rps),
+        addedP50Ms: o.addedP50Ms,
+        coldStartMs: o.coldStartMs,
+        ...(node ? { nodeEngineCpuUsPerRequest: node.gatewayCpuUsPerRequest } : {}),
+        ...(haproxy ? { haproxyEngineCpuUsPerRequest: haproxy.gatewayCpuUsPerRequest, haproxyAddedP50Ms: haproxy.addedP50Ms } : {}),
+      },
+      ratios: {
+        gatewayOverDirectThroughput: o.throughputRatio,
+        ...(node ? { nodeEngineOverDirectThroughput: node.throughputRatio } : {}),
+        ...(haproxy ? { haproxyEngineOverDirectThroughput: haproxy.throughputRatio } : {}),
+      },
       table,
     };
   },

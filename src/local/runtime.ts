@@ -9,7 +9,7 @@ import { ProcessRunner, type PodRunner } from "./cluster/runner.js";
 import type { PodTemplate, ProbeSettings } from "./cluster/pod.js";
 import { Endpoints, type ServiceSpec } from "./cluster/service.js";
 import { startServiceProxy, type ServiceProxy } from "./cluster/service-proxy.js";
-import { checkGatewaySettings, startAppGateway, type Gateway, type GatewayMode } from "./gateway/index.js";
+import { checkGatewaySettings, startAppGateway, type Gateway, type GatewayEngine, type GatewayMode } from "./gateway/index.js";
 import { Provisioner, type ProvisionerOptions } from "./controllers/provisioner.js";
 import { ClusterClock } from "./controllers/clock.js";
 import { programFor } from "./programs.js";
@@ -42,6 +42,8 @@ export interface LocalRuntimeOptions {
   gatewayPort?: number;
   /** What answers at `gatewayUrl`: the Service's L4 proxy (kube, the default) or the HTTP gateway. */
   gateway?: GatewayMode;
+  /** What carries the `akspilot` gateway's requests: the built-in Node gateway (default) or haproxy. */
+  gatewayEngine?: GatewayEngine;
   /** VM create + kubelet registration of a node Karpenter launches, in cluster seconds. */
   nodeStartupSeconds: number;
   /** Overrides the node-monitor grace period of the cluster's Kubernetes version, in cluster seconds. */
@@ -284,8 +286,19 @@ export class LocalRuntime {
       this.services.push(running);
       cluster.event("Normal", `service/${svc.name}`, lb ? "EnsuredLoadBalancer" : "ServiceReady", `${svc.type} ${svc.name}:${svc.port} → pods' port, on ${proxy.url}`);
       if (http) {
-        running.gateway = await startAppGateway(app, endpoints, cluster, { timeScale: o.timeScale, host: o.host, port: o.gatewayPort });
-        cluster.event("Normal", `gateway/${svc.name}`, "GatewayReady", `health-checked HTTP gateway in front of service/${svc.name}, on ${running.gateway.url}`);
+        running.gateway = await startAppGateway(app, endpoints, cluster, {
+          timeScale: o.timeScale,
+          host: o.host,
+          port: o.gatewayPort,
+          engine: o.gatewayEngine,
+          stateDir: o.logDir,
+        });
+        cluster.event(
+          "Normal",
+          `gateway/${svc.name}`,
+          "GatewayReady",
+          `health-checked HTTP gateway${o.gatewayEngine === "haproxy" ? " (haproxy engine)" : ""} in front of service/${svc.name}, on ${running.gateway.url}`,
+        );
       }
     }
     // With several clusters, each pod learns which one it runs on (the hello app names it in its answer).

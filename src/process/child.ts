@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { existsSync } from "node:fs";
 
 const parentWatch = new URL("./parent-watch.js", import.meta.url).href;
 
@@ -45,6 +46,27 @@ export function spawnNodeChild(script: string, args: string[], options: SpawnOpt
   child.channel?.unref();
   return child;
 }
+
+/**
+ * Starts a program that is not Node.js (the haproxy data plane) so that it cannot outlive this process
+ * either: tracked for the exit hook, and on Linux started through util-linux's `setpriv --pdeathsig` so the
+ * kernel kills it should this process die without running any hook (SIGKILL, a crash).
+ */
+export function spawnProgramChild(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  installExitHook();
+  const pdeath = process.platform === "linux" && existsSync(SETPRIV);
+  const child = spawn(pdeath ? SETPRIV : command, pdeath ? ["--pdeathsig", "SIGKILL", "--", command, ...args] : args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...options,
+    // As for Node children: a terminal's Ctrl-C goes to the tool alone, which stops its children in order.
+    detached: true,
+  });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  return child;
+}
+
+const SETPRIV = "/usr/bin/setpriv";
 
 /** Sends `signal`, waits up to `graceMs` for the exit, then SIGKILL. Resolves once the process is gone. */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 5000): Promise<void> {

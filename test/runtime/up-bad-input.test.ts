@@ -48,6 +48,13 @@ for (const c of [
   { name: "an EDW-only flag on resilient-web", args: ["up", "resilient-web", "--messages", "5"], error: /--messages applies to the edw blueprint only/ },
   { name: "--exit-when-ready on edw", args: ["up", "edw", "--exit-when-ready"], error: /--exit-when-ready applies to web blueprints/ },
   { name: "a gateway port out of range", args: ["up", "resilient-web", "--gateway-port", "70000"], error: /--gateway-port/ },
+  { name: "an unknown gateway engine", args: ["up", "resilient-web", "--gateway-engine", "envoy"], error: /--gateway-engine/ },
+  {
+    name: "a gateway engine with --gateway kube",
+    args: ["up", "resilient-web", "--gateway", "kube", "--gateway-engine", "haproxy"],
+    error: /--gateway-engine: .*--gateway kube has none/,
+  },
+  { name: "a gateway engine on a blueprint without a gateway", args: ["up", "edw", "--gateway-engine", "haproxy"], error: /--gateway-engine: .*blueprint edw has no app gateway/ },
 ]) {
   test(`${c.name}: one line, exit 2, nothing left running`, async (t) => {
     const cwd = tempDir(t, "akspilot-web-");

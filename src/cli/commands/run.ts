@@ -40,6 +40,7 @@ interface UpFlags {
   seed?: number;
   nodeMonitorGrace?: number;
   gatewayPort?: number;
+  gatewayEngine?: "node" | "haproxy";
   gateway?: "kube" | "akspilot";
   exitWhenReady?: boolean;
   identity?: string;
@@ -210,6 +211,12 @@ export function registerRunCommands(program: Command): void {
         "what answers at gatewayUrl: kube = the LoadBalancer Service's L4 proxy (AKS's default, no retries), akspilot = the health-checked, retrying HTTP gateway (default for resilient-web)",
       ).choices(["kube", "akspilot"]),
     )
+    .addOption(
+      new Option(
+        "--gateway-engine <engine>",
+        "what carries the akspilot gateway's requests: node = the built-in gateway (default), haproxy = an haproxy process akspilot configures and steers (needs `apt-get install haproxy`)",
+      ).choices(["node", "haproxy"]),
+    )
     .option("--exit-when-ready", "web blueprints: stop once every replica is Ready and print the report")
     .option("--host <address>", "address the dashboard listens on (default 127.0.0.1; another address is reachable from the network)")
     .option("--no-dashboard", "do not serve the live dashboard")
@@ -250,6 +257,14 @@ export function registerRunCommands(program: Command): void {
       if (!hasLoadBalancer && (f.gateway !== undefined || (f.gatewayPort !== undefined && !blueprint.blueGreen))) {
         throw new UserError(`--${f.gateway !== undefined ? "gateway" : "gateway-port"}: blueprint ${name} has no LoadBalancer Service, so no gateway`, `drop it for ${name}`);
       }
+      if (f.gatewayEngine !== undefined) {
+        const mode = f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube");
+        if (blueprint.blueGreen || !hasLoadBalancer || mode !== "akspilot")
+          throw new UserError(
+            `--gateway-engine: it chooses what carries the akspilot gateway, and ${blueprint.blueGreen || !hasLoadBalancer ? `blueprint ${name} has no app gateway` : "--gateway kube has none"}`,
+            blueprint.blueGreen || !hasLoadBalancer ? `drop it for ${name}` : "drop --gateway kube, or drop --gateway-engine",
+          );
+      }
       const { loadTimings } = await import("./timings.js");
       const timings = loadTimings(f.timings);
       const runtime = {
@@ -259,6 +274,7 @@ export function registerRunCommands(program: Command): void {
         gatewayPort: f.gatewayPort,
         // The seed's web app gets the gateway that fails no request; `--gateway kube` reproduces AKS's default.
         gateway: f.gateway ?? (blueprint.name === "resilient-web" ? "akspilot" : "kube"),
+        gatewayEngine: f.gatewayEngine,
         nodeStartupSeconds: f.nodeStartupSeconds ?? timings.nodeBootSeconds,
         nodeMonitorGraceSeconds: f.nodeMonitorGrace ?? timings.nodeMonitorGraceSeconds,
       };

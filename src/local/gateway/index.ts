@@ -6,6 +6,8 @@ import { gatewaySettingsFor } from "./settings.js";
 import { startHttpScaler } from "./http-scaler.js";
 import { checkHttpScaling } from "../../scaling/http.js";
 import { LatencyWindow } from "./latency-window.js";
+import { findHaproxy, startHaproxyGateway } from "./haproxy.js";
+import { tmpdir } from "node:os";
 
 export type { Gateway, GatewayStats } from "./gateway.js";
 export type { LatencyPercentiles } from "./latency-window.js";
@@ -31,6 +33,13 @@ export function watchLatency(): { observe: (ms: number, failed: boolean) => void
 export type GatewayMode = "kube" | "akspilot";
 export const GATEWAY_MODES: readonly GatewayMode[] = ["kube", "akspilot"];
 
+/**
+ * What carries the `akspilot` gateway's requests: `node` is the built-in Node.js gateway; `haproxy` is an
+ * haproxy child process that akspilot configures and steers (its control plane), for less overhead per request.
+ */
+export type GatewayEngine = "node" | "haproxy";
+export const GATEWAY_ENGINES: readonly GatewayEngine[] = ["node", "haproxy"];
+
 /** Refuses bad gateway annotations, and a bad HTTP scale rule, of an app before any process starts. */
 export function checkGatewaySettings(app: AppSpec, timeScale: number): void {
   gatewaySettingsFor(app, timeScale);
@@ -38,9 +47,17 @@ export function checkGatewaySettings(app: AppSpec, timeScale: number): void {
 }
 
 /** The HTTP gateway for an app's LoadBalancer Service; its decisions are the cluster's events. */
-export async function startAppGateway(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }): Promise<Gateway> {
+export async function startAppGateway(
+  app: AppSpec,
+  endpoints: Endpoints,
+  cluster: Cluster,
+  o: { timeScale: number; host?: string; port?: number; engine?: GatewayEngine; stateDir?: string },
+): Promise<Gateway> {
   const window = new LatencyWindow(10);
-  const gateway = await startGatewayFor(app, endpoints, cluster, o, window);
+  const gateway =
+    o.engine === "haproxy"
+      ? await startHaproxyFor(app, endpoints, cluster, { ...o, stateDir: o.stateDir ?? tmpdir() }, window)
+      : await startGatewayFor(app, endpoints, cluster, o, window);
   if (!app.httpScaling) {
     windows.set(gateway, window);
     return gateway;
@@ -59,6 +76,45 @@ export async function startAppGateway(app: AppSpec, endpoints: Endpoints, cluste
   };
   windows.set(wrapped, window);
   return wrapped;
+}
+
+/**
+ * haproxy in front of the pods, with the Node gateway behind it as its backup server: when no pod is ready
+ * (scale from zero), haproxy sends requests there, and the Node gateway holds them while a replica starts.
+ * The latency window is the Node gateway's alone (haproxy's per-request times are not read back).
+ */
+async function startHaproxyFor(
+  app: AppSpec,
+  endpoints: Endpoints,
+  cluster: Cluster,
+  o: { timeScale: number; host?: string; port?: number; stateDir: string },
+  window: LatencyWindow,
+): Promise<Gateway> {
+  const settings = gatewaySettingsFor(app, o.timeScale);
+  findHaproxy(); // before the hold gateway starts: one clear error if the program is missing
+  const hold = await startGatewayFor(app, endpoints, cluster, { timeScale: o.timeScale }, window);
+  try {
+    const g = await startHaproxyGateway(endpoints, {
+      settings,
+      stateDir: o.stateDir,
+      host: o.host,
+      port: o.port,
+      hold,
+      onEvent: (type, reason, message) => cluster.event(type, `gateway/${app.name}`, reason, message),
+    });
+    return {
+      port: g.port,
+      url: g.url,
+      stats: () => g.stats(),
+      close: async () => {
+        await g.close();
+        await hold.close();
+      },
+    };
+  } catch (e) {
+    await hold.close();
+    throw e;
+  }
 }
 
 function startGatewayFor(app: AppSpec, endpoints: Endpoints, cluster: Cluster, o: { timeScale: number; host?: string; port?: number }, window: LatencyWindow): Promise<Gateway> {
