@@ -1,4 +1,5 @@
 import type { HttpClient } from "@azure/core-rest-pipeline";
+import { createSecureContext } from "node:tls";
 import { HttpsProxyAgent } from "hpagent";
 
 /**
@@ -56,6 +57,14 @@ export function tunnelsThroughProxy(url: string, rule: ProxyRule): boolean {
  */
 const IDLE_TUNNEL_MS = 30_000;
 
+/**
+ * Tunnels open at once to one origin. Each new tunnel costs a CONNECT and a full TLS handshake on both
+ * ends; a burst of parallel calls (a batch of 32 deletes from each of several workers) would otherwise open
+ * a tunnel per call in flight. Calls beyond it wait for a free tunnel in the agent's queue (the calls per
+ * message are the same); 64 keeps two batches of 32 on the wire at once.
+ */
+export const MAX_TUNNELS_PER_ORIGIN = 64;
+
 const agents = new Map<string, HttpsProxyAgent>();
 
 /** One keep-alive tunnelling agent per proxy URL, shared by every client of the process. */
@@ -63,9 +72,19 @@ export function sharedTunnelAgent(proxyUrl: URL): HttpsProxyAgent {
   let agent = agents.get(proxyUrl.href);
   if (!agent) {
     // TLS to the origin goes through https.Agent's own connect with no `ca`: Node's default store,
-    // which holds NODE_EXTRA_CA_CERTS (the local CA). 256 free sockets is Node's default, as the SDK's
-    // own keep-alive agent has for a direct endpoint.
-    agent = new HttpsProxyAgent({ proxy: proxyUrl, keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, timeout: IDLE_TUNNEL_MS, scheduling: "lifo" });
+    // which holds NODE_EXTRA_CA_CERTS (the local CA). One secure context made here serves every tunnel:
+    // without it, tls.connect builds a new one (and loads the trust store into it) per connection.
+    // 256 free sockets is Node's default, as the SDK's own keep-alive agent has for a direct endpoint.
+    agent = new HttpsProxyAgent({
+      proxy: proxyUrl,
+      keepAlive: true,
+      keepAliveMsecs: 1000,
+      maxSockets: MAX_TUNNELS_PER_ORIGIN,
+      maxFreeSockets: 256,
+      timeout: IDLE_TUNNEL_MS,
+      scheduling: "lifo",
+      secureContext: createSecureContext(),
+    });
     agents.set(proxyUrl.href, agent);
   }
   return agent;
