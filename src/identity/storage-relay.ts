@@ -55,6 +55,7 @@ export class StorageRelay {
 class RelayHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private headers: string[] = [];
+  private hasLength = false;
   private chunks: Buffer[] = [];
   private size = 0;
   private streaming = false;
@@ -80,7 +81,9 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toString("latin1");
-      if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) continue;
+      if (lower === "content-length") this.hasLength = true;
       out.push(name, raw[i + 1]!.toString("latin1"));
     }
     this.headers = out;
@@ -120,9 +123,12 @@ class RelayHandler implements Dispatcher.DispatchHandler {
       this.res.end();
       return;
     }
-    this.res.writeHead(this.status, this.headers);
     const c = this.chunks;
-    this.res.end(c.length === 0 ? undefined : c.length === 1 ? c[0] : Buffer.concat(c));
+    const body = c.length === 0 ? undefined : c.length === 1 ? c[0] : Buffer.concat(c);
+    // The whole answer is here: a chunked one goes on with its length, in the same single write.
+    if (!this.hasLength && body) this.headers.push("content-length", String(body.length));
+    this.res.writeHead(this.status, this.headers);
+    this.res.end(body);
   }
 
   onError(): void {
