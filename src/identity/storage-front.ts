@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import type { EntraTokenService } from "./entra.js";
 import type { RecordCache } from "./records.js";
+import { StorageRelay } from "./storage-relay.js";
 import { DATA_ACTIONS, grantingRoles, requiredAccess, roleFor, type RequiredAccess, type StorageService } from "./storage-actions.js";
 
 interface Backend {
@@ -21,6 +22,12 @@ function parseBackend(cs: string): Backend {
   if (!accountName || !accountKey || !q || !t || !b) throw new Error("the storage front needs an Azurite connection string with Blob, Queue and Table endpoints");
   return { accountName, accountKey, endpoints: { queue: new URL(q), table: new URL(t), blob: new URL(b) } };
 }
+
+/**
+ * Request headers not passed to Azurite: the client's token (the SAS authorises the hop), its host, and
+ * hop-by-hop headers, which the relay's own connection frames itself (a chunked body is re-chunked).
+ */
+const FORWARD_SKIP = new Set(["authorization", "host", "connection", "proxy-connection", "keep-alive", "transfer-encoding", "te", "upgrade", "expect"]);
 
 /** A decision the front made, for status and `identity explain` (no token, no secret). */
 export interface FrontDecision {
@@ -43,7 +50,7 @@ export interface FrontDecision {
 export class StorageFront {
   private readonly backend: Backend;
   private sas?: { query: string; until: number };
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly relay = new StorageRelay();
   readonly recent: FrontDecision[] = [];
   /** Requests forwarded to Azurite (a figure for benchmarks). */
   forwarded = 0;
@@ -172,7 +179,7 @@ export class StorageFront {
     const path = `/${this.backend.accountName}/${rawParts.join("/")}${url.search ? `${url.search}&` : "?"}${this.sasQuery()}`;
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || k === "authorization" || k === "host" || k === "connection" || k === "proxy-connection" || k === "keep-alive") continue;
+      if (v === undefined || FORWARD_SKIP.has(k)) continue;
       headers[k] = v;
     }
     headers.host = ep.host;
@@ -181,18 +188,9 @@ export class StorageFront {
       delete headers["transfer-encoding"];
     }
     this.forwarded++;
-    const up = httpRequest({ host: ep.hostname, port: ep.port, method: req.method, path, headers, agent: this.agent }, (r) => {
-      // Azurite's hop-by-hop headers are about the front's pooled connection, not the client's.
-      const { connection: _c, "keep-alive": _k, ...back } = r.headers;
-      res.writeHead(r.statusCode ?? 502, back);
-      r.pipe(res);
-    });
-    up.on("error", () => {
-      if (!res.headersSent) this.fail(res, service, 503, "ServerBusy", "The local storage behind the front did not answer.");
-      else res.destroy();
-    });
-    if (body) up.end(body);
-    else req.pipe(up);
+    this.relay.relay(ep.origin, { method: req.method ?? "GET", path, headers, body }, req, res, () =>
+      this.fail(res, service, 503, "ServerBusy", "The local storage behind the front did not answer."),
+    );
   }
 
   private fail(res: ServerResponse, service: StorageService, status: number, code: string, message: string, headers: Record<string, string> = {}, role?: string): void {
@@ -211,7 +209,7 @@ export class StorageFront {
   }
 
   close(): void {
-    this.agent.destroy();
+    void this.relay.close();
   }
 }
 
