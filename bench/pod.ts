@@ -10,7 +10,8 @@ import { buildMessage } from "../src/apps/message.js";
 import type { ConsumerStats } from "../src/apps/consumer/consumer.js";
 import { ROOT } from "./cli.js";
 
-export const CONSUMER = [join(ROOT, "dist", "bundle", "consumer.mjs"), join(ROOT, "dist", "src", "apps", "consumer", "main.js")].find((p) => existsSync(p))!;
+export const CONSUMER =
+  process.env.AKSPILOT_BENCH_CONSUMER || [join(ROOT, "dist", "bundle", "consumer.mjs"), join(ROOT, "dist", "src", "apps", "consumer", "main.js")].find((p) => existsSync(p))!;
 const PARENT_WATCH = join(ROOT, "dist", "src", "process", "parent-watch.js");
 
 export interface Pod {
@@ -30,11 +31,13 @@ export interface PodOptions {
   /** The Node.js binary (default: this one). */
   node?: string;
   nodeArgs?: string[];
+  /** The consumer program (default CONSUMER): e.g. a copy of an earlier build, measured beside this one. */
+  program?: string;
 }
 
 export async function startPod(o: PodOptions): Promise<Pod> {
   const spawnedAt = Date.now();
-  const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? POD_NODE_ARGS), "--import", PARENT_WATCH, CONSUMER, ...(o.args ?? [])], {
+  const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? POD_NODE_ARGS), "--import", PARENT_WATCH, o.program ?? CONSUMER, ...(o.args ?? [])], {
     env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: o.connectionString, AKSPILOT_SKIP_ENSURE: "1", ...o.env },
     stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
@@ -59,6 +62,17 @@ export async function startPod(o: PodOptions): Promise<Pod> {
     },
     stop: () => stopChild(child, "SIGTERM", 5000),
   };
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux): independent of how busy the machine is. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
 }
 
 /** A field of /proc/<pid>/status in KiB (0 when unreadable). */
@@ -89,15 +103,22 @@ export interface DrainResult {
   /** Peak RSS (kernel high-water mark) while draining. */
   peakRssBytes: number;
   firstReceiveMs: number;
+  /** CPU the replica used from spawn to the end of the drain (start-up included), ms. */
+  cpuMs: number;
+  /** CPU the replica used from its first receive to the end of the drain, ms (sampled at the first stats after it). */
+  drainCpuMs: number;
 }
 
 /** Starts one replica on a filled queue and waits until it has processed `n`: from its first receive to the last. */
 export async function drainWithPod(o: PodOptions, n: number): Promise<DrainResult> {
   const pod = await startPod(o);
+  let cpuAtFirst: number | undefined;
   try {
     for (;;) {
       const s = await pod.stats();
+      if (s.firstReceiveAt !== undefined) cpuAtFirst ??= cpuMs(pod.child.pid!);
       if (s.processed >= n) {
+        const cpu = cpuMs(pod.child.pid!);
         const done = Date.now();
         if (process.env.BENCH_POD_SMAPS)
           process.stderr.write(
@@ -109,6 +130,8 @@ export async function drainWithPod(o: PodOptions, n: number): Promise<DrainResul
           calls: s.storageCalls,
           peakRssBytes: pod.peakRssBytes(),
           firstReceiveMs: s.firstReceiveAt! - pod.spawnedAt,
+          cpuMs: cpu,
+          drainCpuMs: cpu - (cpuAtFirst ?? 0),
         };
       }
       await new Promise((r) => setTimeout(r, 20));

@@ -5,28 +5,34 @@ import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { QueueClient } from "@azure/storage-queue";
 import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
-import { storageClients } from "../../src/storage/clients.js";
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { storageClients, type StorageClients } from "../../src/storage/clients.js";
+import { entityKeys } from "../../src/apps/consumer/entity.js";
 import { startFaultProxy } from "../../test/faults/helpers.js";
 import { connectionStringFor } from "../../src/process/azurite.js";
 import { ROOT } from "../cli.js";
-import { drainWithPod, fill, procStatusKiB, startPod } from "../pod.js";
+import { cpuMs, drainWithPod, fill, procStatusKiB, startPod } from "../pod.js";
 import { markdownTable, round, Skip, type Benchmark, type BenchResult } from "../types.js";
 
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function withStorage<T>(fn: (az: AzuriteHandle, queue: (name: string) => Promise<QueueClient>) => Promise<T>): Promise<T> {
+async function withStorage<T>(fn: (az: AzuriteHandle, queue: (name: string) => Promise<QueueClient>, clients: StorageClients) => Promise<T>): Promise<T> {
   const az = await startAzurite();
   try {
     const clients = storageClients({ kind: "connection-string", connectionString: az.connectionString, origin: "env" });
-    return await fn(az, async (name) => {
-      const q = clients.queue(name);
-      await q.createIfNotExists();
-      await clients.queue(`${name}-poison`).createIfNotExists();
-      await clients.table(name).createTable();
-      return q;
-    });
+    return await fn(
+      az,
+      async (name) => {
+        const q = clients.queue(name);
+        await q.createIfNotExists();
+        await clients.queue(`${name}-poison`).createIfNotExists();
+        await clients.table(name).createTable();
+        return q;
+      },
+      clients,
+    );
   } finally {
     await az.stop();
   }
@@ -45,77 +51,184 @@ async function bareLoop(q: QueueClient): Promise<{ seconds: number; handled: num
   return { seconds: (performance.now() - t0) / 1000, handled };
 }
 
+/**
+ * The like-for-like floor: the bare loop plus the consumer's table write (the same rows, one batch
+ * transaction per partition) between receive and delete — what storage must do per message for "nothing lost".
+ */
+async function bareTableLoop(q: QueueClient, table: TableClient): Promise<{ seconds: number; handled: number }> {
+  const t0 = performance.now();
+  let handled = 0;
+  for (;;) {
+    const r = await q.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
+    if (r.receivedMessageItems.length === 0) break;
+    const byPartition = new Map<string, TransactionAction[]>();
+    for (const m of r.receivedMessageItems) {
+      const keys = entityKeys(m);
+      const list = byPartition.get(keys.partitionKey) ?? [];
+      list.push(["upsert", { ...keys, data: m.messageText, srcStamp: "", dateStamp: "", latencyMs: 0, messageId: m.messageId, dequeueCount: m.dequeueCount }, "Replace"]);
+      byPartition.set(keys.partitionKey, list);
+    }
+    await Promise.all([...byPartition.values()].map((actions) => table.submitTransaction(actions)));
+    await Promise.all(r.receivedMessageItems.map((m) => q.deleteMessage(m.messageId, m.popReceipt)));
+    handled += r.receivedMessageItems.length;
+  }
+  return { seconds: (performance.now() - t0) / 1000, handled };
+}
+
 /** Other Node.js binaries to measure a pod's memory with (space-separated paths), e.g. a Node 24 build. */
 const extraNodes = () => (process.env.AKSPILOT_BENCH_NODES ?? "").split(" ").filter(Boolean);
 
+/** An earlier build of the consumer program to measure beside this one (e.g. a copy of dist/bundle). */
+const beforeProgram = () => process.env.AKSPILOT_BENCH_CONSUMER_BEFORE || undefined;
+
+const median = (xs: number[]) => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** One side of a round: its rate, and CPU per message of storage (Azurite) and of the client, from /proc. */
+interface SideRun {
+  msgPerSec: number;
+  azuriteCpuUsPerMsg: number;
+  clientCpuUsPerMsg: number;
+  callsPerMsg?: number;
+  rssMiB?: number;
+  firstReceiveMs?: number;
+}
+
+type Side = "bare" | "bare+table" | "ours" | "before";
+
 export const consumerThroughput: Benchmark = {
   name: "consumer-throughput",
-  description: "one replica at zero work vs a bare receive(32)+delete loop (the local ceiling), alternating rounds on one Azurite; pod memory while draining",
+  description:
+    "one replica at zero work vs a bare receive(32)+delete loop (the issue's ceiling) and a bare receive+table batch+delete loop (like for like), alternating rounds on one Azurite; CPU per message of storage and client; pod memory while draining",
   async run({ full }): Promise<BenchResult> {
     const n = full ? 4000 : 1500;
     const rounds = full ? 3 : 2;
-    return withStorage(async (az, queue) => {
+    const before = beforeProgram();
+    return withStorage(async (az, queue, clients) => {
       const q = await queue("benchtput");
+      const tableClient = clients.table("benchtput");
       const env = { AZURE_QUEUE_NAME: "benchtput", AZURE_TABLE_NAME: "benchtput" };
-      const bare: number[] = [];
-      const ours: number[] = [];
+      const sides: Side[] = ["bare", "bare+table", "ours", ...(before ? (["before"] as const) : [])];
+      const runs = new Map<Side, SideRun[]>(sides.map((s) => [s, []]));
       const ratios: number[] = [];
-      const rss: number[] = [];
-      const first: number[] = [];
+      const likeRatios: number[] = [];
+      const beforeRatios: number[] = [];
+      const pod = async (program: string | undefined, node?: string) => {
+        const a0 = cpuMs(az.pid);
+        const x = await drainWithPod({ connectionString: az.connectionString, env, program, node }, n);
+        return {
+          msgPerSec: x.handled / x.seconds,
+          azuriteCpuUsPerMsg: ((cpuMs(az.pid) - a0) * 1000) / x.handled,
+          clientCpuUsPerMsg: (x.drainCpuMs * 1000) / x.handled,
+          callsPerMsg: x.calls / x.handled,
+          rssMiB: x.peakRssBytes / MiB,
+          firstReceiveMs: x.firstReceiveMs,
+        };
+      };
+      const inProcess = async (loop: () => Promise<{ seconds: number; handled: number }>) => {
+        const a0 = cpuMs(az.pid);
+        const c0 = process.cpuUsage();
+        const x = await loop();
+        const c = process.cpuUsage(c0);
+        return { msgPerSec: x.handled / x.seconds, azuriteCpuUsPerMsg: ((cpuMs(az.pid) - a0) * 1000) / x.handled, clientCpuUsPerMsg: (c.user + c.system) / x.handled };
+      };
       for (let r = 1; r <= rounds; r++) {
-        let b = 0;
-        let o = 0;
-        for (const which of r % 2 ? ["bare", "ours"] : ["ours", "bare"]) {
+        const rate = new Map<Side, number>();
+        for (const which of r % 2 ? sides : [...sides].reverse()) {
           await q.clearMessages();
           await fill(q, n);
-          if (which === "bare") {
-            const x = await bareLoop(q);
-            bare.push((b = x.handled / x.seconds));
-          } else {
-            const x = await drainWithPod({ connectionString: az.connectionString, env }, n);
-            ours.push((o = x.handled / x.seconds));
-            rss.push(x.peakRssBytes / MiB);
-            first.push(x.firstReceiveMs);
-          }
+          const x =
+            which === "bare"
+              ? await inProcess(() => bareLoop(q))
+              : which === "bare+table"
+                ? await inProcess(() => bareTableLoop(q, tableClient))
+                : await pod(which === "before" ? before : undefined);
+          runs.get(which)!.push(x);
+          rate.set(which, x.msgPerSec);
         }
-        ratios.push(o / b);
-        log(`consumer-throughput round ${r}: bare ${b.toFixed(0)} msg/s, ours ${o.toFixed(0)} msg/s, ratio ${(o / b).toFixed(2)}`);
+        ratios.push(rate.get("ours")! / rate.get("bare")!);
+        likeRatios.push(rate.get("ours")! / rate.get("bare+table")!);
+        if (before) beforeRatios.push(rate.get("before")! / rate.get("bare")!);
+        log(`consumer-throughput round ${r}: ${sides.map((s) => `${s} ${rate.get(s)!.toFixed(0)}`).join(", ")} msg/s`);
       }
-      const other: [string, number][] = [];
+      // Memory and first receive on the other Node.js binaries: this build and the earlier one, alternating.
+      const other: { version: string; side: Side; rssMiB: number; firstReceiveMs: number }[] = [];
       for (const node of extraNodes()) {
-        await q.clearMessages();
-        await fill(q, n);
-        const x = await drainWithPod({ connectionString: az.connectionString, env, node }, n);
-        const v = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
-        other.push([v, x.peakRssBytes / MiB]);
+        const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
+        for (const side of before ? (["before", "ours"] as const) : (["ours"] as const)) {
+          await q.clearMessages();
+          await fill(q, n);
+          const x = await pod(side === "before" ? before : undefined, node);
+          other.push({ version, side, rssMiB: x.rssMiB!, firstReceiveMs: x.firstReceiveMs! });
+        }
       }
-      const med = (xs: number[]) => {
-        const s = [...xs].sort((a, b) => a - b);
-        const m = Math.floor(s.length / 2);
-        return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-      };
-      const figures = {
+      const med = (side: Side, k: keyof SideRun) => median(runs.get(side)!.map((x) => x[k] ?? Number.NaN));
+      const maxOf = (side: Side, k: keyof SideRun) => Math.max(...runs.get(side)!.map((x) => x[k] ?? Number.NaN));
+      const figures: Record<string, number> = {
         messages: n,
         rounds,
-        bareMsgPerSec: round(med(bare), 0),
-        oursMsgPerSec: round(med(ours), 0),
-        peakRssMiB: round(Math.max(...rss), 1),
-        firstReceiveMs: med(first),
-        ...Object.fromEntries(other.map(([v, m]) => [`peakRssMiB_${v}`, round(m, 1)])),
+        bareMsgPerSec: round(med("bare", "msgPerSec"), 0),
+        bareTableMsgPerSec: round(med("bare+table", "msgPerSec"), 0),
+        oursMsgPerSec: round(med("ours", "msgPerSec"), 0),
+        peakRssMiB: round(maxOf("ours", "rssMiB"), 1),
+        firstReceiveMs: med("ours", "firstReceiveMs"),
+        callsPerMessage: round(med("ours", "callsPerMsg"), 3),
+        ...Object.fromEntries(
+          sides.flatMap((s) => [
+            [`cpuUsPerMsg_azurite_${s}`, round(med(s, "azuriteCpuUsPerMsg"), 0)],
+            [`cpuUsPerMsg_client_${s}`, round(med(s, "clientCpuUsPerMsg"), 0)],
+          ]),
+        ),
+        ...(before
+          ? {
+              beforeMsgPerSec: round(med("before", "msgPerSec"), 0),
+              beforePeakRssMiB: round(maxOf("before", "rssMiB"), 1),
+              beforeFirstReceiveMs: med("before", "firstReceiveMs"),
+              beforeCallsPerMessage: round(med("before", "callsPerMsg"), 3),
+            }
+          : {}),
+        ...Object.fromEntries(other.map((o) => [`${o.side === "ours" ? "" : "before_"}peakRssMiB_${o.version}`, round(o.rssMiB, 1)])),
+        ...Object.fromEntries(other.map((o) => [`${o.side === "ours" ? "" : "before_"}firstReceiveMs_${o.version}`, o.firstReceiveMs])),
       };
-      const ratio = round(med(ratios), 2);
+      const ratio = round(median(ratios), 2);
+      const cpuRow = (s: Side) => [`CPU per message, µs: storage / client (${s})`, `${figures[`cpuUsPerMsg_azurite_${s}`]} / ${figures[`cpuUsPerMsg_client_${s}`]}`, ""];
       const table = markdownTable(
         ["measure", "result", "goal"],
         [
           ["bare receive(32)+delete loop, msg/s (median)", figures.bareMsgPerSec, ""],
+          ["bare receive(32)+table batch+delete loop, msg/s (median)", figures.bareTableMsgPerSec, ""],
           ["one replica, zero work, msg/s (median)", figures.oursMsgPerSec, ""],
           ["**ratio ours / bare** (per round)", `${ratios.map((x) => x.toFixed(2)).join(", ")} (median ${ratio})`, "≥ 0.95"],
+          ["ratio ours / bare+table (per round)", `${likeRatios.map((x) => x.toFixed(2)).join(", ")} (median ${round(median(likeRatios), 2)})`, ""],
+          ...(before
+            ? [
+                ["earlier build, msg/s (median)", figures.beforeMsgPerSec, ""],
+                ["ratio earlier build / bare (per round)", `${beforeRatios.map((x) => x.toFixed(2)).join(", ")} (median ${round(median(beforeRatios), 2)})`, ""],
+              ]
+            : []),
+          ...sides.map(cpuRow),
+          ["storage calls per message", figures.callsPerMessage, ""],
           [`peak RSS while draining, MiB (${process.version})`, figures.peakRssMiB, "≤ 64"],
-          ...other.map(([v, m]) => [`peak RSS while draining, MiB (${v})`, round(m, 1), "≤ 64"]),
+          ...(before ? [[`earlier build: peak RSS, MiB (${process.version})`, figures.beforePeakRssMiB, "≤ 64"]] : []),
+          ...other.map((o) => [`${o.side === "ours" ? "" : "earlier build: "}peak RSS while draining, MiB (${o.version})`, round(o.rssMiB, 1), "≤ 64"]),
           ["first receive after spawn, ms (median)", figures.firstReceiveMs, "≤ 300 (idle machine)"],
+          ...(before ? [["earlier build: first receive after spawn, ms (median)", figures.beforeFirstReceiveMs, "≤ 300 (idle machine)"]] : []),
+          ...other.map((o) => [`${o.side === "ours" ? "" : "earlier build: "}first receive after spawn, ms (${o.version})`, o.firstReceiveMs, "≤ 300"]),
         ],
       );
-      return { figures, ratios: { oursOverBare: ratio }, table };
+      return {
+        figures,
+        ratios: {
+          oursOverBare: ratio,
+          oursOverBareTable: round(median(likeRatios), 2),
+          ...(before ? { beforeOverBare: round(median(beforeRatios), 2), oursOverBefore: round(med("ours", "msgPerSec") / med("before", "msgPerSec"), 2) } : {}),
+        },
+        table,
+      };
     });
   },
 };

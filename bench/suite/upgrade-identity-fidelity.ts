@@ -42,7 +42,7 @@ export const identity: Benchmark = {
   name: "identity",
   description: "workload identity: token exchange p50/p95, and the consumer's throughput through the enforcing HTTPS front vs Azurite directly (goal ≥ 0.9×)",
   async run({ full }): Promise<BenchResult> {
-    const f = await benchIdentity(full ? {} : { messages: 1000, rounds: 1 });
+    const f = await benchIdentity(full ? { messages: 1000, rounds: 4 } : { messages: 1000, rounds: 2 });
     const figures = {
       tokenExchangeP50Ms: round(f.tokenExchangeP50Ms),
       tokenExchangeP95Ms: round(f.tokenExchangeP95Ms),
