@@ -11,30 +11,9 @@ import { ROOT, waitFor } from "../edw/helpers.js";
 import { startHaproxyGateway } from "../../src/local/gateway/haproxy.js";
 import type { Gateway } from "../../src/local/gateway/gateway.js";
 import { DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from "../../src/local/gateway/settings.js";
-import type { EndpointSource } from "../../src/local/gateway/upstreams.js";
+import { type AfterHost, Endpoints } from "./helpers.js";
 import { freePort } from "../../src/local/runtime.js";
 import { UserError } from "../../src/errors.js";
-
-interface AfterHost {
-  after: (fn: () => void | Promise<void>) => void;
-}
-
-/** Endpoints as the endpoints controller would publish them (the gateway's only input from the cluster). */
-class Endpoints implements EndpointSource {
-  private eps: { pod: string; node: string; port: number; ready: boolean; terminating: boolean }[] = [];
-  private readonly fns = new Set<() => void>();
-  list() {
-    return this.eps;
-  }
-  onUpdate(fn: () => void) {
-    this.fns.add(fn);
-    return () => this.fns.delete(fn);
-  }
-  set(ports: [string, number][], terminating: string[] = []) {
-    this.eps = ports.map(([pod, port]) => ({ pod, node: "n", port, ready: true, terminating: terminating.includes(pod) }));
-    for (const f of this.fns) f();
-  }
-}
 
 const SETTINGS: GatewaySettings = {
   ...DEFAULT_GATEWAY_SETTINGS,
