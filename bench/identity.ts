@@ -9,11 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QueueClient } from "@azure/storage-queue";
+import { TableClient } from "@azure/data-tables";
 import { startAzurite } from "../src/process/azurite.js";
 import { ClusterIssuer, findCluster } from "../src/identity/issuer.js";
 import { readRecords, LOCAL_TENANT_ID } from "../src/identity/records.js";
 import { IdentityServices } from "../src/identity/services.js";
 import { run } from "./cli.js";
+import { drainWithPod, fill as fillSeed } from "./pod.js";
 
 const CLIENT = fileURLToPath(new URL("./identity-client.js", import.meta.url));
 
@@ -33,6 +35,21 @@ export interface IdentityBenchFigures {
   frontCpuUsPerCall: { consumer: number; front: number; azurite?: number };
   /** Proxy tunnels (CONNECTs) per storage call: 1 when the client keeps no connection alive. */
   frontConnectsPerCall: number;
+  /**
+   * The EDW consumer itself (the pod bundle: receive, table batch, delete) draining the same burst with its
+   * connection string and with its workload identity through the front: the issue's goal figure. The
+   * receive+delete loop above is the harsher one (no table write, so the front's share of each call is larger).
+   */
+  consumer: {
+    directPerSecond: number;
+    frontPerSecond: number;
+    /** front ÷ direct (goal ≥ 0.9). */
+    frontRatio: number;
+    directCallsPerMessage: number;
+    frontCallsPerMessage: number;
+    directCpuUsPerCall: { consumer: number; azurite?: number };
+    frontCpuUsPerCall: { consumer: number; azurite?: number };
+  };
 }
 
 interface Drain {
@@ -142,6 +159,12 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
       props: { scope: acctScope, role: "Storage Queue Data Contributor", principalId: workload.principalId, principalType: "ServicePrincipal" },
       outputs: {},
     });
+    ledger.put(`${acctScope}/providers/Microsoft.Authorization/roleAssignments/bench-table`, {
+      kind: "roleAssignment",
+      name: "bench-table",
+      props: { scope: acctScope, role: "Storage Table Data Contributor", principalId: workload.principalId, principalType: "ServicePrincipal" },
+      outputs: {},
+    });
     const d1: number[] = [];
     const f1: number[] = [];
     let dc = 0;
@@ -191,6 +214,42 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
       }
     }
     const per = (us: number, calls: number) => Math.round(us / Math.max(1, calls));
+    const loopExchanges = services.tokens.issued - before;
+
+    // The consumer pod, as the runtime starts it (bundle, V8 flags), on the same burst; queue and table made
+    // here because the pod skips its own ensure step.
+    const cq = "benchidentityedw";
+    const cqClient = new QueueClient(azurite.connectionString, cq);
+    await cqClient.createIfNotExists();
+    await new QueueClient(azurite.connectionString, `${cq}-poison`).createIfNotExists();
+    await TableClient.fromConnectionString(azurite.connectionString, cq, { allowInsecureConnection: true }).createTable();
+    const names = { AZURE_QUEUE_NAME: cq, AZURE_TABLE_NAME: cq };
+    const podDirectEnv = { ...base, ...names };
+    // Connection string empty: the consumer then reaches storage by account name and workload identity.
+    const podFrontEnv = { ...(frontEnv as Record<string, string>), ...names, AZURE_STORAGE_CONNECTION_STRING: "" };
+    // (The front's own CPU is not split out here: this process also polls the pod's stats while it drains.)
+    const cons = { direct: { rates: [] as number[], calls: 0, handled: 0, cpuUs: 0, azurite: 0 }, front: { rates: [] as number[], calls: 0, handled: 0, cpuUs: 0, azurite: 0 } };
+    let seedFrom = 1;
+    const podDrain = async (side: "direct" | "front") => {
+      await fillSeed(cqClient, messages, seedFrom);
+      seedFrom += messages;
+      const a0 = processCpuUs(azurite.pid);
+      const r = await drainWithPod({ connectionString: azurite.connectionString, env: side === "front" ? podFrontEnv : podDirectEnv }, messages);
+      const a1 = processCpuUs(azurite.pid);
+      const c = cons[side];
+      c.rates.push(r.handled / r.seconds);
+      c.calls += r.calls;
+      c.handled += r.handled;
+      c.cpuUs += r.drainCpuMs * 1000;
+      c.azurite += (a1 ?? 0) - (a0 ?? 0);
+    };
+    for (let r = 0; r < rounds; r++) {
+      const order: Array<"direct" | "front"> = r % 2 === 0 ? ["direct", "front"] : ["front", "direct"];
+      for (const side of order) await podDrain(side);
+    }
+    const consumerDirect = pct(cons.direct.rates, 50);
+    const consumerFront = pct(cons.front.rates, 50);
+
     const directPerSecond = pct(d1, 50);
     const frontPerSecond = pct(f1, 50);
     return {
@@ -201,7 +260,7 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
       frontRatio: Math.round((frontPerSecond / directPerSecond) * 100) / 100,
       directCallsPerMessage: Math.round(dc * 100) / 100,
       frontCallsPerMessage: Math.round(fc * 100) / 100,
-      frontTokenExchanges: (services.tokens.issued - before) / rounds,
+      frontTokenExchanges: loopExchanges / rounds,
       directCpuUsPerCall: { consumer: per(cpu.direct.consumer, cpu.direct.calls), azurite: azuriteSeen ? per(cpu.direct.azurite, cpu.direct.calls) : undefined },
       frontCpuUsPerCall: {
         consumer: per(cpu.front.consumer, cpu.front.calls),
@@ -209,6 +268,15 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
         azurite: azuriteSeen ? per(cpu.front.azurite, cpu.front.calls) : undefined,
       },
       frontConnectsPerCall: Math.round((cpu.front.connects / Math.max(1, cpu.front.calls)) * 100) / 100,
+      consumer: {
+        directPerSecond: Math.round(consumerDirect),
+        frontPerSecond: Math.round(consumerFront),
+        frontRatio: Math.round((consumerFront / consumerDirect) * 100) / 100,
+        directCallsPerMessage: Math.round((cons.direct.calls / Math.max(1, cons.direct.handled)) * 100) / 100,
+        frontCallsPerMessage: Math.round((cons.front.calls / Math.max(1, cons.front.handled)) * 100) / 100,
+        directCpuUsPerCall: { consumer: per(cons.direct.cpuUs, cons.direct.calls), azurite: azuriteSeen ? per(cons.direct.azurite, cons.direct.calls) : undefined },
+        frontCpuUsPerCall: { consumer: per(cons.front.cpuUs, cons.front.calls), azurite: azuriteSeen ? per(cons.front.azurite, cons.front.calls) : undefined },
+      },
     };
   } finally {
     await services?.stop();
