@@ -40,7 +40,8 @@ export const blueGreenSwitch: Benchmark = {
 
 export const identity: Benchmark = {
   name: "identity",
-  description: "workload identity: token exchange p50/p95; the EDW consumer pod's throughput through the enforcing HTTPS front vs Azurite directly (goal ≥ 0.9×), and a bare receive+delete loop's (the harsher ratio)",
+  description:
+    "workload identity: token exchange p50/p95; the EDW consumer pod's throughput through the enforcing HTTPS front vs Azurite directly (goal ≥ 0.9×), and a bare receive+delete loop's (the harsher ratio)",
   async run({ full }): Promise<BenchResult> {
     const f = await benchIdentity(full ? { messages: 1000, rounds: 4 } : { messages: 1000, rounds: 2 });
     const figures = {
