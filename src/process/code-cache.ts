@@ -2,7 +2,7 @@
 // of SDK code) and, on its first storage call, the functions that call needs; a cache written by an earlier pod
 // holds that bytecode, so the next pods skip the compile. The cache is optional: without a directory, or with a
 // cache V8 refuses (another Node.js version, other V8 flags, another build), the bundle is compiled as before.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -13,7 +13,19 @@ export const SAVE_AFTER_MS = 2000;
 /** The cache file of one build of `file` on this Node.js: V8 checks only the source's length, not its text. */
 export function cacheFileFor(file: string, dir: string): string {
   const st = statSync(file);
-  return join(dir, `${basename(file)}-${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}.v8cache`);
+  return join(dir, `${cachePrefix(file)}${st.size}-${Math.trunc(st.mtimeMs)}.v8cache`);
+}
+
+function cachePrefix(file: string): string {
+  return `${basename(file)}-${process.version}-${process.arch}-`;
+}
+
+/** Removes the caches of earlier builds of `file` on this Node.js: a rebuild would otherwise leave one per build. */
+function removeOlderBuilds(cacheFile: string, file: string): void {
+  const dir = dirname(cacheFile);
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith(cachePrefix(file)) && f.endsWith(".v8cache") && join(dir, f) !== cacheFile) rmSync(join(dir, f), { force: true });
+  }
 }
 
 export interface CodeCacheRun {
@@ -46,6 +58,7 @@ export function runWithCodeCache(file: string, cacheDir: string | undefined): Co
           const tmp = `${cacheFile}.${process.pid}.tmp`;
           writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
           renameSync(tmp, cacheFile);
+          removeOlderBuilds(cacheFile, file);
         } catch {
           // A cache is an optimisation: a directory that cannot be written leaves every pod compiling.
         }

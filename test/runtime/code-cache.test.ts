@@ -33,6 +33,8 @@ describe("V8 code cache for the pod bundle", () => {
     assert.deepEqual(run(program, cacheDir), { out: "ran program.cjs 1", cache: "accepted" });
     writeFileSync(program, `module.exports = 2; process.stdout.write("ran again " + module.exports);`);
     assert.deepEqual(run(program, cacheDir), { out: "ran again 2", cache: "compiled" });
+    // The earlier build's cache is gone: one file per program and Node.js, however often it is rebuilt.
+    assert.equal(readdirSync(cacheDir).length, 1);
     assert.deepEqual(run(program, cacheDir), { out: "ran again 2", cache: "accepted" });
   });
 
