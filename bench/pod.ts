@@ -1,7 +1,8 @@
 // One consumer replica started as the local runtime starts a pod (the bundle, the runtime's V8 flags, the
 // parent-watch preload, an IPC channel), on any Node.js binary: the benchmarks' way to measure a pod.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { QueueClient } from "@azure/storage-queue";
 import { stopChild } from "../src/process/child.js";
@@ -13,6 +14,17 @@ import { ROOT } from "./cli.js";
 export const CONSUMER =
   process.env.AKSPILOT_BENCH_CONSUMER || [join(ROOT, "dist", "bundle", "consumer.mjs"), join(ROOT, "dist", "src", "apps", "consumer", "main.js")].find((p) => existsSync(p))!;
 const PARENT_WATCH = join(ROOT, "dist", "src", "process", "parent-watch.js");
+
+/** V8's code cache for the pods of this bench process, as the local runtime keeps one in its state directory. */
+let cacheDir: string | undefined;
+function podCacheDir(): string {
+  if (!cacheDir) {
+    const dir = mkdtempSync(join(tmpdir(), "akspilot-bench-cache-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    cacheDir = dir;
+  }
+  return cacheDir;
+}
 
 export interface Pod {
   child: ChildProcess;
@@ -38,7 +50,7 @@ export interface PodOptions {
 export async function startPod(o: PodOptions): Promise<Pod> {
   const spawnedAt = Date.now();
   const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? POD_NODE_ARGS), "--import", PARENT_WATCH, o.program ?? CONSUMER, ...(o.args ?? [])], {
-    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: o.connectionString, AKSPILOT_SKIP_ENSURE: "1", ...o.env },
+    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: o.connectionString, AKSPILOT_SKIP_ENSURE: "1", AKSPILOT_COMPILE_CACHE_DIR: podCacheDir(), ...o.env },
     stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
   if (process.env.BENCH_POD_STDERR) child.stderr?.pipe(process.stderr);
