@@ -25,6 +25,11 @@ export interface FaultRules {
   busyRate?: number;
   /** Requests for which this is true are held without an answer until the client gives up. */
   hold?: (req: http.IncomingMessage) => boolean;
+  /**
+   * Requests for which this is true wait, unanswered, until `resumeOne()` forwards them (oldest first): storage
+   * that stalls and then executes the request anyway, whether or not the client still waits for the answer.
+   */
+  pause?: (req: http.IncomingMessage) => boolean;
 }
 
 export interface FaultProxy {
@@ -33,7 +38,9 @@ export interface FaultProxy {
   rules: FaultRules;
   /** Where requests go (changes when storage restarts on new ports). */
   setTarget(url: string): void;
-  counts: { forwarded: number; reset: number; busy: number; held: number };
+  counts: { forwarded: number; reset: number; busy: number; held: number; paused: number };
+  /** Forwards the oldest paused request; false when none waits. */
+  resumeOne(): boolean;
   close(): Promise<void>;
 }
 
@@ -44,7 +51,8 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string, o: { rules?: FaultRules; random?: () => number } = {}): Promise<FaultProxy> {
   let base = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
-  const counts = { forwarded: 0, reset: 0, busy: 0, held: 0 };
+  const counts = { forwarded: 0, reset: 0, busy: 0, held: 0, paused: 0 };
+  const paused: { forward: () => void; res: http.ServerResponse }[] = [];
   const rules: FaultRules = o.rules ?? {};
   const random = o.random ?? Math.random;
   const held = new Set<http.ServerResponse>();
@@ -77,6 +85,26 @@ export async function startFaultProxy(target: string, o: { rules?: FaultRules; r
       up.on("error", () => req.socket.destroy());
       req.pipe(up);
     };
+    if (rules.pause?.(req)) {
+      // The body is read now, so the request reaches storage when resumed even if its client has given up.
+      const body: Buffer[] = [];
+      req.on("data", (c: Buffer) => body.push(c));
+      counts.paused++;
+      paused.push({
+        res,
+        forward: () => {
+          counts.forwarded++;
+          const up = http.request({ host: base.hostname, port: base.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+            if (res.destroyed) return void upRes.resume();
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            upRes.pipe(res);
+          });
+          up.on("error", () => req.socket.destroy());
+          up.end(Buffer.concat(body));
+        },
+      });
+      return;
+    }
     if (rules.latencyMs) setTimeout(forward, rules.latencyMs);
     else forward();
   });
@@ -89,8 +117,16 @@ export async function startFaultProxy(target: string, o: { rules?: FaultRules; r
     setTarget(url) {
       base = new URL(url);
     },
+    resumeOne() {
+      const p = paused.shift();
+      if (!p) return false;
+      counts.paused--;
+      p.forward();
+      return true;
+    },
     async close() {
       for (const r of held) r.destroy();
+      for (const p of paused.splice(0)) p.res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       agent.destroy();
@@ -192,8 +228,10 @@ function combined(a: FaultProxy, b: FaultProxy): FaultProxy {
         reset: a.counts.reset + b.counts.reset,
         busy: a.counts.busy + b.counts.busy,
         held: a.counts.held + b.counts.held,
+        paused: a.counts.paused + b.counts.paused,
       };
     },
+    resumeOne: () => a.resumeOne() || b.resumeOne(),
     setTarget() {
       throw new Error("set each service's target separately");
     },

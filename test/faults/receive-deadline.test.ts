@@ -53,6 +53,27 @@ describe("an idle replica always wakes for new work", () => {
     );
   });
 
+  it("a receive that storage executes after its deadline still hands over its messages (none hidden until the timeout)", async (t) => {
+    const storage = await startStorage(t);
+    const s = await seedStorage(storage.connectionString);
+    for (let i = 1; i <= 5; i++) await s.queue.sendMessage(buildMessage(i));
+    const log: string[] = [];
+    // Storage stalls (as Azurite does while it collects deleted messages' extents) and then executes the
+    // receives it was sent, whether or not the client still waits: the first one takes the 5 messages.
+    let stalled = true;
+    storage.proxy.rules.pause = (req) => stalled && req.method === "GET" && /\/messages/.test(req.url ?? "");
+    const c = consumerOn(s, { idleMinMs: 50, idleMaxMs: 200, receiveDeadlineMs: 1000 }, log);
+    c.start();
+    t.after(() => c.stop(0));
+    await waitFor("a receive past its deadline", () => (log.some((l) => /receive got no answer within 1000 ms/.test(l)) ? true : undefined), 20_000);
+    stalled = false;
+    storage.proxy.resumeOne();
+    // Visibility is 60 s: had the late answer been thrown away, the 5 would only come back after it.
+    await waitFor("the 5 messages taken by the late receive, stored", () => (c.snapshot().processed === 5 ? true : undefined), 20_000);
+    assert.equal(c.snapshot().lateReceives, 1);
+    for await (const e of s.table.listEntities<{ dequeueCount: number }>()) assert.equal(e.dequeueCount, 1, "stored from the first delivery");
+  });
+
   it("at its longest backoff (10 min), a wake ends the wait and the new message is processed", async (t) => {
     const storage = await startStorage(t);
     const s = await seedStorage(storage.connectionString);

@@ -44,6 +44,8 @@ export interface ConsumerStats {
   firstReceiveAt?: number;
   stopping: boolean;
   rssBytes: number;
+  /** Receives that answered after their deadline and whose messages were still taken in (not left hidden). */
+  lateReceives: number;
 }
 
 /** Per-message state. The pop receipt changes on every update, so renewals and the delete are serialised. */
@@ -56,6 +58,9 @@ interface Tracked {
 
 export { defaultVisibilitySeconds } from "./settings.js";
 
+/** Messages held (in work or being stored) per work slot: one batch stored while the next is worked on. */
+export const HOLD_FACTOR = 2;
+
 /**
  * Competing consumer with at-least-once delivery and an exactly-once effect: the table entity is
  * written first (keyed by message id, so a redelivery overwrites), the message deleted only after.
@@ -67,6 +72,15 @@ export class Consumer {
   private readonly slotFree = new Waker();
   private idleMs: number;
   private readonly batches = new Set<Promise<void>>();
+  /**
+   * Messages in work (parse, simulated work): at most `concurrency`, the figure the scaling model divides by
+   * the work time. `stats.inFlight` counts every message held (in work or being stored), at most HOLD_FACTOR ×
+   * concurrency: a batch whose table write and delete are still running holds no work slot, so the next batch is
+   * received and worked on meanwhile instead of the replica waiting on storage's round trips.
+   */
+  private working = 0;
+  /** A receive past its deadline that may still answer (at most one; see receive()). */
+  private late?: { abort: AbortController };
   private loop?: Promise<void>;
   /** A permanent failure (access refused) that ended the receive loop. */
   fatal?: unknown;
@@ -91,6 +105,7 @@ export class Consumer {
       startedAt: Date.now(),
       stopping: false,
       rssBytes: 0,
+      lateReceives: 0,
     };
   }
 
@@ -123,6 +138,8 @@ export class Consumer {
       this.idle.wake();
       this.slotFree.wake();
     }
+    // A receive still outstanding past its deadline is given up: stopping must not wait on silent storage.
+    this.late?.abort.abort(new Error("stopping"));
     // Leave time after the abort to release what is still held.
     const deadline = setTimeout(() => this.workAbort.abort(new Error("stopping")), Math.max(0, graceMs - 1500));
     await this.loop;
@@ -133,7 +150,7 @@ export class Consumer {
   private async receiveLoop(): Promise<void> {
     const o = this.o;
     while (!this.stopping) {
-      const free = o.concurrency - this.stats.inFlight;
+      const free = this.room();
       // Wait for room for a worthwhile batch instead of receiving one message at a time.
       if (free < 1 || (this.stats.inFlight > 0 && free < Math.min(o.batchSize, Math.ceil(o.concurrency / 2)))) {
         await this.slotFree.wait(1000);
@@ -142,12 +159,7 @@ export class Consumer {
       let items: DequeuedMessageItem[];
       const deadlineMs = o.receiveDeadlineMs ?? RECEIVE_DEADLINE_MS;
       try {
-        const res = await o.queue.receiveMessages({
-          numberOfMessages: Math.min(o.batchSize, free),
-          visibilityTimeout: o.visibilityTimeoutSeconds,
-          abortSignal: AbortSignal.timeout(deadlineMs),
-        });
-        items = res.receivedMessageItems;
+        items = await this.receive(Math.min(o.batchSize, free), deadlineMs);
         this.stats.firstReceiveAt ??= Date.now();
       } catch (e) {
         this.stats.receiveErrors++;
@@ -170,13 +182,77 @@ export class Consumer {
         continue;
       }
       this.idleMs = o.idleMinMs;
-      this.stats.received += items.length;
-      this.stats.inFlight += items.length;
-      const batch = this.handleBatch(items).finally(() => {
-        this.batches.delete(batch);
-      });
-      this.batches.add(batch);
+      this.begin(items);
     }
+  }
+
+  /** Free work slots, within the bound on all messages held. */
+  private room(): number {
+    return Math.min(this.o.concurrency - this.working, HOLD_FACTOR * this.o.concurrency - this.stats.inFlight);
+  }
+
+  private begin(items: DequeuedMessageItem[]): void {
+    this.stats.received += items.length;
+    this.stats.inFlight += items.length;
+    this.working += items.length;
+    this.track(this.handleBatch(items));
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.finally(() => {
+      this.batches.delete(tracked);
+    });
+    this.batches.add(tracked);
+  }
+
+  /**
+   * One receive with a deadline. Storage that stalls (Azurite blocks its event loop for seconds while it
+   * collects deleted messages' extents: BENCHMARKS.md, "Consumer crawl") still executes a receive the client
+   * has given up on, and the messages it takes stay invisible for the whole visibility timeout. So at the
+   * deadline the loop goes on, but the request is not aborted: if it answers late, its messages are taken in
+   * (or released at once when there is no room). One such receive at a time; while one is outstanding, a
+   * further receive is aborted at its deadline as before, so silent storage never piles up requests.
+   */
+  private async receive(n: number, deadlineMs: number): Promise<DequeuedMessageItem[]> {
+    const abort = new AbortController();
+    const call = this.o.queue.receiveMessages({ numberOfMessages: n, visibilityTimeout: this.o.visibilityTimeoutSeconds, abortSignal: abort.signal });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), deadlineMs);
+    });
+    try {
+      const first = await Promise.race([call, deadline]);
+      if (first !== "deadline") return first.receivedMessageItems;
+    } finally {
+      clearTimeout(timer);
+    }
+    const timedOut = Object.assign(new Error(`no answer within ${deadlineMs} ms`), { name: "AbortError" });
+    if (this.late || this.stopping) {
+      abort.abort(timedOut);
+      call.catch(() => undefined);
+      throw timedOut;
+    }
+    const late = { abort };
+    this.late = late;
+    this.track(
+      call
+        .then((res) => this.adoptLate(res.receivedMessageItems))
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.late === late) this.late = undefined;
+        }),
+    );
+    throw timedOut;
+  }
+
+  /** Messages of a receive that answered after its deadline: worked on if there is room, else released now. */
+  private async adoptLate(items: DequeuedMessageItem[]): Promise<void> {
+    if (items.length === 0) return;
+    this.stats.lateReceives++;
+    const take = this.stopping ? 0 : Math.max(0, Math.min(items.length, this.room()));
+    if (take > 0) this.begin(items.slice(0, take));
+    const rest = items.slice(take).map((item): Tracked => ({ item, popReceipt: item.popReceipt, settled: false }));
+    await Promise.all(rest.map((t) => this.release(t, 0)));
   }
 
   /** Exponential idle backoff: after a few empty polls, about one receive per idleMaxMs. */
@@ -191,10 +267,16 @@ export class Consumer {
     this.slotFree.wake();
   }
 
+  private workDone(n: number): void {
+    this.working -= n;
+    this.slotFree.wake();
+  }
+
   private async handleBatch(items: DequeuedMessageItem[]): Promise<void> {
     const o = this.o;
     const tracked = items.map((item): Tracked => ({ item, popReceipt: item.popReceipt, settled: false }));
     const renewal = this.startRenewal(tracked);
+    let working = true;
     try {
       const ready: { t: Tracked; entity: ProcessedEntity }[] = [];
       await Promise.all(
@@ -220,6 +302,9 @@ export class Consumer {
           ready.push({ t, entity: toEntity(t.item, verdict.srcMicros, verdict.msg, verdict.srcStamp, stored) });
         }),
       );
+      // The work is done: its slots go to the next batch while this one is stored (it stays held, and renewed).
+      working = false;
+      this.workDone(tracked.length);
       const written = await this.write(ready);
       await Promise.all(written.map(({ t, entity }) => this.remove(t, entity)));
     } finally {
@@ -227,6 +312,7 @@ export class Consumer {
       const unsettled = tracked.filter((t) => !t.settled);
       // Anything not settled (an unexpected error) is released rather than held until the timeout.
       await Promise.all(unsettled.map((t) => this.release(t, 0)));
+      if (working) this.workDone(tracked.length);
       this.done(tracked.length);
     }
   }
