@@ -63,11 +63,20 @@ export function screenshotDir(): string {
   return dir;
 }
 
+/**
+ * How long a page wait (a selector, a locator, an event in the feed) may take before it fails. Playwright's own
+ * 30 s is shorter than what the runs take on a loaded 2-core machine (a burst sent and counted, a node stopped
+ * and its event polled in), and shorter than the tests' own bounds for the charts; this bound only keeps a
+ * broken build from hanging.
+ */
+export const PAGE_WAIT_MS = 120_000;
+
 /** A page in a fresh headless chromium, closed after the test; errors the page logs are shown with the test. */
 export async function openBrowser(t: BrowserTestHost): Promise<Page> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(PAGE_WAIT_MS);
   const problems: string[] = [];
   page.on("pageerror", (e) => problems.push(e.message));
   page.on("console", (m) => {

@@ -14,7 +14,7 @@ import { startDashboard } from "../../src/dashboard/server.js";
 import type { Backfill } from "../../src/dashboard/snapshot.js";
 import type { StatusV1 } from "../../src/local/status.js";
 import { waitFor } from "../edw/helpers.js";
-import { CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, screenshotDir, startUp } from "./helpers.js";
+import { CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, PAGE_WAIT_MS, screenshotDir, startUp } from "./helpers.js";
 import { startSynthetic } from "./synthetic-control.js";
 
 interface TestHost {
@@ -26,6 +26,7 @@ async function openPage(t: TestHost, url: string): Promise<Page> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(PAGE_WAIT_MS);
   const problems: string[] = [];
   page.on("pageerror", (e) => problems.push(e.message));
   t.after(() => {

@@ -4,12 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { ROOT, waitFor } from "../edw/helpers.js";
+import { waitFor } from "../edw/helpers.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../src/local/gateway/gateway.js";
 import { DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from "../../src/local/gateway/settings.js";
-import { type AfterHost, Endpoints } from "./helpers.js";
+import { type AfterHost, Endpoints, startHelloPod } from "./helpers.js";
 import { freePort } from "../../src/local/runtime.js";
 
 function settings(over: { retry?: Partial<GatewaySettings["retry"]>; limits?: Partial<GatewaySettings["limits"]>; hold?: GatewaySettings["hold"] } = {}): GatewaySettings {
@@ -105,20 +103,7 @@ test("forwarding: hop-by-hop headers dropped both ways, X-Forwarded-* set, the b
 });
 
 test("a hung (frozen, not crashed) endpoint is taken out and every request still succeeds; it returns once it answers again", { timeout: 60_000 }, async (t) => {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "dist", "src", "apps", "hello", "main.js")], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", HOSTNAME: "frozen-pod" },
-    stdio: "ignore",
-  });
-  t.after(() => {
-    child.kill("SIGCONT");
-    child.kill("SIGKILL");
-  });
-  await waitFor(
-    "hello pod listening",
-    async () => ((await call(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 500 }).catch(() => undefined))?.status === 200 ? true : undefined),
-    10_000,
-  );
+  const { port, child } = await startHelloPod(t, "frozen-pod");
   const b = await server(t, "b", () => "ok");
   const eps = new Endpoints();
   eps.set([

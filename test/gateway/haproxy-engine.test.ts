@@ -3,16 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, waitFor } from "../edw/helpers.js";
+import { waitFor } from "../edw/helpers.js";
 import { startHaproxyGateway } from "../../src/local/gateway/haproxy.js";
 import type { Gateway } from "../../src/local/gateway/gateway.js";
 import { DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from "../../src/local/gateway/settings.js";
-import { type AfterHost, Endpoints } from "./helpers.js";
-import { freePort } from "../../src/local/runtime.js";
+import { type AfterHost, Endpoints, startHelloPod } from "./helpers.js";
 import { UserError } from "../../src/errors.js";
 
 const SETTINGS: GatewaySettings = {
@@ -69,25 +67,6 @@ async function server(t: AfterHost, name: string): Promise<{ port: number; hits:
   return { port: (srv.address() as { port: number }).port, hits: () => hits };
 }
 
-/** A hello pod process (the seed's web app), answering on its own port. */
-async function pod(t: AfterHost, name: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "dist", "src", "apps", "hello", "main.js")], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", HOSTNAME: name },
-    stdio: "ignore",
-  });
-  t.after(() => {
-    child.kill("SIGCONT");
-    child.kill("SIGKILL");
-  });
-  await waitFor(
-    "hello pod listening",
-    async () => ((await call(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 500 }).catch(() => undefined))?.status === 200 ? true : undefined),
-    10_000,
-  );
-  return { port, child };
-}
-
 test("a request through haproxy gets the pod's exact answer, with X-Forwarded-* set and hop-by-hop headers dropped", { timeout: 30_000 }, async (t) => {
   const a = await server(t, "a");
   const eps = new Endpoints();
@@ -103,7 +82,7 @@ test("a request through haproxy gets the pod's exact answer, with X-Forwarded-* 
   assert.equal(seen.xff, "203.0.113.7, 127.0.0.1");
   assert.equal(seen.proto, "http");
   assert.equal(seen.host, "shop.example");
-  const hello = await pod(t, "hello-0");
+  const hello = await startHelloPod(t, "hello-0");
   eps.set([["hello-0", hello.port]]);
   // The endpoint change goes through the runtime API: the next requests reach the hello pod, answered as it does.
   const body = await waitFor("the hello pod serves", async () => {
@@ -121,8 +100,8 @@ test("a request through haproxy gets the pod's exact answer, with X-Forwarded-* 
 });
 
 test("a pod killed mid-load: its GETs are retried on another endpoint and none fails (one slot, one dynamic server)", { timeout: 60_000 }, async (t) => {
-  const p1 = await pod(t, "pod-1");
-  const p2 = await pod(t, "pod-2");
+  const p1 = await startHelloPod(t, "pod-1");
+  const p2 = await startHelloPod(t, "pod-2");
   const eps = new Endpoints();
   eps.set([
     ["pod-1", p1.port],
@@ -187,7 +166,7 @@ test("draining: an endpoint leaving the Service gets no new requests, and is rem
 });
 
 test("the health check takes a hung (frozen) pod out, and puts it back once it answers", { timeout: 60_000 }, async (t) => {
-  const frozen = await pod(t, "frozen-pod");
+  const frozen = await startHelloPod(t, "frozen-pod");
   const b = await server(t, "b");
   const eps = new Endpoints();
   eps.set([

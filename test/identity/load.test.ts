@@ -10,6 +10,9 @@ import type { StatusV1 } from "../../src/local/status.js";
 import { type CliRun, markedProcs, newMarker, runCli, startCli, stderrLines, tempDir, waitFor } from "../edw/helpers.js";
 import { type AfterHost, deployedEdw } from "./helpers.js";
 
+/** Runs at time scale 20: the consumer is up (and `load` accepted) without seconds of simulated provisioning and image pull. */
+const FAST = ["--time-scale", "20"];
+
 /** `akspilot load …` once the run is sending (a load asked for while the consumers still start is refused). */
 function loadOnceSending(t: AfterHost, cwd: string, args: string[]): Promise<CliRun> {
   return waitFor(
@@ -45,7 +48,7 @@ test("under --identity, load sends as the producer's workload identity: drained 
   const { root, workload, producer } = await deployedEdw(t);
   const marker = newMarker();
   // The run's own producer sends nothing (--rate 0 --burst 0): every message comes from `load`.
-  const up = startCli(t, ["up", "edw", "--identity", workload.name, "--replicas", "1", "--rate", "0", "--burst", "0", "--work-ms", "0", "--quiet", "--json"], {
+  const up = startCli(t, ["up", "edw", "--identity", workload.name, "--replicas", "1", "--rate", "0", "--burst", "0", "--work-ms", "0", "--quiet", "--json", ...FAST], {
     cwd: root,
     marker,
   });
@@ -121,7 +124,7 @@ test("under --identity, load sends as the producer's workload identity: drained 
 
 test("without --identity, load sends with the run's storage access and waits for the outcome; bad counts are one line", { timeout: 120_000 }, async (t) => {
   const root = tempDir(t, "akspilot-load-plain-");
-  const up = startCli(t, ["up", "edw", "--replicas", "1", "--rate", "0", "--burst", "0", "--work-ms", "0", "--quiet", "--json"], { cwd: root });
+  const up = startCli(t, ["up", "edw", "--replicas", "1", "--rate", "0", "--burst", "0", "--work-ms", "0", "--quiet", "--json", ...FAST], { cwd: root });
   const sent = await loadOnceSending(t, root, ["10"]);
   assert.equal(sent.code, 0, sent.stderr);
   assert.equal(sent.stdout, "10 message(s) sent to queue aws2azmsgs (COUNT 1000000001…1000000010)\n");

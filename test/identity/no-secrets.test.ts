@@ -19,6 +19,9 @@ function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
 }
 
+/** The scripted `up edw` runs at time scale 20: no seconds of simulated provisioning and image pull before the first pod. */
+const FAST = ["--time-scale", "20"];
+
 /** Where secrets are meant to be: checked for mode, not content. */
 function isSecretStore(rel: string): boolean {
   return /^\.akspilot\/ca\/.*\.key$/.test(rel) || /^\.akspilot\/identity\//.test(rel) || /^\.akspilot\/local\/(vaults|azurite)\//.test(rel);
@@ -33,8 +36,8 @@ test("runs that succeed and fail leave no token or key in logs, state or output"
     outputs.push(r.stdout, r.stderr);
     return r;
   };
-  assert.equal((await run(["up", "edw", "--identity", workload.name, "--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet"])).code, 0);
-  assert.equal((await run(["up", "edw", "--identity", cluster.name, "--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet"])).code, 2);
+  assert.equal((await run(["up", "edw", "--identity", workload.name, "--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet", ...FAST])).code, 0);
+  assert.equal((await run(["up", "edw", "--identity", cluster.name, "--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet", ...FAST])).code, 2);
   await run(["identity", "explain", "aqs-demo/aqs-app-service-account", "--resource", "queue"]);
   await run(["identity", "explain", "aqs-demo/aqs-app-service-account", "--resource", "blob", "--json"]);
   await run([

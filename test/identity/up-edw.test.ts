@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { markedProcs, newMarker, runCli, startCli, tempDir, waitFor } from "../edw/helpers.js";
 import { deployedEdw } from "./helpers.js";
 
-const RUN = ["--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet"];
+/**
+ * Scripted runs at time scale 20: node provisioning and the image pull (seconds of simulated time before the
+ * first pod starts) take a fraction of a second; the identity chain, the token exchanges and the refusals
+ * asserted here do not depend on the cluster's clock.
+ */
+const FAST = ["--time-scale", "20"];
+const RUN = ["--messages", "5", "--replicas", "1", "--exit-when-drained", "--quiet", ...FAST];
 
 /** The pod logs of the latest run, by pod name. */
 function podLogs(root: string): Map<string, string> {
@@ -20,7 +26,7 @@ function podLogs(root: string): Map<string, string> {
 
 test("the producer is a pod with its service account's workload identity: every message it sends is stored", { timeout: 180_000 }, async (t) => {
   const { root, workload, producer } = await deployedEdw(t);
-  const r = await runCli(t, ["up", "edw", "--identity", workload.name, "--messages", "40", "--replicas", "1", "--exit-when-drained", "--quiet", "--json"], { cwd: root });
+  const r = await runCli(t, ["up", "edw", "--identity", workload.name, "--messages", "40", "--replicas", "1", "--exit-when-drained", "--quiet", "--json", ...FAST], { cwd: root });
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { sent: number; processed: number; lost: number; duplicates: number };
   assert.deepEqual([report.sent, report.processed, report.lost, report.duplicates], [40, 40, 0, 0]);
@@ -41,7 +47,7 @@ test("the producer is a pod with its service account's workload identity: every 
 
 test("without identity enforcement the producer sends from the run with its connection string: no producer pod", { timeout: 120_000 }, async (t) => {
   const root = tempDir(t, "akspilot-edw-plain-");
-  const r = await runCli(t, ["up", "edw", "--messages", "10", "--replicas", "1", "--exit-when-drained", "--quiet", "--json"], { cwd: root });
+  const r = await runCli(t, ["up", "edw", "--messages", "10", "--replicas", "1", "--exit-when-drained", "--quiet", "--json", ...FAST], { cwd: root });
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { sent: number; processed: number };
   assert.deepEqual([report.sent, report.processed], [10, 10]);
