@@ -35,6 +35,8 @@ export interface IdentityBenchFigures {
   frontCpuUsPerCall: { consumer: number; front: number; azurite?: number };
   /** Proxy tunnels (CONNECTs) per storage call: 1 when the client keeps no connection alive. */
   frontConnectsPerCall: number;
+  /** 1 when Azurite kept its data on disk (the default), 0 in memory. */
+  durableStorage: number;
   /**
    * The EDW consumer itself (the pod bundle: receive, table batch, delete) draining the same burst with its
    * connection string and with its workload identity through the front: the issue's goal figure. The
@@ -107,7 +109,10 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
   const messages = o.messages ?? 1000;
   const rounds = o.rounds ?? 2;
   const root = mkdtempSync(join(tmpdir(), "akspilot-bench-identity-"));
-  const azurite = await startAzurite();
+  // Azurite on disk unless AKSPILOT_BENCH_STORAGE=memory: in memory, its sweep of deleted messages stalls it for
+  // seconds every minute and the stall lands in whichever side is draining (BENCHMARKS.md, "Consumer crawl").
+  const durable = process.env.AKSPILOT_BENCH_STORAGE !== "memory";
+  const azurite = await startAzurite({ dataDir: durable ? join(root, "azurite") : undefined });
   let services: IdentityServices | undefined;
   try {
     const d = await run(["deploy", "edw", "--target", "local"], root);
@@ -268,6 +273,7 @@ export async function benchIdentity(o: { messages?: number; rounds?: number; exc
         azurite: azuriteSeen ? per(cpu.front.azurite, cpu.front.calls) : undefined,
       },
       frontConnectsPerCall: Math.round((cpu.front.connects / Math.max(1, cpu.front.calls)) * 100) / 100,
+      durableStorage: durable ? 1 : 0,
       consumer: {
         directPerSecond: Math.round(consumerDirect),
         frontPerSecond: Math.round(consumerFront),

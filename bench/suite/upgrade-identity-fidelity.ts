@@ -45,6 +45,7 @@ export const identity: Benchmark = {
   async run({ full }): Promise<BenchResult> {
     const f = await benchIdentity(full ? { messages: 1000, rounds: 4 } : { messages: 1000, rounds: 2 });
     const figures = {
+      durableStorage: f.durableStorage,
       tokenExchangeP50Ms: round(f.tokenExchangeP50Ms),
       tokenExchangeP95Ms: round(f.tokenExchangeP95Ms),
       directPerSecond: round(f.directPerSecond),
