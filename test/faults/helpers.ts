@@ -11,6 +11,7 @@ import { storageClients, type StorageClients } from "../../src/storage/clients.j
 import { poisonQueueName } from "../../src/storage/names.js";
 import type { QueueClient } from "@azure/storage-queue";
 import type { TableClient } from "@azure/data-tables";
+import { Consumer } from "../../src/apps/consumer/consumer.js";
 
 export interface AfterHost {
   after: (fn: () => void | Promise<void>) => void;
@@ -276,4 +277,23 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** One consumer replica on the seeded storage with the pod defaults (batch 32, concurrency 32, no work), idle back-off as given. */
+export function consumerOn(s: SeedStorage, o: { idleMinMs: number; idleMaxMs: number; receiveDeadlineMs?: number }, log: string[] = []): Consumer {
+  return new Consumer({
+    queue: s.queue,
+    poisonQueue: s.poison,
+    table: s.table,
+    counter: s.clients.counter,
+    batchSize: 32,
+    concurrency: 32,
+    workMs: 0,
+    visibilityTimeoutSeconds: 60,
+    maxDequeue: 5,
+    idleMinMs: o.idleMinMs,
+    idleMaxMs: o.idleMaxMs,
+    receiveDeadlineMs: o.receiveDeadlineMs,
+    log: (l) => log.push(l),
+  });
 }

@@ -2,28 +2,9 @@
 // the loop receives again; a replica at its longest idle backoff wakes at once when told work is waiting.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Consumer } from "../../src/apps/consumer/consumer.js";
 import { buildMessage } from "../../src/apps/message.js";
-import { seedStorage, startStorage } from "./helpers.js";
+import { consumerOn, seedStorage, startStorage } from "./helpers.js";
 import { waitFor } from "../edw/helpers.js";
-
-function consumerOn(s: Awaited<ReturnType<typeof seedStorage>>, o: { idleMinMs: number; idleMaxMs: number; receiveDeadlineMs?: number }, log: string[]) {
-  return new Consumer({
-    queue: s.queue,
-    poisonQueue: s.poison,
-    table: s.table,
-    counter: s.clients.counter,
-    batchSize: 32,
-    concurrency: 32,
-    workMs: 0,
-    visibilityTimeoutSeconds: 60,
-    maxDequeue: 5,
-    idleMinMs: o.idleMinMs,
-    idleMaxMs: o.idleMaxMs,
-    receiveDeadlineMs: o.receiveDeadlineMs,
-    log: (l) => log.push(l),
-  });
-}
 
 describe("an idle replica always wakes for new work", () => {
   it("a receive that storage holds without an answer ends at its deadline; the next one gets the work", async (t) => {

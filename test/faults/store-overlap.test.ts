@@ -3,10 +3,9 @@
 // storage answers, each message exactly once.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Consumer } from "../../src/apps/consumer/consumer.js";
 import type { ProcessedEntity } from "../../src/apps/consumer/entity.js";
 import { buildMessage, messageIndex } from "../../src/apps/message.js";
-import { seedStorage, startStorage } from "./helpers.js";
+import { consumerOn, seedStorage, startStorage } from "./helpers.js";
 import { waitFor } from "../edw/helpers.js";
 
 describe("a batch being stored holds no work slot", () => {
@@ -17,19 +16,7 @@ describe("a batch being stored holds no work slot", () => {
     for (let i = 1; i <= 32; i++) await s.queue.sendMessage(buildMessage(i));
     let pauseWrites = true;
     storage.proxy.rules.pause = (req) => pauseWrites && req.method === "POST" && /\$batch/.test(req.url ?? "");
-    const c = new Consumer({
-      queue: s.queue,
-      poisonQueue: s.poison,
-      table: s.table,
-      counter: s.clients.counter,
-      batchSize: 32,
-      concurrency: 32,
-      workMs: 0,
-      visibilityTimeoutSeconds: 60,
-      maxDequeue: 5,
-      idleMinMs: 50,
-      idleMaxMs: 200,
-    });
+    const c = consumerOn(s, { idleMinMs: 50, idleMaxMs: 200 });
     c.start();
     t.after(() => c.stop(0));
     await waitFor("the first batch's table write held by storage", () => (storage.proxy.counts.paused >= 1 ? true : undefined), 20_000);
