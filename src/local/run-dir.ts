@@ -9,6 +9,8 @@ export interface RunDir {
   runId: string;
   /** This run's own log folder (`.akspilot/logs/<runId>`, with `logs/latest` pointing at it). */
   logDir: string;
+  /** V8's code cache for pods (`.akspilot/compile-cache`), kept from run to run. */
+  compileCacheDir: string;
   release(): void;
   /** What a previous run that was killed left here and this start removed, one line each (empty if nothing). */
   cleanedUp: string[];
@@ -42,7 +44,13 @@ export function prepareRunDir(cwd: string): RunDir {
     throw unusable("the state directory", state, e, "run akspilot from a directory you can write to");
   }
   try {
-    return { runId: lock.runId, logDir: runLogDir(cwd, lock.runId), release: lock.release, cleanedUp: cleanUpAfterKilledRun(cwd, lock.cleared) };
+    return {
+      runId: lock.runId,
+      logDir: runLogDir(cwd, lock.runId),
+      compileCacheDir: join(state, "compile-cache"),
+      release: lock.release,
+      cleanedUp: cleanUpAfterKilledRun(cwd, lock.cleared),
+    };
   } catch (e) {
     lock.release();
     if (e instanceof UserError) throw e;

@@ -34,6 +34,8 @@ export interface LocalRuntimeOptions {
   /** Every cluster timing runs this many times faster (controllers, probes, node startup, preStop). */
   timeScale: number;
   logDir?: string;
+  /** Where pods keep V8's code cache (see ProcessRunnerOptions); shared by every run in the state directory. */
+  compileCacheDir?: string;
   runner?: PodRunner;
   clock?: Clock;
   /** Address the Services and the gateway listen on (127.0.0.1 unless the user says otherwise). */
@@ -237,7 +239,7 @@ export class LocalRuntime {
 
     const clock = o.clock ?? realClock;
     const rt = new LocalRuntime(o, clock);
-    rt.runner = o.runner ?? new ProcessRunner(o.logDir);
+    rt.runner = o.runner ?? rt.processRunner();
     rt.templates = templates;
     rt.poolsOf = poolsOf;
     try {
@@ -251,6 +253,11 @@ export class LocalRuntime {
   }
 
   private runner!: PodRunner;
+
+  /** Real child processes with this run's logs and code cache: for pods a driver starts itself (producer, task jobs). */
+  processRunner(): ProcessRunner {
+    return new ProcessRunner({ logDir: this.o.logDir, compileCacheDir: this.o.compileCacheDir });
+  }
   private templates: { app: AppSpec; how: AppOverrides; template: PodTemplate }[] = [];
   private poolsOf: (spec: ClusterSpec, first: boolean) => PoolSettings[] = () => [];
   private readonly provisionersOf = new Map<string, Provisioner[]>();

@@ -8,7 +8,7 @@ import { startDashboard, type Dashboard } from "../dashboard/server.js";
 
 export interface UpOptions<Report> {
   driver: BlueprintDriver<Report>;
-  runtime: Omit<LocalRuntimeOptions, "apps" | "buffer" | "logDir" | "runner">;
+  runtime: Omit<LocalRuntimeOptions, "apps" | "buffer" | "logDir" | "compileCacheDir" | "runner">;
   /** Where `.akspilot/` lives (runtime file, logs, lock). */
   cwd: string;
   /** Serve the control API and write `.akspilot/runtime.json`. */
@@ -43,6 +43,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
     rt = await LocalRuntime.start({
       ...o.runtime,
       logDir: run.logDir,
+      compileCacheDir: run.compileCacheDir,
       runner: o.runner,
       apps: (app) => o.driver.app(app),
       buffer: o.driver.buffer,

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import { countByIndex, newMarker, queueDepth, resetStorage, runCli, storageFor, tableRows, tempDir, waitNoneMarked, type Storage } from "./helpers.js";
@@ -32,6 +32,8 @@ describe("akspilot up edw --exit-when-drained", () => {
     assert.ok((report.storageCallsPerMessage as number) > 0);
     // The pods' logs land in the working directory, as a user would find them.
     assert.ok(existsSync(join(cwd, ".akspilot", "logs")));
+    // The consumer pods' V8 code cache is kept in the state directory, for the next pod of this run or the next run.
+    assert.ok(readdirSync(join(cwd, ".akspilot", "compile-cache")).length > 0, "no code cache under .akspilot/compile-cache");
     assert.deepEqual(await waitNoneMarked(marker), [], "processes left after the run");
   });
 

@@ -59,7 +59,7 @@ interface Tracked {
 export { defaultVisibilitySeconds } from "./settings.js";
 
 /** Messages held (in work or being stored) per work slot: one batch stored while the next is worked on. */
-export const HOLD_FACTOR = 2;
+const HOLD_FACTOR = 2;
 
 /**
  * Competing consumer with at-least-once delivery and an exactly-once effect: the table entity is

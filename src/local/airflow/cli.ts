@@ -7,7 +7,7 @@ import { parseRefreshInterval } from "../identity/external-secrets.js";
 
 export interface UpAirflowInput {
   blueprint: Blueprint;
-  runtime: Omit<LocalRuntimeOptions, "apps" | "buffer" | "logDir" | "runner">;
+  runtime: Omit<LocalRuntimeOptions, "apps" | "buffer" | "logDir" | "compileCacheDir" | "runner">;
   flags: {
     exitWhenDone?: boolean;
     taskImage?: string;

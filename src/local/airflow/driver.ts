@@ -12,7 +12,7 @@ import { Ledger, localDir } from "../../provisioning/local/ledger.js";
 import type { BlueprintDriver } from "../drivers/driver.js";
 import type { AppOverrides, LocalRuntime } from "../runtime.js";
 import type { StatusV1 } from "../status.js";
-import { ProcessRunner, type Container } from "../cluster/runner.js";
+import type { Container } from "../cluster/runner.js";
 import { POD_NODE_ARGS } from "../programs.js";
 import { clusterFor, startWorkloadIdentity, type WorkloadIdentityWiring } from "../identity/workload.js";
 import { ExternalSecretsController, parseRefreshInterval, type ExternalSecretSpec } from "../identity/external-secrets.js";
@@ -251,7 +251,7 @@ export class AirflowDriver implements BlueprintDriver<AirflowReport> {
       if (v.pathEnv) env[v.pathEnv] = hostPath;
       pod.volumes.push({ name: v.name, secret: v.secretName, mountPath: v.mountPath, hostPath, syncedAt: new Date(mounted.syncedAt!).toISOString() });
     }
-    const runner = new ProcessRunner(rt.o.logDir);
+    const runner = rt.processRunner();
     const c = runner.start({
       pod: pod.name,
       node: cluster.liveNodes()[0]?.name ?? "local",

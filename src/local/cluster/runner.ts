@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { freezeChild, spawnNodeChild } from "../../process/child.js";
 
 /** What a container runs: a Node.js program with its arguments and environment. */
@@ -53,23 +53,29 @@ function reasonOf(stderrTail: string): string | undefined {
   return line ? line.slice(0, 300) : undefined;
 }
 
-/**
- * Where pods keep V8's code cache (src/process/code-cache.ts): beside the run logs in the state directory
- * (`.akspilot/logs/<run>` → `.akspilot/compile-cache`), so the first pod of a build writes it and every later
- * pod, of this run or the next, starts without compiling the bundle.
- */
-export function compileCacheDir(logDir: string): string {
-  return join(dirname(dirname(logDir)), "compile-cache");
+export interface ProcessRunnerOptions {
+  /** Each pod's output goes to `<logDir>/<pod>.log`; nowhere when omitted. */
+  logDir?: string;
+  /**
+   * Where pods keep V8's code cache (src/process/code-cache.ts), named to them as AKSPILOT_COMPILE_CACHE_DIR:
+   * the first pod of a build writes it and every later pod, of this run or the next, starts without compiling.
+   */
+  compileCacheDir?: string;
 }
 
-/** Runs each container as a real Node.js child process; its output goes to `<logDir>/<pod>.log`. */
+/** Runs each container as a real Node.js child process. */
 export class ProcessRunner implements PodRunner {
-  constructor(private readonly logDir?: string) {}
+  private readonly logDir?: string;
+  private readonly cacheEnv: Record<string, string>;
+
+  constructor(o: ProcessRunnerOptions = {}) {
+    this.logDir = o.logDir;
+    this.cacheEnv = o.compileCacheDir ? { AKSPILOT_COMPILE_CACHE_DIR: o.compileCacheDir } : {};
+  }
 
   start(spec: ContainerSpec): Container {
-    const cache = this.logDir ? { AKSPILOT_COMPILE_CACHE_DIR: compileCacheDir(this.logDir) } : {};
     const child: ChildProcess = spawnNodeChild(spec.script, spec.args, {
-      env: { ...process.env, ...cache, ...spec.env, POD_NAME: spec.pod, HOSTNAME: spec.pod, NODE_NAME: spec.node, PORT: String(spec.port) },
+      env: { ...process.env, ...this.cacheEnv, ...spec.env, POD_NAME: spec.pod, HOSTNAME: spec.pod, NODE_NAME: spec.node, PORT: String(spec.port) },
       stdio: ["ignore", "pipe", "pipe"],
       nodeArgs: spec.nodeArgs,
     });

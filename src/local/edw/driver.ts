@@ -656,7 +656,7 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
     this.producerPod = new ProducerPod({
       app: this.producerApp!,
       cluster,
-      logDir: rt.o.logDir,
+      runner: rt.processRunner(),
       env: this.producerEnv!,
       args,
       onSent: (i) => this.sentIndexes.push(i),

@@ -5,7 +5,7 @@ import { readRecords } from "../../identity/records.js";
 import { UserError } from "../../errors.js";
 import type { ClusterRecord } from "../../identity/records.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { ProcessRunner, type Container } from "../cluster/runner.js";
+import type { Container, PodRunner } from "../cluster/runner.js";
 import { programFor } from "../programs.js";
 import type { StatusV1 } from "../status.js";
 import { findIdentity } from "../identity/workload.js";
@@ -36,7 +36,8 @@ export function producerClientId(root: string, cluster: ClusterRecord, namespace
 export interface ProducerPodOptions {
   app: AppSpec;
   cluster: Cluster;
-  logDir?: string;
+  /** Starts the producer's process (the runtime's, with its logs and code cache). */
+  runner: PodRunner;
   /** The webhook's variables for the producer's service account, plus the storage account and queue. */
   env: Record<string, string>;
   /** The producer's flags (count, rate, burst …). */
@@ -61,7 +62,7 @@ export class ProducerPod {
     this.name = `${o.app.name}-${randomBytes(3).toString("hex").slice(0, 5)}`;
     const program = programFor(o.app, "edw");
     const node = o.cluster.liveNodes().find((n) => n.phase === "Ready")?.name ?? o.cluster.liveNodes()[0]?.name ?? "local";
-    this.container = new ProcessRunner(o.logDir).start({
+    this.container = o.runner.start({
       pod: this.name,
       node,
       script: program.entry,
