@@ -713,6 +713,12 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       settle: this.o.exitWhenDrained && !this.o.signal?.aborted ? { timeoutMs: settleBoundMs(this.visibilityMs / 1000), signal: this.o.signal } : undefined,
     });
     const consumerCalls = [...this.podCalls.values()].reduce((a, b) => a + b, 0);
+    const backToZeroSeconds = this.backToZeroWall === undefined ? null : round(this.backToZeroWall - this.startSendingWall) / 1000;
+    // KEDA deactivates only when its own read finds the queue empty, so its decision to go to zero is itself a
+    // sighting of the drain, and can come before this run's poll of the queue (every 250 ms, later on a busy
+    // machine) sees it: the drain is the earlier of the two.
+    const polledDrainSeconds = round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000;
+    const drainSeconds = this.drainedAt !== undefined && backToZeroSeconds !== null ? Math.min(polledDrainSeconds, backToZeroSeconds) : polledDrainSeconds;
     return {
       blueprint: this.o.blueprint.name,
       storage: describeStorage(this.storage.endpoint),
@@ -726,8 +732,8 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       ...(this.unreadable ? { unreadable: this.unreadable.count } : {}),
       drained: this.drainedAt !== undefined,
       ...(this.stuck ? { stuck: this.stuck } : {}),
-      drainSeconds: round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000,
-      ...(this.o.exitWhenZero ? { backToZeroSeconds: this.backToZeroWall === undefined ? null : round(this.backToZeroWall - this.startSendingWall) / 1000 } : {}),
+      drainSeconds,
+      ...(this.o.exitWhenZero ? { backToZeroSeconds } : {}),
       readySeconds: round(this.readySeconds * 1000) / 1000,
       maxReplicas: this.maxReplicas,
       maxNodes: this.maxNodes,
