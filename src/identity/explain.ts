@@ -139,7 +139,7 @@ export async function explainChain(root: string, o: ExplainOptions): Promise<Cha
       return links;
     }
     const policy = vault.accessPolicies.find((p) => p.objectId.toLowerCase() === identity.principalId.toLowerCase());
-    if (!policy || !policy.secrets.includes("get")) {
+    if (!policy?.secrets.includes("get")) {
       links.push({
         link: "access policy",
         ok: false,

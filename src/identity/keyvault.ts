@@ -101,7 +101,7 @@ export class KeyVaultPlane {
       const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
       const op = operation(method, parts);
       const policy = rec.accessPolicies.find((p) => p.objectId.toLowerCase() === claims.oid.toLowerCase());
-      if (!policy || !policy.secrets.map((s) => s.toLowerCase()).includes(op.permission)) {
+      if (!policy?.secrets.map((s) => s.toLowerCase()).includes(op.permission)) {
         throw new KvError(
           403,
           "Forbidden",

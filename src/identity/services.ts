@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { rootCertificates } from "node:tls";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { writeSecretFile } from "../util/secure-fs.js";
-import { caDir, ensureLocalCa, serverCertificate, type ServerCert } from "./ca.js";
+import { caDir, ensureLocalCa, serverCertificate } from "./ca.js";
 import { EntraTokenService } from "./entra.js";
 import { listenHttps, type HttpsListener } from "./https.js";
 import { ClusterIssuer, identityDir, SA_TOKEN_TTL_SECONDS } from "./issuer.js";
@@ -65,7 +65,6 @@ export class IdentityServices {
     readonly tokens: EntraTokenService,
     readonly caCertPath: string,
     readonly caBundlePath: string,
-    private readonly cert: ServerCert,
     private readonly tokenListener: HttpsListener,
   ) {
     this.listeners.push(tokenListener);
@@ -82,7 +81,7 @@ export class IdentityServices {
     const tokens = new EntraTokenService({ root, accessTokenTtlSeconds: opts.accessTokenTtlSeconds, assertionSkewSeconds: opts.assertionSkewSeconds, now: opts.now });
     await tokens.signingRing();
     const listener = await listenHttps(cert, (req, res) => tokens.handle(req, res));
-    const s = new IdentityServices({ ...opts, root }, tokens, ca.certPath, bundle, cert, listener);
+    const s = new IdentityServices({ ...opts, root }, tokens, ca.certPath, bundle, listener);
     try {
       if (opts.storageConnectionString) {
         const front = new StorageFront(tokens, s.records, opts.storageConnectionString);

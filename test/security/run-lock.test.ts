@@ -47,8 +47,7 @@ test("a second run in the same directory is refused while the first holds the lo
   const first = await holder(t, cwd);
   assert.throws(
     () => acquireRunLock(cwd),
-    (e: unknown) =>
-      e instanceof UserError && e.message === `another akspilot up is running in this directory (pid ${first.pid})` && e.hint !== undefined && e.hint.includes(`kill ${first.pid}`),
+    (e: unknown) => e instanceof UserError && e.message === `another akspilot up is running in this directory (pid ${first.pid})` && e.hint?.includes(`kill ${first.pid}`),
   );
   assert.ok(existsSync(runLockPath(cwd)), "the refused run left the holder's lock alone");
   assert.equal(JSON.parse(readFileSync(runLockPath(cwd), "utf8")).pid, first.pid);

@@ -104,7 +104,7 @@ export async function runProducer(o: ProducerOptions): Promise<ProducerReport> {
   }
   await Promise.all(inFlight);
   const elapsedSeconds = (performance.now() - start) / 1000;
-  const steadySent = Math.max(0, sent - (o.burst > 0 ? o.burst : 0));
+  const steadySent = Math.max(0, sent - Math.max(o.burst, 0));
   return {
     sent,
     failed,

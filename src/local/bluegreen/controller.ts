@@ -23,7 +23,6 @@ import {
   type BlueGreenState,
   type ClusterRef,
   type Input,
-  type Stage,
   type UpgradePlan,
 } from "../../upgrade/machine.js";
 import { writeBlueGreenState } from "./state-file.js";

@@ -131,7 +131,7 @@ export async function aksNodeFailureDrill(o: AksNodeFailureOptions): Promise<Nod
     } catch {
       u = undefined;
     }
-    if (!u || u.protocol !== "http:") throw new UserError(`--url ${o.url} is not an http:// address`, "pass the Service's public address, e.g. --url http://20.0.0.1/");
+    if (u?.protocol !== "http:") throw new UserError(`--url ${o.url} is not an http:// address`, "pass the Service's public address, e.g. --url http://20.0.0.1/");
   }
   if ((o.service !== undefined || o.deployment !== undefined) && !o.kubectl)
     throw new UserError("--service and --deployment need kubectl", "install kubectl and point it at the cluster, or pass --url and leave out --deployment");
