@@ -14,6 +14,7 @@ import { startFaultProxy } from "../../test/faults/helpers.js";
 import { connectionStringFor } from "../../src/process/azurite.js";
 import { ROOT } from "../cli.js";
 import { cpuMs, drainWithPod, fill, procStatusKiB, startPod } from "../pod.js";
+import { memoryFloors } from "../floor/measure.js";
 import { markdownTable, round, Skip, type Benchmark, type BenchResult } from "../types.js";
 
 const MiB = 2 ** 20;
@@ -122,7 +123,7 @@ type Side = "bare" | "bare+table" | "ours" | "before";
 export const consumerThroughput: Benchmark = {
   name: "consumer-throughput",
   description:
-    "one replica at zero work vs a bare receive(32)+delete loop (the issue's ceiling) and a bare receive+table batch+delete loop (like for like), alternating rounds on one Azurite; CPU per message of storage and client; pod memory while draining",
+    "one replica at zero work vs a bare receive(32)+delete loop (the issue's ceiling) and a bare receive+table batch+delete loop (like for like), alternating rounds on one Azurite; CPU per message of storage and client; pod memory while draining, beside the memory floors (the smallest receive+delete programs, with and without the SDK, as processes with the pods' V8 flags)",
   async run({ full }): Promise<BenchResult> {
     const n = full ? 4000 : 1500;
     const rounds = full ? 3 : 2;
@@ -187,6 +188,12 @@ export const consumerThroughput: Benchmark = {
           other.push({ version, side, rssMiB: x.rssMiB!, firstReceiveMs: x.firstReceiveMs! });
         }
       }
+      // The floors under the memory goal: the smallest programs doing this storage work, on each binary.
+      const binaries = [
+        { bin: process.execPath, version: process.version },
+        ...extraNodes().map((bin) => ({ bin, version: spawnSync(bin, ["--version"], { encoding: "utf8" }).stdout.trim() })),
+      ];
+      const floors = await memoryFloors(az, q, n, binaries);
       const med = (side: Side, k: keyof SideRun) => median(runs.get(side)!.map((x) => x[k] ?? Number.NaN));
       const maxOf = (side: Side, k: keyof SideRun) => Math.max(...runs.get(side)!.map((x) => x[k] ?? Number.NaN));
       const figures: Record<string, number> = {
@@ -215,6 +222,8 @@ export const consumerThroughput: Benchmark = {
           : {}),
         ...Object.fromEntries(other.map((o) => [`${o.side === "ours" ? "" : "before_"}peakRssMiB_${o.version}`, round(o.rssMiB, 1)])),
         ...Object.fromEntries(other.map((o) => [`${o.side === "ours" ? "" : "before_"}firstReceiveMs_${o.version}`, o.firstReceiveMs])),
+        ...Object.fromEntries(floors.map((f) => [`floorPeakRssMiB_${f.kind}_${f.node}`, round(f.hwmKiB / 1024, 1)])),
+        ...Object.fromEntries(floors.map((f) => [`floorFileMiB_${f.kind}_${f.node}`, round(f.fileKiB / 1024, 1)])),
       };
       const ratio = round(median(ratios), 2);
       const cpuRow = (s: Side) => [`CPU per message, µs: storage / client (${s})`, `${figures[`cpuUsPerMsg_azurite_${s}`]} / ${figures[`cpuUsPerMsg_client_${s}`]}`, ""];
@@ -237,6 +246,11 @@ export const consumerThroughput: Benchmark = {
           [`peak RSS while draining, MiB (${process.version})`, figures.peakRssMiB, "≤ 64"],
           ...(before ? [[`earlier build: peak RSS, MiB (${process.version})`, figures.beforePeakRssMiB, "≤ 64"]] : []),
           ...other.map((o) => [`${o.side === "ours" ? "" : "earlier build: "}peak RSS while draining, MiB (${o.version})`, round(o.rssMiB, 1), "≤ 64"]),
+          ...floors.map((f) => [
+            `floor: peak RSS of ${f.kind === "sdk" ? "a receive+delete loop on @azure/storage-queue alone" : "a receive+delete loop on node:http alone (no SDK)"}, MiB (${f.node}; of it file pages: the node binary and libraries)`,
+            `${round(f.hwmKiB / 1024, 1)} (${round(f.fileKiB / 1024, 1)})`,
+            "",
+          ]),
           ["first receive after spawn, ms (median)", figures.firstReceiveMs, "≤ 300 (idle machine)"],
           ...(before ? [["earlier build: first receive after spawn, ms (median)", figures.beforeFirstReceiveMs, "≤ 300 (idle machine)"]] : []),
           ...other.map((o) => [`${o.side === "ours" ? "" : "earlier build: "}first receive after spawn, ms (${o.version})`, o.firstReceiveMs, "≤ 300"]),
