@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { scratchDir } from "../scratch.js";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { UserError } from "../../src/errors.js";
@@ -92,7 +92,7 @@ test("apply order: namespace and identities first, CRD-backed objects after what
 const kubectlOnPath = (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, "kubectl")));
 
 test("no cluster (real kubectl, unreachable server): deploy says so in one line", { skip: kubectlOnPath ? false : "kubectl not installed" }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "akspilot-kube-"));
+  const dir = scratchDir("akspilot-kube-");
   const kubeconfig = join(dir, "config");
   writeFileSync(
     kubeconfig,
@@ -117,7 +117,7 @@ test("no kubectl on PATH: one line saying so", async () => {
   const missing = systemKubectl(undefined, "kubectl-that-does-not-exist");
   await assert.rejects(missing(["version"]), KubectlNotFound);
   await expectUserError(
-    applyToAks({ blueprint: "resilient-web", dryRun: false, out: () => {}, valuesFile: VALUES, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")), kubectl: missing }),
+    applyToAks({ blueprint: "resilient-web", dryRun: false, out: () => {}, valuesFile: VALUES, stateDir: scratchDir("akspilot-kube-"), kubectl: missing }),
     /^kubectl is not installed/,
   );
 });
@@ -125,7 +125,7 @@ test("no kubectl on PATH: one line saying so", async () => {
 test("deploy refuses placeholders; dry run lists the plan without touching a cluster", async () => {
   const fake = fakeKubectl();
   await expectUserError(
-    applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, kubectl: fake.run, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")) }),
+    applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, kubectl: fake.run, stateDir: scratchDir("akspilot-kube-") }),
     /^values missing for edw: producerIdentityClientId, registry, storageAccountName, workloadIdentityClientId — set them/,
   );
   const lines: string[] = [];
@@ -138,14 +138,14 @@ test("deploy refuses placeholders; dry run lists the plan without touching a clu
 test("FAKE CLUSTER: a missing KEDA add-on is reported before anything is applied", async () => {
   const fake = fakeKubectl({ crds: ["nodepools.karpenter.sh", "aksnodeclasses.karpenter.azure.com"] });
   await expectUserError(
-    applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, valuesFile: VALUES, kubectl: fake.run, stateDir: mkdtempSync(join(tmpdir(), "akspilot-kube-")) }),
+    applyToAks({ blueprint: "edw", dryRun: false, out: () => {}, valuesFile: VALUES, kubectl: fake.run, stateDir: scratchDir("akspilot-kube-") }),
     /^KEDA is not installed on this cluster \(CRD triggerauthentications\.keda\.sh is missing\) — enable the AKS KEDA add-on: az aks update .* --enable-keda/,
   );
   assert.equal(fake.calls.filter((c) => c[0] === "apply").length, 0);
 });
 
 test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; destroy removes only what it created", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "akspilot-kube-"));
+  const dir = scratchDir("akspilot-kube-");
   // NAP creates its own default NodePool: applying it takes it over, but destroy must leave it.
   const fake = fakeKubectl({ crds: ALL_CRDS, existing: ["/nodepool.karpenter.sh/default"] });
   const lines: string[] = [];
@@ -210,7 +210,7 @@ test("FAKE CLUSTER: deploy applies in order, reports changes, records the set; d
 });
 
 test("FAKE CLUSTER: bluegreen deploys to the chosen cluster and names the AGIC step", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "akspilot-kube-"));
+  const dir = scratchDir("akspilot-kube-");
   const fake = fakeKubectl();
   const lines: string[] = [];
   await applyToAks({ blueprint: "bluegreen", cluster: "green", dryRun: false, out: (l) => lines.push(l), valuesFile: VALUES, kubectl: fake.run, stateDir: dir });

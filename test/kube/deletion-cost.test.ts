@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { scratchDir } from "../scratch.js";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DELETION_COST_ANNOTATION, startDeletionCostReporter } from "../../src/apps/consumer/deletion-cost.js";
@@ -33,7 +33,7 @@ async function fakeApiServer(status = 200) {
 }
 
 function tokenDir(token: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "akspilot-sa-"));
+  const dir = scratchDir("akspilot-sa-");
   writeFileSync(join(dir, "token"), `${token}\n`);
   return dir;
 }

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
+import { scratchDir } from "../scratch.js";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { sourcePath } from "./helpers.js";
 
 const bin = resolve(process.cwd(), "bin", "akspilot.js");
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
-  spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: mkdtempSync(join(tmpdir(), "deploy-cli-")), env, timeout: 30000 });
+  spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: scratchDir("deploy-cli-"), env, timeout: 30000 });
 
 test("plan --target aks --values: the values file fills the placeholders (deploy's hint to pass --values is honoured)", () => {
   const without = cli(["plan", "edw", "--target", "aks"]);
@@ -31,7 +31,7 @@ test("plan --target aks --cluster picks the bluegreen cluster; an unknown one is
 });
 
 test("plan --target aks --cloud AzureChinaCloud reaches the manifests; a bad values file is one line naming it", () => {
-  const dir = mkdtempSync(join(tmpdir(), "deploy-cli-values-"));
+  const dir = scratchDir("deploy-cli-values-");
   writeFileSync(join(dir, "bad.yaml"), "regsitry: acr\n");
   const bad = cli(["deploy", "edw", "--target", "aks", "--values", join(dir, "bad.yaml")]);
   assert.equal(bad.status, 2);
@@ -49,7 +49,7 @@ test("deploy --target aks --values with no kubectl on PATH: past the values chec
 });
 
 test("deploy --target local piped into a reader that closes early: no crash, the deploy finishes", () => {
-  const cwd = mkdtempSync(join(tmpdir(), "deploy-cli-pipe-"));
+  const cwd = scratchDir("deploy-cli-pipe-");
   const sh = `"${process.execPath}" "${bin}" deploy resilient-web --target local | head -c 1 >/dev/null; echo "rc=\${PIPESTATUS[0]}" >&2`;
   const r = spawnSync("bash", ["-c", sh], { encoding: "utf8", cwd, timeout: 60000 });
   assert.match(r.stderr, /rc=0/, r.stderr);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { scratchDir } from "../scratch.js";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { getBlueprint } from "../../src/blueprints/index.js";
@@ -55,7 +55,7 @@ test("values: wrong types and enums name the field", () => {
 });
 
 test("values: a file that is not YAML, or missing, gives one line", () => {
-  const dir = mkdtempSync(join(tmpdir(), "akspilot-values-"));
+  const dir = scratchDir("akspilot-values-");
   const bad = join(dir, "bad.yaml");
   writeFileSync(bad, "registry: [unclosed\n");
   assert.match(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { scratchDir } from "../scratch.js";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { UserError } from "../../src/errors.js";
@@ -45,7 +45,7 @@ for (const [name, text, re] of bad) {
 const cli = (args: string[]) => spawnSync(process.execPath, ["bin/akspilot.js", "simulate", ...args], { encoding: "utf8" });
 
 test("akspilot simulate --json: one object with timeline and summary (seed ScaledObject and NodePool by default)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sim-"));
+  const dir = scratchDir("sim-");
   writeFileSync(join(dir, "trace.csv"), "t,queueLength\n0,0\n30,100\n300,0\n");
   const r = cli(["--trace", join(dir, "trace.csv"), "--json"]);
   assert.equal(r.status, 0, r.stderr);
@@ -62,7 +62,7 @@ test("akspilot simulate --json: one object with timeline and summary (seed Scale
 });
 
 test("akspilot simulate: bad input is one line naming the file, exit 2", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sim-"));
+  const dir = scratchDir("sim-");
   writeFileSync(join(dir, "bad.csv"), "t,queueLength\n0,1\n3,x\n");
   writeFileSync(
     join(dir, "so.yaml"),
@@ -86,7 +86,7 @@ test("akspilot simulate: bad input is one line naming the file, exit 2", () => {
 });
 
 test("akspilot simulate: a span longer than a year is refused at once in one line (it would run for hours)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sim-"));
+  const dir = scratchDir("sim-");
   writeFileSync(join(dir, "short.csv"), "t,queueLength\n0,0\n60,100\n");
   writeFileSync(join(dir, "long.csv"), "t,queueLength\n0,0\n1e12,100\n");
   const cases: [string[], RegExp][] = [
