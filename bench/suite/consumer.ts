@@ -10,7 +10,7 @@ import { startAzurite, type AzuriteHandle } from "../../src/process/azurite.js";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { storageClients, type StorageClients } from "../../src/storage/clients.js";
 import { entityKeys } from "../../src/apps/consumer/entity.js";
-import { startFaultProxy } from "../../test/faults/helpers.js";
+import { startFaultProxy } from "../../testkit/fault-proxy.js";
 import { connectionStringFor } from "../../src/process/azurite.js";
 import { ROOT } from "../cli.js";
 import { cpuMs, drainWithPod, fill, procStatusKiB, startPod } from "../pod.js";
