@@ -79,8 +79,15 @@ module.exports = {
       to: { path: under("cli") },
     },
     {
+      name: "runtime-is-handed-its-dashboard",
+      comment: "the dashboard sits above the runtime it shows: the CLI starts it and hands `up` a way to (DashboardServing); the runtime never imports it",
+      severity: "error",
+      from: { path: under("local") },
+      to: { path: under("dashboard") },
+    },
+    {
       name: "dashboard-reads-the-runtime-over-http",
-      comment: "the dashboard is a client of the control API: it may share the runtime's types, never its code (src/local/up.ts starts it, not the reverse)",
+      comment: "the dashboard is a client of the control API: it may share the runtime's types, never its code (the CLI starts it beside `up`, not the reverse)",
       severity: "error",
       from: { path: under("dashboard") },
       to: { path: under("local", "cli", "sim", "provisioning", "kube", "storage", "process", "apps"), dependencyTypesNot: ["type-only"] },

@@ -4,7 +4,6 @@ import { startControlApi } from "./control-api.js";
 import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file.js";
 import { prepareRunDir } from "./run-dir.js";
 import type { PodRunner } from "./cluster/runner.js";
-import { startDashboard, type Dashboard } from "../dashboard/server.js";
 
 export interface UpOptions<Report> {
   driver: BlueprintDriver<Report>;
@@ -21,7 +20,25 @@ export interface UpOptions<Report> {
   /** Called once the runtime serves (tests and the CLI print URLs here). */
   onStarted?: (rt: LocalRuntime, control?: { url: string; token: string }) => void | Promise<void>;
   /** Serve the live dashboard (needs `control`); `announce` gets its URL with the token, once. */
-  dashboard?: { host?: string; announce(loginUrl: string): void };
+  dashboard?: DashboardServing;
+}
+
+/** A dashboard served beside the run: what `up` records in runtime.json and closes at the end. */
+export interface ServedDashboard {
+  /** The page's URL, without the token. */
+  url: string;
+  /** The URL to open once: it carries the token. */
+  loginUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * How the caller serves the dashboard: the dashboard is a client of the control API one layer up, so the
+ * runtime is handed a way to start it rather than importing it.
+ */
+export interface DashboardServing {
+  start(control: { url: string; token: string }): Promise<ServedDashboard>;
+  announce(loginUrl: string): void;
 }
 
 /**
@@ -36,7 +53,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
   for (const line of run.cleanedUp) (o.notice ?? ((l: string) => process.stderr.write(`akspilot: ${l}\n`)))(line);
   let rt: LocalRuntime | undefined;
   let control: Awaited<ReturnType<typeof startControlApi>> | undefined;
-  let dashboard: Dashboard | undefined;
+  let dashboard: ServedDashboard | undefined;
   let failed = false;
   try {
     await o.driver.prepare();
@@ -66,7 +83,7 @@ export async function up<Report>(o: UpOptions<Report>): Promise<Report> {
         o.runtime.host,
       );
       // The dashboard is a client of the control API, over HTTP like any other.
-      if (o.dashboard) dashboard = await startDashboard({ controlUrl: control.url, token: control.token, host: o.dashboard.host });
+      if (o.dashboard) dashboard = await o.dashboard.start({ url: control.url, token: control.token });
       writeRuntimeFile(
         {
           controlUrl: control.url,

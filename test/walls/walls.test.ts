@@ -56,7 +56,7 @@ function fixture(files: Record<string, string>): string {
 
 // Modules the offending files import; each only has to exist.
 const TARGETS: Record<string, string> = Object.fromEntries(
-  ["local", "cli", "kube", "sim", "blueprints", "provisioning"].map((d) => [`src/${d}/target.ts`, "export const x = 1;\n"]),
+  ["local", "cli", "kube", "sim", "blueprints", "provisioning", "dashboard"].map((d) => [`src/${d}/target.ts`, "export const x = 1;\n"]),
 );
 TARGETS["src/errors.ts"] = "export class UserError extends Error {}\n";
 
@@ -76,6 +76,7 @@ const BREACHES: Array<{ rule: string; from: string; text: string }> = [
   { rule: "targets-stay-below-the-runtime", from: "src/upgrade/bad.ts", text: `import { x } from "../local/target.js";\nexport const y = x;\n` },
   { rule: "targets-stay-below-the-runtime", from: "src/identity/bad.ts", text: `import { x } from "../cli/target.js";\nexport const y = x;\n` },
   { rule: "runtime-stays-below-the-cli", from: "src/local/bad.ts", text: `import { x } from "../cli/target.js";\nexport const y = x;\n` },
+  { rule: "runtime-is-handed-its-dashboard", from: "src/local/shows.ts", text: `import { x } from "../dashboard/target.js";\nexport const y = x;\n` },
   { rule: "dashboard-reads-the-runtime-over-http", from: "src/dashboard/bad.ts", text: `import { x } from "../local/target.js";\nexport const y = x;\n` },
   { rule: "dashboard-client-runs-in-the-browser", from: "src/dashboard/client/bad.ts", text: `import { x } from "../../blueprints/target.js";\nexport const y = x;\n` },
   { rule: "no-circular", from: "src/util/a.ts", text: `import { b } from "./b.js";\nexport const a = () => b;\n` },

@@ -9,6 +9,7 @@ import type { PolicyName } from "../../scaling/policy.js";
 import type { EdwReport } from "../../local/edw/driver.js";
 import type { WebReport } from "../../local/web/driver.js";
 import type { BlueprintDriver } from "../../local/drivers/driver.js";
+import type { DashboardServing } from "../../local/up.js";
 
 // The runtime, storage SDKs and parsers load when a command runs, not for `--help` or `--version`.
 interface UpFlags {
@@ -131,14 +132,14 @@ function statusWriter(quiet: boolean): { write: (line: string) => void; end: () 
 }
 
 /** The dashboard `up` serves: loopback unless --host says otherwise (then with a warning), its URL printed first. */
-async function dashboardOption(f: UpFlags): Promise<{ host?: string; announce(loginUrl: string): void } | undefined> {
+async function dashboardOption(f: UpFlags): Promise<DashboardServing | undefined> {
   if (!f.dashboard) return undefined;
-  const { isLoopback } = await import("../../dashboard/server.js");
+  const { isLoopback, startDashboard } = await import("../../dashboard/server.js");
   if (f.host !== undefined && !isLoopback(f.host)) {
     process.stderr.write(`warning: the dashboard listens on ${clip(f.host)}, beyond this machine: anyone who reaches it with the token controls this run\n`);
   }
   return {
-    ...(f.host !== undefined ? { host: f.host } : {}),
+    start: (control) => startDashboard({ controlUrl: control.url, token: control.token, ...(f.host !== undefined ? { host: f.host } : {}) }),
     announce: (url) => {
       if (!f.quiet) process.stderr.write(`dashboard: ${url}\n`);
     },

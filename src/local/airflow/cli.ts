@@ -1,7 +1,7 @@
 import type { Blueprint } from "../../blueprints/types.js";
 import { UserError } from "../../errors.js";
 import type { LocalRuntimeOptions } from "../runtime.js";
-import { up } from "../up.js";
+import { up, type DashboardServing } from "../up.js";
 import { AirflowDriver, type AirflowReport } from "./driver.js";
 import { parseRefreshInterval } from "../identity/external-secrets.js";
 
@@ -22,7 +22,7 @@ export interface UpAirflowInput {
   status: { write: (line: string) => void; end: () => void };
   signal: AbortSignal;
   dispose: () => void;
-  dashboard?: { host?: string; announce(loginUrl: string): void };
+  dashboard?: DashboardServing;
 }
 
 /** `akspilot up airflow`: the platform's wiring after `deploy airflow-infra --target local`. */
