@@ -34,8 +34,9 @@ export const KARPENTER = {
 } as const;
 
 /** "30s", "5m", "1h", "Never" → seconds (undefined for Never). */
-export function durationSeconds(v: string | undefined, path: string, fallback: number | undefined): number | undefined {
-  if (v === undefined) return fallback;
+export function durationSeconds(v: string | null | undefined, path: string, fallback: number | undefined): number | undefined {
+  // YAML's `consolidateAfter:` with nothing after it is null: unset, as the shape check already treats it.
+  if (v === undefined || v === null) return fallback;
   if (v === "Never") return undefined;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
   if (!m) throw new UserError(`NodePool ${path}: "${v}" is not a duration`, 'use e.g. "30s", "5m" or "Never"');

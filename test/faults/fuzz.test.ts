@@ -76,6 +76,30 @@ describe("fuzzing the parsers of user input: a value or one clear line, never a 
     );
   });
 
+  // A key written with nothing after it (`consolidateAfter:`) is YAML null. Random edits found one in a CI run
+  // (a TypeError in the duration reader), so every field of both seed documents is emptied here in turn.
+  it("ScaledObject and NodePool YAML with any one field left empty (null)", () => {
+    const cases: Array<[string, (text: string) => unknown]> = [
+      [scaledObject, (t) => parseScaledObjectYaml(t, "so.yaml")],
+      [nodePool, (t) => parseNodePoolYaml(t, "np.yaml", DEFAULT_CATALOG)],
+    ];
+    let emptied = 0;
+    for (const [text, parse] of cases) {
+      const lines = text.split("\n");
+      for (const [i, line] of lines.entries()) {
+        const m = /^(\s*(?:- )?[\w./-]+:)\s*\S/.exec(line);
+        if (!m) continue;
+        const doc = [...lines.slice(0, i), m[1], ...lines.slice(i + 1)].join("\n");
+        assert.ok(
+          wellBehaved(() => parse(doc)),
+          doc,
+        );
+        emptied++;
+      }
+    }
+    assert.ok(emptied > 20, `only ${emptied} fields emptied: the seed documents' shape changed`);
+  });
+
   it("values files", () => {
     const valid = "replicas: 2\nimage:\n  repository: example.azurecr.io/app\n  tag: v1\n";
     fc.assert(
