@@ -18,6 +18,7 @@ import { spawnNodeChild, stopChild } from "../src/process/child.js";
 import { storageClients } from "../src/storage/clients.js";
 import { buildMessage } from "../src/apps/message.js";
 import type { ConsumerStats } from "../src/apps/consumer/consumer.js";
+import { bareLoop } from "./floor/bare-loop.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin", "akspilot.js");
@@ -81,22 +82,6 @@ async function fill(q: QueueClient, n: number): Promise<void> {
     while (next <= n) await q.sendMessage(buildMessage(next++));
   };
   await Promise.all(Array.from({ length: 32 }, worker));
-}
-
-/** The floor: receive 32, delete them all in parallel, repeat until the queue is empty. */
-async function bareLoop(q: QueueClient): Promise<{ seconds: number; handled: number; calls: number }> {
-  const t0 = performance.now();
-  let handled = 0;
-  let calls = 0;
-  for (;;) {
-    const r = await q.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
-    calls++;
-    if (r.receivedMessageItems.length === 0) break;
-    await Promise.all(r.receivedMessageItems.map((m) => q.deleteMessage(m.messageId, m.popReceipt)));
-    calls += r.receivedMessageItems.length;
-    handled += r.receivedMessageItems.length;
-  }
-  return { seconds: (performance.now() - t0) / 1000, handled, calls };
 }
 
 /** One consumer replica, zero work: time from its first receive to the last message processed. */

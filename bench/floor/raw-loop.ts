@@ -1,6 +1,6 @@
 // The memory floor of any consumer in Node.js: receive(32) + delete until the queue is empty with node:http
 // alone (keep-alive, an account SAS, no SDK, no TLS). Run as its own process with the pods' V8 flags by
-// bench/memory-floor.ts; prints its peak memory as one JSON line.
+// bench/floor/measure.ts; prints its peak memory as one JSON line.
 // Environment: AKSPILOT_FLOOR_QUEUE_URL (the queue's URL), AKSPILOT_FLOOR_SAS (an account SAS query).
 import { Agent, request } from "node:http";
 import { peakSampler } from "./peak.js";

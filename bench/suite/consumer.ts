@@ -15,6 +15,7 @@ import { connectionStringFor } from "../../src/process/azurite.js";
 import { ROOT } from "../cli.js";
 import { cpuMs, drainWithPod, fill, procStatusKiB, startPod } from "../pod.js";
 import { memoryFloors } from "../floor/measure.js";
+import { bareLoop } from "../floor/bare-loop.js";
 import { markdownTable, round, Skip, type Benchmark, type BenchResult } from "../types.js";
 
 const MiB = 2 ** 20;
@@ -56,19 +57,6 @@ async function withStorageAt<T>(o: { durable?: boolean }, fn: StorageUser<T>): P
     await az.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/** The floor: receive 32, delete them all in parallel, repeat until the queue is empty. */
-async function bareLoop(q: QueueClient): Promise<{ seconds: number; handled: number }> {
-  const t0 = performance.now();
-  let handled = 0;
-  for (;;) {
-    const r = await q.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
-    if (r.receivedMessageItems.length === 0) break;
-    await Promise.all(r.receivedMessageItems.map((m) => q.deleteMessage(m.messageId, m.popReceipt)));
-    handled += r.receivedMessageItems.length;
-  }
-  return { seconds: (performance.now() - t0) / 1000, handled };
 }
 
 /**
