@@ -18,28 +18,39 @@ export interface Floor extends Peak {
   handled: number;
 }
 
+/** A floor loop should drain its queue in seconds; past this it is stuck, and is stopped. */
+const FLOOR_RUN_TIMEOUT_MS = 300_000;
+
 function run(node: string, kind: FloorKind, env: Record<string, string>): Promise<Peak & { handled: number }> {
   const program = join(ROOT, "dist", "bench", "floor", `${kind}-loop.js`);
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [...POD_NODE_ARGS, program], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node, [...POD_NODE_ARGS, program], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: FLOOR_RUN_TIMEOUT_MS,
+      killSignal: "SIGKILL",
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
     child.stderr.on("data", (d: Buffer) => (err += d.toString("utf8")));
     child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code !== 0)
-        reject(
-          new Error(
-            `${kind} floor loop on ${node} exited ${code}: ${
-              err
-                .trim()
-                .split("\n")
-                .find((l) => l.startsWith("Error")) ?? err.trim().slice(0, 300)
-            }`,
-          ),
-        );
-      else resolve(JSON.parse(out.trim().split("\n").pop()!) as Peak & { handled: number });
+    // "close", not "exit": only then has the child's stdout been read to its end.
+    child.once("close", (code, signal) => {
+      const what = `${kind} floor loop on ${node}`;
+      if (code !== 0) {
+        const why = err
+          .trim()
+          .split("\n")
+          .find((l) => l.startsWith("Error"));
+        reject(new Error(`${what} ${signal ? `was stopped by ${signal}` : `exited ${code}`}: ${why ?? (err.trim().slice(0, 300) || "no output")}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop() ?? "") as Peak & { handled: number });
+      } catch {
+        reject(new Error(`${what} printed no result line: ${JSON.stringify(out.slice(-300))}`));
+      }
     });
   });
 }

@@ -713,12 +713,12 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       settle: this.o.exitWhenDrained && !this.o.signal?.aborted ? { timeoutMs: settleBoundMs(this.visibilityMs / 1000), signal: this.o.signal } : undefined,
     });
     const consumerCalls = [...this.podCalls.values()].reduce((a, b) => a + b, 0);
+    // KEDA's decision to go to zero is no sighting of the drain: it deactivates once the queue has stayed at or
+    // under activationQueueLength for cooldownPeriod, and with visibleonly the messages being worked on do not
+    // count, so the decision can come while the last ones are still being stored (the pods finish them when
+    // they are told to stop). The drain is what this run's own poll saw.
     const backToZeroSeconds = this.backToZeroWall === undefined ? null : round(this.backToZeroWall - this.startSendingWall) / 1000;
-    // KEDA deactivates only when its own read finds the queue empty, so its decision to go to zero is itself a
-    // sighting of the drain, and can come before this run's poll of the queue (every 250 ms, later on a busy
-    // machine) sees it: the drain is the earlier of the two.
-    const polledDrainSeconds = round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000;
-    const drainSeconds = this.drainedAt !== undefined && backToZeroSeconds !== null ? Math.min(polledDrainSeconds, backToZeroSeconds) : polledDrainSeconds;
+    const drainSeconds = round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000;
     return {
       blueprint: this.o.blueprint.name,
       storage: describeStorage(this.storage.endpoint),
