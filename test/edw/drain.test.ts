@@ -56,7 +56,7 @@ describe("akspilot up edw --exit-when-drained", () => {
     assert.equal(typeof report.backToZeroSeconds, "number", r.stdout);
     // Not before the seed's cooldownPeriod (10 s, 1 s of wall time at time scale 10) has passed since the queue was
     // last above activationQueueLength, which it was once the producer started sending. (Not "after the drain":
-    // KEDA may decide while the last messages are still being stored, since visibleonly does not count them.)
+    // KEDA deactivates at or under activationQueueLength, so it may decide while the last messages are stored.)
     assert.ok((report.backToZeroSeconds as number) >= 1, r.stdout);
     assert.deepEqual(await waitNoneMarked(marker), [], "processes left after the run");
   });

@@ -713,10 +713,10 @@ export class EdwDriver implements BlueprintDriver<EdwReport> {
       settle: this.o.exitWhenDrained && !this.o.signal?.aborted ? { timeoutMs: settleBoundMs(this.visibilityMs / 1000), signal: this.o.signal } : undefined,
     });
     const consumerCalls = [...this.podCalls.values()].reduce((a, b) => a + b, 0);
-    // KEDA's decision to go to zero is no sighting of the drain: it deactivates once the queue has stayed at or
-    // under activationQueueLength for cooldownPeriod, and with visibleonly the messages being worked on do not
-    // count, so the decision can come while the last ones are still being stored (the pods finish them when
-    // they are told to stop). The drain is what this run's own poll saw.
+    // KEDA's decision to go to zero is no sighting of the drain: it deactivates once the queue's count has stayed
+    // at or under activationQueueLength (20 in the seed) for cooldownPeriod, so it can come while the last
+    // messages are still being stored (the pods finish what they hold when told to stop). The drain is what
+    // this run's own poll saw.
     const backToZeroSeconds = this.backToZeroWall === undefined ? null : round(this.backToZeroWall - this.startSendingWall) / 1000;
     const drainSeconds = round((this.drainedAt ?? performance.now()) - this.startSendingAt) / 1000;
     return {
