@@ -2,7 +2,7 @@ import { parseUserYamlDocuments } from "../util/user-file.js";
 import { UserError } from "../errors.js";
 import type { NodePoolManifest } from "../blueprints/types.js";
 import type { InstanceType } from "./catalog.js";
-import { fits, planLaunch, take, roomOf, type Room } from "./packing.js";
+import { fits, fitsOneNode, take, roomOf, type Room } from "./packing.js";
 import { cpuMillis, memoryBytes, type Resources } from "./quantity.js";
 import { tolerates, type SchedTaint, type SchedToleration } from "./scheduling.js";
 
@@ -429,10 +429,8 @@ function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeV
   if (left.some((p) => !tolerates(p.tolerations ?? [], pool.taints ?? []))) return undefined;
   const candidatePrice = group.reduce((a, g) => a + g.type.pricePerHour, 0);
   // The replacement's options: types that hold what is left on one node, cheaper than the candidates together.
-  const holds = (t: InstanceType) => {
-    const plan = planLaunch(left, [t], pool.limits, usedBy(live.filter((n) => !group.includes(n))));
-    return plan.nodes.length === 1 && plan.unschedulable.length === 0;
-  };
+  const used = usedBy(live.filter((n) => !group.includes(n)));
+  const holds = (t: InstanceType) => fitsOneNode(left, t, pool.limits, used);
   let options = pool.catalog.filter((t) => t.pricePerHour < candidatePrice && holds(t));
   const sameType = options.filter((t) => group.some((g) => g.type.name === t.name));
   if (sameType.length > 0) {

@@ -33,6 +33,25 @@ export interface PoolLimits {
 }
 
 /**
+ * Whether `pending` all fit on one new node of type `t` within the limits: what `planLaunch(pending, [t], limits,
+ * used)` answers with one node and nothing unschedulable, in one pass. Room is additive (cpu, memory, a pod slot
+ * each), so first fit into a single node takes every pod exactly when the sums fit; consolidation asks this of
+ * each catalog type for up to thousands of left-over pods, where planning the nodes would be quadratic.
+ */
+export function fitsOneNode(pending: Resources[], t: InstanceType, limits: PoolLimits = {}, used: Resources = { cpuMillis: 0, memoryBytes: 0 }): boolean {
+  if (limits.cpuMillis !== undefined && used.cpuMillis + t.cpuMillis > limits.cpuMillis) return false;
+  if (limits.memoryBytes !== undefined && used.memoryBytes + t.memoryBytes > limits.memoryBytes) return false;
+  if (pending.length === 0 || pending.length > t.maxPods) return false;
+  let cpu = 0;
+  let mem = 0;
+  for (const p of pending) {
+    cpu += p.cpuMillis;
+    mem += p.memoryBytes;
+  }
+  return cpu <= t.cpuMillis && mem <= t.memoryBytes;
+}
+
+/**
  * Karpenter-style launch decision for a batch of pending pods: first-fit decreasing (largest pods
  * first) into new nodes; each new node takes the cheapest type that fits what it will hold, then is
  * re-evaluated to the cheapest type holding as many of the remaining pods as the largest type would.
