@@ -19,7 +19,10 @@ test("fitsOneNode answers what planLaunch with that one type answers: one node, 
   let no = 0;
   fc.assert(
     fc.property(
-      fc.oneof(fc.array(pod, { maxLength: 40 }), fc.integer({ min: 0, max: 300 }).map((n) => new Array<Resources>(n).fill({ cpuMillis: 50, memoryBytes: 64 * MiB }))),
+      fc.oneof(
+        fc.array(pod, { maxLength: 40 }),
+        fc.integer({ min: 0, max: 300 }).map((n) => new Array<Resources>(n).fill({ cpuMillis: 50, memoryBytes: 64 * MiB })),
+      ),
       fc.constantFrom(...catalog),
       fc.record({ cpu: limit, mem: limit, usedCpu: fc.integer({ min: 0, max: 32 }), usedMem: fc.integer({ min: 0, max: 128 }) }),
       (pods, t, l) => {
