@@ -408,7 +408,8 @@ function multiNodeConsolidation(pool: PoolSettings, candidates: NodeView[], live
  * spot-to-spot rules do not apply.
  */
 function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeView[], pending: PodView[], foreign: NodeView[]): Disruption | undefined {
-  const rest = [...live.filter((n) => !group.includes(n) && n.ready), ...foreign];
+  const staying = live.filter((n) => !group.includes(n));
+  const rest = [...staying.filter((n) => n.ready), ...foreign];
   const kind = group.length > 1 ? "multi-node" : "single-node";
   const also = group.length > 1 ? { also: group.slice(1).map((g) => g.name) } : {};
   const pods = group.reduce((a, g) => a + g.pods.length, 0);
@@ -429,7 +430,7 @@ function computeConsolidation(pool: PoolSettings, group: NodeView[], live: NodeV
   if (left.some((p) => !tolerates(p.tolerations ?? [], pool.taints ?? []))) return undefined;
   const candidatePrice = group.reduce((a, g) => a + g.type.pricePerHour, 0);
   // The replacement's options: types that hold what is left on one node, cheaper than the candidates together.
-  const used = usedBy(live.filter((n) => !group.includes(n)));
+  const used = usedBy(staying);
   const holds = (t: InstanceType) => fitsOneNode(left, t, pool.limits, used);
   let options = pool.catalog.filter((t) => t.pricePerHour < candidatePrice && holds(t));
   const sameType = options.filter((t) => group.some((g) => g.type.name === t.name));

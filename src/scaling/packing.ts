@@ -32,6 +32,11 @@ export interface PoolLimits {
   memoryBytes?: number;
 }
 
+/** Whether one more node of type `t` stays within the NodePool's limits (scheduler.go filterByRemainingResources). */
+function withinLimits(t: InstanceType, limits: PoolLimits, usedCpu: number, usedMem: number): boolean {
+  return (limits.cpuMillis === undefined || usedCpu + t.cpuMillis <= limits.cpuMillis) && (limits.memoryBytes === undefined || usedMem + t.memoryBytes <= limits.memoryBytes);
+}
+
 /**
  * Whether `pending` all fit on one new node of type `t` within the limits: what `planLaunch(pending, [t], limits,
  * used)` answers with one node and nothing unschedulable, in one pass. Room is additive (cpu, memory, a pod slot
@@ -39,8 +44,7 @@ export interface PoolLimits {
  * each catalog type for up to thousands of left-over pods, where planning the nodes would be quadratic.
  */
 export function fitsOneNode(pending: Resources[], t: InstanceType, limits: PoolLimits = {}, used: Resources = { cpuMillis: 0, memoryBytes: 0 }): boolean {
-  if (limits.cpuMillis !== undefined && used.cpuMillis + t.cpuMillis > limits.cpuMillis) return false;
-  if (limits.memoryBytes !== undefined && used.memoryBytes + t.memoryBytes > limits.memoryBytes) return false;
+  if (!withinLimits(t, limits, used.cpuMillis, used.memoryBytes)) return false;
   if (pending.length === 0 || pending.length > t.maxPods) return false;
   let cpu = 0;
   let mem = 0;
@@ -63,11 +67,9 @@ export function planLaunch(pending: Resources[], catalog: InstanceType[], limits
   let remaining = order;
   let usedCpu = used.cpuMillis;
   let usedMem = used.memoryBytes;
-  // Types that would exceed the remaining limits are filtered out (scheduler.go filterByRemainingResources).
-  const withinLimits = (t: InstanceType) =>
-    (limits.cpuMillis === undefined || usedCpu + t.cpuMillis <= limits.cpuMillis) && (limits.memoryBytes === undefined || usedMem + t.memoryBytes <= limits.memoryBytes);
   while (remaining.length > 0) {
-    const allowed = catalog.filter(withinLimits);
+    // Types that would exceed the remaining limits are filtered out.
+    const allowed = catalog.filter((t) => withinLimits(t, limits, usedCpu, usedMem));
     const byPrice = [...allowed].sort((a, b) => a.pricePerHour - b.pricePerHour);
     const largest = [...allowed].sort((a, b) => b.cpuMillis - a.cpuMillis)[0];
     if (!largest) {

@@ -42,7 +42,7 @@ test("fitsOneNode answers what planLaunch with that one type answers: one node, 
   assert.ok(yes > 100 && no > 100, `yes ${yes}, no ${no}`);
 });
 
-test("fitsOneNode on the default catalog: 30 small pods fit a D2 (30-pod) node, 31 do not, and a tight limit refuses it", () => {
+test("fitsOneNode on the default catalog: as many small pods as a D2 node's maxPods fit it, one more does not, and a tight limit refuses it", () => {
   const d2 = DEFAULT_CATALOG.find((t) => t.name === "Standard_D2s_v5")!;
   const small = (n: number) => new Array<Resources>(n).fill({ cpuMillis: 1, memoryBytes: MiB });
   assert.equal(fitsOneNode(small(d2.maxPods), d2), true);
